@@ -1,0 +1,57 @@
+# dsamstan — build, test and demo targets. `make help` lists them.
+GO       ?= go
+BIN      ?= bin/dsamstan
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+DEMO_DIR ?= demo
+
+# CmdStan: $CMDSTAN, else the newest ~/.cmdstan/cmdstan-* (the same rule dsamstan uses).
+CMDSTAN_FOUND := $(or $(CMDSTAN),$(lastword $(sort $(wildcard $(HOME)/.cmdstan/cmdstan-*))))
+
+.PHONY: help build test test-short bench bench-fit demo lint vet golden check-clean cmdstan clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+build: ## build bin/dsamstan
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dsamstan
+
+test: ## all tests with the race detector (integration tests run when CmdStan is found)
+	$(GO) vet ./...
+	$(GO) test -race -timeout 30m ./...
+
+test-short: ## unit tests only, no CmdStan
+	$(GO) test -short ./...
+
+bench: ## parser, diagnostics and overhead benchmarks (prints MB/s, seconds, ...)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: vet ## gofmt, go vet and staticcheck (staticcheck runs when installed)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
+
+vet: ## go vet
+	$(GO) vet ./...
+
+golden: ## rewrite codegen golden files
+	$(GO) test ./codegen -update
+
+check-clean: golden ## fail when formatting, go mod tidy or the goldens would change the tree
+	gofmt -l . | (! grep .)
+	$(GO) mod tidy
+	git diff --exit-code
+
+cmdstan: ## install CmdStan into ~/.cmdstan unless one is found
+	@if [ -n "$(CMDSTAN_FOUND)" ] && [ -x "$(CMDSTAN_FOUND)/bin/stanc" ]; then \
+		echo "CmdStan found: $(CMDSTAN_FOUND)"; \
+	else \
+		scripts/install_cmdstan.sh; \
+	fi
+
+demo: cmdstan build ## install CmdStan if missing, build, and fit the embedded example
+	$(BIN) example blm --out $(DEMO_DIR)
+	$(BIN) run $(DEMO_DIR)/config.yaml --run-dir $(DEMO_DIR)/run
+	@echo "Run folder: $(DEMO_DIR)/run  (summary: $(DEMO_DIR)/run/30_post_run/posterior_summary.csv)"
+
+clean: ## remove build outputs and the demo folder
+	rm -rf bin $(DEMO_DIR)

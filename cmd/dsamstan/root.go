@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// streams are the command's standard streams, injected so tests drive the CLI in-process.
+type streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Exit codes, as documented in README.md.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitCmdStan     = 3
+	exitGate        = 4
+	exitInterrupted = 130
+)
+
+// flagError marks a mistake in flags or arguments: only these print the usage.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+func flagErrorf(format string, a ...any) error { return &flagError{fmt.Errorf(format, a...)} }
+
+// run builds the command tree, runs it with args and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	io := streams{In: stdin, Out: stdout, Err: stderr}
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "Error:", err)
+	code := exitCode(err)
+	if code == exitUsage {
+		fmt.Fprintln(stderr, "Run 'dsamstan --help' for usage.")
+	}
+	return code
+}
+
+func newRootCmd(io streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dsamstan",
+		Short: "Bayesian marketing-mix modelling on CmdStan",
+		Long: `dsamstan fits Bayesian marketing-mix models (MMM) with CmdStan.
+
+Give it a weekly KPI dataset and a YAML run config with an lm-style formula, priors and
+boundaries; it renders a Stan program, compiles it once (cached by content), samples it,
+checks convergence and writes a run folder of tables.
+
+Start with the built-in example:
+
+  dsamstan example blm --out demo
+  dsamstan run demo/config.yaml
+
+CmdStan is found from --cmdstan, else $CMDSTAN, else the newest ~/.cmdstan/cmdstan-*.
+Install one with scripts/install_cmdstan.sh.
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
+130 interrupted.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err} })
+	root.PersistentFlags().String("cmdstan", "", "CmdStan folder (default $CMDSTAN, else the newest ~/.cmdstan/cmdstan-*)")
+	root.AddCommand(
+		newRunCmd(io, nil),
+		newValidateCmd(io, nil),
+		newRenderCmd(io, nil),
+		newSummaryCmd(io, nil),
+		newExampleCmd(io, nil),
+	)
+	return root
+}
+
+// exitCode maps an error to the documented exit codes.
+func exitCode(err error) int {
+	var (
+		fe *flagError
+		re *cmdstan.RunError
+		ce *cmdstan.CompileError
+		te *cmdstan.TimeoutError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return exitUsage
+	case errors.Is(err, cmdstan.ErrInterrupted), errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &re), errors.As(err, &ce), errors.As(err, &te):
+		return exitCmdStan
+	}
+	return exitError
+}

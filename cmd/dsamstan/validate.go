@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+type validateOptions struct {
+	io     streams
+	Config string
+}
+
+func newValidateCmd(io streams, runF func(*validateOptions) error) *cobra.Command {
+	opts := &validateOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "validate CONFIG",
+		Short: "Check a run config and its data without compiling or sampling",
+		Long: `Check a run config and its data: every config key, the formula, every column the
+formula uses, priors and boundaries, and that a Stan program renders. Nothing is compiled
+or sampled and no run folder is written. Prints "Status: ok", or every problem found, each
+with its file, line and column or its config key, and exits 1.`,
+		Example: `  dsamstan validate demo/config.yaml`,
+		Args:    exactArgs(1, "CONFIG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Config = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runValidate(cmd, opts)
+		},
+	}
+	return cmd
+}
+
+func runValidate(cmd *cobra.Command, opts *validateOptions) error {
+	cfg, spec, err := ingest.Load(opts.Config)
+	if err != nil {
+		return err
+	}
+	if _, err := codegen.Render(cmd.Context(), nil, spec); err != nil {
+		return err
+	}
+	out := opts.io.Out
+	fmt.Fprintf(out, "Config:   %s\n", cfg.Path)
+	fmt.Fprintf(out, "Data:     %s (%d rows used", cfg.Data.Path, spec.N)
+	if spec.Dropped > 0 {
+		fmt.Fprintf(out, ", %d dropped for missing values", spec.Dropped)
+	}
+	fmt.Fprintln(out, ")")
+	fmt.Fprintf(out, "Formula:  %s\n", cfg.Model.Formula)
+	fmt.Fprintf(out, "Terms:    %d coefficients\n", len(spec.Terms))
+	for _, w := range spec.Warnings {
+		fmt.Fprintf(out, "Warning:  %s\n", w)
+	}
+	fmt.Fprintln(out, "Status: ok")
+	return nil
+}

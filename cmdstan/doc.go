@@ -1,0 +1,22 @@
+// Package cmdstan compiles rendered Stan programs with CmdStan's make, caches the
+// binaries by content hash and runs sampler and optimiser processes.
+//
+// It owns everything that touches a CmdStan install:
+//
+//   - Find locates the install (--cmdstan, then $CMDSTAN, then the newest
+//     ~/.cmdstan/cmdstan-*) and checks it is CmdStan 2.33 or newer.
+//   - A Runner owns every exec call. Runner.Compile builds a program through the
+//     compile Cache, so a program that was built once for the same CmdStan and
+//     flags is never built again; Runner.Sample runs one process per chain, in
+//     parallel up to a core limit, and reports progress from the sampler's
+//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimiser from several
+//     random inits and keeps the best.
+//   - WriteData and WriteDataFile write CmdStan's JSON data format.
+//
+// Failures come back as typed errors: *CompileError carries stanc's message and
+// the offending program line, *RunError the tail of a process's stderr,
+// *TimeoutError a run that overran its time limit; ErrInterrupted marks a run
+// stopped by the caller's context (Ctrl-C), whose partial output is kept.
+//
+// The package is Unix-only: the cache lock uses flock(2).
+package cmdstan

@@ -1,0 +1,126 @@
+//go:build cmdstan
+
+package codegen
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+)
+
+// TestLogProbMatchesDirectModel compiles the rendered program and testdata/naive_blm.stan
+// (y ~ normal(X beta, noise_sd), row by row) with CmdStan, and checks with CmdStan's
+// log_prob method that both give the same log density and gradient at points inside the
+// bounds: the sufficient statistics are the likelihood, not an approximation of it.
+// It compiles two models (a minute or two): go test -tags cmdstan -run LogProb ./codegen
+func TestLogProbMatchesDirectModel(t *testing.T) {
+	stanc, err := findStanc()
+	if err != nil {
+		t.Skipf("stanc not found: %v", err)
+	}
+	root := filepath.Dir(filepath.Dir(stanc))
+	dir := t.TempDir()
+
+	spec := goldenSpec(t, "bounds")
+	p := render(t, spec)
+	naive, err := os.ReadFile(filepath.Join("testdata", "naive_blm.stan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "blm.stan"), p.Code)
+	writeFile(t, filepath.Join(dir, "naive.stan"), naive)
+	cmd := exec.Command("make", "-j2", filepath.Join(dir, "blm"), filepath.Join(dir, "naive"))
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+
+	x, y := standardise(spec)
+	rows := make([][]float64, spec.N)
+	for i := range rows {
+		rows[i] = make([]float64, len(x))
+		for k := range x {
+			rows[i][k] = x[k][i]
+		}
+	}
+	writeJSON(t, filepath.Join(dir, "blm.json"), p.Data)
+	writeJSON(t, filepath.Join(dir, "naive.json"), append([]cmdstan.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...))
+
+	lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i := range 5 {
+		beta := make([]float64, len(lb))
+		for k := range beta {
+			beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
+		}
+		point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
+		writeJSON(t, point, []cmdstan.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: 0.2 + rng.Float64()}})
+		a := logProb(t, dir, "blm", point)
+		b := logProb(t, dir, "naive", point)
+		for j := range a {
+			if math.Abs(a[j]-b[j]) > 1e-8*math.Max(1, math.Abs(b[j])) {
+				t.Errorf("point %d, column %d: template %v, direct model %v (tol 1e-8)", i, j, a[j], b[j])
+			}
+		}
+	}
+}
+
+// logProb runs model's log_prob method at point and returns lp__ and the gradient.
+func logProb(t *testing.T, dir, model, point string) []float64 {
+	t.Helper()
+	out := filepath.Join(dir, model+"-lp.csv")
+	cmd := exec.CommandContext(context.Background(), filepath.Join(dir, model), "log_prob",
+		"constrained_params="+point, "jacobian=1",
+		"data", "file="+filepath.Join(dir, model+".json"),
+		"output", "file="+out, "sig_figs=18")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s log_prob: %v\n%s", model, err, msg)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	for _, line := range strings.SplitAfter(string(raw), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			body.WriteString(line)
+		}
+	}
+	recs, err := csv.NewReader(&body).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%s: log_prob output: %v (%d records)", out, err, len(recs))
+	}
+	vals := make([]float64, len(recs[1]))
+	for i, s := range recs[1] {
+		if vals[i], err = strconv.ParseFloat(s, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return vals
+}
+
+func writeFile(t *testing.T, name string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeJSON(t *testing.T, name string, vars []cmdstan.Var) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := cmdstan.WriteData(&b, vars); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, name, b.Bytes())
+}

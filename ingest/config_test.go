@@ -1,0 +1,371 @@
+package ingest
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig("testdata/run.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := filepath.Abs("testdata")
+	inf := math.Inf(1)
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"Path", cfg.Path, filepath.Join(dir, "run.yaml")},
+		{"Dir", cfg.Dir, dir},
+		{"schema_version", cfg.SchemaVersion, 1},
+		{"data.path", cfg.Data.Path, filepath.Join(dir, "data.csv")},
+		{"data.format", cfg.Data.Format, "csv"},
+		{"data.na_action", cfg.Data.NAAction, "omit"},
+		{"data.date_var", cfg.Data.DateVar, "date"},
+		{"model.name", cfg.Model.Name, "sample blm"},
+		{"model.type", cfg.Model.Type, "blm"}, // auto, resolved
+		{"model.scale", cfg.Model.Scale, true},
+		{"model.kpi_type", cfg.Model.KPIType, "revenue"},
+		{"model.random_effects.parameterization", cfg.Model.RandomEffects.Parameterization, "auto"},
+		{"cre.prefix", cfg.CRE.Prefix, "cre_mean_"},
+		{"priors.use_defaults", cfg.Priors.UseDefaults, true},
+		{"priors.overrides[0].sd", *cfg.Priors.Overrides[0].SD, 0.25},
+		{"boundaries.overrides[0]", cfg.Boundaries.Overrides[0], BoundOverride{Parameter: "m_tv", Lower: 0, Upper: inf}},
+		{"fit.method", cfg.Fit.Method, "mcmc"},
+		{"fit.mcmc.chains", cfg.Fit.MCMC.Chains, 2},
+		{"fit.mcmc.iter", cfg.Fit.MCMC.Iter, 500},
+		{"fit.mcmc.warmup", cfg.Fit.MCMC.Warmup, 250}, // iter/2 when only iter is given
+		{"fit.mcmc.seed", cfg.Fit.MCMC.Seed, int64(123)},
+		{"fit.mcmc.cores", cfg.Fit.MCMC.Cores, min(2, runtime.NumCPU())},
+		{"fit.mcmc.adapt_delta", cfg.Fit.MCMC.AdaptDelta, 0.8},
+		{"fit.mcmc.max_treedepth", cfg.Fit.MCMC.MaxTreedepth, 10},
+		{"fit.mcmc.thin", cfg.Fit.MCMC.Thin, 1},
+		{"fit.optimise.n_runs", cfg.Fit.Optimise.NRuns, 5},
+		{"diagnostics.policy_mode", cfg.Diagnostics.PolicyMode, "publish"},
+		{"outputs.root_dir", cfg.Outputs.RootDir, filepath.Join(dir, "results")},
+		{"outputs.layout", cfg.Outputs.Layout, "staged"},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v; want %#v", c.key, c.got, c.want)
+		}
+	}
+
+	panel, err := LoadConfig("testdata/panel.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if panel.Model.Name != "panel" || panel.Model.Type != "re" || panel.Fit.Method != "optimise" ||
+		panel.Model.RandomEffects.Parameterization != "noncentered" || panel.Fit.MCMC.Iter != 2000 || panel.Fit.MCMC.Warmup != 1000 {
+		t.Errorf("panel.yaml: name %q, type %q, method %q, parameterization %q, iter %d, warmup %d; want panel, re, optimise, noncentered, 2000, 1000",
+			panel.Model.Name, panel.Model.Type, panel.Fit.Method, panel.Model.RandomEffects.Parameterization, panel.Fit.MCMC.Iter, panel.Fit.MCMC.Warmup)
+	}
+}
+
+func TestParseConfigInfinities(t *testing.T) {
+	src := `data: {path: data.csv}
+model: {formula: kpi ~ m_tv + m_search + price}
+boundaries:
+  overrides:
+    - {parameter: m_tv, lower: 0, upper: .Inf}
+    - {parameter: m_search, lower: -Inf, upper: Inf}
+    - {parameter: price, lower: -.inf}
+allocation:
+  channels:
+    - {name: tv, spend_col: m_tv}
+`
+	cfg, err := ParseConfig([]byte(src), "testdata/inf.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf := math.Inf(1)
+	want := []BoundOverride{{"m_tv", 0, inf}, {"m_search", -inf, inf}, {"price", -inf, inf}}
+	if !reflect.DeepEqual(cfg.Boundaries.Overrides, want) {
+		t.Errorf("bounds = %v; want %v", cfg.Boundaries.Overrides, want)
+	}
+	if _, ok := cfg.Allocation["channels"]; !ok {
+		t.Errorf("allocation = %v; want the channels kept", cfg.Allocation)
+	}
+}
+
+func TestResolvedYAMLRoundTrip(t *testing.T) {
+	for _, name := range []string{"run.yaml", "panel.yaml", "full.yaml"} {
+		cfg, err := LoadConfig(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cfg.ResolvedYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Written elsewhere, the resolved file must still mean the same: paths are absolute.
+		again, err := ParseConfig(out, filepath.Join(t.TempDir(), "config.resolved.yaml"))
+		if err != nil {
+			t.Fatalf("%s: parsing the resolved config: %v\n%s", name, err, out)
+		}
+		a, b := *cfg, *again
+		a.Path, a.Dir, a.Raw, a.file, a.pos, a.dataPath = "", "", nil, "", nil, ""
+		b.Path, b.Dir, b.Raw, b.file, b.pos, b.dataPath = "", "", nil, "", nil, ""
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: resolved config parses to\n%+v\nwant\n%+v", name, b, a)
+		}
+		for _, want := range []string{"iter: ", "warmup: ", "cores: ", "root_dir: /"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: resolved YAML lacks %q:\n%s", name, want, out)
+			}
+		}
+	}
+}
+
+func TestLoadConfigMissing(t *testing.T) {
+	_, err := LoadConfig("testdata/nope.yaml")
+	if want := `ingest: config file "testdata/nope.yaml" not found`; err == nil || err.Error() != want {
+		t.Errorf("LoadConfig error = %v; want %s", err, want)
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	dir, _ := filepath.Abs("testdata")
+	const head = "data:\n  path: data.csv\nmodel:\n  formula: kpi ~ m_tv + m_search\n"
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+	}{
+		{
+			name:    "unknown key",
+			yaml:    head + "fit:\n  mcmc:\n    chians: 4\n",
+			wantErr: "ingest: testdata/bad.yaml:7:5: unknown key `fit.mcmc.chians`; did you mean `chains`? (allowed under `fit.mcmc`: chains, iter, warmup, seed, cores, adapt_delta, max_treedepth, thin)",
+		},
+		{
+			name:    "unknown top-level key",
+			yaml:    head + "sampler: {chains: 4}\n",
+			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, allocation)",
+		},
+		{
+			name:    "DSAMbayes key dsamstan lacks",
+			yaml:    head + "pooling:\n  enabled: false\n",
+			wantErr: "ingest: testdata/bad.yaml:5:1: `pooling` is a DSAMbayes setting that dsamstan does not support (pooled models are not supported); remove it",
+		},
+		{
+			name:    "lower above upper",
+			yaml:    head + "boundaries:\n  overrides:\n    - {parameter: m_search, lower: 0}\n    - {parameter: m_tv, lower: 5, upper: 1}\n",
+			wantErr: "ingest: testdata/bad.yaml:8:7: `boundaries.overrides[1]` (m_tv): lower 5 is above upper 1",
+		},
+		{
+			name:    "lower Inf",
+			yaml:    head + "boundaries:\n  overrides:\n    - parameter: m_tv\n      lower: Inf\n",
+			wantErr: "ingest: testdata/bad.yaml:7:7: `boundaries.overrides[0]` (m_tv): lower is Inf; use -Inf (or leave it out) for no lower bound",
+		},
+		{
+			name:    "prior sd not positive",
+			yaml:    head + "priors:\n  overrides:\n    - {parameter: m_tv, mean: 0, sd: -1}\n    - {parameter: m_search, mean: 0, sd: 0}\n",
+			wantErr: "ingest: testdata/bad.yaml:7:34: `priors.overrides[0].sd` is -1; must be > 0 and finite\ningest: testdata/bad.yaml:8:38: `priors.overrides[1].sd` is 0; must be > 0 and finite",
+		},
+		{
+			name:    "prior without sd, unknown parameter",
+			yaml:    head + "priors:\n  overrides:\n    - parameter: m_tvv\n      mean: 1\n",
+			wantErr: "ingest: testdata/bad.yaml:7:7: `priors.overrides[0].parameter` is \"m_tvv\"; did you mean \"m_tv\"? must be one of: (Intercept), m_tv, m_search, noise_sd\ningest: testdata/bad.yaml:7:7: `priors.overrides[0]` (m_tvv) has no `sd`",
+		},
+		{
+			name:    "bound on noise_sd",
+			yaml:    head + "boundaries:\n  overrides:\n    - {parameter: noise_sd, lower: 0}\n",
+			wantErr: "ingest: testdata/bad.yaml:7:8: `boundaries.overrides[0].parameter` is \"noise_sd\"; bounds apply to coefficients only; must be one of: (Intercept), m_tv, m_search",
+		},
+		{
+			name:    "use_defaults false lists missing priors",
+			yaml:    head + "priors:\n  use_defaults: false\n  overrides:\n    - {parameter: m_tv, mean: 0, sd: 1}\n",
+			wantErr: "ingest: testdata/bad.yaml:6:3: `priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides` (or `priors.noise_sd`); missing: (Intercept), m_search, noise_sd",
+		},
+		{
+			name:    "lognormal_ms noise prior needs a positive mean",
+			yaml:    head + "priors:\n  noise_sd: {family: lognormal_ms, mean: 0, sd: 1}\n",
+			wantErr: "ingest: testdata/bad.yaml:6:36: `priors.noise_sd.mean` is 0; must be > 0 for the lognormal_ms family",
+		},
+		{
+			name: "bad enum values",
+			yaml: "data:\n  path: data.csv\n  na_action: drop\nmodel:\n  formula: kpi ~ m_tv\n  type: pooled\n  kpi_type: units\n" +
+				"fit:\n  method: vb\ndiagnostics:\n  policy_mode: lenient\noutputs:\n  layout: nested\npriors:\n  noise_sd: {family: cauchy, sd: 1}\n",
+			wantErr: "ingest: testdata/bad.yaml:3:3: `data.na_action` is \"drop\"; must be one of omit, error\n" +
+				"ingest: testdata/bad.yaml:6:3: `model.type` is \"pooled\"; dsamstan does not support pooled models (must be one of auto, blm, re, cre)\n" +
+				"ingest: testdata/bad.yaml:7:3: `model.kpi_type` is \"units\"; must be one of revenue, subscriptions\n" +
+				"ingest: testdata/bad.yaml:9:3: `fit.method` is \"vb\"; must be one of mcmc, optimise\n" +
+				"ingest: testdata/bad.yaml:11:3: `diagnostics.policy_mode` is \"lenient\"; must be one of explore, publish, strict\n" +
+				"ingest: testdata/bad.yaml:13:3: `outputs.layout` is \"nested\"; must be one of staged, flat\n" +
+				"ingest: testdata/bad.yaml:15:14: `priors.noise_sd.family` is \"cauchy\"; must be one of normal, lognormal_ms",
+		},
+		{
+			name: "sampler settings",
+			yaml: head + "fit:\n  mcmc:\n    chains: 0\n    iter: 1000\n    warmup: 1000\n    seed: -5\n    adapt_delta: 1\n    thin: 0\n",
+			wantErr: "ingest: testdata/bad.yaml:7:5: `fit.mcmc.chains` is 0; must be between 1 and 64\n" +
+				"ingest: testdata/bad.yaml:9:5: `fit.mcmc.warmup` is 1000; must be below `fit.mcmc.iter` (1000), which includes the warmup\n" +
+				"ingest: testdata/bad.yaml:10:5: `fit.mcmc.seed` is -5; must be between 0 and 4294967295\n" +
+				"ingest: testdata/bad.yaml:11:5: `fit.mcmc.adapt_delta` is 1; must be between 0 and 1 (exclusive), e.g. 0.95\n" +
+				"ingest: testdata/bad.yaml:12:5: `fit.mcmc.thin` is 0; must be 1 or more",
+		},
+		{
+			name:    "wrong value types",
+			yaml:    head + "  scale: yes\nfit:\n  mcmc:\n    chains: four\n    adapt_delta: high\n",
+			wantErr: "ingest: testdata/bad.yaml:5:10: `model.scale` is \"yes\"; must be true or false\ningest: testdata/bad.yaml:8:13: `fit.mcmc.chains` is \"four\"; must be a whole number\ningest: testdata/bad.yaml:9:18: `fit.mcmc.adapt_delta` is \"high\"; must be a number (.Inf and -.Inf are allowed)",
+		},
+		{
+			name: "several problems at once",
+			yaml: "schema_version: 2\ndata:\n  path: data.csv\nmodel:\n  formula: kpi ~ m_tv * price\n  colour: red\nfit:\n  mcmc: {chains: 100}\n" +
+				"boundaries:\n  overrides:\n    - {parameter: m_tv, lower: 5, upper: 1}\n",
+			wantErr: "ingest: testdata/bad.yaml:1:1: `schema_version` is 2; must be 1 (dsamstan reads DSAMbayes runner schema v1)\n" +
+				"ingest: testdata/bad.yaml:5:3: `model.formula`: column 12: unexpected \"*\" (interactions are not supported; add a column with the product)\n" +
+				"  kpi ~ m_tv * price\n" +
+				"             ^\n" +
+				"ingest: testdata/bad.yaml:6:3: unknown key `model.colour` (allowed under `model`: name, formula, type, scale, kpi_type, force_recompile, random_effects)\n" +
+				"ingest: testdata/bad.yaml:8:10: `fit.mcmc.chains` is 100; must be between 1 and 64\n" +
+				"ingest: testdata/bad.yaml:11:7: `boundaries.overrides[0]` (m_tv): lower 5 is above upper 1",
+		},
+		{
+			name:    "missing data file",
+			yaml:    "data:\n  path: sub/nope.csv\nmodel:\n  formula: kpi ~ m_tv\n",
+			wantErr: "ingest: testdata/bad.yaml:2:3: data file \"sub/nope.csv\" not found (`data.path` is resolved against the config's folder " + dir + ")",
+		},
+		{
+			name:    "not csv",
+			yaml:    "data:\n  path: run.yaml\nmodel:\n  formula: kpi ~ m_tv\n",
+			wantErr: "ingest: testdata/bad.yaml:2:3: `data.format` is not set and data.path \"run.yaml\" does not end in .csv; dsamstan reads CSV (convert the file, or set `data.format: csv` if it is CSV)",
+		},
+		{
+			name:    "empty file",
+			yaml:    "# nothing yet\n",
+			wantErr: "ingest: testdata/bad.yaml: `data.path` is missing; set it to the CSV file (relative to the config's folder)\ningest: testdata/bad.yaml: `model.formula` is missing; write the model as y ~ x1 + x2",
+		},
+		{
+			name:    "blm with group terms",
+			yaml:    "data:\n  path: data.csv\nmodel:\n  formula: kpi ~ m_tv + (1 | market)\n  type: blm\n",
+			wantErr: "ingest: testdata/bad.yaml:5:3: `model.type` is blm but the formula has group terms ( … | market ); use re, cre or auto",
+		},
+		{
+			name:    "cre without vars",
+			yaml:    "data:\n  path: data.csv\nmodel:\n  formula: kpi ~ m_tv + (1 | market)\ncre:\n  enabled: true\n",
+			wantErr: "ingest: testdata/bad.yaml:5:1: `cre.enabled` is true but `cre.vars` is empty; list the terms whose group means to add",
+		},
+		{
+			name:    "duplicate key",
+			yaml:    head + "  formula: kpi ~ m_tv\n",
+			wantErr: "ingest: testdata/bad.yaml:5:3: invalid YAML: mapping key \"formula\" already defined at [4:3]",
+		},
+		{
+			name:    "alias",
+			yaml:    "data:\n  path: &p data.csv\nmodel:\n  formula: *p\n",
+			wantErr: "ingest: testdata/bad.yaml:4:12: `model.formula`: YAML aliases (*name) are not supported in run configs; write the value out",
+		},
+		{
+			name:    "invalid YAML",
+			yaml:    "data:\n  path: [data.csv\nmodel:\n",
+			wantErr: "ingest: testdata/bad.yaml:3:1: invalid YAML: ',' or ']' must be specified",
+		},
+		{
+			name:    "not a mapping",
+			yaml:    "- data.csv\n",
+			wantErr: "ingest: testdata/bad.yaml:1:1: the config must be a mapping (key: value lines), not a list",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml), "testdata/bad.yaml")
+			if err == nil {
+				t.Fatalf("ParseConfig succeeded; want\n%s", tt.wantErr)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Errorf("error is %T; want *ConfigError", err)
+			}
+			if got := err.Error(); got != tt.wantErr {
+				t.Errorf("ParseConfig error =\n%s\nwant\n%s", got, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigErrorFindsFormulaError(t *testing.T) {
+	_, err := ParseConfig([]byte("data: {path: data.csv}\nmodel: {formula: y ~ a*b}\n"), "testdata/x.yaml")
+	var fe *FormulaError
+	if !errors.As(err, &fe) || fe.Pos != 5 {
+		t.Errorf("errors.As(%v, *FormulaError) = %v, %+v; want the formula error at 5", err, fe != nil, fe)
+	}
+}
+
+func TestValidateBuiltConfig(t *testing.T) {
+	// A config built in code has no file positions; Validate still names each key.
+	c := &Config{SchemaVersion: 1}
+	err := c.Validate()
+	want := "ingest: `data.path` is missing; set it to the CSV file (relative to the config's folder)"
+	if err == nil || !strings.HasPrefix(err.Error(), want+"\n") {
+		t.Errorf("Validate() = %v; want it to start with %s", err, want)
+	}
+}
+
+// FuzzParseConfig checks that no input panics or hangs, and that every error is a
+// *ConfigError whose problems each name a key or a position. Seeds: testdata/*.yaml.
+func FuzzParseConfig(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nfit: {mcmc: {chains: 0, iter: 10, warmup: 20}}\n",
+		"boundaries:\n  overrides:\n    - {parameter: m_tv, lower: Inf, upper: -.inf}\npriors:\n  overrides: [{parameter: x, sd: -1}]\n",
+		"data:\n  path: &p data.csv\nmodel:\n  <<: {formula: *p}\n",
+		"cre: {enabled: true, vars: [a, a], prefix: 1x}\nmodel: {formula: 'y ~ a + (1|g) + (1|h)', type: blm}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "data.csv"), []byte("kpi,m_tv\n1,2\n"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	path := filepath.Join(dir, "run.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data, path)
+		if err == nil {
+			if _, err := cfg.ResolvedYAML(); err != nil {
+				t.Fatalf("ResolvedYAML: %v", err)
+			}
+			return
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+			t.Fatalf("ParseConfig(%q) error %T %v; want a *ConfigError with problems", data, err, err)
+		}
+		for _, p := range ce.Problems {
+			if p.Key == "" && p.Line == 0 || p.Msg == "" {
+				t.Fatalf("ParseConfig(%q): problem %+v has no key or position", data, p)
+			}
+		}
+	})
+}
+
+func TestAllocationAliasRefused(t *testing.T) {
+	src := "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nallocation:\n  a: &x [1, 2]\n  b: [*x, *x]\n"
+	_, err := ParseConfig([]byte(src), "testdata/x.yaml")
+	want := "ingest: testdata/x.yaml:5:7: `allocation`: YAML aliases (*name) are not supported in run configs; write the value out"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v; want %s", err, want)
+	}
+}
+
+func TestIsName(t *testing.T) {
+	for s, want := range map[string]bool{"cre_mean_": true, "y": true, ".x": true, "télé": true, "m.2": true,
+		"": false, ".": false, ".2x": false, "1x": false, "_x": false, "a b": false, "a-b": false} {
+		if got := isName(s); got != want {
+			t.Errorf("isName(%q) = %v; want %v", s, got, want)
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// validator collects problems with their positions.
+type validator struct {
+	c     *Config
+	probs []Problem
+}
+
+func (v *validator) add(key, format string, args ...any) {
+	p := Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
+	p.Line, p.Col = v.c.at(key)
+	v.probs = append(v.probs, p)
+}
+
+// at locates key, or its nearest ancestor present in the file, or returns 0, 0.
+func (c *Config) at(key string) (line, col int) {
+	for key != "" {
+		if p, ok := c.pos[key]; ok {
+			return p.line, p.col
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0, 0
+}
+
+// enum checks that a key holds one of the allowed values (or an accepted alias).
+func (v *validator) enum(key, val string, allowed []string) {
+	if slices.Contains(allowed, val) {
+		return
+	}
+	if _, ok := aliases[key][val]; ok {
+		return
+	}
+	v.add(key, "`%s` is %q; must be one of %s", key, val, strings.Join(allowed, ", "))
+}
+
+// intRange checks lo <= val <= hi.
+func (v *validator) intRange(key string, val, lo, hi int64) {
+	if val < lo || val > hi {
+		v.add(key, "`%s` is %d; must be between %d and %d", key, val, lo, hi)
+	}
+}
+
+// Validate checks every value and the rules between keys, and reports every problem at once
+// as a *ConfigError. It also checks that data.path exists and that model.formula parses, and
+// checks parameter names in priors and boundaries against the formula's terms.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	if c.SchemaVersion != 1 {
+		v.add("schema_version", "`schema_version` is %d; must be 1 (dsamstan reads DSAMbayes runner schema v1)", c.SchemaVersion)
+	}
+	c.validateData(v)
+	f := c.validateModel(v)
+	c.validatePriors(v, f)
+	c.validateFit(v)
+	v.enum("diagnostics.policy_mode", c.Diagnostics.PolicyMode, policyModes)
+	if c.Outputs.RootDir == "" {
+		v.add("outputs.root_dir", "`outputs.root_dir` is empty; set the folder that holds the run folders (default results)")
+	}
+	v.enum("outputs.layout", c.Outputs.Layout, layouts)
+	if len(v.probs) == 0 {
+		return nil
+	}
+	file := c.file
+	if file == "" && c.Path != "" {
+		file = c.Path
+	}
+	return &ConfigError{File: file, Problems: sortProblems(v.probs)}
+}
+
+func (c *Config) validateData(v *validator) {
+	written := c.dataPath
+	if written == "" {
+		written = c.Data.Path
+	}
+	if c.Data.Path == "" {
+		v.add("data.path", "`data.path` is missing; set it to the CSV file (relative to the config's folder)")
+	} else if st, err := os.Stat(c.Data.Path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			v.add("data.path", "data file %q not found (`data.path` is resolved against the config's folder %s)", written, c.Dir)
+		} else {
+			v.add("data.path", "data file %q: %v", written, err)
+		}
+	} else if st.IsDir() {
+		v.add("data.path", "data file %q is a folder; `data.path` must name a CSV file", written)
+	}
+	switch c.Data.Format {
+	case "csv":
+	case "":
+		if c.Data.Path != "" {
+			v.add("data.path", "`data.format` is not set and data.path %q does not end in .csv; dsamstan reads CSV (convert the file, or set `data.format: csv` if it is CSV)", written)
+		}
+	default:
+		v.add("data.format", "`data.format` is %q; dsamstan reads csv only (convert the data to CSV)", c.Data.Format)
+	}
+	v.enum("data.na_action", c.Data.NAAction, naActions)
+}
+
+// validateModel checks the model and cre sections and returns the parsed formula (nil when
+// it does not parse).
+func (c *Config) validateModel(v *validator) *Formula {
+	var f *Formula
+	if strings.TrimSpace(c.Model.Formula) == "" {
+		v.add("model.formula", "`model.formula` is missing; write the model as y ~ x1 + x2")
+	} else if pf, err := ParseFormula(c.Model.Formula); err != nil {
+		var fe *FormulaError
+		errors.As(err, &fe)
+		v.add("model.formula", "%s", fe.render("`model.formula`"))
+		v.probs[len(v.probs)-1].Err = err
+	} else {
+		f = pf
+	}
+	if c.Model.Name == "" {
+		v.add("model.name", "`model.name` is empty; name the model (it names the run folder)")
+	}
+	if c.Model.Type == "pooled" {
+		v.add("model.type", "`model.type` is \"pooled\"; dsamstan does not support pooled models (must be one of %s)", strings.Join(modelTypes, ", "))
+	} else {
+		v.enum("model.type", c.Model.Type, modelTypes)
+	}
+	v.enum("model.kpi_type", c.Model.KPIType, kpiTypes)
+	v.enum("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization, reParams)
+	if f != nil {
+		switch t := c.Model.Type; {
+		case t == "blm" && len(f.Bars) > 0:
+			v.add("model.type", "`model.type` is blm but the formula has group terms ( … | %s ); use re, cre or auto", f.Bars[0].Factor())
+		case (t == "re" || t == "cre") && len(f.Bars) == 0:
+			v.add("model.type", "`model.type` is %s but the formula has no group terms; add ( 1 + … | group ) or use blm", t)
+		}
+	}
+
+	// cre: checked here because it changes the model.
+	cre := c.CRE
+	if c.Model.Type == "cre" && !cre.Enabled {
+		v.add("cre.enabled", "`model.type` is cre but `cre.enabled` is false; set cre.enabled: true and list cre.vars")
+	}
+	if !cre.Enabled {
+		return f
+	}
+	if c.Model.Type == "blm" || c.Model.Type == "re" {
+		v.add("cre.enabled", "`cre.enabled` is true but `model.type` is %s; use cre or auto", c.Model.Type)
+	}
+	if len(cre.Vars) == 0 {
+		v.add("cre.vars", "`cre.enabled` is true but `cre.vars` is empty; list the terms whose group means to add")
+	}
+	if !isName(cre.Prefix) {
+		v.add("cre.prefix", "`cre.prefix` is %q; must start with a letter and hold only letters, digits, . and _", cre.Prefix)
+	}
+	if f == nil {
+		return f
+	}
+	if len(f.Bars) == 0 {
+		v.add("cre.enabled", "`cre.enabled` is true but the formula has no group terms; CRE needs ( … | group )")
+	}
+	seen := map[string]bool{}
+	for i, name := range cre.Vars {
+		key := fmt.Sprintf("cre.vars[%d]", i)
+		switch {
+		case seen[name]:
+			v.add(key, "`%s` repeats %q", key, name)
+		case !slices.Contains(f.Terms, name):
+			v.add(key, "`%s` is %q, which is not a term of the formula (terms: %s)", key, name, strings.Join(f.Terms, ", "))
+		}
+		seen[name] = true
+	}
+	var factors []string
+	for _, b := range f.Bars {
+		factors = append(factors, b.Factor())
+	}
+	if cre.Group != "" && !slices.Contains(factors, cre.Group) {
+		v.add("cre.group", "`cre.group` is %q; must be a grouping key of the formula: %s", cre.Group, strings.Join(factors, ", "))
+	}
+	if cre.Group == "" && len(factors) > 1 {
+		v.add("cre.group", "the formula has several grouping keys (%s); set `cre.group` to one of them", strings.Join(factors, ", "))
+	}
+	return f
+}
+
+// Parameters returns the names priors and bounds may refer to for formula f, in design order:
+// (Intercept) when present, the terms, then the cre_mean_ terms when CRE is enabled.
+func (c *Config) Parameters(f *Formula) []string {
+	var names []string
+	if f.Intercept {
+		names = append(names, InterceptName)
+	}
+	names = append(names, f.Terms...)
+	if c.CRE.Enabled {
+		for _, v := range c.CRE.Vars {
+			names = append(names, c.CRE.Prefix+v)
+		}
+	}
+	return names
+}
+
+// NoiseSDName is the parameter name of the residual standard deviation.
+const NoiseSDName = "noise_sd"
+
+func (c *Config) validatePriors(v *validator, f *Formula) {
+	var params []string
+	if f != nil {
+		params = c.Parameters(f)
+	}
+	known := func(key, name string, allowNoise bool) bool {
+		if params == nil || slices.Contains(params, name) || allowNoise && name == NoiseSDName {
+			return true
+		}
+		valid := slices.Clone(params)
+		if allowNoise {
+			valid = append(valid, NoiseSDName)
+		}
+		hint := ""
+		if s := closest(name, valid, 1); len(s) > 0 {
+			hint = fmt.Sprintf("did you mean %q? ", s[0])
+		}
+		if !allowNoise && name == NoiseSDName {
+			hint = "bounds apply to coefficients only; "
+		}
+		v.add(key, "`%s` is %q; %smust be one of: %s", key, name, hint, strings.Join(valid, ", "))
+		return false
+	}
+
+	covered := map[string]bool{}
+	for i, o := range c.Priors.Overrides {
+		item := fmt.Sprintf("priors.overrides[%d]", i)
+		if o.Parameter == "" {
+			v.add(item+".parameter", "`%s` has no `parameter`; name the coefficient (or noise_sd)", item)
+		} else if known(item+".parameter", o.Parameter, true) {
+			if covered[o.Parameter] {
+				v.add(item, "%s repeats an earlier override; give each parameter once", itemLabel(item, o.Parameter))
+			}
+			covered[o.Parameter] = true
+		}
+		if o.Mean == nil {
+			v.add(item, "%s has no `mean`", itemLabel(item, o.Parameter))
+		} else if !isFinite(*o.Mean) {
+			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, fmtNum(*o.Mean))
+		}
+		if o.SD == nil {
+			v.add(item, "%s has no `sd`", itemLabel(item, o.Parameter))
+		} else if !(*o.SD > 0) || math.IsInf(*o.SD, 1) {
+			v.add(item+".sd", "`%s.sd` is %s; must be > 0 and finite", item, fmtNum(*o.SD))
+		}
+	}
+	if ns := c.Priors.NoiseSD; ns != nil {
+		if covered[NoiseSDName] {
+			v.add("priors.noise_sd", "`priors.noise_sd` and a `priors.overrides` entry for noise_sd are both given; keep one")
+		}
+		covered[NoiseSDName] = true
+		v.enum("priors.noise_sd.family", ns.Family, families)
+		switch {
+		case ns.SD == nil:
+			v.add("priors.noise_sd", "`priors.noise_sd` has no `sd`")
+		case !(*ns.SD > 0) || math.IsInf(*ns.SD, 1):
+			v.add("priors.noise_sd.sd", "`priors.noise_sd.sd` is %s; must be > 0 and finite", fmtNum(*ns.SD))
+		}
+		switch {
+		case ns.Mean == nil:
+			if ns.Family == NoiseLognormalMS {
+				v.add("priors.noise_sd", "`priors.noise_sd` has no `mean` (the lognormal_ms family needs the mean of noise_sd, > 0)")
+			}
+		case !isFinite(*ns.Mean):
+			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be a finite number", fmtNum(*ns.Mean))
+		case ns.Family == NoiseLognormalMS && !(*ns.Mean > 0):
+			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be > 0 for the lognormal_ms family", fmtNum(*ns.Mean))
+		}
+	}
+	if !c.Priors.UseDefaults && params != nil {
+		var missing []string
+		for _, p := range append(slices.Clone(params), NoiseSDName) {
+			if !covered[p] {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			v.add("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides` (or `priors.noise_sd`); missing: %s", strings.Join(missing, ", "))
+		}
+	}
+
+	bounded := map[string]bool{}
+	for i, b := range c.Boundaries.Overrides {
+		item := fmt.Sprintf("boundaries.overrides[%d]", i)
+		if b.Parameter == "" {
+			v.add(item+".parameter", "`%s` has no `parameter`; name the coefficient", item)
+		} else if known(item+".parameter", b.Parameter, false) {
+			if bounded[b.Parameter] {
+				v.add(item, "%s repeats an earlier override; give each parameter once", itemLabel(item, b.Parameter))
+			}
+			bounded[b.Parameter] = true
+		}
+		switch {
+		case math.IsNaN(b.Lower) || math.IsNaN(b.Upper):
+			v.add(item, "%s: lower and upper must be numbers, not .nan", itemLabel(item, b.Parameter))
+		case b.Lower > b.Upper:
+			v.add(item, "%s: lower %s is above upper %s", itemLabel(item, b.Parameter), fmtNum(b.Lower), fmtNum(b.Upper))
+		case math.IsInf(b.Lower, 1):
+			v.add(item, "%s: lower is Inf; use -Inf (or leave it out) for no lower bound", itemLabel(item, b.Parameter))
+		case math.IsInf(b.Upper, -1):
+			v.add(item, "%s: upper is -Inf; use Inf (or leave it out) for no upper bound", itemLabel(item, b.Parameter))
+		case b.Lower == b.Upper:
+			v.add(item, "%s: lower and upper are both %s; lower must be below upper", itemLabel(item, b.Parameter), fmtNum(b.Lower))
+		}
+	}
+}
+
+func (c *Config) validateFit(v *validator) {
+	v.enum("fit.method", c.Fit.Method, fitMethods)
+	m := c.Fit.MCMC
+	v.intRange("fit.mcmc.chains", int64(m.Chains), 1, 64)
+	v.intRange("fit.mcmc.iter", int64(m.Iter), 1, 1_000_000)
+	if m.Warmup < 0 {
+		v.add("fit.mcmc.warmup", "`fit.mcmc.warmup` is %d; must be 0 or more", m.Warmup)
+	} else if m.Iter >= 1 && m.Warmup >= m.Iter {
+		v.add("fit.mcmc.warmup", "`fit.mcmc.warmup` is %d; must be below `fit.mcmc.iter` (%d), which includes the warmup", m.Warmup, m.Iter)
+	}
+	v.intRange("fit.mcmc.seed", m.Seed, 0, math.MaxUint32)
+	v.intRange("fit.mcmc.cores", int64(m.Cores), 1, 1024)
+	if !(m.AdaptDelta > 0 && m.AdaptDelta < 1) {
+		v.add("fit.mcmc.adapt_delta", "`fit.mcmc.adapt_delta` is %s; must be between 0 and 1 (exclusive), e.g. 0.95", fmtNum(m.AdaptDelta))
+	}
+	v.intRange("fit.mcmc.max_treedepth", int64(m.MaxTreedepth), 1, 100)
+	if m.Thin < 1 {
+		v.add("fit.mcmc.thin", "`fit.mcmc.thin` is %d; must be 1 or more", m.Thin)
+	} else if n := m.Iter - m.Warmup; n >= 1 && m.Thin > n {
+		v.add("fit.mcmc.thin", "`fit.mcmc.thin` is %d; must not exceed the %d sampling iterations (iter - warmup)", m.Thin, n)
+	}
+	v.intRange("fit.optimise.n_runs", int64(c.Fit.Optimise.NRuns), 1, 1000)
+}
+
+// isName reports whether s is an R-style name, usable in a formula without backticks.
+func isName(s string) bool {
+	for i, r := range s {
+		if i == 0 && !(r == '.' || unicode.IsLetter(r)) || !isNameRune(r) {
+			return false
+		}
+	}
+	return s != "" && s != "." && !(s[0] == '.' && len(s) > 1 && s[1] >= '0' && s[1] <= '9')
+}
+
+// itemLabel names a list item for messages, with its parameter when known.
+func itemLabel(item, param string) string {
+	if param == "" {
+		return "`" + item + "`"
+	}
+	return fmt.Sprintf("`%s` (%s)", item, param)
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// fmtNum formats a number for messages as users write it.
+func fmtNum(x float64) string {
+	switch {
+	case math.IsInf(x, 1):
+		return "Inf"
+	case math.IsInf(x, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}

@@ -1,0 +1,366 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/summarise"
+)
+
+// Options are the knobs of one run that do not live in the config file.
+type Options struct {
+	ConfigPath string
+	// RunDir is --run-dir: it beats outputs.run_dir, which beats a timestamped folder
+	// under outputs.root_dir.
+	RunDir     string
+	CmdStanDir string // --cmdstan
+	// Chains and Cores override fit.mcmc.chains/cores when > 0.
+	Chains, Cores int
+	// Timeout ends sampling that runs longer (0: no limit).
+	Timeout time.Duration
+	// Version is dsamstan's version, recorded in run.json and session_info.txt.
+	Version string
+	// Log receives human-readable progress; Progress receives the per-chain progress
+	// display (bars on a terminal, plain lines otherwise).
+	Log, Progress io.Writer
+	// Now is the clock (tests fix it).
+	Now func() time.Time
+}
+
+// Result is what a finished run produced.
+type Result struct {
+	RunDir   string
+	Info     *RunInfo
+	Summary  []summarise.Row
+	CacheHit bool
+}
+
+// ErrInterrupted reports a run stopped by Ctrl-C or SIGTERM; run.json says "interrupted".
+var ErrInterrupted = cmdstan.ErrInterrupted
+
+// Run fits the model of opts.ConfigPath and writes its run folder. A config that does not
+// load creates no folder; any later failure leaves the folder with run.json saying why.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.Progress == nil {
+		opts.Progress = opts.Log
+	}
+	cfg, err := ingest.LoadConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	folder, err := resolveFolder(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
+	r.info = &RunInfo{
+		Status:          StatusRunning,
+		Model:           cfg.Model.Name,
+		Formula:         cfg.Model.Formula,
+		Config:          cfg.Path,
+		RunDir:          folder.Dir,
+		Started:         r.clock,
+		Timings:         map[string]float64{},
+		DsamstanVersion: opts.Version,
+		Method:          cfg.Fit.Method,
+	}
+	res, err := r.run(ctx)
+	r.finish(err)
+	return res, err
+}
+
+func resolveFolder(cfg *ingest.Config, opts Options) (Folder, error) {
+	f := Folder{Flat: cfg.Outputs.Layout == "flat"}
+	switch {
+	case opts.RunDir != "":
+		f.Dir = opts.RunDir
+	case cfg.Outputs.RunDir != "":
+		f.Dir = cfg.Outputs.RunDir
+	default:
+		d, err := NewRunDir(cfg.Outputs.RootDir, cfg.Model.Name, opts.Now())
+		if err != nil {
+			return f, err
+		}
+		f.Dir = d
+	}
+	abs, err := filepath.Abs(f.Dir)
+	if err != nil {
+		return f, fmt.Errorf("pipeline: run folder: %w", err)
+	}
+	f.Dir = abs
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
+		return f, fmt.Errorf("pipeline: run folder %s: %w", f.Dir, err)
+	}
+	return f, nil
+}
+
+type runner struct {
+	opts   Options
+	cfg    *ingest.Config
+	folder Folder
+	info   *RunInfo
+	clock  time.Time
+}
+
+// step times one stage of the run into run.json's timings.
+func (r *runner) step(name string, fn func() error) error {
+	t0 := time.Now()
+	err := fn()
+	r.info.Timings[name] = time.Since(t0).Seconds()
+	return err
+}
+
+func (r *runner) logf(format string, a ...any) { fmt.Fprintf(r.opts.Log, format+"\n", a...) }
+
+func (r *runner) run(ctx context.Context) (*Result, error) {
+	if err := r.folder.Write(StageMetadata, "config.original.yaml", r.cfg.Raw); err != nil {
+		return nil, err
+	}
+	if err := r.info.save(r.folder); err != nil {
+		return nil, err
+	}
+	if resolved, err := r.cfg.ResolvedYAML(); err == nil {
+		if err := r.folder.Write(StageMetadata, "config.resolved.yaml", resolved); err != nil {
+			return nil, err
+		}
+	}
+
+	var spec *ingest.Spec
+	if err := r.step("ingest", func() (err error) {
+		t, err := ingest.LoadCSV(r.cfg.Data.Path)
+		if err != nil {
+			return err
+		}
+		spec, err = ingest.BuildSpec(r.cfg, t)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r.info.Warnings = append(r.info.Warnings, spec.Warnings...)
+	for _, w := range spec.Warnings {
+		r.logf("warning: %s", w)
+	}
+
+	var prog *codegen.Program
+	if err := r.step("render", func() (err error) {
+		prog, err = codegen.Render(ctx, nil, spec)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r.info.Template = prog.Template
+	fitDir, err := r.folder.Mkdir(StageModelFit)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.folder.Write(StageModelFit, "model.stan", prog.Code); err != nil {
+		return nil, err
+	}
+	dataPath := r.folder.Path(StageModelFit, "data.json")
+	if err := cmdstan.WriteDataFile(dataPath, prog.Data); err != nil {
+		return nil, err
+	}
+
+	inst, err := cmdstan.Find(r.opts.CmdStanDir)
+	if err != nil {
+		return nil, err
+	}
+	r.info.CmdStan, r.info.CmdStanVersion = inst.Dir, inst.Version
+	cache, err := cmdstan.OpenCache("")
+	if err != nil {
+		return nil, err
+	}
+	runner := cmdstan.NewRunner(inst, cache, r.opts.Log)
+	if v, err := runner.StancVersion(ctx); err == nil {
+		r.info.StancVersion = v
+	} else {
+		r.logf("warning: %v", err)
+	}
+
+	var compiled *cmdstan.Compiled
+	if err := r.step("compile", func() (err error) {
+		compiled, err = runner.Compile(ctx, prog.Code, cmdstan.CompileOptions{
+			ToolDigest: codegen.TemplateVersion,
+			Force:      r.cfg.Model.ForceRecompile,
+		})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	hit := compiled.CacheHit
+	r.info.CompileCacheHit, r.info.CompileKey = &hit, compiled.Key
+	if hit {
+		r.logf("compile cache hit (%s)", compiled.Key[:12])
+	} else {
+		r.logf("compiled %s in %.1fs", prog.Template, compiled.Duration.Seconds())
+	}
+
+	var csvs []string
+	if err := r.step("fit", func() (err error) {
+		csvs, err = r.fit(ctx, runner, compiled.Exe, dataPath, fitDir)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r.info.Chains = csvs
+
+	var rows []summarise.Row
+	if err := r.step("summarise", func() (err error) {
+		rows, err = r.summarise(ctx, prog, csvs)
+		if err != nil {
+			return err
+		}
+		return r.folder.Write(StagePostRun, "posterior_summary.csv", summaryCSV(rows))
+	}); err != nil {
+		return nil, err
+	}
+	if err := r.folder.Write(StageMetadata, "session_info.txt", r.sessionInfo(spec, prog)); err != nil {
+		return nil, err
+	}
+	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: hit}, nil
+}
+
+func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, exe, dataPath, dir string) ([]string, error) {
+	fc := r.cfg.Fit
+	if fc.Method == "optimise" {
+		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
+			Runs: fc.Optimise.NRuns, Seed: fc.MCMC.Seed,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []string{best}, nil
+	}
+	chains, cores := fc.MCMC.Chains, fc.MCMC.Cores
+	if r.opts.Chains > 0 {
+		chains = r.opts.Chains
+	}
+	if r.opts.Cores > 0 {
+		cores = r.opts.Cores
+	}
+	if cores <= 0 {
+		cores = min(chains, runtime.NumCPU())
+	}
+	prog := cmdstan.NewProgress(r.opts.Progress, chains)
+	csvs, err := runner.Sample(ctx, exe, dataPath, dir, cmdstan.SampleOptions{
+		Chains:       chains,
+		Cores:        cores,
+		Seed:         fc.MCMC.Seed,
+		Warmup:       fc.MCMC.Warmup,
+		Samples:      fc.MCMC.Iter - fc.MCMC.Warmup,
+		Thin:         fc.MCMC.Thin,
+		AdaptDelta:   fc.MCMC.AdaptDelta,
+		MaxTreedepth: fc.MCMC.MaxTreedepth,
+		// A linear model's posterior is close to Gaussian with correlated coefficients
+		// (intercept against uncentred predictors): a dense metric removes that correlation.
+		Metric:  "dense_e",
+		Timeout: r.opts.Timeout,
+	}, prog)
+	prog.Wait()
+	return csvs, err
+}
+
+// summarise reads the chain CSVs, maps every Stan column back to the parameter users see
+// (original units) and computes the summary table.
+func (r *runner) summarise(ctx context.Context, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
+	chains, err := cmdstan.ReadCSVFiles(ctx, csvs)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(prog.Params))
+	cols := make([][][]float64, len(prog.Params))
+	for j, p := range prog.Params {
+		names[j] = p.Name
+		cols[j] = make([][]float64, len(chains))
+		for c, ch := range chains {
+			k := ch.Column(p.Column)
+			if k < 0 {
+				return nil, fmt.Errorf("pipeline: %s has no column %q: the CSV does not belong to this program", ch.Path, p.Column)
+			}
+			src := ch.Draws[k]
+			dst := make([]float64, len(src))
+			for i, v := range src {
+				dst[i] = p.Shift + p.Scale*v
+			}
+			cols[j][c] = dst
+		}
+	}
+	if r.cfg.Fit.Method == "optimise" {
+		rows := make([]summarise.Row, len(names))
+		nan := math.NaN()
+		for j := range names {
+			v := cols[j][0][0]
+			rows[j] = summarise.Row{Parameter: names[j], Mean: v, SD: nan, Q5: nan, Q50: v, Q95: nan,
+				Rhat: nan, ESSBulk: nan, ESSTail: nan, MCSEMean: nan}
+		}
+		return rows, nil
+	}
+	return summarise.Summarise(names, func(j int) [][]float64 { return cols[j] }, 0), nil
+}
+
+func summaryCSV(rows []summarise.Row) []byte {
+	var b strings.Builder
+	if err := summarise.WriteCSV(&b, rows); err != nil {
+		panic(err) // a strings.Builder never fails to write
+	}
+	return []byte(b.String())
+}
+
+func (r *runner) sessionInfo(spec *ingest.Spec, prog *codegen.Program) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dsamstan %s\n", r.opts.Version)
+	fmt.Fprintf(&b, "schema_version: 1\n")
+	fmt.Fprintf(&b, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "cmdstan: %s (%s)\n", r.info.CmdStanVersion, r.info.CmdStan)
+	fmt.Fprintf(&b, "stanc: %s\n", r.info.StancVersion)
+	fmt.Fprintf(&b, "template: %s (%s)\n", prog.Template, codegen.TemplateVersion)
+	fmt.Fprintf(&b, "model: %s\nformula: %s\n", r.cfg.Model.Name, r.cfg.Model.Formula)
+	fmt.Fprintf(&b, "rows: %d\nterms: %d\nscale: %v\n", spec.N, len(spec.Terms), spec.Scale)
+	fc := r.cfg.Fit
+	fmt.Fprintf(&b, "fit.method: %s\n", fc.Method)
+	if fc.Method == "optimise" {
+		fmt.Fprintf(&b, "fit.optimise.n_runs: %d\n", fc.Optimise.NRuns)
+	} else {
+		fmt.Fprintf(&b, "fit.mcmc: chains=%d iter=%d warmup=%d seed=%d adapt_delta=%g max_treedepth=%d\n",
+			fc.MCMC.Chains, fc.MCMC.Iter, fc.MCMC.Warmup, fc.MCMC.Seed, fc.MCMC.AdaptDelta, fc.MCMC.MaxTreedepth)
+	}
+	return []byte(b.String())
+}
+
+// finish records the outcome in run.json. It uses a fresh write so that even an
+// interrupted run leaves a complete run.json behind.
+func (r *runner) finish(err error) {
+	now := r.opts.Now()
+	r.info.Finished = &now
+	r.info.Timings["total"] = now.Sub(r.clock).Seconds()
+	switch {
+	case err == nil:
+		r.info.Status = StatusCompleted
+	case errors.Is(err, cmdstan.ErrInterrupted) || errors.Is(err, context.Canceled):
+		r.info.Status = StatusInterrupted
+		r.info.Error = err.Error()
+	default:
+		r.info.Status = StatusFailed
+		r.info.Error = err.Error()
+	}
+	if werr := r.info.save(r.folder); werr != nil {
+		fmt.Fprintf(r.opts.Log, "warning: could not record the run's status: %v\n", werr)
+	}
+}
