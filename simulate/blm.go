@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
 	"strconv"
@@ -22,10 +24,16 @@ type BLMOptions struct {
 
 // Truth is the set of true parameters a simulated dataset was drawn from, in original units.
 type Truth struct {
+	// Coefficients are the population coefficients, named as in the outputs.
 	Coefficients map[string]float64 `json:"coefficients"`
 	NoiseSD      float64            `json:"noise_sd"`
 	Weeks        int                `json:"weeks"`
 	Seed         uint64             `json:"seed"`
+	// Panels only: the number of markets, the true group scales (sd_1[m_tv]) and every
+	// market's actual coefficients (m_tv[market=north]).
+	Markets           int                `json:"markets,omitempty"`
+	GroupSD           map[string]float64 `json:"group_sd,omitempty"`
+	GroupCoefficients map[string]float64 `json:"group_coefficients,omitempty"`
 }
 
 // Example is a simulated dataset together with its truth and a run config that fits it.
@@ -33,6 +41,8 @@ type Example struct {
 	CSV    []byte
 	Truth  Truth
 	Config []byte
+	// Extra are further files to write beside config.yaml, by name.
+	Extra map[string][]byte
 }
 
 // blmTerms are the example's predictors in formula order.
@@ -163,6 +173,12 @@ func (e *Example) Write(dir string) error {
 		name string
 		data []byte
 	}{{"data.csv", e.CSV}, {"truth.json", append(truth, '\n')}, {"config.yaml", e.Config}}
+	for _, name := range slices.Sorted(maps.Keys(e.Extra)) {
+		files = append(files, struct {
+			name string
+			data []byte
+		}{name, e.Extra[name]})
+	}
 	for _, f := range files {
 		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return fmt.Errorf("simulate: %w", err)

@@ -87,6 +87,17 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			msg := fmt.Sprintf("unknown command %q for dsamstan", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return flagErrorf("%s", msg)
+		}
+		return nil
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err} })
 	root.PersistentFlags().String("cmdstan", "", "CmdStan folder (default $CMDSTAN, else the newest ~/.cmdstan/cmdstan-*)")
 	root.AddCommand(

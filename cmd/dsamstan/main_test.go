@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets a test re-run this binary as the dsamstan command itself (to send it real
+// signals): with DSAMSTAN_TEST_MAIN set to a JSON argument list it runs the CLI and exits.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("DSAMSTAN_TEST_MAIN"); args != "" {
+		var argv []string
+		if err := json.Unmarshal([]byte(args), &argv); err != nil {
+			panic(err)
+		}
+		os.Exit(run(argv, os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// cli runs dsamstan in-process and returns its exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestEveryCommandHasAWorkedExample(t *testing.T) {
+	root := newRootCmd(streams{})
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if !strings.Contains(c.Example, "dsamstan "+c.Name()) {
+			t.Errorf("dsamstan %s --help has no worked example", c.Name())
+		}
+	}
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	code, out, _ := cli(t, "--version")
+	if code != 0 || !strings.Contains(out, "dsamstan version") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	code, out, _ = cli(t, "completion", "bash")
+	if code != 0 || !strings.Contains(out, "bash completion") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"run"},
+		{"frobnicate"},
+		{"run", "a.yaml", "--no-such-flag"},
+		{"example", "blm"},
+		{"example", "nonsense", "--out", "x"},
+		{"summary"},
+	} {
+		code, _, stderr := cli(t, args...)
+		if code != exitUsage {
+			t.Errorf("dsamstan %s: exit %d; want %d (stderr %q)", strings.Join(args, " "), code, exitUsage, stderr)
+		}
+	}
+}

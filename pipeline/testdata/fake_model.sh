@@ -1,0 +1,53 @@
+#!/bin/sh
+# A stand-in for a compiled BLM model executable, used by the pipeline tests. It reads the
+# CmdStan arguments it needs and behaves as $FAKE_MODE says: ok, crash or hang.
+out=""; id=1; samples=1000; k=7
+for a in "$@"; do
+  case "$a" in
+    file=*.csv) out=${a#file=} ;;
+    id=*) id=${a#id=} ;;
+    num_samples=*) samples=${a#num_samples=} ;;
+  esac
+done
+case "$FAKE_MODE" in
+  crash)
+    echo "Iteration:    1 / 2000 [  0%]  (Warmup)"
+    echo "Exception: normal_lpdf: Scale parameter is 0, but must be positive! (in 'model.stan', line 40, column 2)" >&2
+    exit 70 ;;
+  hang)
+    echo "# partial" > "$out"
+    echo "Iteration:    1 / 2000 [  0%]  (Warmup)"
+    sleep 60 & wait $!
+    exit 1 ;;
+esac
+{
+  echo "# stan_version_major = 2"
+  echo "# model = fake_model"
+  echo "# method = sample (Default)"
+  echo "#   sample"
+  echo "#     num_samples = $samples"
+  echo "#     num_warmup = 1000"
+  echo "#     save_warmup = 0"
+  echo "#     thin = 1"
+  echo "# id = $id"
+  printf 'lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__'
+  i=1; while [ $i -le $k ]; do printf ',beta.%d' $i; i=$((i+1)); done
+  echo ",noise_sd"
+  echo "# Adaptation terminated"
+  echo "# Step size = 0.5"
+  echo "# Diagonal elements of inverse mass matrix:"
+  echo "# 1, 1, 1, 1, 1, 1, 1, 1"
+  # Deterministic pseudo-draws: beta.j around j/10, noise_sd around 0.3.
+  awk -v n="$samples" -v id="$id" -v k="$k" 'BEGIN {
+    srand(id);
+    for (s = 1; s <= n; s++) {
+      line = sprintf("%.6g,0.9,0.5,3,7,0,%.6g", -10 - rand(), 10 + rand());
+      for (j = 1; j <= k; j++) line = line sprintf(",%.6g", j / 10 + (rand() - 0.5) / 50);
+      print line sprintf(",%.6g", 0.3 + (rand() - 0.5) / 50);
+    }
+  }'
+  echo "#  Elapsed Time: 0.01 seconds (Warm-up)"
+  echo "#                0.01 seconds (Sampling)"
+  echo "#                0.02 seconds (Total)"
+} > "$out"
+echo "Iteration: 2000 / 2000 [100%]  (Sampling)"
