@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
 	"github.com/dsamstan/dsamstan/simulate"
 )
 
@@ -44,7 +45,7 @@ func readRunInfo(t *testing.T, dir string) RunInfo {
 var fixedNow = func() time.Time { return time.Date(2026, 11, 27, 9, 30, 5, 0, time.UTC) }
 
 func TestRunWritesTheRunFolder(t *testing.T) {
-	home := fakeCmdStan(t, "ok")
+	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
 	res, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow})
@@ -95,7 +96,7 @@ func TestRunWritesTheRunFolder(t *testing.T) {
 }
 
 func TestRunCrashingSamplerShowsItsStderr(t *testing.T) {
-	home := fakeCmdStan(t, "crash")
+	home := fakecmdstan.New(t, fakecmdstan.Crash)
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
 	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2})
@@ -116,7 +117,7 @@ func TestRunCrashingSamplerShowsItsStderr(t *testing.T) {
 }
 
 func TestRunInterruptedIsRecorded(t *testing.T) {
-	home := fakeCmdStan(t, "hang")
+	home := fakecmdstan.New(t, fakecmdstan.Hang)
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,7 +183,7 @@ func TestRunBadConfigWritesNoFolder(t *testing.T) {
 }
 
 func TestRunFolderPrecedence(t *testing.T) {
-	home := fakeCmdStan(t, "ok")
+	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := writeExample(t)
 	dir := filepath.Dir(cfg)
 	// No --run-dir, no outputs.run_dir: <root_dir>/YYYYMMDD_HHMMSS_<name>/.

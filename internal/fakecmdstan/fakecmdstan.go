@@ -1,0 +1,57 @@
+// Package fakecmdstan builds a CmdStan stand-in out of shell scripts, so tests can drive the
+// whole pipeline and the CLI without a toolchain. It is test support, like net/http/httptest.
+package fakecmdstan
+
+import (
+	_ "embed"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+//go:embed fake_model.sh
+var fakeModel string
+
+// Modes of the fake sampler.
+const (
+	OK    = "ok"    // writes a valid CSV for the single-market (BLM) program
+	Crash = "crash" // prints a CmdStan exception on stderr and exits 70
+	Hang  = "hang"  // prints progress, then sleeps until signalled
+)
+
+// New makes a fake CmdStan install and returns its folder: CmdStan's makefile version line
+// and a bin/stanc that prints a version, plus a `make` and a `g++` first on PATH. The fake
+// make "compiles" by writing the fake model executable to its target; that script plays
+// the sampler as mode says. New also points DSAMSTAN_CACHE at a fresh folder.
+func New(tb testing.TB, mode string) string {
+	tb.Helper()
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		tb.Skip("no /bin/sh: the fake CmdStan is made of shell scripts")
+	}
+	dir := tb.TempDir()
+	home := filepath.Join(dir, "cmdstan-2.33.1")
+	bin := filepath.Join(dir, "path")
+	model := filepath.Join(dir, "fake_model.sh")
+	for _, d := range []string{filepath.Join(home, "bin"), bin} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		model:                               fakeModel,
+		filepath.Join(home, "makefile"):     "CMDSTAN_VERSION := 2.33.1\n",
+		filepath.Join(home, "bin", "stanc"): "#!/bin/sh\necho 'stanc3 v2.33.1 (Unix)'\n",
+		filepath.Join(bin, "make"): "#!/bin/sh\n# fake make: the last argument is the target executable\n" +
+			"for a in \"$@\"; do target=$a; done\ncp '" + model + "' \"$target\" && chmod +x \"$target\"\n",
+		filepath.Join(bin, "g++"): "#!/bin/sh\nexit 0\n",
+	}
+	for p, body := range files {
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tb.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	tb.Setenv("FAKE_MODE", mode)
+	tb.Setenv("DSAMSTAN_CACHE", filepath.Join(dir, "cache"))
+	return home
+}
