@@ -40,8 +40,10 @@ func Load(configPath string) (*Config, *Spec, error) {
 // original units so that scaled and unscaled fits share them: a slope on x gets
 // normal(0, 5·sd(y)/sd(x)), the intercept normal(mean(y), 5·sd(y)), and noise_sd a
 // half-normal with sd sd(y) (y on the model scale, sd with n−1; a zero or non-finite sd counts
-// as 1, leaving constant and non-finite columns to the P0 checks). The offset enters the
-// linear predictor as given, so for a log response it is on the log scale, as in R.
+// as 1, leaving constant and non-finite columns to the P0 checks). Group scales sd_<i>[term]
+// get DSAMbayes's between-group default (see the package doc, "Panel models"). The offset
+// enters the linear predictor as given, so for a log response it is on the log scale, as
+// in R.
 func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -96,10 +98,19 @@ func (b *builder) checkColumns() error {
 			continue
 		}
 		seen[r.Name] = true
-		if b.t.Col(r.Name) < 0 {
-			errs = append(errs, &FormulaError{Src: b.f.Source, Pos: r.Pos, Where: b.cfg.where("model.formula"),
-				Msg: fmt.Sprintf("no column %q in %s%s", r.Name, b.t.name(), b.suggest(r.Name))})
+		if b.t.Col(r.Name) >= 0 {
+			continue
 		}
+		var msg string
+		switch r.Role {
+		case "group":
+			msg = fmt.Sprintf("no grouping column %q in %s%s", r.Name, b.t.name(), b.suggest(r.Name))
+		case "group term":
+			msg = fmt.Sprintf("no column %q in %s for the group term ( … | %s )%s", r.Name, b.t.name(), b.barAt(r.Pos).Factor(), b.suggest(r.Name))
+		default:
+			msg = fmt.Sprintf("no column %q in %s%s", r.Name, b.t.name(), b.suggest(r.Name))
+		}
+		errs = append(errs, &FormulaError{Src: b.f.Source, Pos: r.Pos, Where: b.cfg.where("model.formula"), Msg: msg})
 	}
 	if dv := b.cfg.Data.DateVar; dv != "" && b.t.Col(dv) < 0 {
 		errs = append(errs, b.configErr("data.date_var", "`data.date_var` is %q, which is not a column of %s%s", dv, b.t.name(), b.suggest(dv)))
@@ -113,6 +124,18 @@ func (b *builder) checkColumns() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// barAt returns the group term that holds the formula position pos: the last one opened
+// before it. Only call it for positions inside a group term.
+func (b *builder) barAt(pos int) Bar {
+	var bar Bar
+	for _, br := range b.f.Bars {
+		if br.Pos < pos {
+			bar = br
+		}
+	}
+	return bar
 }
 
 // configErr formats an error about a config key at its position.
@@ -375,6 +398,11 @@ func (b *builder) spec() (*Spec, error) {
 	for k, bar := range f.Bars {
 		s.Groups = append(s.Groups, b.grouping(k, bar, s.Terms))
 	}
+	s.Parameterization = normalise("model.random_effects.parameterization", cfg.Model.RandomEffects.Parameterization)
+	if err := b.checkGroups(s); err != nil {
+		return nil, err
+	}
+	s.Warnings = append(s.Warnings, groupWarnings(s)...)
 	if err := b.addCRE(s); err != nil {
 		return nil, err
 	}
@@ -406,10 +434,11 @@ func (b *builder) text(name string) []string {
 
 // grouping builds group k from a bar term; labels of composite keys are joined with ":".
 func (b *builder) grouping(k int, bar Bar, terms []Term) Grouping {
-	g := Grouping{Factor: bar.Factor(), Index: k + 1, Of: make([]int, len(b.keep)), Independent: bar.Independent}
-	if c := b.cfg.Model.RandomEffects.Correlated; c != nil {
-		g.Independent = !*c
-	}
+	// Group effects are independent by default, as DSAMbayes documents; only
+	// model.random_effects.correlated: true adds a correlation, and || never has one.
+	correlated := b.cfg.Model.RandomEffects.Correlated != nil && *b.cfg.Model.RandomEffects.Correlated
+	g := Grouping{Factor: bar.Factor(), Index: k + 1, Of: make([]int, len(b.keep)),
+		Independent: bar.Independent || !correlated}
 	cols := make([][]string, len(bar.Factors))
 	for j, name := range bar.Factors {
 		cols[j] = b.text(name)
@@ -441,53 +470,6 @@ func (b *builder) grouping(k int, bar Bar, terms []Term) Grouping {
 	return g
 }
 
-// addCRE appends the Mundlak terms: for each cre.vars entry, its mean within the CRE group,
-// repeated on every row of the group.
-func (b *builder) addCRE(s *Spec) error {
-	cre := b.cfg.CRE
-	if !cre.Enabled {
-		return nil
-	}
-	var g *Grouping
-	for k := range s.Groups {
-		if cre.Group == "" || s.Groups[k].Factor == cre.Group {
-			g = &s.Groups[k]
-			break
-		}
-	}
-	if g == nil { // Validate checks cre.group against the formula
-		return b.configErr("cre.group", "`cre.group` %q is not a grouping key of the formula", cre.Group)
-	}
-	if len(g.Levels) < 2 {
-		return b.configErr("cre.enabled", "CRE needs at least 2 groups, but %s has only %d (%s); disable cre", g.Factor, len(g.Levels), strings.Join(g.Levels, ", "))
-	}
-	var errs []error
-	for j, v := range cre.Vars {
-		x := b.column(v)
-		sum := make([]float64, len(g.Levels))
-		cnt := make([]float64, len(g.Levels))
-		for i, l := range g.Of {
-			sum[l] += x[i]
-			cnt[l]++
-		}
-		means := make([]float64, len(g.Levels))
-		for l := range means {
-			means[l] = sum[l] / cnt[l]
-		}
-		if constant(means) {
-			errs = append(errs, b.configErr(fmt.Sprintf("cre.vars[%d]", j), "`cre.vars[%d]` (%s) has the same mean (%s) in every %s, so %s%s would be constant; remove it from `cre.vars`", j, v, fmtNum(means[0]), g.Factor, cre.Prefix, v))
-			continue
-		}
-		col := make([]float64, len(x))
-		for i, l := range g.Of {
-			col[i] = means[l]
-		}
-		s.Terms = append(s.Terms, Term{Name: cre.Prefix + v})
-		s.X = append(s.X, col)
-	}
-	return errors.Join(errs...)
-}
-
 // constant reports whether all values are equal up to rounding.
 func constant(x []float64) bool {
 	lo, hi := slices.Min(x), slices.Max(x)
@@ -507,7 +489,7 @@ func meanSD(x []float64) (mean, sd float64) {
 	return mean, sd
 }
 
-// priors sets scaling, default priors, overrides and bounds.
+// priors sets scaling, default priors (group scales included), overrides and bounds.
 func (b *builder) priors(s *Spec) error {
 	cfg := b.cfg
 	meanY, sdY := meanSD(s.Y)
@@ -537,6 +519,15 @@ func (b *builder) priors(s *Spec) error {
 		}
 	}
 	s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: 0, SD: sdY, Default: true}
+	type scaleRef struct{ g, j int }
+	scaleByName := map[string]scaleRef{}
+	for gi := range s.Groups {
+		g := &s.Groups[gi]
+		g.SDPriors = groupScalePriors(s, g, meanY, sdY)
+		for j, k := range g.Terms {
+			scaleByName[GroupScaleName(g.Index, s.Terms[k].Name)] = scaleRef{gi, j}
+		}
+	}
 
 	// Validate checked names, duplicates and values against the formula, so the lookups
 	// below only fail if Spec and Config.Parameters disagree.
@@ -544,6 +535,10 @@ func (b *builder) priors(s *Spec) error {
 	for i, o := range cfg.Priors.Overrides {
 		if o.Parameter == NoiseSDName {
 			s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: *o.Mean, SD: *o.SD}
+			continue
+		}
+		if r, ok := scaleByName[o.Parameter]; ok {
+			s.Groups[r.g].SDPriors[r.j] = Prior{Mean: *o.Mean, SD: *o.SD}
 			continue
 		}
 		k, ok := byName[o.Parameter]

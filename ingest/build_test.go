@@ -76,6 +76,8 @@ func TestBuildSpecDefaults(t *testing.T) {
 		Scaling: Scaling{YCentre: 3, YScale: sdY, XScale: []float64{1, math.Sqrt(10), math.Sqrt(0.3)}},
 		Dates:   []string{"2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22", "2024-01-29"},
 		Lines:   []int{2, 3, 4, 5, 6},
+		// Resolved for every model; codegen uses it only when there are group terms.
+		Parameterization: "auto",
 	}
 	compareSpec(t, spec, want)
 }
@@ -135,34 +137,69 @@ func TestBuildSpecUnscaledSharesPriors(t *testing.T) {
 }
 
 func TestBuildSpecPanel(t *testing.T) {
+	// testdata/panel.yaml on testdata/panel.csv: 4 markets × 2 weeks, kpi = 1, 3, …, 15,
+	// m_tv = 0, 2 in every market, m_search = 1, 0, 0, 1, 1, 0, 0, 1.
 	_, spec, err := Load("testdata/panel.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logY := []float64{0, math.Log(2), math.Log(3), math.Log(4), math.Log(5)}
+	logY := make([]float64, 8)
+	var meanY float64
+	for i := range logY {
+		logY[i] = math.Log(float64(2*i + 1))
+		meanY += logY[i] / 8
+	}
 	sdY := sampleSD(logY)
+	sdTV, sdSearch := math.Sqrt(8.0/7), math.Sqrt(2.0/7) // deviations ±1 and ±0.5, n−1 = 7
+	market, rb := []int{0, 0, 1, 1, 2, 2, 3, 3}, []int{0, 1, 0, 1, 2, 3, 2, 3}
+	s1, s2 := betweenSD(logY, market, 4), betweenSD(logY, rb, 4)
 	want := &Spec{
-		Name: "panel", Response: "kpi", LogResponse: true, N: 5, Y: logY,
+		Name: "panel", Response: "kpi", LogResponse: true, N: 8, Y: logY,
 		Terms: []Term{{Name: InterceptName, Intercept: true}, {Name: "m_tv"}, {Name: "m_search"}},
-		X:     [][]float64{{1, 1, 1, 1, 1}, {2, 4, 6, 8, 10}, {1, 0, 1, 0, 1}},
+		X:     [][]float64{{1, 1, 1, 1, 1, 1, 1, 1}, {0, 2, 0, 2, 0, 2, 0, 2}, {1, 0, 0, 1, 1, 0, 0, 1}},
 		Priors: []Prior{
-			{Mean: math.Log(120) / 5, SD: 5 * sdY, Default: true},
-			{Mean: 0, SD: 5 * sdY / math.Sqrt(10), Default: true},
-			{Mean: 0, SD: 5 * sdY / math.Sqrt(0.3), Default: true},
+			{Mean: meanY, SD: 5 * sdY, Default: true},
+			{Mean: 0, SD: 5 * sdY / sdTV, Default: true},
+			{Mean: 0, SD: 5 * sdY / sdSearch, Default: true},
 		},
 		Bounds:  []Bound{Unbounded, Unbounded, Unbounded},
 		NoiseSD: NoisePrior{Family: NoiseNormal, SD: sdY, Default: true},
 		Scale:   true,
-		Scaling: Scaling{YCentre: math.Log(120) / 5, YScale: sdY, XScale: []float64{1, math.Sqrt(10), math.Sqrt(0.3)}},
-		Lines:   []int{2, 3, 4, 5, 6},
+		Scaling: Scaling{YCentre: meanY, YScale: sdY, XScale: []float64{1, sdTV, sdSearch}},
+		Lines:   []int{2, 3, 4, 5, 6, 7, 8, 9},
 		Groups: []Grouping{
-			{Factor: "market", Index: 1, Levels: []string{"north", "south"}, Of: []int{0, 0, 1, 1, 0}, Terms: []int{0, 1}},
-			{Factor: "market:brand", Index: 2, Levels: []string{"north:acme", "north:bolt", "south:acme", "south:bolt"},
-				Of: []int{0, 1, 2, 3, 0}, Terms: []int{2}, Independent: true},
+			{Factor: "market", Index: 1, Levels: []string{"a", "b", "c", "d"}, Of: market, Terms: []int{0, 1}, Independent: true,
+				SDPriors: []Prior{{SD: s1 * sdY, Default: true}, {SD: s1 * sdY / sdTV, Default: true}}},
+			{Factor: "region:brand", Index: 2, Levels: []string{"n:x", "n:y", "s:x", "s:y"}, Of: rb, Terms: []int{2}, Independent: true,
+				SDPriors: []Prior{{SD: s2 * sdY / sdSearch, Default: true}}},
 		},
-		Warnings: []string{"m_search appears only inside a group term; it was added as a population term too"},
+		Parameterization: "noncentered",
+		Warnings: []string{
+			"m_search appears only inside a group term; it was added as a population term too",
+			`few rows: market "a" (2 rows), "b" (2 rows), "c" (2 rows), "d" (2 rows) have fewer than 10 rows for 2 group-varying terms (5 per term); their group effects are poorly estimated and pulled towards the population values; vary fewer terms by group or merge small groups`,
+			`few rows: region:brand "n:x" (2 rows), "n:y" (2 rows), "s:x" (2 rows), "s:y" (2 rows) have fewer than 5 rows for 1 group-varying term (5 per term); their group effects are poorly estimated and pulled towards the population values; vary fewer terms by group or merge small groups`,
+		},
 	}
 	compareSpec(t, spec, want)
+}
+
+// betweenSD is DSAMbayes's default group scale written out independently of the code under
+// test: the sd (n−1) of the group means of the standardised response, rounded to 2 decimals.
+func betweenSD(y []float64, of []int, levels int) float64 {
+	var m float64
+	for _, v := range y {
+		m += v / float64(len(y))
+	}
+	sd := sampleSD(y)
+	sum, cnt := make([]float64, levels), make([]float64, levels)
+	for i, l := range of {
+		sum[l] += (y[i] - m) / sd
+		cnt[l]++
+	}
+	for l := range sum {
+		sum[l] /= cnt[l]
+	}
+	return math.Round(100*sampleSD(sum)) / 100
 }
 
 func TestBuildSpecCRE(t *testing.T) {
@@ -199,26 +236,33 @@ priors:
 }
 
 func TestBuildSpecNA(t *testing.T) {
-	csv := strings.NewReplacer("2024-01-08,2,4", "2024-01-08,2,NA", "2024-01-29,5,10,1,12,0.5,north", "2024-01-29,5,10,1,12,0.5,").Replace(sampleCSV)
+	// Line 7 keeps two north rows, as every group needs.
+	csv := strings.NewReplacer("2024-01-08,2,4", "2024-01-08,2,NA", "2024-01-29,5,10,1,12,0.5,north", "2024-01-29,5,10,1,12,0.5,").Replace(sampleCSV) +
+		"2024-02-05,6,12,0,12,0.5,north,bolt\n"
 	const yaml = "data: {path: data.csv, na_action: %s}\nmodel: {formula: kpi ~ m_tv + (1 | market)}\n"
 
 	_, spec, err := runIn(t, strings.Replace(yaml, "%s", "omit", 1), csv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.N != 3 || spec.Dropped != 2 || !reflect.DeepEqual(spec.Lines, []int{2, 4, 5}) || !reflect.DeepEqual(spec.Y, []float64{1, 3, 4}) {
-		t.Errorf("omit: N %d, dropped %d, lines %v, y %v; want 3, 2, [2 4 5], [1 3 4]", spec.N, spec.Dropped, spec.Lines, spec.Y)
+	if spec.N != 4 || spec.Dropped != 2 || !reflect.DeepEqual(spec.Lines, []int{2, 4, 5, 7}) || !reflect.DeepEqual(spec.Y, []float64{1, 3, 4, 6}) {
+		t.Errorf("omit: N %d, dropped %d, lines %v, y %v; want 4, 2, [2 4 5 7], [1 3 4 6]", spec.N, spec.Dropped, spec.Lines, spec.Y)
 	}
-	if want := []string{"dropped 2 of 5 rows with missing values (data.na_action: omit): lines 3, 6"}; !reflect.DeepEqual(spec.Warnings, want) {
-		t.Errorf("omit warnings = %q; want %q", spec.Warnings, want)
+	want := []string{
+		"dropped 2 of 6 rows with missing values (data.na_action: omit): lines 3, 6",
+		"weak pooling: group scale sd_1[(Intercept)] is poorly estimated with 2 groups of market (4 or more are advised); its posterior follows the prior, so set it deliberately in `priors.overrides` or drop the group term",
+		`few rows: market "north" (2 rows), "south" (2 rows) have fewer than 5 rows for 1 group-varying term (5 per term); their group effects are poorly estimated and pulled towards the population values; vary fewer terms by group or merge small groups`,
+	}
+	if !reflect.DeepEqual(spec.Warnings, want) {
+		t.Errorf("omit warnings =\n%q\nwant\n%q", spec.Warnings, want)
 	}
 
 	_, _, err = runIn(t, strings.Replace(yaml, "%s", "error", 1), csv)
-	want := `ingest: data.csv:3: column "m_tv" is missing ("NA")
+	wantErr := `ingest: data.csv:3: column "m_tv" is missing ("NA")
 ingest: data.csv:6: column "market" is missing ("")
 ingest: run.yaml:1:24: ` + "`data.na_action` is error, so missing values in the model's columns are not allowed; fill them in, or set na_action: omit to drop those rows"
-	if err == nil || err.Error() != want {
-		t.Errorf("na_action error: error =\n%v\nwant\n%s", err, want)
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("na_action error: error =\n%v\nwant\n%s", err, wantErr)
 	}
 }
 
@@ -236,7 +280,7 @@ func TestBuildSpecErrors(t *testing.T) {
 				"ingest: run.yaml:4:3: formula: column 15: no column \"trend\" in data.csv (its columns: date, kpi, m_tv, m_search, price, base, market, brand)\n" +
 				"  kpi ~ m_tvv + trend + (1 | Market)\n" +
 				"                ^\n" +
-				"ingest: run.yaml:4:3: formula: column 28: no column \"Market\" in data.csv; did you mean \"market\"?\n" +
+				"ingest: run.yaml:4:3: formula: column 28: no grouping column \"Market\" in data.csv; did you mean \"market\"?\n" +
 				"  kpi ~ m_tvv + trend + (1 | Market)\n" +
 				"                             ^",
 		},
@@ -276,7 +320,7 @@ ingest: data.csv:4: column "kpi" is -3; log(kpi) needs every value > 0`,
 			name:    "CRE on a constant mean",
 			yaml:    "data: {path: data.csv}\nmodel: {formula: kpi ~ base + (1 | market)}\ncre: {enabled: true, vars: [base]}\n",
 			csv:     sampleCSV,
-			wantErr: "ingest: run.yaml:3:29: `cre.vars[0]` (base) has the same mean (0.5) in every market, so cre_mean_base would be constant; remove it from `cre.vars`",
+			wantErr: "ingest: run.yaml:3:29: `cre.vars[0]` (base) has the same mean (0.5) in every market, so cre_mean_base would be constant and cannot be standardised (model.scale: true); remove base from `cre.vars`, fit without CRE (`model.type: re`, `cre.enabled: false`), or set `model.scale: false`",
 		},
 	}
 	for _, tt := range tests {

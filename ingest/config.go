@@ -79,7 +79,8 @@ type ModelConfig struct {
 
 // RandomEffectsConfig tunes the group terms of a hierarchical model.
 type RandomEffectsConfig struct {
-	// Correlated, when set, overrides the formula's | (correlated) and || (independent).
+	// Correlated: true adds an LKJ correlation between the group effects of | terms;
+	// by default (and always for ||) they are independent.
 	Correlated *bool `yaml:"correlated,omitempty"`
 	// Parameterization is auto, centered or noncentered (centred and noncentred are
 	// accepted and normalised).

@@ -34,4 +34,31 @@
 // original units too. Spec.Scaling records the affine map codegen applies when model.scale
 // is true; since predictors are scaled but not centred, each coefficient maps by its own
 // factor and priors and bounds map exactly.
+//
+// # Panel models
+//
+// Each group term ( … | g ) becomes a Grouping: its levels (composite keys market:brand
+// group by the combined label "north:acme"), its group-varying terms (indexes into
+// Spec.Terms) and one group scale sd_<i>[term] per term, i counting the group terms from 1
+// (sd_1[(Intercept)], sd_1[m_tv]). Bounds apply to the population coefficients only.
+//
+// The default group-scale prior is DSAMbayes's, "a normal whose sd is the between-group
+// standard deviation of the response, rounded to 2 decimals", applied like every default on
+// the standardised scale and written out in original units, so scaled and unscaled fits
+// share it: per grouping factor, s = round(sd of the group means of y*, 2) with
+// y* = (y − mean y)/sd y (sd with n−1 over the group means, each group counting once;
+// floored at 0.01, also for a single group), then normal(0, s·sd(y)) truncated at 0 for the
+// intercept's scale and normal(0, s·sd(y)/sd(x)) for a slope on x. priors.overrides may
+// replace it by name (mean ≥ 0, sd > 0, original units).
+//
+// BuildSpec refuses a group with a single row, and appends warnings for the pitfalls of
+// the DSAMbayes tutorial: fewer than 4 groups (the group scales follow their priors),
+// groups with fewer than 5 rows per group-varying term, and a group-varying slope whose
+// variable is constant within a group.
+//
+// CRE (Mundlak): for each cre.vars entry the mean within the CRE group is joined onto every
+// row as the population term cre_mean_<var> (prefix cre.prefix), with default priors and
+// bounds like any other term. CRE needs group terms and at least 2 groups; a mean equal in
+// every group is refused when model.scale is true (it cannot be standardised) and warned
+// about otherwise; more CRE variables than groups is warned about.
 package ingest

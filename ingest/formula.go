@@ -61,7 +61,8 @@ type Ref struct {
 	Name string
 	// Pos is the 0-based byte offset of the name (of its opening backtick when quoted).
 	Pos int
-	// Role says where the name appears: "response", "term", "offset" or "group".
+	// Role says where the name appears: "response", "term" (a population term), "group term"
+	// (a term inside ( … | g )), "offset" or "group" (a grouping column).
 	Role string
 }
 
@@ -573,7 +574,11 @@ func (p *parser) term(t token, bar *barState) error {
 		p.termAt[t.text] = t.pos
 		p.f.Terms = append(p.f.Terms, t.text)
 	}
-	p.ref(t.text, t.pos, "term")
+	if bar != nil {
+		p.ref(t.text, t.pos, "group term")
+	} else {
+		p.ref(t.text, t.pos, "term")
+	}
 	return nil
 }
 

@@ -62,7 +62,7 @@ func TestParseFormulaRefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Ref{{"y", 4, "response"}, {"a", 9, "term"}, {"o", 20, "offset"}, {"b", 26, "term"}, {"g", 30, "group"}, {"h h", 32, "group"}}
+	want := []Ref{{"y", 4, "response"}, {"a", 9, "term"}, {"o", 20, "offset"}, {"b", 26, "group term"}, {"g", 30, "group"}, {"h h", 32, "group"}}
 	if !reflect.DeepEqual(f.Refs, want) {
 		t.Errorf("Refs = %v; want %v", f.Refs, want)
 	}

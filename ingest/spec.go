@@ -42,6 +42,9 @@ type Spec struct {
 	Lines []int
 	// Groups holds the grouping factors of a panel model; empty for a single market.
 	Groups []Grouping
+	// Parameterization is model.random_effects.parameterization: "auto" (choose per
+	// group-varying term from the data), "centered" or "noncentered".
+	Parameterization string
 	// Dropped is the number of rows data.na_action omit dropped.
 	Dropped int
 	// Warnings are things users should be told (rows dropped, terms added implicitly).
@@ -109,6 +112,10 @@ type Grouping struct {
 	Of     []int
 	// Terms are the group-varying terms, indexes into Spec.Terms.
 	Terms []int
-	// Independent is true for (… || g): no correlation between the group effects.
+	// Independent is true when the group effects are uncorrelated: always for (… || g),
+	// and for (… | g) unless model.random_effects.correlated is true.
 	Independent bool
+	// SDPriors holds, for each of Terms, the prior on that term's group scale
+	// sd_<Index>[term]: a normal(Mean, SD) truncated at 0, in original units.
+	SDPriors []Prior
 }

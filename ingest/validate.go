@@ -166,7 +166,7 @@ func (c *Config) validateModel(v *validator) *Formula {
 		return f
 	}
 	if len(f.Bars) == 0 {
-		v.add("cre.enabled", "`cre.enabled` is true but the formula has no group terms; CRE needs ( … | group )")
+		v.add("cre.enabled", "`cre.enabled` is true but the formula has no group terms; CRE needs a panel model: add a group term such as (1 | market), or set `cre.enabled: false`")
 	}
 	seen := map[string]bool{}
 	for i, name := range cre.Vars {
@@ -192,9 +192,27 @@ func (c *Config) validateModel(v *validator) *Formula {
 	return f
 }
 
-// Parameters returns the names priors and bounds may refer to for formula f, in design order:
-// (Intercept) when present, the terms, then the cre_mean_ terms when CRE is enabled.
+// Parameters returns the names priors may refer to for formula f (noise_sd aside), in
+// order: the coefficients (see Coefficients), then the group scales sd_<i>[term] of each
+// group term, i counting the group terms from 1 and the varying intercept named
+// (Intercept): sd_1[(Intercept)], sd_1[m_tv].
 func (c *Config) Parameters(f *Formula) []string {
+	names := c.Coefficients(f)
+	for i, b := range f.Bars {
+		if b.Intercept {
+			names = append(names, GroupScaleName(i+1, InterceptName))
+		}
+		for _, t := range b.Terms {
+			names = append(names, GroupScaleName(i+1, t))
+		}
+	}
+	return names
+}
+
+// Coefficients returns the population coefficients of formula f, the names bounds may
+// refer to, in design order: (Intercept) when present, the terms, then the cre_mean_ terms
+// when CRE is enabled.
+func (c *Config) Coefficients(f *Formula) []string {
 	var names []string
 	if f.Intercept {
 		names = append(names, InterceptName)
@@ -208,27 +226,48 @@ func (c *Config) Parameters(f *Formula) []string {
 	return names
 }
 
+// scaleTerms maps each group-scale name of formula f to its term: sd_1[m_tv] -> m_tv.
+func scaleTerms(f *Formula) map[string]string {
+	m := map[string]string{}
+	for i, b := range f.Bars {
+		if b.Intercept {
+			m[GroupScaleName(i+1, InterceptName)] = InterceptName
+		}
+		for _, t := range b.Terms {
+			m[GroupScaleName(i+1, t)] = t
+		}
+	}
+	return m
+}
+
 // NoiseSDName is the parameter name of the residual standard deviation.
 const NoiseSDName = "noise_sd"
 
 func (c *Config) validatePriors(v *validator, f *Formula) {
-	var params []string
+	var params, coefs []string
+	var scales map[string]string
 	if f != nil {
-		params = c.Parameters(f)
+		params, coefs, scales = c.Parameters(f), c.Coefficients(f), scaleTerms(f)
 	}
-	known := func(key, name string, allowNoise bool) bool {
-		if params == nil || slices.Contains(params, name) || allowNoise && name == NoiseSDName {
+	// known checks a prior's name (prior true: a coefficient, a group scale or noise_sd) or
+	// a bound's (a coefficient).
+	known := func(key, name string, prior bool) bool {
+		valid := coefs
+		if prior {
+			valid = append(slices.Clone(params), NoiseSDName)
+		}
+		if f == nil || slices.Contains(valid, name) {
 			return true
 		}
-		valid := slices.Clone(params)
-		if allowNoise {
-			valid = append(valid, NoiseSDName)
+		if term, ok := scales[name]; ok && !prior {
+			v.add(key, "`%s` is %q; bounds apply to population coefficients, not group scales (which are ≥ 0 already): bound %s instead, or narrow %s with a prior in `priors.overrides`", key, name, term, name)
+			return false
 		}
 		hint := ""
 		if s := closest(name, valid, 1); len(s) > 0 {
 			hint = fmt.Sprintf("did you mean %q? ", s[0])
 		}
-		if !allowNoise && name == NoiseSDName {
+		if !prior && name == NoiseSDName {
 			hint = "bounds apply to coefficients only; "
 		}
 		v.add(key, "`%s` is %q; %smust be one of: %s", key, name, hint, strings.Join(valid, ", "))
@@ -250,6 +289,8 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 			v.add(item, "%s has no `mean`", itemLabel(item, o.Parameter))
 		} else if !isFinite(*o.Mean) {
 			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, fmtNum(*o.Mean))
+		} else if _, ok := scales[o.Parameter]; ok && *o.Mean < 0 {
+			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, fmtNum(*o.Mean), o.Parameter)
 		}
 		if o.SD == nil {
 			v.add(item, "%s has no `sd`", itemLabel(item, o.Parameter))
