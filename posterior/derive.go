@@ -1,0 +1,292 @@
+package posterior
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// Options tune Derive.
+type Options struct {
+	// LogMedian reports exp(μ) on the KPI scale of log(y) models (log_response: median)
+	// instead of the conditional mean exp(μ + σ²/2).
+	LogMedian bool
+	// Seed seeds the noise draws behind the 95% predictive interval, per row.
+	Seed uint64
+	// Workers is the number of goroutines (<= 0: GOMAXPROCS).
+	Workers int
+}
+
+// FitProbs are the quantiles reported for fitted values: 2.5, 5, 50, 95 and 97.5%.
+var FitProbs = []float64{0.025, 0.05, 0.5, 0.95, 0.975}
+
+// decompProbs are the quantiles reported for contributions: a 90% interval and the median.
+var decompProbs = []float64{0.05, 0.5, 0.95}
+
+// Band is the summary of one row's draws of a quantity.
+type Band struct {
+	Mean float64
+	Q    [5]float64 // at FitProbs
+	// PredLo and PredHi bound the 95% predictive interval (fit plus noise).
+	PredLo, PredHi float64
+}
+
+// RowFit is one row's fitted values.
+type RowFit struct {
+	Observed    float64 // model scale (log units for log(y))
+	Model       Band    // model scale
+	KPIObserved float64 // KPI scale (= Observed for identity models)
+	KPI         Band    // KPI scale
+}
+
+// Contribution summarises one term's contribution to one row.
+type Contribution struct {
+	Mean, Q5, Q50, Q95 float64
+	// MultMean is the mean of exp(c) over draws: the term's multiplier on the KPI scale of
+	// a log(y) model (NaN for identity models).
+	MultMean float64
+}
+
+// DrawMetric holds the in-sample fit of one draw, on the model scale.
+type DrawMetric struct {
+	R2, RMSE, SMAPE float64
+}
+
+// Result is everything Derive computes.
+type Result struct {
+	// Terms names the decomposition columns: the population terms, then "offset" when the
+	// formula has one.
+	Terms []string
+	Rows  []RowFit
+	// Decomp[i][k] is term k's contribution to row i.
+	Decomp [][]Contribution
+	// Draws has one entry per draw, chains concatenated.
+	Draws []DrawMetric
+	// Totals[k][s] is term k's contribution summed over all rows, per draw; GroupTotals
+	// [f][g][k][s] the same over the rows of group g of factor f.
+	Totals      [][]float64
+	GroupTotals [][][][]float64
+}
+
+// Derive computes fitted values, the decomposition, per-draw metrics and contribution
+// totals, in one pass over the rows on several goroutines.
+func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Result, error) {
+	if err := d.check(spec); err != nil {
+		return nil, err
+	}
+	S, K, N := d.S(), len(spec.Terms), spec.N
+	terms := append([]string(nil), d.Terms...)
+	nTerms := K
+	if spec.Offset != nil {
+		terms = append(terms, "offset")
+		nTerms++
+	}
+	res := &Result{
+		Terms:  terms,
+		Rows:   make([]RowFit, N),
+		Decomp: make([][]Contribution, N),
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(1, N))
+
+	// Rows are handed out in blocks; each worker keeps its own per-draw accumulators,
+	// merged at the end, so nothing is shared while rows are processed.
+	const block = 64
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for lo := 0; lo < N; lo += block {
+			select {
+			case next <- lo:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	accs := make([]*accumulator, workers)
+	var wg sync.WaitGroup
+	for w := range accs {
+		acc := newAccumulator(spec, d, nTerms)
+		accs[w] = acc
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range next {
+				for i := lo; i < min(lo+block, N); i++ {
+					acc.row(spec, d, opts, i, res)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Merge the accumulators.
+	sse, smape := make([]float64, S), make([]float64, S)
+	res.Totals = matrix(nTerms, S)
+	res.GroupTotals = make([][][][]float64, len(spec.Groups))
+	for f, g := range spec.Groups {
+		res.GroupTotals[f] = make([][][]float64, len(g.Levels))
+		for l := range g.Levels {
+			res.GroupTotals[f][l] = matrix(nTerms, S)
+		}
+	}
+	for _, a := range accs {
+		addTo(sse, a.sse)
+		addTo(smape, a.smape)
+		for k := range res.Totals {
+			addTo(res.Totals[k], a.totals[k])
+		}
+		for f := range a.groupTotals {
+			for l := range a.groupTotals[f] {
+				for k := range a.groupTotals[f][l] {
+					addTo(res.GroupTotals[f][l][k], a.groupTotals[f][l][k])
+				}
+			}
+		}
+	}
+	ybar := mean(spec.Y)
+	var sst float64
+	for _, y := range spec.Y {
+		sst += (y - ybar) * (y - ybar)
+	}
+	res.Draws = make([]DrawMetric, S)
+	for s := range res.Draws {
+		res.Draws[s] = DrawMetric{R2: 1 - sse[s]/sst, RMSE: math.Sqrt(sse[s] / float64(N)), SMAPE: smape[s] / float64(N)}
+	}
+	return res, nil
+}
+
+func addTo(dst, src []float64) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// accumulator is one worker's scratch space and running per-draw sums.
+type accumulator struct {
+	theta, c    [][]float64
+	mu, buf     []float64
+	q           []float64
+	sse, smape  []float64
+	totals      [][]float64
+	groupTotals [][][][]float64
+}
+
+func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
+	S, K := d.S(), len(spec.Terms)
+	a := &accumulator{
+		theta: matrix(K, S), c: matrix(nTerms, S),
+		mu: make([]float64, S), buf: make([]float64, S), q: make([]float64, len(FitProbs)),
+		sse: make([]float64, S), smape: make([]float64, S),
+		totals: matrix(nTerms, S),
+	}
+	a.groupTotals = make([][][][]float64, len(spec.Groups))
+	for f, g := range spec.Groups {
+		a.groupTotals[f] = make([][][]float64, len(g.Levels))
+		for l := range g.Levels {
+			a.groupTotals[f][l] = matrix(nTerms, S)
+		}
+	}
+	return a
+}
+
+// row processes row i: contributions, fitted values on both scales, the predictive band,
+// per-draw error sums and totals.
+func (a *accumulator) row(spec *ingest.Spec, d *Draws, opts Options, i int, res *Result) {
+	K := len(spec.Terms)
+	d.row(spec, i, a.theta, a.c[:K], a.mu)
+	if spec.Offset != nil {
+		off := a.c[K]
+		for s := range off {
+			off[s] = spec.Offset[i]
+		}
+	}
+	y := spec.Y[i]
+	for s, m := range a.mu {
+		e := y - m
+		a.sse[s] += e * e
+		if den := math.Abs(y) + math.Abs(m); den > 0 {
+			a.smape[s] += 2 * math.Abs(e) / den
+		}
+	}
+	for k, ck := range a.c {
+		addTo(a.totals[k], ck)
+		for f, g := range spec.Groups {
+			addTo(a.groupTotals[f][g.Of[i]][k], ck)
+		}
+	}
+
+	// Decomposition summaries.
+	dec := make([]Contribution, len(a.c))
+	q3 := a.q[:len(decompProbs)]
+	for k, ck := range a.c {
+		copy(a.buf, ck)
+		m := mean(a.buf)
+		quantiles(a.buf, decompProbs, q3)
+		dec[k] = Contribution{Mean: m, Q5: q3[0], Q50: q3[1], Q95: q3[2], MultMean: math.NaN()}
+		if spec.LogResponse {
+			var e float64
+			for _, v := range ck {
+				e += math.Exp(v)
+			}
+			dec[k].MultMean = e / float64(len(ck))
+		}
+	}
+	res.Decomp[i] = dec
+
+	// Fitted values: the model scale, then the KPI scale, each with a predictive band
+	// from one seeded noise draw per posterior draw.
+	rf := RowFit{Observed: y, KPIObserved: y}
+	rf.Model = a.band(a.mu, nil)
+	rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
+	pred := a.buf
+	for s, m := range a.mu {
+		pred[s] = m + d.NoiseSD[s]*rng.NormFloat64()
+	}
+	rf.Model.PredLo, rf.Model.PredHi = a.interval95(pred)
+	rf.KPI = rf.Model
+	if spec.LogResponse {
+		rf.KPIObserved = math.Exp(y)
+		// pred still holds the model-scale predictive draws; exp is monotone, so the
+		// KPI-scale predictive interval is the exponential of the model-scale one.
+		kpi := make([]float64, len(a.mu))
+		for s, m := range a.mu {
+			if opts.LogMedian {
+				kpi[s] = math.Exp(m)
+			} else {
+				sg := d.NoiseSD[s]
+				kpi[s] = math.Exp(m + sg*sg/2)
+			}
+		}
+		rf.KPI = a.band(kpi, nil)
+		rf.KPI.PredLo, rf.KPI.PredHi = math.Exp(rf.Model.PredLo), math.Exp(rf.Model.PredHi)
+	}
+	res.Rows[i] = rf
+}
+
+// band summarises x (left unchanged) as mean and FitProbs quantiles.
+func (a *accumulator) band(x []float64, _ []float64) Band {
+	tmp := make([]float64, len(x))
+	copy(tmp, x)
+	var b Band
+	b.Mean = mean(tmp)
+	quantiles(tmp, FitProbs, b.Q[:])
+	return b
+}
+
+// interval95 returns the 2.5% and 97.5% quantiles of x, reordering it.
+func (a *accumulator) interval95(x []float64) (lo, hi float64) {
+	var q [2]float64
+	quantiles(x, []float64{0.025, 0.975}, q[:])
+	return q[0], q[1]
+}

@@ -1,0 +1,86 @@
+package posterior
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// benchPanel builds a markets × weeks panel with 7 population terms, 4 of them varying by
+// market, and 4 chains × 1000 draws: the sizes of the examples.
+func benchPanel(markets, weeks int) (*ingest.Spec, *Draws) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n, K, S := markets*weeks, 7, 4000
+	spec := &ingest.Spec{N: n, Y: make([]float64, n)}
+	spec.X = matrix(K, n)
+	for k := 0; k < K; k++ {
+		spec.Terms = append(spec.Terms, ingest.Term{Name: string(rune('a' + k)), Intercept: k == 0})
+	}
+	g := ingest.Grouping{Factor: "market", Index: 1, Of: make([]int, n), Terms: []int{0, 4, 5, 6}}
+	for m := 0; m < markets; m++ {
+		g.Levels = append(g.Levels, string(rune('A'+m%26))+string(rune('a'+m/26)))
+	}
+	for i := 0; i < n; i++ {
+		g.Of[i] = i / weeks
+		spec.X[0][i] = 1
+		for k := 1; k < K; k++ {
+			spec.X[k][i] = rng.Float64()
+		}
+		spec.Y[i] = rng.NormFloat64()
+	}
+	spec.Groups = []ingest.Grouping{g}
+	d := &Draws{Chains: 4, PerChain: 1000, Beta: matrix(K, S), NoiseSD: make([]float64, S)}
+	for k := range spec.Terms {
+		d.Terms = append(d.Terms, spec.Terms[k].Name)
+		for s := range d.Beta[k] {
+			d.Beta[k][s] = rng.NormFloat64()
+		}
+	}
+	f := Factor{Name: "market", Levels: g.Levels, Terms: g.Terms}
+	for m := 0; m < markets; m++ {
+		dev := matrix(len(g.Terms), S)
+		for _, v := range dev {
+			for s := range v {
+				v[s] = 0.1 * rng.NormFloat64()
+			}
+		}
+		f.Dev = append(f.Dev, dev)
+	}
+	d.Factors = []Factor{f}
+	for s := range d.NoiseSD {
+		d.NoiseSD[s] = 1 + 0.1*rng.Float64()
+	}
+	return spec, d
+}
+
+// BenchmarkDerive times fitted values, decomposition, totals and per-draw metrics for the
+// 8 × 156 example and the 50 × 260 panel (4000 draws, 7 terms: about 360 million
+// contributions), and reports the Go heap's peak (the most the runtime obtained from the
+// OS) in MiB. Targets: under 2 s and under 20 s with peak memory under 1 GiB.
+func BenchmarkDerive(b *testing.B) {
+	for _, size := range []struct {
+		name           string
+		markets, weeks int
+	}{{"8x156", 8, 156}, {"50x260", 50, 260}} {
+		b.Run(size.name, func(b *testing.B) {
+			spec, d := benchPanel(size.markets, size.weeks)
+			runtime.GC()
+			debug.FreeOSMemory()
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := Derive(context.Background(), spec, d, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = Metrics(spec, res)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.Sys)/(1<<20), "peak-MiB")
+		})
+	}
+}

@@ -1,0 +1,145 @@
+package posterior
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// Draws are a fitted model's coefficient draws in original units, all chains concatenated
+// (chain c holds draws c·PerChain … (c+1)·PerChain−1).
+type Draws struct {
+	// Terms are the population terms in design order (Spec.Terms).
+	Terms []string
+	// Chains and PerChain give the draw layout; S = Chains·PerChain.
+	Chains, PerChain int
+	// Beta[k][s] is population coefficient k in draw s.
+	Beta [][]float64
+	// NoiseSD[s] is the residual standard deviation in draw s.
+	NoiseSD []float64
+	// Factors hold the group-level deviations of a panel model, one per grouping factor.
+	Factors []Factor
+}
+
+// Factor is one grouping factor's deviations from the population coefficients.
+type Factor struct {
+	Name   string   // "market" or "market:brand"
+	Levels []string // group labels; Spec.Groups[f].Of maps rows to them
+	Terms  []int    // design indexes of the group-varying terms
+	// Dev[g][j][s] is group g's deviation for Terms[j] in draw s (original units), so the
+	// group's coefficient is Beta[Terms[j]][s] + Dev[g][j][s].
+	Dev [][][]float64
+}
+
+// S is the total number of draws.
+func (d *Draws) S() int { return d.Chains * d.PerChain }
+
+// check verifies that d fits spec, so the row pass can index without further checks.
+func (d *Draws) check(spec *ingest.Spec) error {
+	if len(d.Terms) != len(spec.Terms) || len(d.Beta) != len(spec.Terms) {
+		return fmt.Errorf("posterior: %d coefficient series for %d terms", len(d.Beta), len(spec.Terms))
+	}
+	s := d.S()
+	if s == 0 {
+		return fmt.Errorf("posterior: no draws")
+	}
+	for k, b := range d.Beta {
+		if len(b) != s {
+			return fmt.Errorf("posterior: %s has %d draws; want %d", d.Terms[k], len(b), s)
+		}
+	}
+	if len(d.NoiseSD) != s {
+		return fmt.Errorf("posterior: noise_sd has %d draws; want %d", len(d.NoiseSD), s)
+	}
+	if len(d.Factors) != len(spec.Groups) {
+		return fmt.Errorf("posterior: %d factors for %d grouping factors", len(d.Factors), len(spec.Groups))
+	}
+	for f, fac := range d.Factors {
+		if len(fac.Dev) != len(spec.Groups[f].Levels) {
+			return fmt.Errorf("posterior: factor %s has %d groups; want %d", fac.Name, len(fac.Dev), len(spec.Groups[f].Levels))
+		}
+		for _, g := range fac.Dev {
+			if len(g) != len(fac.Terms) {
+				return fmt.Errorf("posterior: factor %s: deviations for %d terms; want %d", fac.Name, len(g), len(fac.Terms))
+			}
+			for _, v := range g {
+				if len(v) != s {
+					return fmt.Errorf("posterior: factor %s: %d draws; want %d", fac.Name, len(v), s)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// coefficients fills theta[k][s] with row i's coefficient draws: the population value plus
+// the deviation of each of the row's groups.
+func (d *Draws) coefficients(spec *ingest.Spec, i int, theta [][]float64) {
+	for k := range d.Beta {
+		copy(theta[k], d.Beta[k])
+	}
+	for f, fac := range d.Factors {
+		dev := fac.Dev[spec.Groups[f].Of[i]]
+		for j, k := range fac.Terms {
+			t, u := theta[k], dev[j]
+			for s := range t {
+				t[s] += u[s]
+			}
+		}
+	}
+}
+
+// row computes row i's contributions c[k][s] and linear predictor mu[s] (model scale,
+// offset included). theta is scratch space of the same shape as c.
+func (d *Draws) row(spec *ingest.Spec, i int, theta, c [][]float64, mu []float64) {
+	d.coefficients(spec, i, theta)
+	off := 0.0
+	if spec.Offset != nil {
+		off = spec.Offset[i]
+	}
+	for s := range mu {
+		mu[s] = off
+	}
+	for k := range theta {
+		x := spec.X[k][i]
+		ck, tk := c[k], theta[k]
+		for s := range ck {
+			ck[s] = x * tk[s]
+			mu[s] += ck[s]
+		}
+	}
+}
+
+// LogLik returns row i's log-likelihood draws per chain, log N(y_i | μ_i,s, σ_s) on the
+// model scale, as PSIS-LOO needs them.
+func (d *Draws) LogLik(spec *ingest.Spec, i int) [][]float64 {
+	k := len(d.Beta)
+	theta, c := matrix(k, d.S()), matrix(k, d.S())
+	mu := make([]float64, d.S())
+	d.row(spec, i, theta, c, mu)
+	y := spec.Y[i]
+	out := make([][]float64, d.Chains)
+	for ch := range out {
+		out[ch] = make([]float64, d.PerChain)
+		for t := range out[ch] {
+			s := ch*d.PerChain + t
+			out[ch][t] = normalLogPDF(y, mu[s], d.NoiseSD[s])
+		}
+	}
+	return out
+}
+
+func normalLogPDF(y, mu, sigma float64) float64 {
+	z := (y - mu) / sigma
+	return -0.5*z*z - math.Log(sigma) - 0.5*math.Log(2*math.Pi)
+}
+
+func matrix(rows, cols int) [][]float64 {
+	m := make([][]float64, rows)
+	back := make([]float64, rows*cols)
+	for r := range m {
+		m[r] = back[r*cols : (r+1)*cols : (r+1)*cols]
+	}
+	return m
+}

@@ -1,0 +1,167 @@
+package posterior
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+func ff(v float64) string {
+	if math.IsNaN(v) {
+		return "NA"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// rowKey returns the identifying columns of row i (row number, date, group labels) and
+// their header names.
+func rowKey(spec *ingest.Spec) (header []string, key func(i int) []string) {
+	header = []string{"row", "date"}
+	for _, g := range spec.Groups {
+		header = append(header, g.Factor)
+	}
+	return header, func(i int) []string {
+		date := ""
+		if spec.Dates != nil {
+			date = spec.Dates[i]
+		}
+		out := []string{strconv.Itoa(i + 1), date}
+		for _, g := range spec.Groups {
+			out = append(out, g.Levels[g.Of[i]])
+		}
+		return out
+	}
+}
+
+func bandHeader(prefix string) []string {
+	return []string{prefix + "mean", prefix + "q2_5", prefix + "q5", prefix + "q50", prefix + "q95", prefix + "q97_5", prefix + "pred_lo95", prefix + "pred_hi95"}
+}
+
+func bandCells(b Band) []string {
+	out := []string{ff(b.Mean)}
+	for _, q := range b.Q {
+		out = append(out, ff(q))
+	}
+	return append(out, ff(b.PredLo), ff(b.PredHi))
+}
+
+// WriteFitted writes fitted_values.csv: per row, observed and fitted on the model scale
+// (mean, 2.5/5/50/95/97.5% quantiles, 95% predictive interval) and, for log(y) models, the
+// same on the KPI scale.
+func WriteFitted(w io.Writer, spec *ingest.Spec, res *Result) error {
+	cw := csv.NewWriter(w)
+	header, key := rowKey(spec)
+	header = append(header, "observed")
+	header = append(header, bandHeader("")...)
+	if spec.LogResponse {
+		header = append(header, "kpi_observed")
+		header = append(header, bandHeader("kpi_")...)
+	}
+	cw.Write(header)
+	for i, r := range res.Rows {
+		rec := append(key(i), ff(r.Observed))
+		rec = append(rec, bandCells(r.Model)...)
+		if spec.LogResponse {
+			rec = append(rec, ff(r.KPIObserved))
+			rec = append(rec, bandCells(r.KPI)...)
+		}
+		cw.Write(rec)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteMetrics writes fit_metrics.csv, one row per scope (all rows, then each group).
+func WriteMetrics(w io.Writer, ms []FitMetrics) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"scope", "n", "r2", "rmse", "mae", "mean_error", "smape", "coverage_95", "acf1"})
+	for _, m := range ms {
+		cw.Write([]string{m.Scope, strconv.Itoa(m.N), ff(m.R2), ff(m.RMSE), ff(m.MAE), ff(m.MeanError), ff(m.SMAPE), ff(m.Coverage95), ff(m.ACF1)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteDecomposition writes decomposition.csv in long form: one line per row and term with
+// the contribution's mean, median and 90% interval (model scale), and for log(y) models the
+// mean multiplier exp(c).
+func WriteDecomposition(w io.Writer, spec *ingest.Spec, res *Result) error {
+	cw := csv.NewWriter(w)
+	header, key := rowKey(spec)
+	header = append(header, "term", "mean", "q5", "q50", "q95")
+	if spec.LogResponse {
+		header = append(header, "multiplier_mean")
+	}
+	cw.Write(header)
+	for i, row := range res.Decomp {
+		k := key(i)
+		for t, c := range row {
+			rec := append(append([]string(nil), k...), res.Terms[t], ff(c.Mean), ff(c.Q5), ff(c.Q50), ff(c.Q95))
+			if spec.LogResponse {
+				rec = append(rec, ff(c.MultMean))
+			}
+			cw.Write(rec)
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTotals writes decomposition_totals.csv: each term's contribution summed over all
+// rows, then over each group's rows, summarised across draws (mean, 90% interval), with the
+// term's share of the summed fit.
+func WriteTotals(w io.Writer, spec *ingest.Spec, res *Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"scope", "term", "mean", "q5", "q50", "q95", "share_of_fit"})
+	emit := func(scope string, totals [][]float64) {
+		var fit float64
+		means := make([]float64, len(totals))
+		for k, t := range totals {
+			means[k] = mean(t)
+			fit += means[k]
+		}
+		q := make([]float64, len(decompProbs))
+		buf := make([]float64, 0)
+		for k, t := range totals {
+			buf = append(buf[:0], t...)
+			quantiles(buf, decompProbs, q)
+			cw.Write([]string{scope, res.Terms[k], ff(means[k]), ff(q[0]), ff(q[1]), ff(q[2]), ff(means[k] / fit)})
+		}
+	}
+	emit("all", res.Totals)
+	for f, g := range spec.Groups {
+		for l, label := range g.Levels {
+			emit(g.Factor+"="+label, res.GroupTotals[f][l])
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteDraws writes posterior_draws.csv: one line per draw with its chain and number, every
+// parameter (cols[j][s], chains concatenated) and the draw's r2, rmse and smape.
+func WriteDraws(w io.Writer, names []string, cols [][]float64, chains, perChain int, metrics []DrawMetric) error {
+	if len(names) != len(cols) || len(metrics) != chains*perChain {
+		return fmt.Errorf("posterior: %d names, %d columns, %d metrics for %d draws", len(names), len(cols), len(metrics), chains*perChain)
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(append(append([]string{"chain", "draw"}, names...), "r2", "rmse", "smape"))
+	rec := make([]string, 0, len(names)+5)
+	for s := 0; s < chains*perChain; s++ {
+		rec = append(rec[:0], strconv.Itoa(s/perChain+1), strconv.Itoa(s%perChain+1))
+		for _, c := range cols {
+			rec = append(rec, ff(c[s]))
+		}
+		m := metrics[s]
+		rec = append(rec, ff(m.R2), ff(m.RMSE), ff(m.SMAPE))
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
