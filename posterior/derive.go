@@ -247,7 +247,7 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, opts Options, i int, res 
 	// Fitted values: the model scale, then the KPI scale, each with a predictive band
 	// from one seeded noise draw per posterior draw.
 	rf := RowFit{Observed: y, KPIObserved: y}
-	rf.Model = a.band(a.mu, nil)
+	rf.Model = a.band(a.mu)
 	rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
 	pred := a.buf
 	for s, m := range a.mu {
@@ -268,14 +268,14 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, opts Options, i int, res 
 				kpi[s] = math.Exp(m + sg*sg/2)
 			}
 		}
-		rf.KPI = a.band(kpi, nil)
+		rf.KPI = a.band(kpi)
 		rf.KPI.PredLo, rf.KPI.PredHi = math.Exp(rf.Model.PredLo), math.Exp(rf.Model.PredHi)
 	}
 	res.Rows[i] = rf
 }
 
 // band summarises x (left unchanged) as mean and FitProbs quantiles.
-func (a *accumulator) band(x []float64, _ []float64) Band {
+func (a *accumulator) band(x []float64) Band {
 	tmp := make([]float64, len(x))
 	copy(tmp, x)
 	var b Band

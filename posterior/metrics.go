@@ -8,8 +8,8 @@ import (
 
 // FitMetrics describe how well the posterior mean fit tracks the data, on the KPI scale.
 type FitMetrics struct {
-	Scope string // "all" or a group, e.g. "market=north"
-	N     int
+	Scope                           string // "all" or a group, e.g. "market=north"
+	N                               int
 	R2, RMSE, MAE, MeanError, SMAPE float64
 	// Coverage95 is the share of observations inside their 95% predictive interval.
 	Coverage95 float64
