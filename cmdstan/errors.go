@@ -116,13 +116,19 @@ type TimeoutError struct {
 	Timeout time.Duration
 	// Chains lists the chains that were still running when time ran out.
 	Chains []int
+	// NotStarted lists the chains that were waiting for a free core and never ran.
+	NotStarted []int
 	// OutDir is where the partial output is.
 	OutDir string
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("cmdstan: sampling did not finish within %v: stopped chain(s) %s; partial output kept in %s (raise the timeout, or check the model for hung chains)",
-		e.Timeout, joinInts(e.Chains), e.OutDir)
+	notStarted := ""
+	if len(e.NotStarted) > 0 {
+		notStarted = fmt.Sprintf(" (chain(s) %s had not started)", joinInts(e.NotStarted))
+	}
+	return fmt.Sprintf("cmdstan: sampling did not finish within %v: stopped chain(s) %s%s; partial output kept in %s (raise the timeout, or check the model for hung chains)",
+		e.Timeout, joinInts(e.Chains), notStarted, e.OutDir)
 }
 
 // Unwrap returns context.DeadlineExceeded, so errors.Is treats a timeout like any

@@ -2,13 +2,15 @@ package cmdstan
 
 import (
 	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Var is one variable of a CmdStan data file.
@@ -23,35 +25,92 @@ type Var struct {
 // WriteData writes vars as a CmdStan JSON data object, fields in the order given.
 // Finite floats are written in the shortest form that reads back to the same
 // float64; ±Inf and NaN as the strings "Infinity", "-Infinity" and "NaN", which
-// CmdStan reads as those values.
+// CmdStan reads as those values. Names must be Stan identifiers and ints must fit
+// Stan's 32-bit int. Every variable is checked before anything is written, so a
+// refused variable leaves w untouched.
 func WriteData(w io.Writer, vars []Var) error {
+	if err := checkVars(vars); err != nil {
+		return err
+	}
 	bw := bufio.NewWriter(w)
-	seen := make(map[string]bool, len(vars))
 	bw.WriteString("{")
 	for i, v := range vars {
-		if v.Name == "" {
-			return fmt.Errorf("cmdstan: data variable %d has no name", i+1)
-		}
-		if seen[v.Name] {
-			return fmt.Errorf("cmdstan: data variable %q given twice", v.Name)
-		}
-		seen[v.Name] = true
 		if i > 0 {
 			bw.WriteString(",")
 		}
-		name, _ := json.Marshal(v.Name) // a string always marshals
-		bw.WriteString("\n  ")
-		bw.Write(name)
-		bw.WriteString(": ")
-		if err := writeValue(bw, v.Value); err != nil {
-			return fmt.Errorf("cmdstan: data variable %q: %w", v.Name, err)
-		}
+		bw.WriteString("\n  \"" + v.Name + "\": ") // an identifier needs no escaping
+		writeValue(bw, v.Value)
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
 }
 
-func writeValue(w *bufio.Writer, value any) error {
+// checkVars checks every variable's name and value before anything is written.
+func checkVars(vars []Var) error {
+	seen := make(map[string]bool, len(vars))
+	for i, v := range vars {
+		if v.Name == "" {
+			return fmt.Errorf("cmdstan: data variable %d has no name", i+1)
+		}
+		if !stanIdentifier.MatchString(v.Name) || strings.HasSuffix(v.Name, "__") {
+			return fmt.Errorf("cmdstan: data variable %d: %q is not a Stan identifier (a letter, then letters, digits and _, not ending in __)", i+1, v.Name)
+		}
+		if seen[v.Name] {
+			return fmt.Errorf("cmdstan: data variable %q given twice", v.Name)
+		}
+		seen[v.Name] = true
+		if err := checkValue(v.Value); err != nil {
+			return fmt.Errorf("cmdstan: data variable %q: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// stanIdentifier is what Stan accepts as a variable name. Checking it also keeps the
+// JSON keys exact: encoding/json would turn invalid UTF-8 into U+FFFD, so two distinct
+// bad names could become the same key.
+var stanIdentifier = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// checkValue accepts the types writeValue writes: rectangular arrays, and ints that
+// fit Stan's int, a 32-bit signed integer (CmdStan would refuse a larger one).
+func checkValue(value any) error {
+	bad := func(v int) bool { return v < math.MinInt32 || v > math.MaxInt32 }
+	msg := func(v int) string {
+		return fmt.Sprintf("%d is outside Stan's int range (%d to %d)", v, math.MinInt32, math.MaxInt32)
+	}
+	switch x := value.(type) {
+	case float64, []float64:
+	case int:
+		if bad(x) {
+			return errors.New(msg(x))
+		}
+	case []int:
+		for i, v := range x {
+			if bad(v) {
+				return fmt.Errorf("element %d: %s", i+1, msg(v))
+			}
+		}
+	case [][]int:
+		if err := checkRectangular(x); err != nil {
+			return err
+		}
+		for r, row := range x {
+			for i, v := range row {
+				if bad(v) {
+					return fmt.Errorf("row %d, element %d: %s", r+1, i+1, msg(v))
+				}
+			}
+		}
+	case [][]float64:
+		return checkRectangular(x)
+	default:
+		return fmt.Errorf("unsupported type %T (use int, float64, []int, []float64, [][]int or [][]float64)", value)
+	}
+	return nil
+}
+
+// writeValue writes a value checkValue accepted.
+func writeValue(w *bufio.Writer, value any) {
 	switch x := value.(type) {
 	case int:
 		w.WriteString(strconv.Itoa(x))
@@ -62,19 +121,10 @@ func writeValue(w *bufio.Writer, value any) error {
 	case []float64:
 		writeArray(w, x, func(v float64) { writeFloat(w, v) })
 	case [][]int:
-		if err := checkRectangular(x); err != nil {
-			return err
-		}
 		writeArray(w, x, func(row []int) { writeArray(w, row, func(v int) { w.WriteString(strconv.Itoa(v)) }) })
 	case [][]float64:
-		if err := checkRectangular(x); err != nil {
-			return err
-		}
 		writeArray(w, x, func(row []float64) { writeArray(w, row, func(v float64) { writeFloat(w, v) }) })
-	default:
-		return fmt.Errorf("unsupported type %T (use int, float64, []int, []float64, [][]int or [][]float64)", value)
 	}
-	return nil
 }
 
 func writeArray[T any](w *bufio.Writer, xs []T, each func(T)) {
@@ -115,16 +165,18 @@ func checkRectangular[T any](rows [][]T) error {
 // WriteDataFile writes vars to path as WriteData does, atomically: readers see the
 // old file or the whole new one, never part of it.
 func WriteDataFile(path string, vars []Var) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("cmdstan: writing data: %w", err)
-	}
-	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	if err := WriteData(f, vars); err != nil {
-		f.Close()
+	if err := checkVars(vars); err != nil {
 		return err
 	}
-	err = f.Chmod(0o644)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("cmdstan: writing data file %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	err = WriteData(f, vars)  // a full disk fails here
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -143,10 +143,19 @@ func TestWriteDataErrors(t *testing.T) {
 		{[]Var{{"X", [][]float64{{1, 2}, {3}}}}, `cmdstan: data variable "X": row 2 has 1 values but row 1 has 2; every row must have the same length`},
 		{[]Var{{"N", 1}, {"N", 2}}, `cmdstan: data variable "N" given twice`},
 		{[]Var{{"", 1}}, `cmdstan: data variable 1 has no name`},
+		{[]Var{{"N", 1}, {"x\": 1, \"y", 2}}, `cmdstan: data variable 2: "x\": 1, \"y" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
+		{[]Var{{"lp__", 1.0}}, `cmdstan: data variable 1: "lp__" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
+		{[]Var{{"N", 1 << 31}}, `cmdstan: data variable "N": 2147483648 is outside Stan's int range (-2147483648 to 2147483647)`},
+		{[]Var{{"g", []int{1, -1 << 40}}}, `cmdstan: data variable "g": element 2: -1099511627776 is outside Stan's int range (-2147483648 to 2147483647)`},
+		{[]Var{{"G", [][]int{{1}, {1 << 33}}}}, `cmdstan: data variable "G": row 2, element 1: 8589934592 is outside Stan's int range (-2147483648 to 2147483647)`},
 	} {
-		err := WriteData(&bytes.Buffer{}, tc.vars)
+		var b bytes.Buffer
+		err := WriteData(&b, tc.vars)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("WriteData(%v) = %v; want %s", tc.vars, err, tc.want)
+		}
+		if b.Len() != 0 {
+			t.Errorf("WriteData(%v) refused the data but wrote %q", tc.vars, b.String())
 		}
 	}
 }

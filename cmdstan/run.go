@@ -248,7 +248,9 @@ func (r *Runner) Sample(ctx context.Context, exe, dataFile, outDir string, opts 
 	}
 	total := opts.Warmup + opts.Samples
 	paths := make([]string, opts.Chains)
-	finished := make([]bool, opts.Chains) // each written by its own chain's goroutine only
+	// Each written by its own chain's goroutine only, read after g.Wait.
+	started := make([]bool, opts.Chains)
+	finished := make([]bool, opts.Chains)
 	var sawSIGINT atomic.Bool
 
 	g, gctx := errgroup.WithContext(runCtx)
@@ -261,6 +263,7 @@ func (r *Runner) Sample(ctx context.Context, exe, dataFile, outDir string, opts 
 			if gctx.Err() != nil {
 				return nil // stopped before this chain's turn came
 			}
+			started[i] = true
 			prog.Start(id, total)
 			err := r.runProcess(gctx, process{
 				args:   sampleArgs(exe, dataFile, paths[i], id, opts),
@@ -296,13 +299,16 @@ func (r *Runner) Sample(ctx context.Context, exe, dataFile, outDir string, opts 
 		// Ctrl-C in a terminal reaches the chains before ctx is cancelled.
 		return written, fmt.Errorf("%w: sampling stopped by SIGINT; partial output kept in %s", ErrInterrupted, outDir)
 	case errors.Is(context.Cause(runCtx), errTimedOut):
-		var left []int
-		for i, ok := range finished {
-			if !ok {
-				left = append(left, i+1)
+		te := &TimeoutError{Timeout: opts.Timeout, OutDir: outDir}
+		for i := range finished {
+			switch {
+			case !started[i]:
+				te.NotStarted = append(te.NotStarted, i+1)
+			case !finished[i]:
+				te.Chains = append(te.Chains, i+1)
 			}
 		}
-		return written, &TimeoutError{Timeout: opts.Timeout, Chains: left, OutDir: outDir}
+		return written, te
 	}
 	return written, err
 }

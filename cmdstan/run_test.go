@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -203,7 +204,8 @@ func logCall(line string) {
 // fake executable at target. DSAMSTAN_FAKE_MAKE_DELAY (a duration) slows it down;
 // DSAMSTAN_FAKE_MAKE_HANG makes it hang in a child "compiler" until that is
 // interrupted;
-// DSAMSTAN_FAKE_MAKE_CXX_ERROR makes the C++ compiler fail.
+// DSAMSTAN_FAKE_MAKE_CXX_ERROR makes the C++ compiler fail; DSAMSTAN_FAKE_MAKE_KILLED
+// makes make die by SIGKILL after writing half an executable.
 func fakeMake(args []string) int {
 	if len(args) < 3 || args[0] != "-C" {
 		fmt.Fprintf(os.Stderr, "fake make: want -C DIR ... TARGET, got %v\n", args)
@@ -238,6 +240,12 @@ func fakeMake(args []string) int {
 		cc := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "cc1plus")
 		cc.Run()
 		return 2
+	}
+	if os.Getenv("DSAMSTAN_FAKE_MAKE_KILLED") != "" {
+		// Killed half-way through linking (the OOM killer, kill -9): half an executable
+		// is left at the target.
+		os.WriteFile(target, []byte("#!/bin/sh\n# half a mod"), 0o755)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	if os.Getenv("DSAMSTAN_FAKE_MAKE_CXX_ERROR") != "" {
 		fmt.Fprintf(os.Stderr, "%s.hpp:12:3: error: 'foo' was not declared in this scope\ncompilation terminated.\n", target)
@@ -302,7 +310,8 @@ func cmdstanArgs(args []string) map[string]string {
 
 // fakeSampler plays a model executable's `sample`: it prints CmdStan's Iteration
 // lines and copies a real CSV to the output file. DSAMSTAN_FAKE_CRASH=<id> makes
-// that chain fail as CmdStan does on bad data; DSAMSTAN_FAKE_HANG makes chains
+// that chain fail as CmdStan does on bad data; DSAMSTAN_FAKE_CRASH_MID=<id> makes that
+// chain die by SIGKILL half-way, leaving a partial CSV; DSAMSTAN_FAKE_HANG makes chains
 // (all, or all but the crashing one) write a partial CSV and hang until SIGINT;
 // DSAMSTAN_FAKE_IGNORE_SIGINT makes a hung chain ignore SIGINT.
 func fakeSampler(args []string) int {
@@ -329,6 +338,25 @@ func fakeSampler(args []string) int {
 		}
 		os.Stderr.Write(msg)
 		return 1
+	}
+	if id == os.Getenv("DSAMSTAN_FAKE_CRASH_MID") {
+		// Half-way through sampling: progress so far, the CSV header and some draws, then
+		// death by SIGKILL (the OOM killer). A Go program cannot die of a SIGSEGV sent to
+		// itself: its runtime catches it and exits 2.
+		csv, err := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
+		if err != nil {
+			panic(err)
+		}
+		cut := bytes.Index(csv, []byte("\n-7.")) // somewhere among the draws
+		if err := os.WriteFile(a["output.file"], csv[:cut+1], 0o644); err != nil {
+			panic(err)
+		}
+		for i := 1; i <= total/2; i += max(1, refresh) {
+			iteration(i)
+		}
+		fmt.Fprintln(os.Stderr, "Informational Message: The current Metropolis proposal is about to be rejected")
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal ends the process
 	}
 	if os.Getenv("DSAMSTAN_FAKE_HANG") != "" {
 		sig := make(chan os.Signal, 1)

@@ -117,7 +117,10 @@ func (c *Chain) NumDraws() int {
 }
 
 // ReadCSV parses one CmdStan output CSV. A malformed file gives a *CSVError; a failed read
-// gives the reader's error, wrapped.
+// gives the reader's error, wrapped. A sampler's file with fewer draws than its header
+// promises (ceil(num_samples/thin)), or whose last line stops short, is malformed: it was
+// cut short by a stopped run or a full disk, and reading it as a shorter chain would hide
+// that.
 func ReadCSV(r io.Reader) (*Chain, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -267,6 +270,9 @@ func parseCSV(path string, data []byte) (*Chain, error) {
 			continue
 		}
 		if err := p.row(s, c.Columns, block[r:], rows); err != nil {
+			if p.pos >= len(data) && data[len(data)-1] != '\n' {
+				err.Msg += "; it is the file's last line and has no line end: the file was cut short, by a stopped run or a full disk"
+			}
 			return nil, err
 		}
 		r++
@@ -298,6 +304,15 @@ func parseCSV(path string, data []byte) (*Chain, error) {
 	}
 	if sawAdapt && c.Adaptation.Metric == "" {
 		c.Adaptation.Metric = cfg.Metric
+	}
+	// A sampler that was killed, or whose disk filled, leaves a file cut at a line end that
+	// parses cleanly: count the draws against the header's promise.
+	if cfg.Method == "sample" && cfg.NumSamples > 0 {
+		want := (cfg.NumSamples + cfg.Thin - 1) / cfg.Thin
+		if got := rows - nw; got < want {
+			return nil, p.errorf(max(p.line, 1), "the file ends after %d of its %d draws (num_samples = %d, thin = %d): it was cut short, by a stopped run or a full disk",
+				got, want, cfg.NumSamples, cfg.Thin)
+		}
 	}
 	return c, nil
 }
@@ -350,7 +365,7 @@ func (p *parser) columns(s []byte, line int) ([]string, error) {
 
 // row parses one data row into dst[j*stride] for column j. This is the hot loop: a fast
 // path parses plain decimals in place, anything else goes to strconv.ParseFloat.
-func (p *parser) row(s []byte, cols []string, dst []float64, stride int) error {
+func (p *parser) row(s []byte, cols []string, dst []float64, stride int) *CSVError {
 	n := len(s)
 	j, i := 0, 0
 	for {
@@ -378,7 +393,7 @@ func (p *parser) row(s []byte, cols []string, dst []float64, stride int) error {
 	return nil
 }
 
-func (p *parser) raggedRow(got, want int) error {
+func (p *parser) raggedRow(got, want int) *CSVError {
 	values := "values"
 	if got == 1 {
 		values = "value"

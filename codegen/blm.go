@@ -49,7 +49,7 @@ func renderBLM(t *template.Template, spec *ingest.Spec) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{Template: BLMTemplate, Code: code, Data: d.vars(), Params: d.params}, nil
+	return &Program{Template: BLMTemplate, Code: code, Data: d.vars(), Params: d.params, Metric: "dense_e"}, nil
 }
 
 // vars lists the CmdStan data in the program's declaration order.
@@ -76,21 +76,46 @@ func newBLMData(spec *ingest.Spec) (*blmData, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
+	pop := mapPopulation(spec)
+	d := &blmData{
+		n: spec.N, k: len(spec.Terms),
+		priorMean: pop.priorMean, priorSD: pop.priorSD, lb: pop.lb, ub: pop.ub,
+		noiseFlag: pop.noiseFlag, noiseA: pop.noiseA, noiseB: pop.noiseB,
+		params: append(pop.params, pop.noise),
+	}
+	x, y := standardise(spec)
+	d.stats = newSuffStats(x, y)
+	return d, nil
+}
+
+// population is what both programs share: the population coefficients' priors, bounds
+// and back-maps, and the noise prior, in the sampler's space.
+type population struct {
+	priorMean, priorSD []float64
+	lb, ub             []float64
+	// params maps beta.k back to term k; noise maps noise_sd back.
+	params []Param
+	noise  Param
+	// noiseFlag, noiseA, noiseB are the program's prior_family_noise_sd and parameters.
+	noiseFlag      int
+	noiseA, noiseB float64
+}
+
+// mapPopulation maps the priors and bounds of a checked spec into the scaled space: a
+// coefficient a in original units is (a - Shift)/Scale there, with Shift and Scale from
+// coefScale.
+func mapPopulation(spec *ingest.Spec) population {
 	sc := spec.Scaling
 	k := len(spec.Terms)
-	d := &blmData{
-		n: spec.N, k: k,
+	d := population{
 		priorMean: make([]float64, k), priorSD: make([]float64, k),
 		lb: make([]float64, k), ub: make([]float64, k),
-		params: make([]Param, 0, k+1),
+		params: make([]Param, 0, k),
+		noise:  Param{Column: "noise_sd", Name: "noise_sd", Shift: 0, Scale: sc.YScale},
 	}
 	for j, term := range spec.Terms {
 		p, b := spec.Priors[j], spec.Bounds[j]
-		// Original a maps to (a - shift)/scale in the sampler's space.
-		shift, scale := 0.0, sc.YScale/sc.XScale[j]
-		if term.Intercept {
-			shift, scale = sc.YCentre, sc.YScale
-		}
+		shift, scale := coefScale(spec, j)
 		d.priorMean[j] = (p.Mean - shift) / scale
 		d.priorSD[j] = p.SD / scale
 		d.lb[j] = (b.Lower - shift) / scale // -Inf stays -Inf: shift is finite, scale > 0
@@ -99,7 +124,6 @@ func newBLMData(spec *ingest.Spec) (*blmData, error) {
 			Column: fmt.Sprintf("beta.%d", j+1), Name: term.Name, Shift: shift, Scale: scale,
 		})
 	}
-	d.params = append(d.params, Param{Column: "noise_sd", Name: "noise_sd", Shift: 0, Scale: sc.YScale})
 
 	switch spec.NoiseSD.Family {
 	case ingest.NoiseNormal:
@@ -112,10 +136,17 @@ func newBLMData(spec *ingest.Spec) (*blmData, error) {
 		d.noiseA = mu - math.Log(sc.YScale)
 		d.noiseB = sigma
 	}
+	return d
+}
 
-	x, y := standardise(spec)
-	d.stats = newSuffStats(x, y)
-	return d, nil
+// coefScale returns how term k's coefficient maps between the spaces: original =
+// shift + scale·scaled. A group scale or deviation of the term maps by scale alone.
+func coefScale(spec *ingest.Spec, k int) (shift, scale float64) {
+	sc := spec.Scaling
+	if spec.Terms[k].Intercept {
+		return sc.YCentre, sc.YScale
+	}
+	return 0, sc.YScale / sc.XScale[k]
 }
 
 // LognormalMS converts the natural-scale mean m and sd s of a lognormal (DSAMbayes's

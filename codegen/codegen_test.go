@@ -378,11 +378,6 @@ func TestRenderErrors(t *testing.T) {
 		mutate func(*ingest.Spec)
 		want   string
 	}{
-		{"panel", func(s *ingest.Spec) { withGroups(s) }, "codegen: panel models (… | market) are not supported yet"},
-		{"two groupings", func(s *ingest.Spec) {
-			withGroups(s)
-			s.Groups = append(s.Groups, ingest.Grouping{Factor: "market:brand", Index: 2, Independent: true})
-		}, "codegen: panel models (… | market) + (… || market:brand) are not supported yet"},
 		{"prior sd 0", func(s *ingest.Spec) { s.Priors[1].SD = 0 },
 			`codegen: term "m_tv": prior normal(0, 0) needs a finite mean and a positive, finite sd`},
 		{"empty bound", func(s *ingest.Spec) { s.Bounds[2] = ingest.Bound{Lower: 1, Upper: 1} },
@@ -414,13 +409,6 @@ func TestRenderErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: Render error = %v; want %s", tc.name, err, tc.want)
 		}
-		if strings.HasPrefix(tc.name, "panel") || tc.name == "two groupings" {
-			if !errors.Is(err, ErrPanelNotSupported) {
-				t.Errorf("%s: error does not wrap ErrPanelNotSupported", tc.name)
-			}
-		} else if errors.Is(err, ErrPanelNotSupported) {
-			t.Errorf("%s: error wraps ErrPanelNotSupported", tc.name)
-		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -442,7 +430,7 @@ func TestTemplateOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "// " + header + " BLM-1\n"; string(p.Code) != want {
+	if want := "// " + header + " V2\n"; string(p.Code) != want {
 		t.Errorf("override rendered %q; want %q (sprig's upper must be available)", p.Code, want)
 	}
 

@@ -48,18 +48,20 @@ func goldenCases() []goldenCase {
 		{"log-response", weekSpec(specOptions{intercept: true, terms: all, scale: true, logY: true,
 			noise: ingest.NoisePrior{Family: ingest.NoiseNormal, Mean: 0, SD: 0.5}})},
 		{"no-intercept", weekSpec(specOptions{intercept: false, terms: []string{"m_tv", "m_search"}, scale: true})},
-		{"panel", withGroups(weekSpec(specOptions{intercept: true, terms: all, scale: true}))},
+		{"panel-2", panelTestSpec(panelOptions{groups: 2, weeks: 26})},
+		{"panel-2-correlated", panelTestSpec(panelOptions{groups: 2, weeks: 26, correlated: true})},
+		{"panel-8", panelTestSpec(panelOptions{groups: 8, weeks: 26})},
+		{"panel-8-cre", panelTestSpec(panelOptions{groups: 8, weeks: 26, cre: true})},
+		{"panel-8-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, correlated: true})},
+		{"panel-8-cre-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, cre: true, correlated: true})},
+		{"panel-8-centered", panelTestSpec(panelOptions{groups: 8, weeks: 26, param: Centered})},
+		{"panel-8-noncentered", panelTestSpec(panelOptions{groups: 8, weeks: 26, param: Noncentered})},
+		{"panel-8-default-sd-priors", panelTestSpec(panelOptions{groups: 8, weeks: 26, noSDPriors: true})},
+		{"panel-50", panelTestSpec(panelOptions{groups: 50, weeks: 12})},
+		{"panel-50-cre-correlated", panelTestSpec(panelOptions{groups: 50, weeks: 12, cre: true, correlated: true})},
+		{"panel-brands", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true})},
+		{"panel-brands-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true, correlated: true})},
 	}
-}
-
-// withGroups turns s into a two-market panel, which Render does not support yet.
-func withGroups(s *ingest.Spec) *ingest.Spec {
-	of := make([]int, s.N)
-	for i := range of {
-		of[i] = i % 2
-	}
-	s.Groups = []ingest.Grouping{{Factor: "market", Index: 1, Levels: []string{"north", "south"}, Of: of, Terms: []int{0, 1}}}
-	return s
 }
 
 // TestGolden renders every case and compares it with testdata/<case>/want.*; -update

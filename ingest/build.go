@@ -106,7 +106,7 @@ func (b *builder) checkColumns() error {
 		case "group":
 			msg = fmt.Sprintf("no grouping column %q in %s%s", r.Name, b.t.name(), b.suggest(r.Name))
 		case "group term":
-			msg = fmt.Sprintf("no column %q in %s for the group term ( … | %s )%s", r.Name, b.t.name(), b.barAt(r.Pos).Factor(), b.suggest(r.Name))
+			msg = fmt.Sprintf("no column %q in %s for the group term ( … | %s )%s", r.Name, b.t.name(), showFactor(b.barAt(r.Pos).Factors), b.suggest(r.Name))
 		default:
 			msg = fmt.Sprintf("no column %q in %s%s", r.Name, b.t.name(), b.suggest(r.Name))
 		}
@@ -159,9 +159,9 @@ func (b *builder) suggest(name string) string {
 		return fmt.Sprintf("; did you mean %s?", quoteList(s, " or "))
 	}
 	if len(cols) > 12 {
-		return fmt.Sprintf(" (its columns: %s, … %d more)", strings.Join(cols[:12], ", "), len(cols)-12)
+		return fmt.Sprintf(" (its columns: %s, … %d more)", showList(cols[:12]), len(cols)-12)
 	}
-	return fmt.Sprintf(" (its columns: %s)", strings.Join(cols, ", "))
+	return fmt.Sprintf(" (its columns: %s)", showList(cols))
 }
 
 // quoteList formats names as "a", "b" or "c".
@@ -262,7 +262,7 @@ func (b *builder) selectRows() error {
 		b.keep = append(b.keep, i)
 	}
 	if len(b.keep) == 0 {
-		return fmt.Errorf("ingest: every row of %s misses a value in a column the model uses (%s); no rows are left", b.t.name(), strings.Join(append(b.numericNames(), b.textNames()...), ", "))
+		return fmt.Errorf("ingest: every row of %s misses a value in a column the model uses (%s); no rows are left", b.t.name(), showList(append(b.numericNames(), b.textNames()...)))
 	}
 	if len(dropped) > 0 {
 		lines := make([]string, 0, 10)
@@ -369,7 +369,7 @@ func (b *builder) spec() (*Spec, error) {
 		s.Lines[k] = b.t.Lines[i]
 	}
 	for _, name := range f.Implicit {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s appears only inside a group term; it was added as a population term too", name))
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s appears only inside a group term; it was added as a population term too", show(name)))
 	}
 	s.Y = b.column(f.Response)
 	if f.LogResponse {

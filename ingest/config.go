@@ -442,10 +442,14 @@ func (w *walker) unwrap(path string, n ast.Node) (ast.Node, bool) {
 	}
 }
 
-// label formats a key path for messages.
+// label formats a key path for messages: in backticks, or quoted (see show) when a key
+// the user wrote holds characters that would break the message.
 func label(path string) string {
 	if path == "" {
 		return "the config"
+	}
+	if s := show(path); s != path {
+		return s
 	}
 	return "`" + path + "`"
 }

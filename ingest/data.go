@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -11,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gocarina/gocsv"
 )
@@ -23,7 +26,7 @@ import (
 type Table struct {
 	// Path is the file the table was read from.
 	Path string
-	// Header holds the column names (surrounding spaces trimmed).
+	// Header holds the column names (surrounding spaces and byte-order marks trimmed).
 	Header []string
 	// Cells holds the columns: Cells[j][i] is row i of column j.
 	Cells [][]string
@@ -35,31 +38,45 @@ type Table struct {
 const maxReported = 20
 
 // LoadCSV reads a CSV file with a header line. It accepts a UTF-8 byte-order mark, CRLF
-// line ends and quoted fields; every row must have as many fields as the header.
+// (and old Mac CR-only) line ends and quoted fields; every row must have as many fields as
+// the header. The file is streamed, so loading holds the table and little more.
 func LoadCSV(path string) (*Table, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("ingest: data file %q not found", displayPath(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ingest: reading data: %w", err)
 	}
-	return ReadCSV(bytes.NewReader(data), path)
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return readCSV(f, path, size)
 }
 
 // ReadCSV reads CSV text from r as LoadCSV does; path names it in messages.
-func ReadCSV(r io.Reader, path string) (*Table, error) {
+func ReadCSV(r io.Reader, path string) (*Table, error) { return readCSV(r, path, 0) }
+
+// sizeSample is how many rows readCSV reads before it sizes the columns from the file size.
+const sizeSample = 1024
+
+// readCSV reads the table; size, when known (> 0), is the input's length in bytes, used to
+// allocate the columns once instead of growing them by repeated doubling.
+func readCSV(r io.Reader, path string, size int64) (*Table, error) {
 	t := &Table{Path: path}
 	name := t.name()
-	br, err := stripBOM(r)
+	in, err := prepare(r)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: reading %s: %w", name, err)
 	}
-	cr, ok := gocsv.DefaultCSVReader(br).(*csv.Reader)
+	cr, ok := gocsv.DefaultCSVReader(in).(*csv.Reader)
 	if !ok {
 		return nil, errors.New("ingest: gocsv.DefaultCSVReader is no longer an encoding/csv reader")
 	}
 	cr.FieldsPerRecord = -1 // ragged rows are reported below, all at once, with their lines
+	cr.ReuseRecord = true   // the fields are fresh strings; only the []string is reused
 
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -68,11 +85,18 @@ func ReadCSV(r io.Reader, path string) (*Table, error) {
 	if err != nil {
 		return nil, csvError(name, err)
 	}
+	if len(header) == 1 {
+		for _, sep := range []string{";", "\t", "|"} {
+			if strings.Contains(header[0], sep) {
+				return nil, fmt.Errorf("ingest: %s:1: the header is one column, %q; the file looks separated by %q, but dsamstan reads comma-separated CSV (export as \"CSV (comma delimited)\")", name, header[0], sep)
+			}
+		}
+	}
 	t.Header = make([]string, len(header))
 	first := map[string]int{}
 	var errs []error
 	for j, h := range header {
-		h = strings.TrimSpace(h)
+		h = trimName(h)
 		t.Header[j] = h
 		if h == "" {
 			continue // e.g. the row-name column R's write.csv adds; unusable in a formula anyway
@@ -87,6 +111,7 @@ func ReadCSV(r io.Reader, path string) (*Table, error) {
 		return nil, errors.Join(errs...)
 	}
 	t.Cells = make([][]string, len(header))
+	headerEnd := cr.InputOffset()
 
 	ragged := 0
 	for {
@@ -100,7 +125,7 @@ func ReadCSV(r io.Reader, path string) (*Table, error) {
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			if ragged < maxReported {
-				errs = append(errs, fmt.Errorf("ingest: %s:%d: the row has %d fields; the header has %d", name, line, len(rec), len(header)))
+				errs = append(errs, fmt.Errorf("ingest: %s:%d: the row has %d fields; the header has %d%s", name, line, len(rec), len(header), splitNumberHint(rec, len(header))))
 			}
 			ragged++
 			continue
@@ -109,6 +134,9 @@ func ReadCSV(r io.Reader, path string) (*Table, error) {
 			t.Cells[j] = append(t.Cells[j], v)
 		}
 		t.Lines = append(t.Lines, line)
+		if len(t.Lines) == sizeSample && size > 0 {
+			t.reserve(size, headerEnd, cr.InputOffset())
+		}
 	}
 	if ragged > maxReported {
 		errs = append(errs, fmt.Errorf("ingest: %s: and %d more rows with the wrong number of fields", name, ragged-maxReported))
@@ -119,13 +147,80 @@ func ReadCSV(r io.Reader, path string) (*Table, error) {
 	return t, nil
 }
 
-// stripBOM drops a leading UTF-8 byte-order mark, which spreadsheet exports often write.
-func stripBOM(r io.Reader) (io.Reader, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
+// trimName trims spaces, and the byte-order marks and zero-width spaces that files
+// stitched together or edited in some spreadsheets leave, from around a column name.
+func trimName(h string) string {
+	return strings.TrimFunc(h, func(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b' })
+}
+
+// reserve grows the columns to the row count the file size suggests, from the bytes the
+// rows read so far took (between offsets start and end). The guess is capped by the most
+// rows the rest of the file could hold (one byte per field), so an odd file cannot make it
+// allocate much more than a table of its size needs anyway.
+func (t *Table) reserve(size, start, end int64) {
+	n := len(t.Lines)
+	perRow := float64(end-start) / float64(n)
+	rest := float64(size - end)
+	guess := int(rest/perRow*1.02) + 16
+	guess = min(guess, int(rest/float64(len(t.Header)))+1)
+	if guess <= 0 {
+		return
+	}
+	for j := range t.Cells {
+		t.Cells[j] = slices.Grow(t.Cells[j], guess)
+	}
+	t.Lines = slices.Grow(t.Lines, guess)
+}
+
+// prepare drops a leading UTF-8 byte-order mark, which spreadsheet exports often write,
+// and turns the CR line ends of old Mac exports into LF when the start of the input has
+// CRs and no LF.
+func prepare(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	head, err := br.Peek(64 << 10)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, err
 	}
-	return bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), nil
+	if bytes.IndexByte(head, '\r') >= 0 && bytes.IndexByte(head, '\n') < 0 {
+		return crToLF{br}, nil
+	}
+	return br, nil
+}
+
+// crToLF reads r with every CR turned into LF.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+var (
+	leadingDigits  = regexp.MustCompile(`^\s*[+-]?[0-9]{1,3}$`)
+	trailingDigits = regexp.MustCompile(`^[0-9]{3}(\.[0-9]*)?\s*$`)
+)
+
+// splitNumberHint explains a row with extra fields when two neighbouring fields look like
+// one number cut at a thousands separator (1,234 unquoted).
+func splitNumberHint(rec []string, want int) string {
+	if len(rec) <= want {
+		return ""
+	}
+	for i := 1; i < len(rec); i++ {
+		if leadingDigits.MatchString(rec[i-1]) && trailingDigits.MatchString(rec[i]) {
+			a, b := strings.TrimSpace(rec[i-1]), strings.TrimSpace(rec[i])
+			return fmt.Sprintf(" (%s,%s looks like one number with a thousands separator: write %s%s without it)", a, b, a, b)
+		}
+	}
+	return ""
 }
 
 // csvError reports a CSV syntax error at its line and column.
@@ -247,6 +342,8 @@ var (
 	thousandsDot   = regexp.MustCompile(`^[+-]?\d{1,3}(\.\d{3}){2,}$`)
 	decimalComma   = regexp.MustCompile(`^[+-]?\d*,\d+$`)
 	european       = regexp.MustCompile(`^[+-]?\d{1,3}(\.\d{3})+,\d+$`)
+	// thousandsOther matches 1'234 (Swiss) and 1 234 (French, also with no-break spaces).
+	thousandsOther = regexp.MustCompile(`^[+-]?\d{1,3}(['’ \x{a0}\x{202f}]\d{3})+(\.\d+)?$`)
 )
 
 // numberHint suggests how to fix common number formats that are not plain numbers.
@@ -263,6 +360,13 @@ func numberHint(s string) string {
 	case european.MatchString(s):
 		return fmt.Sprintf(" (write numbers without thousands separators and with a decimal point: %s)",
 			strings.ReplaceAll(strings.ReplaceAll(s, ".", ""), ",", "."))
+	case thousandsOther.MatchString(s):
+		return fmt.Sprintf(" (remove the thousands separators: %s)", strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r == '.' || r == '+' || r == '-' {
+				return r
+			}
+			return -1
+		}, s))
 	case decimalComma.MatchString(s):
 		return fmt.Sprintf(" (use a decimal point: %s)", strings.ReplaceAll(s, ",", "."))
 	}

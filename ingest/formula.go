@@ -56,6 +56,15 @@ type Bar struct {
 // Factor returns the grouping key as written, e.g. "market:brand".
 func (b Bar) Factor() string { return strings.Join(b.Factors, ":") }
 
+// showFactor formats a grouping key for messages, each column name with show.
+func showFactor(factors []string) string {
+	parts := make([]string, len(factors))
+	for i, f := range factors {
+		parts[i] = show(f)
+	}
+	return strings.Join(parts, ":")
+}
+
 // Ref is one column named in a formula.
 type Ref struct {
 	Name string
@@ -108,7 +117,14 @@ func (e *FormulaError) render(label string) string {
 	} else {
 		fmt.Fprintf(&b, "%s: column %d: %s", label, col, e.Msg)
 	}
-	line := strings.TrimRight(e.Src[lineStart:lineEnd], "\r")
+	// Invisible characters (a CR, a terminal escape, a bidi override) are shown as U+FFFD,
+	// one for one, so the echoed line cannot rewrite the terminal and the caret stays aligned.
+	line := strings.Map(func(r rune) rune {
+		if r != '\t' && !unicode.IsGraphic(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.TrimRight(e.Src[lineStart:lineEnd], "\r"))
 	// The caret line copies tabs from the source so the caret lines up under them.
 	var caret strings.Builder
 	for _, r := range e.Src[lineStart:pos] {
@@ -163,11 +179,12 @@ func (t token) describe() string {
 // punct maps one-character tokens to their kinds.
 var punct = map[byte]tokKind{'~': tTilde, '+': tPlus, '-': tMinus, '(': tLParen, ')': tRParen, ':': tColon}
 
-// lex splits src into tokens. It stops at the first character the grammar cannot use.
+// lex splits src into tokens. It stops at the first character the grammar cannot use,
+// returning the tokens before it, ended by a tEOF token at its position, and its error.
 func lex(src string) ([]token, error) {
 	var toks []token
 	fail := func(pos int, format string, args ...any) ([]token, error) {
-		return nil, &FormulaError{Src: src, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+		return append(toks, token{kind: tEOF, pos: pos}), &FormulaError{Src: src, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 	}
 	i := 0
 	for i < len(src) {
@@ -292,18 +309,20 @@ type parser struct {
 	i    int
 	f    *Formula
 
-	interceptAt int // position of the population 1/0/-1, -1 when not written
+	atEnd       bool // the parser has looked at the last (tEOF) token
+	interceptAt int  // position of the population 1/0/-1, -1 when not written
 	termAt      map[string]int
 	offsetAt    int
 	factorAt    map[string]int
 }
 
 // ParseFormula parses a model formula. Errors are *FormulaError.
+//
+// When the formula holds a character the grammar cannot use, the tokens before it are
+// parsed first: a mistake there, found before the parser reaches that character, is the
+// one reported (so poly(x, 2) is refused as a function, not for its comma).
 func ParseFormula(src string) (*Formula, error) {
-	toks, err := lex(src)
-	if err != nil {
-		return nil, err
-	}
+	toks, lexErr := lex(src)
 	p := &parser{
 		src: src, toks: toks,
 		f:           &Formula{Source: src, Intercept: true},
@@ -311,17 +330,29 @@ func ParseFormula(src string) (*Formula, error) {
 		termAt:   map[string]int{},
 		factorAt: map[string]int{},
 	}
-	if err := p.formula(); err != nil {
+	err := p.formula()
+	switch {
+	case lexErr != nil && (err == nil || p.atEnd):
+		return nil, lexErr
+	case err != nil:
 		return nil, err
 	}
 	return p.f, nil
 }
 
-func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) peek() token { return p.look(p.toks[p.i]) }
 func (p *parser) next() token {
-	t := p.toks[p.i]
+	t := p.look(p.toks[p.i])
 	if t.kind != tEOF {
 		p.i++
+	}
+	return t
+}
+
+// look records that the parser has seen the last token.
+func (p *parser) look(t token) token {
+	if t.kind == tEOF {
+		p.atEnd = true
 	}
 	return t
 }
@@ -385,7 +416,7 @@ func (p *parser) lhs() error {
 		return nil
 	}
 	if t.text != "log" {
-		return p.errf(t.pos, "%s() is not supported on the response; only log(y) is (or add a column with the transformed KPI)", t.text)
+		return p.errf(t.pos, "%s() is not supported on the response; only log(y) is (or add a column with the transformed KPI)", show(t.text))
 	}
 	p.next()
 	arg := p.next()
@@ -393,7 +424,7 @@ func (p *parser) lhs() error {
 		return p.errf(arg.pos, "unexpected %s; log() takes one column name", arg.describe())
 	}
 	if p.peek().kind == tLParen {
-		return p.errf(arg.pos, "%s() is not supported inside log(); add a column with the transformed KPI", arg.text)
+		return p.errf(arg.pos, "%s() is not supported inside log(); add a column with the transformed KPI", show(arg.text))
 	}
 	if c := p.next(); c.kind != tRParen {
 		return p.errf(c.pos, "unexpected %s; log() takes one column name, then )", c.describe())
@@ -522,7 +553,7 @@ func (p *parser) call(fn token, bar *barState) error {
 	case "I":
 		return p.errf(fn.pos, "I() expressions are not supported; add a column with the computed values")
 	default:
-		return p.errf(fn.pos, "functions such as %s() are not supported; add a column with the transformed values", fn.text)
+		return p.errf(fn.pos, "functions such as %s() are not supported; add a column with the transformed values", show(fn.text))
 	}
 	if bar != nil {
 		return p.errf(fn.pos, "offset() cannot appear inside a group term; move it outside the parentheses")
@@ -536,7 +567,7 @@ func (p *parser) call(fn token, bar *barState) error {
 		return p.errf(arg.pos, "unexpected %s; offset() takes one column name", arg.describe())
 	}
 	if p.peek().kind == tLParen {
-		return p.errf(arg.pos, "%s() is not supported inside offset(); add a column with the transformed values", arg.text)
+		return p.errf(arg.pos, "%s() is not supported inside offset(); add a column with the transformed values", show(arg.text))
 	}
 	if c := p.next(); c.kind != tRParen {
 		return p.errf(c.pos, "unexpected %s; offset() takes one column name, then )", c.describe())
@@ -604,7 +635,7 @@ func (p *parser) bar() error {
 			return p.errf(t.pos, "unexpected %s; expected a grouping column after %s", t.describe(), sep.describe())
 		}
 		if p.peek().kind == tLParen {
-			return p.errf(t.pos, "functions such as %s() are not supported in a grouping key; add a column with the groups", t.text)
+			return p.errf(t.pos, "functions such as %s() are not supported in a grouping key; add a column with the groups", show(t.text))
 		}
 		for _, f := range b.bar.Factors {
 			if f == t.text {
@@ -641,7 +672,7 @@ func (p *parser) finish() error {
 	f := p.f
 	for _, b := range f.Bars {
 		if b.Intercept && !f.Intercept {
-			return p.errf(b.Pos, "the group term has a varying intercept but the formula drops the population intercept; remove the 0 / - 1 or write (0 + … | %s)", b.Factor())
+			return p.errf(b.Pos, "the group term has a varying intercept but the formula drops the population intercept; remove the 0 / - 1 or write (0 + … | %s)", showFactor(b.Factors))
 		}
 		for _, t := range b.Terms {
 			if t == f.Offset {

@@ -83,14 +83,14 @@ func groupWarnings(s *Spec) []string {
 		if n := len(g.Levels); n < minGroups {
 			names := make([]string, len(g.Terms))
 			for j, k := range g.Terms {
-				names[j] = GroupScaleName(g.Index, s.Terms[k].Name)
+				names[j] = show(GroupScaleName(g.Index, s.Terms[k].Name))
 			}
 			what, follow := "group scales "+strings.Join(names, ", ")+" are", "their posteriors follow the priors, so set those"
 			if len(names) == 1 {
 				what, follow = "group scale "+names[0]+" is", "its posterior follows the prior, so set it"
 			}
 			warnings = append(warnings, fmt.Sprintf("weak pooling: %s poorly estimated with %s of %s (%d or more are advised); %s deliberately in `priors.overrides` or drop the group term",
-				what, plural(n, "group"), g.Factor, minGroups, follow))
+				what, plural(n, "group"), show(g.Factor), minGroups, follow))
 		}
 
 		need := rowsPerTerm * len(g.Terms)
@@ -102,7 +102,7 @@ func groupWarnings(s *Spec) []string {
 		}
 		if len(few) > 0 {
 			warnings = append(warnings, fmt.Sprintf("few rows: %s %s %s fewer than %d rows for %s (%d per term); their group effects are poorly estimated and pulled towards the population values; vary fewer terms by group or merge small groups",
-				g.Factor, listed(few), haveHas(len(few)), need, plural(len(g.Terms), "group-varying term"), rowsPerTerm))
+				show(g.Factor), listed(few), haveHas(len(few)), need, plural(len(g.Terms), "group-varying term"), rowsPerTerm))
 		}
 
 		for _, k := range g.Terms {
@@ -120,9 +120,9 @@ func groupWarnings(s *Spec) []string {
 				}
 			}
 			if len(flat) > 0 {
-				name := s.Terms[k].Name
+				name := show(s.Terms[k].Name)
 				warnings = append(warnings, fmt.Sprintf("no variation: %s does not vary within %s %s, so the data there cannot estimate its group-varying slope (it follows the population slope and %s); check the data, or drop %s from ( … | %s )",
-					name, g.Factor, listed(flat), GroupScaleName(g.Index, name), name, g.Factor))
+					name, show(g.Factor), listed(flat), show(GroupScaleName(g.Index, s.Terms[k].Name)), name, show(g.Factor)))
 			}
 		}
 	}
@@ -180,11 +180,11 @@ func (b *builder) addCRE(s *Spec) error {
 	}
 	if len(g.Levels) < 2 {
 		return b.configErr("cre.enabled", "CRE needs at least 2 groups, but %s has only %s (%s), so there is no between-group variation for the %s terms to capture; fit without CRE (`cre.enabled: false`, `model.type: re`) or add groups",
-			g.Factor, plural(len(g.Levels), "group"), strings.Join(g.Levels, ", "), cre.Prefix)
+			show(g.Factor), plural(len(g.Levels), "group"), showList(g.Levels), cre.Prefix)
 	}
 	if len(cre.Vars) > len(g.Levels) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("cre.vars lists %d variables but %s has only %s: the %s terms cannot all be told apart from each other and the intercept, so their estimates rest on their priors; list fewer variables in `cre.vars`",
-			len(cre.Vars), g.Factor, plural(len(g.Levels), "group"), cre.Prefix))
+			len(cre.Vars), show(g.Factor), plural(len(g.Levels), "group"), cre.Prefix))
 	}
 	var errs []error
 	for j, v := range cre.Vars {
@@ -203,11 +203,11 @@ func (b *builder) addCRE(s *Spec) error {
 		if constant(means) {
 			if b.cfg.Model.Scale {
 				errs = append(errs, b.configErr(fmt.Sprintf("cre.vars[%d]", j), "`cre.vars[%d]` (%s) has the same mean (%s) in every %s, so %s would be constant and cannot be standardised (model.scale: true); remove %s from `cre.vars`, fit without CRE (`model.type: re`, `cre.enabled: false`), or set `model.scale: false`",
-					j, v, fmtNum(means[0]), g.Factor, name, v))
+					j, show(v), fmtNum(means[0]), show(g.Factor), show(name), show(v)))
 				continue
 			}
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is constant (%s has the same mean, %s, in every %s): it duplicates the intercept and only its prior identifies it; remove %s from `cre.vars`",
-				name, v, fmtNum(means[0]), g.Factor, v))
+				show(name), show(v), fmtNum(means[0]), show(g.Factor), show(v)))
 		}
 		col := make([]float64, len(x))
 		for i, l := range g.Of {

@@ -139,7 +139,7 @@ func (c *Config) validateModel(v *validator) *Formula {
 	if f != nil {
 		switch t := c.Model.Type; {
 		case t == "blm" && len(f.Bars) > 0:
-			v.add("model.type", "`model.type` is blm but the formula has group terms ( … | %s ); use re, cre or auto", f.Bars[0].Factor())
+			v.add("model.type", "`model.type` is blm but the formula has group terms ( … | %s ); use re, cre or auto", showFactor(f.Bars[0].Factors))
 		case (t == "re" || t == "cre") && len(f.Bars) == 0:
 			v.add("model.type", "`model.type` is %s but the formula has no group terms; add ( 1 + … | group ) or use blm", t)
 		}
@@ -175,19 +175,20 @@ func (c *Config) validateModel(v *validator) *Formula {
 		case seen[name]:
 			v.add(key, "`%s` repeats %q", key, name)
 		case !slices.Contains(f.Terms, name):
-			v.add(key, "`%s` is %q, which is not a term of the formula (terms: %s)", key, name, strings.Join(f.Terms, ", "))
+			v.add(key, "`%s` is %q, which is not a term of the formula (terms: %s)", key, name, showList(f.Terms))
 		}
 		seen[name] = true
 	}
-	var factors []string
+	var factors, shown []string
 	for _, b := range f.Bars {
 		factors = append(factors, b.Factor())
+		shown = append(shown, showFactor(b.Factors))
 	}
 	if cre.Group != "" && !slices.Contains(factors, cre.Group) {
-		v.add("cre.group", "`cre.group` is %q; must be a grouping key of the formula: %s", cre.Group, strings.Join(factors, ", "))
+		v.add("cre.group", "`cre.group` is %q; must be a grouping key of the formula: %s", cre.Group, strings.Join(shown, ", "))
 	}
 	if cre.Group == "" && len(factors) > 1 {
-		v.add("cre.group", "the formula has several grouping keys (%s); set `cre.group` to one of them", strings.Join(factors, ", "))
+		v.add("cre.group", "the formula has several grouping keys (%s); set `cre.group` to one of them", strings.Join(shown, ", "))
 	}
 	return f
 }
@@ -260,7 +261,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 			return true
 		}
 		if term, ok := scales[name]; ok && !prior {
-			v.add(key, "`%s` is %q; bounds apply to population coefficients, not group scales (which are ≥ 0 already): bound %s instead, or narrow %s with a prior in `priors.overrides`", key, name, term, name)
+			v.add(key, "`%s` is %q; bounds apply to population coefficients, not group scales (which are ≥ 0 already): bound %s instead, or narrow %s with a prior in `priors.overrides`", key, name, show(term), show(name))
 			return false
 		}
 		hint := ""
@@ -270,7 +271,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		if !prior && name == NoiseSDName {
 			hint = "bounds apply to coefficients only; "
 		}
-		v.add(key, "`%s` is %q; %smust be one of: %s", key, name, hint, strings.Join(valid, ", "))
+		v.add(key, "`%s` is %q; %smust be one of: %s", key, name, hint, showList(valid))
 		return false
 	}
 
@@ -290,7 +291,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		} else if !isFinite(*o.Mean) {
 			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, fmtNum(*o.Mean))
 		} else if _, ok := scales[o.Parameter]; ok && *o.Mean < 0 {
-			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, fmtNum(*o.Mean), o.Parameter)
+			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, fmtNum(*o.Mean), show(o.Parameter))
 		}
 		if o.SD == nil {
 			v.add(item, "%s has no `sd`", itemLabel(item, o.Parameter))
@@ -329,7 +330,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 			}
 		}
 		if len(missing) > 0 {
-			v.add("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides` (or `priors.noise_sd`); missing: %s", strings.Join(missing, ", "))
+			v.add("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides` (or `priors.noise_sd`); missing: %s", showList(missing))
 		}
 	}
 
@@ -398,7 +399,7 @@ func itemLabel(item, param string) string {
 	if param == "" {
 		return "`" + item + "`"
 	}
-	return fmt.Sprintf("`%s` (%s)", item, param)
+	return fmt.Sprintf("`%s` (%s)", item, show(param))
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

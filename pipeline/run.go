@@ -1,19 +1,21 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -44,6 +46,8 @@ type Result struct {
 	Info     *RunInfo
 	Summary  []summarise.Row
 	CacheHit bool
+	// Report holds the P0 and P1 diagnostics checks (overall status first when written).
+	Report *diagnostics.Report
 }
 
 // ErrInterrupted reports a run stopped by Ctrl-C or SIGTERM; run.json says "interrupted".
@@ -70,6 +74,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
+	// Everything logged also goes to 00_run_metadata/run.log, written when the run ends.
+	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
 	r.info = &RunInfo{
 		Status:          StatusRunning,
 		Model:           cfg.Model.Name,
@@ -117,6 +123,52 @@ type runner struct {
 	folder Folder
 	info   *RunInfo
 	clock  time.Time
+	report *diagnostics.Report // P0 checks, then P1 after sampling
+	log    syncBuffer          // a copy of the log, for run.log
+	table  *ingest.Table       // the data, for spend columns
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of several chains.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// PreflightError stops a run before compiling: a P0 data check failed. The report is
+// written to 40_diagnostics/diagnostics_report.csv.
+type PreflightError struct{ Report *diagnostics.Report }
+
+func (e *PreflightError) Error() string {
+	var b strings.Builder
+	b.WriteString("pipeline: pre-flight data checks failed, nothing was compiled or sampled:")
+	for _, c := range e.Report.Checks {
+		if c.Status == diagnostics.StatusFail && c.ID != diagnostics.OverallID {
+			fmt.Fprintf(&b, "\n  %s: %s", c.ID, c.Message)
+		}
+	}
+	return b.String()
+}
+
+// writeReport writes the diagnostics report as it stands and records its verdict.
+func (r *runner) writeReport() error {
+	var buf bytes.Buffer
+	if err := diagnostics.WriteCSV(&buf, r.report); err != nil {
+		return err
+	}
+	r.info.Diagnostics = r.report.Status()
+	return r.folder.Write(StageDiagnosis, diagnostics.ReportFile, buf.Bytes())
 }
 
 // step times one stage of the run into run.json's timings.
@@ -144,18 +196,27 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	var spec *ingest.Spec
 	if err := r.step("ingest", func() (err error) {
-		t, err := ingest.LoadCSV(r.cfg.Data.Path)
+		r.table, err = ingest.LoadCSV(r.cfg.Data.Path)
 		if err != nil {
 			return err
 		}
-		spec, err = ingest.BuildSpec(r.cfg, t)
-		return err
+		if spec, err = ingest.BuildSpec(r.cfg, r.table); err != nil {
+			return err
+		}
+		return CheckAllocation(ctx, r.cfg, spec, r.table)
 	}); err != nil {
 		return nil, err
 	}
 	r.info.Warnings = append(r.info.Warnings, spec.Warnings...)
 	for _, w := range spec.Warnings {
 		r.logf("warning: %s", w)
+	}
+	r.report = &diagnostics.Report{Mode: r.cfg.Diagnostics.PolicyMode, Checks: diagnostics.P0(spec, r.cfg.Diagnostics.PolicyMode)}
+	if err := r.writeReport(); err != nil {
+		return nil, err
+	}
+	if r.report.Status() == diagnostics.StatusFail {
+		return nil, &PreflightError{Report: r.report}
 	}
 
 	var prog *codegen.Program
@@ -166,6 +227,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.info.Template = prog.Template
+	r.info.RandomEffects = prog.RandomEffects
 	fitDir, err := r.folder.Mkdir(StageModelFit)
 	if err != nil {
 		return nil, err
@@ -214,7 +276,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	var csvs []string
 	if err := r.step("fit", func() (err error) {
-		csvs, err = r.fit(ctx, runner, compiled.Exe, dataPath, fitDir)
+		csvs, err = r.fit(ctx, runner, prog, compiled.Exe, dataPath, fitDir)
 		return err
 	}); err != nil {
 		return nil, err
@@ -223,21 +285,18 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	var rows []summarise.Row
 	if err := r.step("summarise", func() (err error) {
-		rows, err = r.summarise(ctx, prog, csvs)
-		if err != nil {
-			return err
-		}
-		return r.folder.Write(StagePostRun, "posterior_summary.csv", summaryCSV(rows))
+		rows, err = r.summarise(ctx, spec, prog, csvs)
+		return err
 	}); err != nil {
 		return nil, err
 	}
 	if err := r.folder.Write(StageMetadata, "session_info.txt", r.sessionInfo(spec, prog)); err != nil {
 		return nil, err
 	}
-	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: hit}, nil
+	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: hit, Report: r.report}, nil
 }
 
-func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, exe, dataPath, dir string) ([]string, error) {
+func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
 	fc := r.cfg.Fit
 	if fc.Method == "optimise" {
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
@@ -268,51 +327,51 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, exe, dataPath,
 		Thin:         fc.MCMC.Thin,
 		AdaptDelta:   fc.MCMC.AdaptDelta,
 		MaxTreedepth: fc.MCMC.MaxTreedepth,
-		// A linear model's posterior is close to Gaussian with correlated coefficients
-		// (intercept against uncentred predictors): a dense metric removes that correlation.
-		Metric:  "dense_e",
-		Timeout: r.opts.Timeout,
+		Metric:       p.Metric, // chosen by codegen for the program's geometry
+		Timeout:      r.opts.Timeout,
 	}, prog)
 	prog.Wait()
 	return csvs, err
 }
 
-// summarise reads the chain CSVs, maps every Stan column back to the parameter users see
-// (original units) and computes the summary table.
-func (r *runner) summarise(ctx context.Context, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
+// summarise reads the chain CSVs, maps every Stan column back to the parameters users see
+// (original units), writes the summary table and, for MCMC fits, the derived tables.
+func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
 	chains, err := cmdstan.ReadCSVFiles(ctx, csvs)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(prog.Params))
-	cols := make([][][]float64, len(prog.Params))
-	for j, p := range prog.Params {
-		names[j] = p.Name
-		cols[j] = make([][]float64, len(chains))
-		for c, ch := range chains {
-			k := ch.Column(p.Column)
-			if k < 0 {
-				return nil, fmt.Errorf("pipeline: %s has no column %q: the CSV does not belong to this program", ch.Path, p.Column)
-			}
-			src := ch.Draws[k]
-			dst := make([]float64, len(src))
-			for i, v := range src {
-				dst[i] = p.Shift + p.Scale*v
-			}
-			cols[j][c] = dst
+	d, err := decode(prog, chains)
+	if err != nil {
+		return nil, err
+	}
+	mapFit := r.cfg.Fit.Method == "optimise"
+	if !mapFit {
+		params := make([]diagnostics.Param, len(d.names))
+		for j, name := range d.names {
+			params[j] = diagnostics.Param{Name: name, Draws: d.perChainView(j)}
+		}
+		r.report.Checks = append(r.report.Checks, diagnostics.P1(chains, params, r.cfg.Diagnostics.PolicyMode)...)
+		if err := r.writeReport(); err != nil {
+			return nil, err
 		}
 	}
-	if r.cfg.Fit.Method == "optimise" {
-		rows := make([]summarise.Row, len(names))
-		nan := math.NaN()
-		for j := range names {
-			v := cols[j][0][0]
-			rows[j] = summarise.Row{Parameter: names[j], Mean: v, SD: nan, Q5: nan, Q50: v, Q95: nan,
-				Rhat: nan, ESSBulk: nan, ESSTail: nan, MCSEMean: nan}
-		}
-		return rows, nil
+	groupAverages(spec, d)
+	rows := summaryRows(d, mapFit)
+	if err := r.folder.Write(StagePostRun, "posterior_summary.csv", summaryCSV(rows)); err != nil {
+		return nil, err
 	}
-	return summarise.Summarise(names, func(j int) [][]float64 { return cols[j] }, 0), nil
+	if !mapFit {
+		if err := r.writeDerived(ctx, spec, d); err != nil {
+			return nil, err
+		}
+		if len(r.cfg.Allocation) > 0 {
+			if err := r.writeOptimisation(ctx, spec, r.table, d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rows, nil
 }
 
 func summaryCSV(rows []summarise.Row) []byte {
@@ -359,6 +418,12 @@ func (r *runner) finish(err error) {
 	default:
 		r.info.Status = StatusFailed
 		r.info.Error = err.Error()
+	}
+	if err != nil {
+		fmt.Fprintf(&r.log, "error: %v\n", err)
+	}
+	if werr := r.folder.Write(StageMetadata, "run.log", r.log.Bytes()); werr != nil {
+		fmt.Fprintf(r.opts.Log, "warning: could not write run.log: %v\n", werr)
 	}
 	if werr := r.info.save(r.folder); werr != nil {
 		fmt.Fprintf(r.opts.Log, "warning: could not record the run's status: %v\n", werr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,52 @@ func TestSlugKeepsRunFoldersInsideTheRoot(t *testing.T) {
 		if filepath.Base(got) != got || strings.HasPrefix(got, ".") {
 			t.Errorf("Slug(%.20q) = %q escapes its folder", name, got)
 		}
+	}
+}
+
+// TestPreflightFailureStopsBeforeCompiling: a constant column or an infinite response is a
+// P0 failure: the run stops before anything is compiled, with the report written.
+func TestPreflightFailureStopsBeforeCompiling(t *testing.T) {
+	for name, mutate := range map[string]func(header []string, cells []string){
+		"constant column": func(h, c []string) { c[slices.Index(h, "m_social")] = "5" },
+		"infinite response": func(h, c []string) {
+			if c[0] == "2022-03-07" {
+				c[slices.Index(h, "kpi_value")] = "Inf"
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			home := fakecmdstan.New(t, fakecmdstan.OK)
+			cfg := writeExample(t)
+			data := filepath.Join(filepath.Dir(cfg), "data.csv")
+			raw, _ := os.ReadFile(data)
+			lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+			header := strings.Split(lines[0], ",")
+			for i := 1; i < len(lines); i++ {
+				cells := strings.Split(lines[i], ",")
+				mutate(header, cells)
+				lines[i] = strings.Join(cells, ",")
+			}
+			os.WriteFile(data, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+			runDir := filepath.Join(t.TempDir(), "run")
+			_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 1})
+			var pe *PreflightError
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v; want a *PreflightError", err)
+			}
+			rep, rerr := os.ReadFile(filepath.Join(runDir, "40_diagnostics", "diagnostics_report.csv"))
+			if rerr != nil || !strings.HasPrefix(strings.SplitN(string(rep), "\n", 3)[1], "overall,all,,fail") {
+				t.Errorf("diagnostics report: %v\n%s", rerr, rep)
+			}
+			if _, err := os.Stat(filepath.Join(runDir, "20_model_fit", "model.stan")); err == nil {
+				t.Error("model.stan was written: the run went on past the failed pre-flight checks")
+			}
+			if entries, _ := os.ReadDir(os.Getenv("DSAMSTAN_CACHE")); len(entries) > 0 {
+				t.Error("something was compiled after a failed pre-flight check")
+			}
+			if info := readRunInfo(t, runDir); info.Status != StatusFailed || info.Diagnostics != "fail" {
+				t.Errorf("run.json: status %q diagnostics %q; want failed, fail", info.Status, info.Diagnostics)
+			}
+		})
 	}
 }

@@ -9,16 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
 )
 
 // Stage folders of the staged layout (DSAMbayes runner, spec §7.7).
 const (
-	StageMetadata  = "00_run_metadata"
-	StagePreRun    = "10_pre_run"
-	StageModelFit  = "20_model_fit"
-	StagePostRun   = "30_post_run"
-	StageDiagnosis = "40_diagnostics"
+	StageMetadata       = "00_run_metadata"
+	StagePreRun         = "10_pre_run"
+	StageModelFit       = "20_model_fit"
+	StagePostRun        = "30_post_run"
+	StageDiagnosis      = "40_diagnostics"
+	StageModelSelection = "50_model_selection"
+	StageOptimisation   = "60_optimisation"
 )
 
 // Run statuses recorded in run.json.
@@ -123,11 +126,15 @@ type RunInfo struct {
 	CmdStanVersion  string             `json:"cmdstan_version,omitempty"`
 	StancVersion    string             `json:"stanc_version,omitempty"`
 	Template        string             `json:"template,omitempty"`
+	// RandomEffects records the parameterisation chosen for each group-varying term.
+	RandomEffects   []codegen.REChoice `json:"random_effects,omitempty"`
 	CompileKey      string             `json:"compile_cache_key,omitempty"`
 	CompileCacheHit *bool              `json:"compile_cache_hit,omitempty"`
 	Method          string             `json:"fit_method"`
 	Chains          []string           `json:"chain_csv,omitempty"`
 	Warnings        []string           `json:"warnings,omitempty"`
+	// Diagnostics is the diagnostics report's overall status: pass, warn or fail.
+	Diagnostics string `json:"diagnostics,omitempty"`
 }
 
 func (r *RunInfo) save(f Folder) error {

@@ -154,6 +154,14 @@ fit:
     iter: 2000            # includes warmup, as in rstan
     warmup: 1000
     seed: 123
+allocation:               # budget optimisation on the fitted coefficients
+  # The model's media columns are the weekly spends themselves (identity responses), so
+  # the problem is linear and the optimiser returns the corner solution within the bounds.
+  channels:
+    - { term: m_tv, name: tv, spend_col: m_tv, bounds: { min: 30, max: 90 } }
+    - { term: m_search, name: search, spend_col: m_search, bounds: { min: 15, max: 45 } }
+    - { term: m_social, name: social, spend_col: m_social, bounds: { min: 10, max: 30 } }
+  budget_total: 110         # per week, in the data's units (thousands)
 outputs:
   root_dir: results
 `

@@ -16,7 +16,9 @@ type PanelOptions struct {
 	Weeks   int    // weekly rows per market (default 156)
 	Seed    uint64 // RNG seed (default 42)
 	// CRE writes the variant CRE exists for: each market's baseline rises with its mean TV
-	// spend, and TV is always on, so TV varies far more between markets than within them.
+	// spend, and TV is always on at a market-specific level (±1% week to week), so TV
+	// varies far more between markets than within them. TV's effect is the same in every
+	// market, and the formula varies only the intercept, search and social by market.
 	CRE bool
 }
 
@@ -107,19 +109,26 @@ func Hierarchical(opts PanelOptions) (*Example, error) {
 		ms[g] = m
 	}
 	if opts.CRE {
-		// Baselines follow mean TV spend; the random part of the intercept is small.
+		// Baselines follow mean TV spend, whose effect is the same in every market; the
+		// random part of the intercept is small.
 		for g := range ms {
 			ms[g].coef["(Intercept)"] = panelPopulation["(Intercept)"] +
-				creBaselinePerTV*(ms[g].tvLevel-tvMean) + 100*rng.NormFloat64()
+				creBaselinePerTV*(ms[g].tvLevel-tvMean) + 50*rng.NormFloat64()
+			ms[g].coef["m_tv"] = panelPopulation["m_tv"]
 		}
 		coef["cre_mean_m_tv"] = creBaselinePerTV
-		groupSD["sd_1[(Intercept)]"] = 100
+		groupSD["sd_1[(Intercept)]"] = 50
+		delete(groupSD, "sd_1[m_tv]")
 	}
 
 	var buf bytes.Buffer
 	buf.WriteString("date,market,kpi_value,trend,seasonality,brand_metric," + strings.Join(panelMedia, ",") + "\n")
+	varying := []string{"(Intercept)", "m_tv", "m_search", "m_social"}
+	if opts.CRE {
+		varying = []string{"(Intercept)", "m_search", "m_social"}
+	}
 	for _, m := range ms {
-		for _, t := range append([]string{"(Intercept)"}, panelMedia...) {
+		for _, t := range varying {
 			perGroup[t+"[market="+m.name+"]"] = m.coef[t]
 		}
 		brand := 50.0
@@ -131,7 +140,7 @@ func Hierarchical(opts PanelOptions) (*Example, error) {
 			brand = 50 + 0.7*(brand-50) + rng.NormFloat64()*2
 			x["brand_metric"] = brand
 			if opts.CRE {
-				x["m_tv"] = m.tvLevel * (1 + 0.1*rng.NormFloat64())
+				x["m_tv"] = m.tvLevel * (1 + 0.01*rng.NormFloat64())
 			} else {
 				if w%6 == 0 {
 					tvOn = rng.Float64() < 0.55
@@ -175,13 +184,19 @@ func Hierarchical(opts PanelOptions) (*Example, error) {
 	}, nil
 }
 
-const panelFormula = "kpi_value ~ trend + seasonality + brand_metric + m_tv + m_search + m_social\n" +
-	"    + (1 + m_tv + m_search + m_social | market)"
+const (
+	panelFormula = "kpi_value ~ trend + seasonality + brand_metric + m_tv + m_search + m_social\n" +
+		"    + (1 + m_tv + m_search + m_social | market)"
+	// In the CRE variant TV has one effect everywhere; its market means carry the
+	// confounded baselines.
+	creFormula = "kpi_value ~ trend + seasonality + brand_metric + m_tv + m_search + m_social\n" +
+		"    + (1 + m_search + m_social | market)"
+)
 
 func panelConfig(cre bool) string {
-	name, creBlock := "example_hierarchical", ""
+	name, creBlock, formula := "example_hierarchical", "", panelFormula
 	if cre {
-		name = "example_cre"
+		name, formula = "example_cre", creFormula
 		creBlock = `cre:                      # Mundlak: market means of TV spend as a population term
   enabled: true
   vars: [m_tv]
@@ -197,7 +212,7 @@ data:
 model:
   name: ` + name + `
   formula: >-
-    ` + panelFormula + `
+    ` + formula + `
   scale: true
 ` + creBlock + `boundaries:
   overrides:                # media cannot reduce the KPI (population coefficients)
@@ -211,6 +226,12 @@ fit:
     iter: 2000
     warmup: 1000
     seed: 123
+allocation:                 # budget optimisation on the population-level coefficients
+  channels:
+    - { term: m_tv, name: tv, spend_col: m_tv, bounds: { min: 30, max: 90 } }
+    - { term: m_search, name: search, spend_col: m_search, bounds: { min: 15, max: 45 } }
+    - { term: m_social, name: social, spend_col: m_social, bounds: { min: 10, max: 30 } }
+  budget_total: 110         # per week and market, in the data's units
 outputs:
   root_dir: results
 `
@@ -223,5 +244,6 @@ func extraConfigs(cre bool) map[string][]byte {
 		return nil
 	}
 	re := strings.Replace(panelConfig(false), "name: example_hierarchical", "name: example_cre_as_re", 1)
+	re = strings.Replace(re, panelFormula, creFormula, 1)
 	return map[string][]byte{"config_re.yaml": []byte(re)}
 }

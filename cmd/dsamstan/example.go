@@ -10,33 +10,47 @@ import (
 )
 
 type exampleOptions struct {
-	io    streams
-	Kind  string
-	Out   string
-	Weeks int
-	Seed  uint64
+	io      streams
+	Kind    string
+	Out     string
+	Weeks   int
+	Markets int
+	Seed    uint64
+	CRE     bool
 }
 
 func newExampleCmd(io streams, runF func(*exampleOptions) error) *cobra.Command {
 	opts := &exampleOptions{io: io}
 	cmd := &cobra.Command{
-		Use:   "example blm --out DIR",
+		Use:   "example blm|hierarchical --out DIR",
 		Short: "Write a simulated dataset with known truth and a config that fits it",
-		Long: `Write a simulated weekly dataset with known true coefficients, and a run config
+		Long: `Write a simulated weekly dataset with known true parameters, and a run config
 that fits it. The simulator is built in and seeded: the same command always writes the
 same files.
 
+  blm           one market: trend, seasonality, a brand metric and three media channels
+  hierarchical  a panel of markets (default 8 × 156 weeks) whose intercept and media
+                slopes vary by market; --cre makes market baselines rise with mean TV
+                spend, the case CRE (Mundlak) terms exist for, and also writes
+                config_re.yaml, the same model without CRE, for comparison
+
   DIR/data.csv     the weekly data
-  DIR/truth.json   the true coefficients and noise_sd
+  DIR/truth.json   the true coefficients, noise_sd and, for panels, the group scales
+                   sd_1[term] and every market's own coefficients
   DIR/config.yaml  a run config for 'dsamstan run'`,
 		Example: `  # a 156-week single-market example, then fit it
   dsamstan example blm --out demo
   dsamstan run demo/config.yaml
 
-  # three years and a different seed
-  dsamstan example blm --out demo2 --weeks 156 --seed 7`,
-		Args:      exactArgs(1, "an example kind (blm)"),
-		ValidArgs: []string{"blm"},
+  # a panel of 8 markets, and one of 50 markets over five years
+  dsamstan example hierarchical --out panel
+  dsamstan example hierarchical --out big --markets 50 --weeks 260
+
+  # the CRE case: fit with and without the Mundlak terms
+  dsamstan example hierarchical --cre --out cre
+  dsamstan run cre/config.yaml && dsamstan run cre/config_re.yaml`,
+		Args:      exactArgs(1, "an example kind (blm or hierarchical)"),
+		ValidArgs: []string{"blm", "hierarchical"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Kind = args[0]
 			if opts.Out == "" {
@@ -51,6 +65,8 @@ same files.
 	cmd.Flags().StringVar(&opts.Out, "out", "", "folder to write into (created if missing)")
 	cmd.Flags().IntVar(&opts.Weeks, "weeks", 156, "number of weekly rows")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 42, "random seed")
+	cmd.Flags().IntVar(&opts.Markets, "markets", 8, "number of markets (hierarchical)")
+	cmd.Flags().BoolVar(&opts.CRE, "cre", false, "hierarchical: baselines correlated with mean TV spend, fitted with CRE")
 	return cmd
 }
 
@@ -60,8 +76,10 @@ func runExample(opts *exampleOptions) error {
 	switch opts.Kind {
 	case "blm":
 		ex, err = simulate.BLM(simulate.BLMOptions{Weeks: opts.Weeks, Seed: opts.Seed})
+	case "hierarchical":
+		ex, err = simulate.Hierarchical(simulate.PanelOptions{Markets: opts.Markets, Weeks: opts.Weeks, Seed: opts.Seed, CRE: opts.CRE})
 	default:
-		return flagErrorf("unknown example %q; choose blm", opts.Kind)
+		return flagErrorf("unknown example %q; choose blm or hierarchical", opts.Kind)
 	}
 	if err != nil {
 		return err

@@ -67,3 +67,30 @@ func TestUsageErrorsExit2(t *testing.T) {
 		}
 	}
 }
+
+// TestInitTemplatesValidate writes every template beside the matching example dataset and
+// validates it: a template that does not load would be a poor start.
+func TestInitTemplatesValidate(t *testing.T) {
+	for tmpl, kind := range map[string][]string{"blm": {"blm"}, "re": {"hierarchical"}, "cre": {"hierarchical"}, "hierarchical": {"hierarchical"}} {
+		dir := t.TempDir()
+		if code, _, stderr := cli(t, append([]string{"example"}, append(kind, "--out", dir)...)...); code != 0 {
+			t.Fatalf("example: %s", stderr)
+		}
+		out := dir + "/" + tmpl + ".yaml"
+		if code, _, stderr := cli(t, "init", "--template", tmpl, "--out", out); code != 0 {
+			t.Fatalf("init %s: %s", tmpl, stderr)
+		}
+		if code, stdout, stderr := cli(t, "validate", out); code != 0 || !strings.Contains(stdout, "Status: ok") {
+			t.Errorf("template %s does not validate:\n%s%s", tmpl, stdout, stderr)
+		}
+		if code, _, stderr := cli(t, "init", "--template", tmpl, "--out", out); code != exitError || !strings.Contains(stderr, "--overwrite") {
+			t.Errorf("init over an existing file: exit %d, %q", code, stderr)
+		}
+		if code, _, _ := cli(t, "init", "--template", tmpl, "--out", out, "--overwrite"); code != 0 {
+			t.Errorf("init --overwrite: exit %d", code)
+		}
+	}
+	if code, _, _ := cli(t, "init", "--template", "pooled", "--out", t.TempDir()+"/x.yaml"); code != exitUsage {
+		t.Errorf("unknown template: exit %d; want %d", code, exitUsage)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/diagnostics"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -101,10 +102,15 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err} })
 	root.PersistentFlags().String("cmdstan", "", "CmdStan folder (default $CMDSTAN, else the newest ~/.cmdstan/cmdstan-*)")
 	root.AddCommand(
+		newInitCmd(io, nil),
 		newRunCmd(io, nil),
+		newBatchCmd(io, nil),
 		newValidateCmd(io, nil),
 		newRenderCmd(io, nil),
 		newSummaryCmd(io, nil),
+		newDiagnoseCmd(io, nil),
+		newCompareCmd(io, nil),
+		newOptimiseCmd(io, nil),
 		newExampleCmd(io, nil),
 	)
 	return root
@@ -117,6 +123,7 @@ func exitCode(err error) int {
 		re *cmdstan.RunError
 		ce *cmdstan.CompileError
 		te *cmdstan.TimeoutError
+		ge *diagnostics.GateError
 	)
 	switch {
 	case errors.As(err, &fe):
@@ -125,6 +132,8 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &re), errors.As(err, &ce), errors.As(err, &te):
 		return exitCmdStan
+	case errors.As(err, &ge):
+		return exitGate
 	}
 	return exitError
 }

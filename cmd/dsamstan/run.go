@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/pipeline"
 )
 
@@ -17,6 +19,7 @@ type runOptions struct {
 	Chains  int
 	Cores   int
 	Timeout time.Duration
+	FailOn  string
 }
 
 func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
@@ -28,7 +31,13 @@ func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
 
   00_run_metadata/  config.original.yaml, config.resolved.yaml, run.json, session_info.txt
   20_model_fit/     model.stan, data.json, the chain CSVs and their logs
-  30_post_run/      posterior_summary.csv (parameter,mean,sd,q5,q50,q95,rhat,ess_bulk,ess_tail,mcse_mean)
+  30_post_run/      posterior_summary.csv (parameter,mean,sd,q5,q50,q95,rhat,ess_bulk,ess_tail,mcse_mean),
+                    posterior_draws.csv, fitted_values.csv, fit_metrics.csv,
+                    decomposition.csv, decomposition_totals.csv
+  40_diagnostics/   diagnostics_report.csv (P0 data checks, P1 sampler checks)
+
+A failing P0 data check (a constant column, an infinite response) stops the run before
+anything is compiled. --fail-on warn|fail makes a bad diagnostics verdict exit 4, for CI.
 
 The folder is --run-dir, else outputs.run_dir, else <outputs.root_dir>/YYYYMMDD_HHMMSS_<model.name>/.
 The compiled model is cached by content: a second run of the same model structure compiles
@@ -40,6 +49,9 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config = args[0]
 			opts.CmdStan, _ = cmd.Flags().GetString("cmdstan")
+			if opts.FailOn != "" && opts.FailOn != "warn" && opts.FailOn != "fail" {
+				return flagErrorf("--fail-on is %q; use warn or fail", opts.FailOn)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -50,6 +62,7 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 	cmd.Flags().IntVar(&opts.Chains, "chains", 0, "number of chains (default fit.mcmc.chains)")
 	cmd.Flags().IntVar(&opts.Cores, "cores", 0, "chains run at once (default fit.mcmc.cores)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "stop sampling after this long, e.g. 30m (default: no limit)")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 when the diagnostics verdict is at least this bad: warn or fail")
 	return cmd
 }
 
@@ -72,6 +85,21 @@ func runRun(cmd *cobra.Command, opts *runOptions) error {
 		return err
 	}
 	printSummary(opts.io.Out, res.Summary)
+	printVerdict(opts.io.Out, res.Report)
 	fmt.Fprintf(opts.io.Out, "\nRun complete: %s\n", res.RunDir)
-	return nil
+	return diagnostics.Gate(res.Report, opts.FailOn)
+}
+
+// printVerdict prints the diagnostics verdict and every check that did not pass.
+func printVerdict(w io.Writer, rep *diagnostics.Report) {
+	if rep == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nDiagnostics (%s): %s\n", rep.Mode, rep.Status())
+	for _, c := range rep.Checks {
+		if c.ID == diagnostics.OverallID || c.Status == diagnostics.StatusPass || c.Status == diagnostics.StatusSkipped {
+			continue
+		}
+		fmt.Fprintf(w, "  %-4s %s: %s\n", c.Status, c.ID, c.Message)
+	}
 }

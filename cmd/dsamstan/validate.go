@@ -7,6 +7,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/pipeline"
 )
 
 type validateOptions struct {
@@ -39,6 +40,13 @@ with its file, line and column or its config key, and exits 1.`,
 func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 	cfg, spec, err := ingest.Load(opts.Config)
 	if err != nil {
+		return err
+	}
+	t, err := ingest.LoadCSV(cfg.Data.Path)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.CheckAllocation(cmd.Context(), cfg, spec, t); err != nil {
 		return err
 	}
 	if _, err := codegen.Render(cmd.Context(), nil, spec); err != nil {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A stand-in for a compiled BLM model executable, used by the pipeline tests. It reads the
-# CmdStan arguments it needs and behaves as $FAKE_MODE says: ok, crash or hang.
-out=""; id=1; samples=1000; k=7
+# CmdStan arguments it needs and behaves as $FAKE_MODE says: ok, crash, hang or crash-mid.
+out=""; id=1; samples=1000; k=7; cut=""
 for a in "$@"; do
   case "$a" in
     file=*.csv) out=${a#file=} ;;
@@ -19,6 +19,9 @@ case "$FAKE_MODE" in
     echo "Iteration:    1 / 2000 [  0%]  (Warmup)"
     sleep 60 & wait $!
     exit 1 ;;
+  crash-mid)
+    # chain 2 writes a quarter of its draws, then dies by SIGKILL (the OOM killer)
+    if [ "$id" = 2 ]; then cut=$((samples / 4)); fi ;;
 esac
 {
   echo "# stan_version_major = 2"
@@ -38,16 +41,22 @@ esac
   echo "# Diagonal elements of inverse mass matrix:"
   echo "# 1, 1, 1, 1, 1, 1, 1, 1"
   # Deterministic pseudo-draws: beta.j around j/10, noise_sd around 0.3.
-  awk -v n="$samples" -v id="$id" -v k="$k" 'BEGIN {
+  awk -v n="$samples" -v id="$id" -v k="$k" -v cut="$cut" 'BEGIN {
     srand(id);
     for (s = 1; s <= n; s++) {
+      if (cut != "" && s > cut + 0) exit;
       line = sprintf("%.6g,0.9,0.5,3,7,0,%.6g", -10 - rand(), 10 + rand());
       for (j = 1; j <= k; j++) line = line sprintf(",%.6g", j / 10 + (rand() - 0.5) / 50);
       print line sprintf(",%.6g", 0.3 + (rand() - 0.5) / 50);
     }
   }'
+  if [ -n "$cut" ]; then
+    echo "Iteration: 1250 / 2000 [ 62%]  (Sampling)" >&3
+    echo "Informational Message: The current Metropolis proposal is about to be rejected" >&2
+    kill -KILL $$
+  fi
   echo "#  Elapsed Time: 0.01 seconds (Warm-up)"
   echo "#                0.01 seconds (Sampling)"
   echo "#                0.02 seconds (Total)"
-} > "$out"
+} 3>&1 > "$out"
 echo "Iteration: 2000 / 2000 [100%]  (Sampling)"

@@ -17,6 +17,9 @@ const (
 	OK    = "ok"    // writes a valid CSV for the single-market (BLM) program
 	Crash = "crash" // prints a CmdStan exception on stderr and exits 70
 	Hang  = "hang"  // prints progress, then sleeps until signalled
+	// CrashMid makes chain 2 write a quarter of its draws and progress, then die by
+	// SIGKILL; the other chains behave as in OK.
+	CrashMid = "crash-mid"
 )
 
 // New makes a fake CmdStan install and returns its folder: CmdStan's makefile version line
@@ -42,6 +45,7 @@ func New(tb testing.TB, mode string) string {
 		filepath.Join(home, "makefile"):     "CMDSTAN_VERSION := 2.33.1\n",
 		filepath.Join(home, "bin", "stanc"): "#!/bin/sh\necho 'stanc3 v2.33.1 (Unix)'\n",
 		filepath.Join(bin, "make"): "#!/bin/sh\n# fake make: the last argument is the target executable\n" +
+			"echo \"$@\" >> '" + filepath.Join(dir, "make.log") + "'\n" +
 			"for a in \"$@\"; do target=$a; done\ncp '" + model + "' \"$target\" && chmod +x \"$target\"\n",
 		filepath.Join(bin, "g++"): "#!/bin/sh\nexit 0\n",
 	}
@@ -54,4 +58,20 @@ func New(tb testing.TB, mode string) string {
 	tb.Setenv("FAKE_MODE", mode)
 	tb.Setenv("DSAMSTAN_CACHE", filepath.Join(dir, "cache"))
 	return home
+}
+
+// MakeCalls reports how many times the fake make of the install at home has run: one
+// call per model actually compiled.
+func MakeCalls(home string) int {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(home), "make.log"))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsamstan/dsamstan/loo"
+)
+
+type compareOptions struct {
+	io   streams
+	Runs []string
+}
+
+func newCompareCmd(io streams, runF func(*compareOptions) error) *cobra.Command {
+	opts := &compareOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "compare RUN_DIR RUN_DIR...",
+		Short: "Rank fitted runs by PSIS-LOO expected log predictive density",
+		Long: `Rank runs of models fitted to the same rows by elpd_loo (higher is better), as
+R's loo::loo_compare does: elpd_diff is each run's difference from the best, with its
+standard error from the pointwise differences. A difference smaller than about twice its
+se_diff is no evidence either way. Runs whose diagnostics failed are marked: never prefer
+a failing run for a small ELPD gain. Many Pareto k above 0.7 make LOO unreliable for that
+run.`,
+		Example: `  dsamstan compare results/20260228_083808_blm results/20260228_084410_blm_no_social`,
+		Args:    minArgs(2, "at least two RUN_DIRs"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Runs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCompare(opts)
+		},
+	}
+	return cmd
+}
+
+// findRunFile finds name in a run folder, staged or flat.
+func findRunFile(dir, stage, name string) (string, error) {
+	for _, p := range []string{filepath.Join(dir, stage, name), filepath.Join(dir, name)} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("compare: %s has no %s/%s: is it a completed MCMC run folder? (MAP fits have no LOO)", dir, stage, name)
+}
+
+func runCompare(opts *compareOptions) error {
+	var names []string
+	var results []*loo.Result
+	var firstLabels []string
+	verdicts := map[string]string{}
+	for _, dir := range opts.Runs {
+		p, err := findRunFile(dir, "50_model_selection", "loo_pointwise.csv")
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		res, labels, err := loo.ReadPointwiseCSV(f, p)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if firstLabels == nil {
+			firstLabels = labels
+		} else if !slices.Equal(labels, firstLabels) {
+			return fmt.Errorf("compare: %s and %s were not fitted to the same rows (their loo_pointwise.csv labels differ); LOO compares models of the same data only", opts.Runs[0], dir)
+		}
+		name := filepath.Base(filepath.Clean(dir))
+		names = append(names, name)
+		results = append(results, res)
+		verdicts[name] = runVerdict(dir)
+	}
+	cmp, err := loo.Compare(names, results)
+	if err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	tw := tabwriter.NewWriter(opts.io.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "rank\trun\telpd_loo\tse\telpd_diff\tse_diff\tp_loo\tk>0.7\tdiagnostics\t")
+	for _, c := range cmp {
+		bad := 0
+		for _, r := range results[indexOf(names, c.Name)].Pointwise {
+			if r.Influential() {
+				bad++
+			}
+		}
+		v := verdicts[c.Name]
+		if v == "fail" {
+			v = "FAIL: do not prefer"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", c.Rank, c.Name, c.ELPD, c.ELPDSE, c.ELPDDiff, c.SEDiff, c.PLOO, bad, v)
+	}
+	return tw.Flush()
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// runVerdict reads the diagnostics verdict a run recorded in run.json ("?" if unknown).
+func runVerdict(dir string) string {
+	p, err := findRunFile(dir, "00_run_metadata", "run.json")
+	if err != nil {
+		return "?"
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) || err != nil {
+		return "?"
+	}
+	var info struct{ Diagnostics string }
+	if json.Unmarshal(b, &info) != nil || info.Diagnostics == "" {
+		return "?"
+	}
+	return info.Diagnostics
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsamstan/dsamstan/internal/atomicfile"
+)
+
+//go:embed templates/*.yaml
+var configTemplates embed.FS
+
+// templateNames maps --template values to files; hierarchical is the same file as re, as
+// in DSAMbayes.
+var templateNames = map[string]string{"blm": "blm.yaml", "re": "re.yaml", "hierarchical": "re.yaml", "cre": "cre.yaml"}
+
+type initOptions struct {
+	io        streams
+	Template  string
+	Out       string
+	Overwrite bool
+}
+
+func newInitCmd(io streams, runF func(*initOptions) error) *cobra.Command {
+	opts := &initOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "init --out FILE [--template blm|re|cre]",
+		Short: "Write a commented run config to start from",
+		Long: `Write a commented run config: blm (one market), re (a panel of markets with
+random effects; also called hierarchical) or cre (the same with CRE/Mundlak terms). The
+templates fit the columns of 'dsamstan example'; edit data.path and model.formula for your
+data. An existing file is kept unless --overwrite is given.`,
+		Example: `  dsamstan init --out run.yaml
+  dsamstan init --template re --out panel.yaml
+  dsamstan example hierarchical --out panel && dsamstan init --template cre --out panel/cre.yaml`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Out == "" {
+				return flagErrorf("--out FILE is required")
+			}
+			if _, ok := templateNames[opts.Template]; !ok {
+				return flagErrorf("--template is %q; choose blm, re (or hierarchical) or cre", opts.Template)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runInit(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Template, "template", "blm", "blm, re (hierarchical) or cre")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write")
+	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing file")
+	return cmd
+}
+
+func runInit(opts *initOptions) error {
+	body, err := fs.ReadFile(configTemplates, "templates/"+templateNames[opts.Template])
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(opts.Out); err == nil && !opts.Overwrite {
+		return fmt.Errorf("init: %s exists; pass --overwrite to replace it", opts.Out)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("init: %w", err)
+	}
+	if err := atomicfile.WriteFile(opts.Out, body, 0o644); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	fmt.Fprintf(opts.io.Out, "Wrote %s (template %s). Check it with:  dsamstan validate %s\n", opts.Out, opts.Template, opts.Out)
+	return nil
+}

@@ -1,0 +1,314 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// Decode maps the draws of one chain of p back to the parameters users see, in original
+// units (DESIGN 1 and 7: Stan samples, Go derives). names lists them; draws[j] holds
+// every post-warmup draw of names[j], in the chain's order (column by column, as
+// cmdstan.Chain.Draws).
+//
+// For the single-market program they are the population coefficients by term name and
+// noise_sd. For the panel program, in this order: the population coefficients
+// ("(Intercept)", "m_tv", "cre_mean_m_tv"); the group scales of every factor
+// ("sd_1[(Intercept)]", "sd_1[m_tv]"); for a correlated factor the correlation of each
+// pair of its terms ("cor_1[(Intercept),m_tv]"); the coefficients of every group
+// (population plus the group's deviation), factor by factor, term by term, group by
+// group ("m_tv[market=north]", "(Intercept)[market:brand=north:acme]"); and noise_sd.
+//
+// A chain that lacks one of the program's columns gives an error naming it.
+func (p *Program) Decode(ch *cmdstan.Chain) (names []string, draws [][]float64, err error) {
+	cols := make(map[string]int, len(ch.Columns))
+	for j, c := range ch.Columns {
+		cols[c] = j
+	}
+	column := func(name string) ([]float64, error) {
+		j, ok := cols[name]
+		if !ok {
+			return nil, fmt.Errorf("codegen: %s has no column %q: the CSV does not belong to this %s program", chainName(ch), name, p.Template)
+		}
+		return ch.Draws[j], nil
+	}
+	if p.hier == nil {
+		n := ch.NumDraws()
+		for _, prm := range p.Params {
+			src, err := column(prm.Column)
+			if err != nil {
+				return nil, nil, err
+			}
+			dst := make([]float64, n)
+			for i, v := range src {
+				dst[i] = prm.Unscale(v)
+			}
+			names = append(names, prm.Name)
+			draws = append(draws, dst)
+		}
+		return names, draws, nil
+	}
+	return p.hier.decode(ch.NumDraws(), column)
+}
+
+func chainName(ch *cmdstan.Chain) string {
+	if ch.Path == "" {
+		return "the chain"
+	}
+	return ch.Path
+}
+
+// factorColumns are the Stan columns of one grouping factor, read once per chain.
+type factorColumns struct {
+	sd    [][]float64   // per term
+	l     [][][]float64 // [i][j] for i >= j, correlated factors only
+	theta [][][]float64 // [row][group] of the centred block
+	z     [][][]float64 // [row][group] of the non-centred block
+}
+
+// decode implements Program.Decode for the panel program; n is the number of draws and
+// column returns a Stan column's draws.
+func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (names []string, draws [][]float64, err error) {
+	k := len(lay.terms)
+	beta := make([][]float64, k)
+	for j := range beta {
+		if beta[j], err = column(fmt.Sprintf("beta.%d", j+1)); err != nil {
+			return nil, nil, err
+		}
+	}
+	noise, err := column("noise_sd")
+	if err != nil {
+		return nil, nil, err
+	}
+	fcols := make([]factorColumns, len(lay.factors))
+	for fi, fl := range lay.factors {
+		fc := &fcols[fi]
+		jn := len(fl.terms)
+		g := len(fl.levels)
+		for j := range jn {
+			c, err := column(fmt.Sprintf("sd_%d.%d", fl.index, j+1))
+			if err != nil {
+				return nil, nil, err
+			}
+			fc.sd = append(fc.sd, c)
+		}
+		if fl.correlated {
+			fc.l = make([][][]float64, jn)
+			for a := range jn {
+				fc.l[a] = make([][]float64, a+1)
+				for b := 0; b <= a; b++ {
+					if fc.l[a][b], err = column(fmt.Sprintf("L_%d.%d.%d", fl.index, a+1, b+1)); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+		}
+		block := func(name string, rows int) ([][][]float64, error) {
+			out := make([][][]float64, rows)
+			for r := range rows {
+				out[r] = make([][]float64, g)
+				for l := range g {
+					c, err := column(fmt.Sprintf("%s_%d.%d.%d", name, fl.index, r+1, l+1))
+					if err != nil {
+						return nil, err
+					}
+					out[r][l] = c
+				}
+			}
+			return out, nil
+		}
+		if fc.theta, err = block("theta", fl.nc); err != nil {
+			return nil, nil, err
+		}
+		if fc.z, err = block("z", jn-fl.nc); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	out := func(name string) []float64 {
+		names = append(names, name)
+		d := make([]float64, n)
+		draws = append(draws, d)
+		return d
+	}
+	// The population coefficients b on the sampler's scale, draw by draw.
+	b := make([][]float64, k)
+	for j := range b {
+		b[j] = make([]float64, n)
+		copy(b[j], beta[j])
+	}
+	if lay.xMean != nil {
+		i0 := lay.intercept
+		for i := range n {
+			for j := range k {
+				b[i0][i] -= lay.xMean[j] * beta[j][i]
+			}
+		}
+	}
+	for j, prm := range lay.pop {
+		dst := out(prm.Name)
+		for i, v := range b[j] {
+			dst[i] = prm.Unscale(v)
+		}
+	}
+	for fi, fl := range lay.factors {
+		for j, t := range fl.terms {
+			dst := out(ingest.GroupScaleName(fl.index, lay.terms[t]))
+			for i, v := range fcols[fi].sd[j] {
+				dst[i] = lay.scale[t] * v
+			}
+		}
+	}
+	for fi, fl := range lay.factors {
+		if !fl.correlated {
+			continue
+		}
+		// Correlation Ω = L L' in L's order; pos[j] is term j's place in that order.
+		pos := make([]int, len(fl.terms))
+		for p, j := range fl.perm {
+			pos[j] = p
+		}
+		l := fcols[fi].l
+		for a := range fl.terms {
+			for c := a + 1; c < len(fl.terms); c++ {
+				dst := out(fmt.Sprintf("cor_%d[%s,%s]", fl.index, lay.terms[fl.terms[a]], lay.terms[fl.terms[c]]))
+				pa, pc := pos[a], pos[c]
+				for i := range dst {
+					s := 0.0
+					for m := 0; m <= min(pa, pc); m++ {
+						s += l[pa][m][i] * l[pc][m][i]
+					}
+					dst[i] = s
+				}
+			}
+		}
+	}
+	for fi, fl := range lay.factors {
+		coef := fl.groupCoefficients(n, b, fcols[fi])
+		for j, t := range fl.terms {
+			for g, level := range fl.levels {
+				dst := out(GroupCoefficientName(lay.terms[t], fl.factor, level))
+				for i, v := range coef[j][g] {
+					dst[i] = lay.shift[t] + lay.scale[t]*v
+				}
+			}
+		}
+	}
+	dst := out(lay.noise.Name)
+	for i, v := range noise {
+		dst[i] = lay.noise.Unscale(v)
+	}
+	return names, draws, nil
+}
+
+// groupCoefficients returns, on the sampler's scale, coef[j][g][i]: term j's coefficient
+// in group g at draw i (the population coefficient b plus the group's deviation),
+// computed as the program computes B_<f>.
+func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns) [][][]float64 {
+	jn, g, k := len(fl.terms), len(fl.levels), len(b)
+	coef := make([][][]float64, jn)
+	for j := range coef {
+		coef[j] = make([][]float64, g)
+		for l := range coef[j] {
+			coef[j][l] = make([]float64, n)
+		}
+	}
+	row := make([]float64, k) // B_<f>[g] at one draw
+	s := make([][]float64, jn)
+	for a := range s {
+		s[a] = make([]float64, jn)
+	}
+	zc := make([]float64, fl.nc)
+	// shear derives the intercept sampled at group l's predictor means, at draw i, from
+	// row (the group's other coefficients), as the program does.
+	shear := func(l, i int) {
+		j := fl.shear
+		t := fl.terms[j]
+		mu := b[t][i] // prior mean of the intercept at the group's means, given the slopes
+		for c, m := range fl.xMean[l] {
+			if c != t {
+				mu += m * row[c]
+			}
+		}
+		r := fl.row[j]
+		if fl.kind[j] == Partial {
+			p, sd := fl.partial[j], fc.sd[j][i]
+			v := fl.se2[l][p]
+			w := v / (v + sd*sd)
+			alpha := w*mu + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*fc.z[r][l][i]
+			row[t] = alpha - (mu - b[t][i])
+			return
+		}
+		row[t] = fc.theta[r][l][i] - (mu - b[t][i])
+	}
+	for i := range n {
+		if fl.correlated {
+			// S = diag(sd) L in L's order (centred block first).
+			for a := range jn {
+				sd := fc.sd[fl.perm[a]][i]
+				for c := 0; c <= a; c++ {
+					s[a][c] = sd * fc.l[a][c][i]
+				}
+			}
+		}
+		for l := range g {
+			for c := range k {
+				row[c] = b[c][i]
+			}
+			for j, t := range fl.terms {
+				if fl.kind[j] == Centered && j != fl.shear {
+					row[t] = fc.theta[fl.row[j]][l][i]
+				}
+			}
+			if !fl.correlated {
+				for j, t := range fl.terms {
+					if fl.kind[j] == Centered || j == fl.shear {
+						continue
+					}
+					sd, z := fc.sd[j][i], fc.z[fl.row[j]][l][i]
+					switch fl.kind[j] {
+					case Noncentered:
+						row[t] += sd * z
+					case Partial:
+						p := fl.partial[j]
+						v := fl.se2[l][p]
+						w := v / (v + sd*sd)
+						row[t] = w*b[t][i] + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*z
+					}
+				}
+				if fl.shear >= 0 {
+					shear(l, i)
+				}
+			} else {
+				if fl.shear >= 0 {
+					shear(l, i) // before the non-centred deviations, as in the program
+				}
+				// zc = S_cc⁻¹ (θ_c − b_c); u = S_nc zc + S_nn z.
+				for a := range fl.nc {
+					t := fl.terms[fl.perm[a]]
+					v := row[t] - b[t][i]
+					for c := range a {
+						v -= s[a][c] * zc[c]
+					}
+					zc[a] = v / s[a][a]
+				}
+				for a := fl.nc; a < jn; a++ {
+					u := 0.0
+					for c := range fl.nc {
+						u += s[a][c] * zc[c]
+					}
+					for c := fl.nc; c <= a; c++ {
+						u += s[a][c] * fc.z[c-fl.nc][l][i]
+					}
+					row[fl.terms[fl.perm[a]]] += u
+				}
+			}
+			for j, t := range fl.terms {
+				coef[j][l][i] = row[t]
+			}
+		}
+	}
+	return coef
+}

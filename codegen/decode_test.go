@@ -1,0 +1,244 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// TestDecodeRoundTrip picks, for every panel golden case, the values users would see
+// (population coefficients, group scales, correlations, every group's coefficients and
+// noise_sd), works out by hand the Stan parameters that produce them (inverting each
+// parameterisation: centred, partial, non-centred, the intercept's shear, the Cholesky
+// blocks of correlated effects) and checks that Decode gives the values back in
+// original units, under the names users see.
+func TestDecodeRoundTrip(t *testing.T) {
+	for _, c := range goldenCases() {
+		if len(c.spec.Groups) == 0 {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			p := render(t, c.spec)
+			rng := rand.New(rand.NewPCG(5, 5))
+			const draws = 3
+			want := map[string][]float64{}
+			cols := map[string][]float64{}
+			set := func(col string, i int, v float64) {
+				if cols[col] == nil {
+					cols[col] = make([]float64, draws)
+				}
+				cols[col][i] = v
+			}
+			lay := p.hier
+			k := len(lay.terms)
+			for i := range draws {
+				// Population coefficients b and noise, on the sampler's scale.
+				b := make([]float64, k)
+				for j := range b {
+					b[j] = rng.NormFloat64()
+					if c.spec.Bounds[j].Lower == 0 {
+						b[j] = math.Abs(b[j])
+					}
+					want[lay.terms[j]] = append(want[lay.terms[j]], lay.shift[j]+lay.scale[j]*b[j])
+				}
+				beta := slices.Clone(b)
+				if lay.xMean != nil { // b_I = beta_I - x_mean·beta
+					for j, m := range lay.xMean {
+						beta[lay.intercept] += m * b[j]
+					}
+				}
+				for j, v := range beta {
+					set(fmt.Sprintf("beta.%d", j+1), i, v)
+				}
+				noise := 0.1 + rng.Float64()
+				set("noise_sd", i, noise)
+				want["noise_sd"] = append(want["noise_sd"], c.spec.Scaling.YScale*noise)
+				for _, fl := range lay.factors {
+					invertFactor(t, rng, c.spec, &fl, b, i, set, want)
+				}
+			}
+			ch := &cmdstan.Chain{Path: "fake.csv"}
+			for name, v := range cols {
+				ch.Columns = append(ch.Columns, name)
+				ch.Draws = append(ch.Draws, v)
+			}
+			names, got, err := p.Decode(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(names) != len(want) {
+				t.Errorf("Decode gives %d parameters; want %d", len(names), len(want))
+			}
+			for j, name := range names {
+				w, ok := want[name]
+				if !ok {
+					t.Errorf("Decode gives %q, which is not a parameter of the model", name)
+					continue
+				}
+				for i := range w {
+					if math.Abs(got[j][i]-w[i]) > 1e-9*math.Max(1, math.Abs(w[i])) {
+						t.Errorf("%s, draw %d: Decode gives %v; want %v", name, i, got[j][i], w[i])
+					}
+				}
+			}
+			// Order: population, scales, correlations, group coefficients, noise_sd.
+			if names[0] != lay.terms[0] || names[len(names)-1] != "noise_sd" || !strings.HasPrefix(names[k], "sd_1[") {
+				t.Errorf("Decode order = %v", names)
+			}
+
+			// A chain without one of the program's columns is an error that names it.
+			ch.Columns[0] = "other"
+			if _, _, err := p.Decode(ch); err == nil || !strings.Contains(err.Error(), "fake.csv has no column") {
+				t.Errorf("Decode of a foreign chain: %v", err)
+			}
+		})
+	}
+}
+
+// invertFactor draws factor fl's scales, correlation and group coefficients for draw i,
+// records what users see in want and sets the Stan columns that give them.
+func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLayout, b []float64, i int,
+	set func(string, int, float64), want map[string][]float64) {
+	jn, f := len(fl.terms), fl.index
+	sd := make([]float64, jn)
+	for j, term := range fl.terms {
+		sd[j] = 0.05 + rng.Float64()
+		set(fmt.Sprintf("sd_%d.%d", f, j+1), i, sd[j])
+		name := ingest.GroupScaleName(f, spec.Terms[term].Name)
+		want[name] = append(want[name], scaleOf(spec, term)*sd[j])
+	}
+	// A random correlation matrix's Cholesky factor, in L's order (fl.perm).
+	l := make([][]float64, jn)
+	for a := range l {
+		l[a] = make([]float64, jn)
+		norm := 0.0
+		for c := 0; c <= a; c++ {
+			l[a][c] = rng.NormFloat64()
+			if c == a {
+				l[a][c] = math.Abs(l[a][c]) + 0.5
+			}
+			norm += l[a][c] * l[a][c]
+		}
+		for c := 0; c <= a; c++ {
+			l[a][c] /= math.Sqrt(norm)
+			if fl.correlated {
+				set(fmt.Sprintf("L_%d.%d.%d", f, a+1, c+1), i, l[a][c])
+			}
+		}
+	}
+	if fl.correlated {
+		pos := make([]int, jn)
+		for p, j := range fl.perm {
+			pos[j] = p
+		}
+		for a := range jn {
+			for c := a + 1; c < jn; c++ {
+				r := 0.0
+				for m := range jn {
+					r += l[pos[a]][m] * l[pos[c]][m]
+				}
+				name := fmt.Sprintf("cor_%d[%s,%s]", f, spec.Terms[fl.terms[a]].Name, spec.Terms[fl.terms[c]].Name)
+				want[name] = append(want[name], r)
+			}
+		}
+	}
+	for g, level := range fl.levels {
+		// The group's coefficients: b, with the varying terms moved.
+		coef := slices.Clone(b)
+		for _, term := range fl.terms {
+			coef[term] = b[term] + 0.3*rng.NormFloat64()
+			name := GroupCoefficientName(spec.Terms[term].Name, fl.factor, level)
+			shift, scale := coefScale(spec, term)
+			want[name] = append(want[name], shift+scale*coef[term])
+		}
+		theta := func(j int, v float64) { set(fmt.Sprintf("theta_%d.%d.%d", f, fl.row[j]+1, g+1), i, v) }
+		z := func(j int, v float64) { set(fmt.Sprintf("z_%d.%d.%d", f, fl.row[j]+1, g+1), i, v) }
+		// alpha is the intercept at the group's predictor means; mu its prior mean there.
+		alphaMu := func(at []float64) (alpha, mu float64) {
+			t0 := fl.terms[fl.shear]
+			alpha, mu = coef[t0], b[t0]
+			for c, m := range fl.xMean[g] {
+				if c != t0 {
+					alpha += m * at[c]
+					mu += m * at[c]
+				}
+			}
+			return alpha, mu
+		}
+		if !fl.correlated {
+			for j, term := range fl.terms {
+				switch {
+				case j == fl.shear:
+					alpha, mu := alphaMu(coef)
+					if fl.kind[j] == Centered {
+						theta(j, alpha)
+						continue
+					}
+					p := fl.partial[j]
+					v := fl.se2[g][p]
+					w := v / (v + sd[j]*sd[j])
+					z(j, (alpha-w*mu-(1-w)*fl.est[g][p])/(sd[j]*math.Sqrt(w)))
+				case fl.kind[j] == Centered:
+					theta(j, coef[term])
+				case fl.kind[j] == Noncentered:
+					z(j, (coef[term]-b[term])/sd[j])
+				default:
+					p := fl.partial[j]
+					v := fl.se2[g][p]
+					w := v / (v + sd[j]*sd[j])
+					z(j, (coef[term]-w*b[term]-(1-w)*fl.est[g][p])/(sd[j]*math.Sqrt(w)))
+				}
+			}
+			continue
+		}
+		// Correlated: deviations d = S (zc, zn) with S = diag(sd) L in L's order.
+		s := make([][]float64, jn)
+		d := make([]float64, jn)
+		for a := range jn {
+			s[a] = make([]float64, jn)
+			for c := 0; c <= a; c++ {
+				s[a][c] = sd[fl.perm[a]] * l[a][c]
+			}
+			term := fl.terms[fl.perm[a]]
+			d[a] = coef[term] - b[term]
+		}
+		zs := make([]float64, jn)
+		for a := range jn { // forward substitution
+			v := d[a]
+			for c := range a {
+				v -= s[a][c] * zs[c]
+			}
+			zs[a] = v / s[a][a]
+		}
+		for a, j := range fl.perm {
+			switch {
+			case j == fl.shear:
+				// The program shears before adding the non-centred deviations.
+				at := slices.Clone(coef)
+				for jj, term := range fl.terms {
+					if fl.kind[jj] != Centered {
+						at[term] = b[term]
+					}
+				}
+				alpha, _ := alphaMu(at)
+				theta(j, alpha)
+			case fl.kind[j] == Centered:
+				theta(j, coef[fl.terms[j]])
+			default:
+				z(j, zs[a])
+			}
+		}
+	}
+}
+
+// scaleOf is the back-map factor of term k's coefficients and group scales.
+func scaleOf(spec *ingest.Spec, k int) float64 {
+	_, s := coefScale(spec, k)
+	return s
+}

@@ -1,0 +1,543 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// HierTemplate is the panel program, as Program.Template names it.
+const HierTemplate = "general_hierarchical.stan"
+
+// Parameterisations of a group-varying term's effects θ_g (group g's coefficient), as
+// REChoice.Parameterization names them; ingest.Spec.Parameterization may force the first
+// two.
+const (
+	// Centered samples θ_g ~ normal(β, sd) itself.
+	Centered = "centered"
+	// Noncentered samples z_g ~ normal(0, 1), θ_g = β + sd·z_g.
+	Noncentered = "noncentered"
+	// Partial samples z_g with θ_g = w_g·β + (1 − w_g)·θ̂_g + sd·√w_g·z_g, where θ̂_g and
+	// v_g are group g's own least-squares estimate and its sampling variance and
+	// w_g = v_g/(v_g + sd²): θ_g centred on its conditional posterior given β and sd, in
+	// units of its conditional sd. It is Noncentered where the data are weak next to sd
+	// (w_g → 1) and a centred form standardised by the data where they are strong (w_g → 0),
+	// at every value of sd the sampler visits (the partially non-centred parameterisation
+	// of Papaspiliopoulos, Roberts and Sköld 2003, extended to the scale).
+	Partial   = "partial"
+	autoParam = "auto"
+)
+
+// noEstimate is the sampling variance given to a group that cannot estimate a Partial term
+// on its own: its weight w_g is then 1, plain non-centring.
+const noEstimate = 1e100
+
+// lkjEta is the shape of the LKJ prior on correlated group effects: 2 puts a little more
+// mass near independence than a uniform prior on correlation matrices (eta = 1) does.
+const lkjEta = 2.0
+
+// REChoice records how one group-varying term is parameterised in the program, and why
+// (DESIGN 4). The pipeline writes it to run.json.
+type REChoice struct {
+	// Factor is the grouping factor as written ("market", "market:brand"); Index is its
+	// 1-based position, as in sd_<Index>[Term].
+	Factor string
+	Index  int
+	// Term is the group-varying term ("(Intercept)", "m_tv").
+	Term string
+	// Parameterization is Centered (θ_g ~ normal(β, sd)) or Noncentered (θ_g = β + sd·z_g).
+	Parameterization string
+	// Reason says why: the configured override, or the data-based rule and its figures.
+	Reason string
+}
+
+// factorLayout is one grouping factor as the program declares it. Its varying terms keep
+// their Grouping.Terms order in sd_<f>; centred ones are rows of theta_<f>, the others
+// (partial and non-centred) rows of z_<f>, each in that order. With correlation, the Cholesky factor L_<f> is
+// over the terms in the order perm: centred first, then non-centred.
+type factorLayout struct {
+	index  int
+	factor string
+	levels []string
+	terms  []int    // indexes into spec.Terms
+	kind   []string // per terms entry: Centered, Partial or Noncentered
+	row    []int    // per terms entry: 0-based row in theta_<f> (centred) or z_<f>
+	perm   []int    // positions in terms, centred first
+	nc     int      // number of centred terms
+	// partial is, per terms entry, its column in est and se2 (Partial terms; else -1);
+	// est[g] and se2[g] hold group g's own estimates and their sampling variances.
+	partial    []int
+	est, se2   [][]float64
+	correlated bool
+	cellLevel  []int // per cell, this factor's level
+	// shear is the terms entry of a centred or partial intercept, which the program samples
+	// at each group's means of the predictors (xMean[g]); -1 when there is none.
+	shear int
+	xMean [][]float64
+}
+
+// hierLayout is what Decode needs to map a draw of the panel program back to original units.
+type hierLayout struct {
+	terms   []string
+	pop     []Param
+	noise   Param
+	scale   []float64 // per term: coefficient (and group scale) back-map factor
+	shift   []float64
+	factors []factorLayout
+	// intercept is the intercept's position in beta (-1: none); when xMean is not nil,
+	// beta[intercept] is the intercept at the predictors' means xMean.
+	intercept int
+	xMean     []float64
+}
+
+// hierContext is everything general_hierarchical.stan.tmpl may use: the structure of the
+// model (sizes, which terms vary, how) and nothing from the data's values or names.
+type hierContext struct {
+	Comment         string
+	Template        string
+	TemplateVersion string
+	// K is the number of population coefficients.
+	K int
+	// Cells is the number of cells: a literal for one factor (a cell is a group), else "C",
+	// declared as data.
+	Cells string
+	// Multi is true with several grouping factors: cells then map to each factor's groups
+	// through the data arrays cell_<f>.
+	Multi bool
+	// Intercept is the intercept's 1-based position in beta (0: none). ShearBeta is true
+	// when beta[Intercept] is sampled as the intercept at the predictors' means x_mean
+	// (an unbounded intercept), which decorrelates it from the slopes.
+	Intercept int
+	ShearBeta bool
+	Factors   []factorContext
+}
+
+// factorContext is one grouping factor in the template.
+type factorContext struct {
+	F, G, J    int
+	Correlated bool
+	// JC counts the centred terms (rows of theta_<F>), JN the others (rows of z_<F>), JP
+	// the partial ones among those. Centred, Partial and Noncentred list them.
+	JC, JN, JP int
+	Centred    []termContext
+	Partial    []termContext
+	Noncentred []termContext
+	// Shear is the centred or partial intercept, sampled at each group's means of the
+	// predictors x_mean_<F>; nil when the factor has none. ShearPartial says it is partial.
+	Shear        *termContext
+	ShearPartial bool
+	// Perm lists the sd_<F> positions in L_<F>'s order (centred first), as a Stan array.
+	Perm string
+	// BetaC lists the beta positions of the centred terms, as a Stan array.
+	BetaC string
+	// NoncentredRows lists the rows of z_<F> of the Noncentered terms, as a Stan array.
+	NoncentredRows string
+}
+
+// termContext is one group-varying term in the template; all positions are 1-based.
+type termContext struct {
+	Beta int // position in beta
+	SD   int // position in sd_<f>
+	Row  int // row of theta_<f> or z_<f>, which is also its place in the centred or
+	// non-centred block of L_<f>'s order
+	P int // Partial terms: column of theta_hat_<f> and theta_var_<f>
+}
+
+// renderHier renders the panel program for spec, which has grouping factors.
+func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	if err := checkGroups(spec); err != nil {
+		return nil, err
+	}
+	x, y := standardise(spec)
+	pop := mapPopulation(spec)
+	k := len(spec.Terms)
+
+	lay := &hierLayout{noise: pop.noise, pop: pop.params, intercept: -1,
+		scale: make([]float64, k), shift: make([]float64, k)}
+	for j, term := range spec.Terms {
+		lay.terms = append(lay.terms, term.Name)
+		lay.shift[j], lay.scale[j] = coefScale(spec, j)
+		if term.Intercept {
+			lay.intercept = j
+		}
+	}
+	if i := lay.intercept; i >= 0 && math.IsInf(pop.lb[i], -1) && math.IsInf(pop.ub[i], 1) {
+		lay.xMean = columnMeans(x, nil, i)
+	}
+
+	cells, cellRows := makeCells(spec)
+	var choices []REChoice
+	for gi := range spec.Groups {
+		g := &spec.Groups[gi]
+		fl := factorLayout{index: g.Index, factor: g.Factor, levels: g.Levels,
+			terms: g.Terms, correlated: !g.Independent && len(g.Terms) > 1, shear: -1}
+		fl.cellLevel = make([]int, len(cells))
+		for c, key := range cells {
+			fl.cellLevel[c] = key[gi]
+		}
+		kinds, info, ch := chooseParameterization(spec, g, x, y)
+		fl.kind = kinds
+		choices = append(choices, ch...)
+		fl.row = make([]int, len(g.Terms))
+		for _, centred := range []bool{true, false} {
+			n := 0
+			for j, kind := range fl.kind {
+				if (kind == Centered) == centred {
+					fl.row[j] = n
+					n++
+					fl.perm = append(fl.perm, j)
+				}
+			}
+			if centred {
+				fl.nc = n
+			}
+		}
+		for j, t := range g.Terms {
+			// The intercept is sampled at each group's means of the predictors when it is
+			// centred or partial (for Partial, its own estimate is then the group's mean
+			// response, with sampling variance sigma²/n_g given the slopes).
+			if t == lay.intercept && (fl.kind[j] == Centered || fl.kind[j] == Partial) {
+				fl.shear = j
+				fl.xMean = make([][]float64, len(g.Levels))
+				for l, rows := range rowsByLevel(g) {
+					fl.xMean[l] = columnMeans(x, rows, t)
+					if fl.kind[j] == Partial && info[j].sigma2 > 0 {
+						info[j].est[l] = columnMeans([][]float64{y}, rows, -1)[0]
+						info[j].se2[l] = info[j].sigma2 / float64(len(rows))
+					}
+				}
+			}
+		}
+		fl.partial = make([]int, len(g.Terms))
+		fl.est = make([][]float64, len(g.Levels))
+		fl.se2 = make([][]float64, len(g.Levels))
+		np := 0
+		for j, kind := range fl.kind {
+			fl.partial[j] = -1
+			if kind != Partial {
+				continue
+			}
+			fl.partial[j] = np
+			np++
+			for l := range g.Levels {
+				e, v := info[j].est[l], info[j].se2[l]
+				if math.IsNaN(e) || !(v > 0) {
+					e, v = 0, noEstimate
+				}
+				fl.est[l] = append(fl.est[l], e)
+				fl.se2[l] = append(fl.se2[l], v)
+			}
+		}
+		if np == 0 {
+			fl.est, fl.se2 = nil, nil
+		}
+		lay.factors = append(lay.factors, fl)
+	}
+
+	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
+		K: k, Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
+	if !ctx.Multi {
+		ctx.Cells = strconv.Itoa(len(cells))
+	}
+	for _, fl := range lay.factors {
+		fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Correlated: fl.correlated, JC: fl.nc}
+		fc.JN = fc.J - fc.JC
+		var perm, betaC []string
+		for _, j := range fl.perm {
+			perm = append(perm, strconv.Itoa(j+1))
+			if fl.kind[j] == Centered {
+				betaC = append(betaC, strconv.Itoa(fl.terms[j]+1))
+			}
+		}
+		for j, t := range fl.terms {
+			tc := termContext{Beta: t + 1, SD: j + 1, Row: fl.row[j] + 1, P: fl.partial[j] + 1}
+			switch {
+			case j == fl.shear:
+				fc.Shear = &tc
+				fc.ShearPartial = fl.kind[j] == Partial
+				if fc.ShearPartial {
+					fc.JP++
+				}
+			case fl.kind[j] == Centered:
+				fc.Centred = append(fc.Centred, tc)
+			case fl.kind[j] == Partial:
+				fc.Partial = append(fc.Partial, tc)
+				fc.JP++
+			default:
+				fc.Noncentred = append(fc.Noncentred, tc)
+			}
+		}
+		var ncRows []string
+		for _, tc := range fc.Noncentred {
+			ncRows = append(ncRows, strconv.Itoa(tc.Row))
+		}
+		fc.NoncentredRows = "{" + strings.Join(ncRows, ", ") + "}"
+		fc.Perm = "{" + strings.Join(perm, ", ") + "}"
+		fc.BetaC = "{" + strings.Join(betaC, ", ") + "}"
+		ctx.Factors = append(ctx.Factors, fc)
+	}
+	code, err := execute(t, HierTemplate, ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// Data, in declaration order.
+	vars := []cmdstan.Var{{Name: "N", Value: spec.N}}
+	if ctx.Multi {
+		vars = append(vars, cmdstan.Var{Name: "C", Value: len(cells)})
+		for _, fl := range lay.factors {
+			idx := make([]int, len(cells))
+			for c, l := range fl.cellLevel {
+				idx[c] = l + 1
+			}
+			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("cell_%d", fl.index), Value: idx})
+		}
+	}
+	r, qty, rss := cellStats(x, y, cellRows)
+	vars = append(vars,
+		cmdstan.Var{Name: "R", Value: r},
+		cmdstan.Var{Name: "Qty", Value: qty},
+		cmdstan.Var{Name: "rss_ls", Value: rss},
+		cmdstan.Var{Name: "prior_mean", Value: pop.priorMean},
+		cmdstan.Var{Name: "prior_sd", Value: pop.priorSD},
+		cmdstan.Var{Name: "lb", Value: pop.lb},
+		cmdstan.Var{Name: "ub", Value: pop.ub},
+	)
+	if lay.xMean != nil {
+		vars = append(vars, cmdstan.Var{Name: "x_mean", Value: lay.xMean})
+	}
+	for gi, fl := range lay.factors {
+		priors := groupScalePriors(spec, &spec.Groups[gi])
+		mean := make([]float64, len(fl.terms))
+		sd := make([]float64, len(fl.terms))
+		for j, t := range fl.terms {
+			scale := lay.scale[t]
+			mean[j] = priors[j].Mean / scale
+			sd[j] = priors[j].SD / scale
+		}
+		if fl.xMean != nil {
+			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("x_mean_%d", fl.index), Value: fl.xMean})
+		}
+		if fl.est != nil {
+			vars = append(vars,
+				cmdstan.Var{Name: fmt.Sprintf("theta_hat_%d", fl.index), Value: fl.est},
+				cmdstan.Var{Name: fmt.Sprintf("theta_var_%d", fl.index), Value: fl.se2})
+		}
+		vars = append(vars,
+			cmdstan.Var{Name: fmt.Sprintf("sd_%d_prior_mean", fl.index), Value: mean},
+			cmdstan.Var{Name: fmt.Sprintf("sd_%d_prior_sd", fl.index), Value: sd})
+		if fl.correlated {
+			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
+		}
+	}
+	vars = append(vars,
+		cmdstan.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
+		cmdstan.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
+		cmdstan.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
+	)
+	return &Program{Template: HierTemplate, Code: code, Data: vars,
+		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil
+}
+
+// columnMeans returns the mean of every column of x over rows (all rows when nil), with 0
+// in column skip (the intercept's).
+func columnMeans(x [][]float64, rows []int, skip int) []float64 {
+	m := make([]float64, len(x))
+	for k, col := range x {
+		if k == skip {
+			continue
+		}
+		if rows == nil {
+			for _, v := range col {
+				m[k] += v
+			}
+			m[k] /= float64(len(col))
+			continue
+		}
+		for _, i := range rows {
+			m[k] += col[i]
+		}
+		m[k] /= float64(len(rows))
+	}
+	return m
+}
+
+// rowsByLevel lists the rows (0-based) of each level of g.
+func rowsByLevel(g *ingest.Grouping) [][]int {
+	rows := make([][]int, len(g.Levels))
+	for i, l := range g.Of {
+		rows[l] = append(rows[l], i)
+	}
+	return rows
+}
+
+// hierMetric is the sampler metric recommended for the panel program; see Program.Metric.
+const hierMetric = "diag_e"
+
+// checkGroups rejects grouping factors the panel program cannot represent. ingest builds
+// them; these checks guard the contract between the packages.
+func checkGroups(spec *ingest.Spec) error {
+	switch spec.Parameterization {
+	case "", autoParam, Centered, Noncentered:
+	default:
+		return fmt.Errorf("codegen: parameterization %q is unknown; use %q, %q or %q", spec.Parameterization, autoParam, Centered, Noncentered)
+	}
+	for _, g := range spec.Groups {
+		switch {
+		case len(g.Levels) == 0:
+			return fmt.Errorf("codegen: grouping factor %s has no levels", g.Factor)
+		case len(g.Of) != spec.N:
+			return fmt.Errorf("codegen: grouping factor %s has %d row labels for %d rows", g.Factor, len(g.Of), spec.N)
+		case len(g.Terms) == 0:
+			return fmt.Errorf("codegen: grouping factor %s has no group-varying terms; add 1 or a term inside ( … | %s )", g.Factor, g.Factor)
+		case len(g.SDPriors) != 0 && len(g.SDPriors) != len(g.Terms):
+			return fmt.Errorf("codegen: grouping factor %s has %d group-scale priors for %d terms", g.Factor, len(g.SDPriors), len(g.Terms))
+		}
+		used := make([]bool, len(g.Levels))
+		for i, l := range g.Of {
+			if l < 0 || l >= len(g.Levels) {
+				return fmt.Errorf("codegen: %s: grouping factor %s has level %d of %d", rowName(spec, i), g.Factor, l, len(g.Levels))
+			}
+			used[l] = true
+		}
+		if l := slices.Index(used, false); l >= 0 {
+			return fmt.Errorf("codegen: grouping factor %s: level %q has no rows", g.Factor, g.Levels[l])
+		}
+		seen := map[int]bool{}
+		for _, t := range g.Terms {
+			if t < 0 || t >= len(spec.Terms) || seen[t] {
+				return fmt.Errorf("codegen: grouping factor %s: group-varying term index %d is out of range or repeated", g.Factor, t)
+			}
+			seen[t] = true
+		}
+		for j, p := range g.SDPriors {
+			if !finite(p.Mean) || !(p.SD > 0) || !finite(p.SD) {
+				return fmt.Errorf("codegen: %s prior normal(%g, %g) needs a finite mean and a positive, finite sd",
+					ingest.GroupScaleName(g.Index, spec.Terms[g.Terms[j]].Name), p.Mean, p.SD)
+			}
+		}
+	}
+	return nil
+}
+
+// makeCells lists the cells of a panel, one per combination of all factors' levels that
+// occurs, in order of first appearance (with one factor: the factor's levels, in order),
+// with each cell's level per factor and its rows.
+func makeCells(spec *ingest.Spec) (cells [][]int, rows [][]int) {
+	if len(spec.Groups) == 1 {
+		g := &spec.Groups[0]
+		rows = rowsByLevel(g)
+		for l := range g.Levels {
+			cells = append(cells, []int{l})
+		}
+		return cells, rows
+	}
+	index := map[string]int{}
+	key := make([]string, len(spec.Groups))
+	for i := range spec.N {
+		levels := make([]int, len(spec.Groups))
+		for f, g := range spec.Groups {
+			levels[f] = g.Of[i]
+			key[f] = strconv.Itoa(g.Of[i])
+		}
+		s := strings.Join(key, ",")
+		c, ok := index[s]
+		if !ok {
+			c = len(cells)
+			index[s] = c
+			cells = append(cells, levels)
+			rows = append(rows, nil)
+		}
+		rows[c] = append(rows[c], i)
+	}
+	return cells, rows
+}
+
+// cellStats returns the QR sufficient statistics of every cell, stacked: rows c·K to
+// c·K+K-1 of r and qty are cell c's R and Qty; rss is the sum of their residual sums of
+// squares (the program needs only the total).
+func cellStats(x [][]float64, y []float64, cellRows [][]int) (r [][]float64, qty []float64, rss float64) {
+	k := len(x)
+	for _, rows := range cellRows {
+		xc := make([][]float64, k)
+		for j := range xc {
+			xc[j] = make([]float64, len(rows))
+			for i, row := range rows {
+				xc[j][i] = x[j][row]
+			}
+		}
+		yc := make([]float64, len(rows))
+		for i, row := range rows {
+			yc[i] = y[row]
+		}
+		s := newSuffStats(xc, yc)
+		r = append(r, s.r...)
+		qty = append(qty, s.qty...)
+		rss += s.rss
+	}
+	return r, qty, rss
+}
+
+// groupScalePriors returns g's group-scale priors, or, when ingest left them empty, the
+// default ingest computes (DSAMbayes's rule, spec §3.3): s = the sd of the group means of
+// the standardised response, rounded to 2 decimals and at least 0.01; normal(0, s·sd(y))
+// for the intercept and normal(0, s·sd(y)/sd(x)) for a slope on x, truncated at 0.
+func groupScalePriors(spec *ingest.Spec, g *ingest.Grouping) []ingest.Prior {
+	if len(g.SDPriors) == len(g.Terms) {
+		return g.SDPriors
+	}
+	meanY, sdY := meanSD(spec.Y)
+	sum := make([]float64, len(g.Levels))
+	cnt := make([]float64, len(g.Levels))
+	for i, l := range g.Of {
+		sum[l] += spec.Y[i]
+		cnt[l]++
+	}
+	means := make([]float64, len(g.Levels))
+	for l := range means {
+		means[l] = (sum[l]/cnt[l] - meanY) / sdY
+	}
+	_, between := meanSD(means)
+	if len(means) < 2 {
+		between = 0
+	}
+	between = math.Round(between*100) / 100
+	if !(between >= 0.01) {
+		between = 0.01
+	}
+	priors := make([]ingest.Prior, len(g.Terms))
+	for j, k := range g.Terms {
+		sd := between * sdY
+		if !spec.Terms[k].Intercept {
+			_, sdX := meanSD(spec.X[k])
+			sd /= sdX
+		}
+		priors[j] = ingest.Prior{Mean: 0, SD: sd, Default: true}
+	}
+	return priors
+}
+
+// meanSD returns the mean and sample sd (n−1) of x; an sd that is 0 or undefined is 1.
+func meanSD(x []float64) (mean, sd float64) {
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	for _, v := range x {
+		sd += (v - mean) * (v - mean)
+	}
+	sd = math.Sqrt(sd / float64(len(x)-1))
+	if !(sd > 0) || math.IsInf(sd, 0) {
+		sd = 1
+	}
+	return mean, sd
+}

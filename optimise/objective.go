@@ -1,0 +1,279 @@
+package optimise
+
+import (
+	"math"
+)
+
+// model is a scenario bound to the coefficient draws: what the solvers see.
+type model struct {
+	resp []Response
+	beta [][]float64 // beta[c][d]: coefficient of channel c in draw d
+	rows []float64   // the same, draw by draw: rows[d*C+c], for one pass per total
+	mean []float64   // posterior mean of each channel's coefficient
+	cov  []float64   // C×C sample covariance (n−1) of the coefficients, row-major
+	obj  Objective
+	nd   int // number of draws
+}
+
+// newModel prepares the per-channel draws, their means and covariance.
+func newModel(resp []Response, beta [][]float64, obj Objective) *model {
+	c := len(beta)
+	m := &model{resp: resp, beta: beta, obj: obj, mean: make([]float64, c), cov: make([]float64, c*c)}
+	if c > 0 {
+		m.nd = len(beta[0])
+	}
+	m.rows = make([]float64, m.nd*c)
+	for i, b := range beta {
+		m.mean[i] = meanOf(b)
+		for d, v := range b {
+			m.rows[d*c+i] = v
+		}
+	}
+	if m.nd > 1 {
+		for i := range c {
+			for j := i; j < c; j++ {
+				s := 0.0
+				for d := range m.nd {
+					s += (beta[i][d] - m.mean[i]) * (beta[j][d] - m.mean[j])
+				}
+				s /= float64(m.nd - 1)
+				m.cov[i*c+j], m.cov[j*c+i] = s, s
+			}
+		}
+	}
+	return m
+}
+
+// channels is the number of channels.
+func (m *model) channels() int { return len(m.resp) }
+
+// smooth reports whether the objective has a gradient in spend (mean, mean_minus_sd).
+func (m *model) smooth() bool {
+	return m.obj.Type == ObjectiveMean || m.obj.Type == ObjectiveMeanMinusSD
+}
+
+// evaluator computes objectives with its own scratch space; one per goroutine.
+type evaluator struct {
+	m      *model
+	x      []float64 // model variables f_c(s_c)
+	totals []float64 // per-draw totals T_d
+	cx     []float64 // cov·x
+}
+
+func (m *model) evaluator() *evaluator {
+	c := m.channels()
+	return &evaluator{m: m, x: make([]float64, c), totals: make([]float64, m.nd), cx: make([]float64, c)}
+}
+
+// vars fills e.x with the model variables at spend s.
+func (e *evaluator) vars(s []float64) {
+	for c, r := range e.m.resp {
+		e.x[c] = r.Value(s[c])
+	}
+}
+
+// drawTotals writes T_d = Σ_c β_{d,c} f_c(s_c) for every draw into out.
+func (m *model) drawTotals(s, out []float64) {
+	c := m.channels()
+	var xs [8]float64
+	x := xs[:0]
+	if c > len(xs) {
+		x = make([]float64, 0, c)
+	}
+	for i, r := range m.resp {
+		x = append(x, r.Value(s[i]))
+	}
+	for d := range out {
+		row := m.rows[d*c : d*c+c]
+		t := 0.0
+		for i, b := range row {
+			t += b * x[i]
+		}
+		out[d] = t
+	}
+}
+
+// objective is the value the solver maximises at spend s.
+func (e *evaluator) objective(s []float64) float64 {
+	m := e.m
+	switch m.obj.Type {
+	case ObjectiveMean, ObjectiveMeanMinusSD:
+		e.vars(s)
+		mean, sd := e.meanSD()
+		return mean - m.obj.Lambda*sd
+	default:
+		m.drawTotals(s, e.totals)
+		return riskValue(m.obj, e.totals)
+	}
+}
+
+// meanSD returns E[T] and sd(T) from the coefficient means and covariance at e.x, and
+// leaves cov·x in e.cx.
+func (e *evaluator) meanSD() (mean, sd float64) {
+	m, c := e.m, e.m.channels()
+	v := 0.0
+	for i := range c {
+		mean += m.mean[i] * e.x[i]
+		if m.obj.Type != ObjectiveMeanMinusSD {
+			continue
+		}
+		s := 0.0
+		for j := range c {
+			s += m.cov[i*c+j] * e.x[j]
+		}
+		e.cx[i] = s
+		v += e.x[i] * s
+	}
+	return mean, math.Sqrt(math.Max(v, 0))
+}
+
+// objectiveGrad returns the objective at s and writes its gradient in spend to g; only
+// for smooth objectives. Infinite slopes (at zero spend, slope or exponent < 1) are capped
+// so the solvers see a large finite number.
+func (e *evaluator) objectiveGrad(s, g []float64) float64 {
+	m := e.m
+	e.vars(s)
+	mean, sd := e.meanSD()
+	for c, r := range m.resp {
+		d := math.Min(r.Deriv(s[c]), maxSlope)
+		w := m.mean[c]
+		if m.obj.Type == ObjectiveMeanMinusSD && sd > 0 {
+			w -= m.obj.Lambda * e.cx[c] / sd
+		}
+		g[c] = w * d
+	}
+	return mean - m.obj.Lambda*sd
+}
+
+// maxSlope caps f'(s) where it is infinite.
+const maxSlope = 1e150
+
+// riskValue evaluates an objective on per-draw totals; totals is reordered.
+func riskValue(o Objective, totals []float64) float64 {
+	switch o.Type {
+	case ObjectiveQuantile:
+		return quantileSelect(totals, o.Q)
+	case ObjectiveCVaR:
+		return cvarSelect(totals, o.Alpha)
+	case ObjectiveMeanMinusSD:
+		mean, sd := meanSD(totals)
+		return mean - o.Lambda*sd
+	default:
+		return meanOf(totals)
+	}
+}
+
+// quantileSelect is R's quantile type 7 (the arithmetic of summarise.Quantile) by
+// selection instead of sorting; a is reordered.
+func quantileSelect(a []float64, p float64) float64 {
+	n := len(a)
+	if n == 0 {
+		return math.NaN()
+	}
+	index := 1 + float64(n-1)*p // 1-based, as in R, so the rounding matches
+	lo := math.Floor(index)
+	j := int(lo) - 1
+	selectKth(a, j)
+	q := a[j]
+	if index > lo && j+1 < n {
+		hi := a[j+1]
+		for _, v := range a[j+2:] {
+			if v < hi {
+				hi = v
+			}
+		}
+		if hi != q {
+			h := index - lo
+			q = (1-h)*q + h*hi
+		}
+	}
+	return q
+}
+
+// cvarSelect is the mean of the worst alpha fraction of a: with m = alpha·n draws, the
+// floor(m) smallest count fully and the next one by the fraction left over; a is reordered.
+func cvarSelect(a []float64, alpha float64) float64 {
+	n := len(a)
+	if n == 0 {
+		return math.NaN()
+	}
+	m := alpha * float64(n)
+	k := int(math.Floor(m))
+	if k >= n {
+		return meanOf(a)
+	}
+	selectKth(a, k)
+	s := 0.0
+	for _, v := range a[:k] {
+		s += v
+	}
+	s += (m - float64(k)) * a[k]
+	return s / m
+}
+
+// selectKth reorders a so that a[k] is its k-th smallest value (0-based), with no larger
+// value before it and no smaller after it (Hoare's selection, median-of-three pivots).
+func selectKth(a []float64, k int) {
+	lo, hi := 0, len(a)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		// Order a[lo], a[mid], a[hi] and use the median as pivot.
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < pivot {
+				i++
+			}
+			for a[j] > pivot {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		// Now a[lo..j] ≤ pivot ≤ a[i..hi] and a[j+1..i-1] == pivot.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
+
+func meanOf(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+// meanSD returns the mean and the sample standard deviation (n−1; 0 for one value).
+func meanSD(x []float64) (mean, sd float64) {
+	mean = meanOf(x)
+	if len(x) < 2 {
+		return mean, 0
+	}
+	v := 0.0
+	for _, t := range x {
+		v += (t - mean) * (t - mean)
+	}
+	return mean, math.Sqrt(v / float64(len(x)-1))
+}

@@ -1,0 +1,215 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/loo"
+	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/summarise"
+)
+
+// decoded holds every parameter users see, per draw, for all chains: cols[j] is names[j]'s
+// draws with the chains concatenated, chains·perChain long.
+type decoded struct {
+	names            []string
+	cols             [][]float64
+	chains, perChain int
+}
+
+// perChain returns parameter j's draws split by chain, without copying.
+func (d *decoded) perChainView(j int) [][]float64 {
+	out := make([][]float64, d.chains)
+	for c := range out {
+		out[c] = d.cols[j][c*d.perChain : (c+1)*d.perChain : (c+1)*d.perChain]
+	}
+	return out
+}
+
+func (d *decoded) index(name string) int { return slices.Index(d.names, name) }
+
+// decode reads the chains' parameters in users' terms (codegen.Program.Decode).
+func decode(prog *codegen.Program, chains []*cmdstan.Chain) (*decoded, error) {
+	d := &decoded{chains: len(chains)}
+	for c, ch := range chains {
+		names, draws, err := prog.Decode(ch)
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 {
+			d.names, d.perChain = names, ch.NumDraws()
+			d.cols = make([][]float64, len(names))
+			for j := range d.cols {
+				d.cols[j] = make([]float64, 0, len(chains)*d.perChain)
+			}
+		} else if ch.NumDraws() != d.perChain || len(names) != len(d.names) {
+			return nil, fmt.Errorf("pipeline: %s has %d draws of %d parameters; chain 1 has %d of %d",
+				ch.Path, ch.NumDraws(), len(names), d.perChain, len(d.names))
+		}
+		for j := range draws {
+			d.cols[j] = append(d.cols[j], draws[j]...)
+		}
+	}
+	return d, nil
+}
+
+// posteriorDraws arranges the decoded draws for the row-wise derivations: population
+// coefficients by term, and each group's deviation from them.
+func posteriorDraws(spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
+	pd := &posterior.Draws{Chains: d.chains, PerChain: d.perChain}
+	col := func(name string) ([]float64, error) {
+		j := d.index(name)
+		if j < 0 {
+			return nil, fmt.Errorf("pipeline: the fit reports no parameter %q", name)
+		}
+		return d.cols[j], nil
+	}
+	for _, t := range spec.Terms {
+		b, err := col(t.Name)
+		if err != nil {
+			return nil, err
+		}
+		pd.Terms = append(pd.Terms, t.Name)
+		pd.Beta = append(pd.Beta, b)
+	}
+	noise, err := col(ingest.NoiseSDName)
+	if err != nil {
+		return nil, err
+	}
+	pd.NoiseSD = noise
+	for _, g := range spec.Groups {
+		f := posterior.Factor{Name: g.Factor, Levels: g.Levels, Terms: g.Terms}
+		for _, level := range g.Levels {
+			dev := make([][]float64, len(g.Terms))
+			for j, k := range g.Terms {
+				coef, err := col(codegen.GroupCoefficientName(spec.Terms[k].Name, g.Factor, level))
+				if err != nil {
+					return nil, err
+				}
+				dev[j] = make([]float64, len(coef))
+				for s, v := range coef {
+					dev[j][s] = v - pd.Beta[k][s]
+				}
+			}
+			f.Dev = append(f.Dev, dev)
+		}
+		pd.Factors = append(pd.Factors, f)
+	}
+	return pd, nil
+}
+
+// groupAverages adds, for a panel, each group-varying term's average over the groups of
+// its factor, per draw: the "population-level estimate averaged across groups" of the
+// DSAMbayes tutorial, named m_tv[average over market], beside the population coefficient.
+func groupAverages(spec *ingest.Spec, d *decoded) {
+	for _, g := range spec.Groups {
+		for _, k := range g.Terms {
+			term := spec.Terms[k].Name
+			avg := make([]float64, d.chains*d.perChain)
+			for _, level := range g.Levels {
+				j := d.index(codegen.GroupCoefficientName(term, g.Factor, level))
+				if j < 0 {
+					return
+				}
+				for s, v := range d.cols[j] {
+					avg[s] += v / float64(len(g.Levels))
+				}
+			}
+			d.names = append(d.names, fmt.Sprintf("%s[average over %s]", term, g.Factor))
+			d.cols = append(d.cols, avg)
+		}
+	}
+}
+
+// summaryRows computes posterior_summary.csv's rows; a MAP fit has one "draw", reported as
+// mean and median with the rest NA.
+func summaryRows(d *decoded, mapFit bool) []summarise.Row {
+	if mapFit {
+		rows := make([]summarise.Row, len(d.names))
+		nan := math.NaN()
+		for j, name := range d.names {
+			v := d.cols[j][0]
+			rows[j] = summarise.Row{Parameter: name, Mean: v, SD: nan, Q5: nan, Q50: v, Q95: nan,
+				Rhat: nan, ESSBulk: nan, ESSTail: nan, MCSEMean: nan}
+		}
+		return rows
+	}
+	return summarise.Summarise(d.names, d.perChainView, 0)
+}
+
+// writeDerived computes fitted values, fit metrics and the decomposition and writes them
+// with posterior_draws.csv into 30_post_run/.
+func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded) error {
+	pd, err := posteriorDraws(spec, d)
+	if err != nil {
+		return err
+	}
+	res, err := posterior.Derive(ctx, spec, pd, posterior.Options{Seed: uint64(r.cfg.Fit.MCMC.Seed)})
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name  string
+		write func(w io.Writer) error
+	}{
+		{"posterior_draws.csv", func(w io.Writer) error {
+			return posterior.WriteDraws(w, d.names, d.cols, d.chains, d.perChain, res.Draws)
+		}},
+		{"fitted_values.csv", func(w io.Writer) error { return posterior.WriteFitted(w, spec, res) }},
+		{"fit_metrics.csv", func(w io.Writer) error { return posterior.WriteMetrics(w, posterior.Metrics(spec, res)) }},
+		{"decomposition.csv", func(w io.Writer) error { return posterior.WriteDecomposition(w, spec, res) }},
+		{"decomposition_totals.csv", func(w io.Writer) error { return posterior.WriteTotals(w, spec, res) }},
+	}
+	for _, f := range files {
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
+			return fmt.Errorf("pipeline: %s: %w", f.name, err)
+		}
+		if err := r.folder.Write(StagePostRun, f.name, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return r.writeLOO(spec, pd)
+}
+
+// writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds
+// the whole draws × rows matrix), into 50_model_selection/.
+func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
+	res, err := loo.PSIS(spec.N, func(i int) [][]float64 { return pd.LogLik(spec, i) }, 0)
+	if err != nil {
+		return fmt.Errorf("pipeline: PSIS-LOO: %w", err)
+	}
+	for _, w := range res.Warnings {
+		r.logf("loo: %s", w)
+	}
+	labels := make([]string, spec.N)
+	for i := range labels {
+		var parts []string
+		if spec.Dates != nil {
+			parts = append(parts, spec.Dates[i])
+		}
+		for _, g := range spec.Groups {
+			parts = append(parts, g.Factor+"="+g.Levels[g.Of[i]])
+		}
+		labels[i] = strings.Join(parts, " ")
+	}
+	var sum, point bytes.Buffer
+	if err := loo.WriteSummaryCSV(&sum, res); err != nil {
+		return err
+	}
+	if err := loo.WritePointwiseCSV(&point, res, labels); err != nil {
+		return err
+	}
+	if err := r.folder.Write(StageModelSelection, "loo_summary.csv", sum.Bytes()); err != nil {
+		return err
+	}
+	return r.folder.Write(StageModelSelection, "loo_pointwise.csv", point.Bytes())
+}
