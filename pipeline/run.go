@@ -17,6 +17,7 @@ import (
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/report"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -89,7 +90,30 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res, err := r.run(ctx)
 	r.finish(err)
+	r.writeHTML(ctx)
+	if res == nil {
+		// The folder exists: callers can point users at it, even when the run failed.
+		res = &Result{RunDir: folder.Dir, Info: r.info, Report: r.report}
+		return res, err
+	}
 	return res, err
+}
+
+// writeHTML draws the plots and index.html from whatever the run left in its folder, so
+// failed and interrupted runs get a page that says so too. It runs even after Ctrl-C (the
+// page is quick to draw); a plot that fails is logged, never fatal.
+func (r *runner) writeHTML(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	m, err := report.Build(ctx, r.folder.Dir, report.Options{Layout: r.cfg.Outputs.Layout})
+	if err != nil {
+		fmt.Fprintf(r.opts.Log, "warning: report: %v\n", err)
+		return
+	}
+	if err := m.Err(); err != nil {
+		fmt.Fprintf(r.opts.Log, "warning: some plots failed: %v\n", err)
+	}
+	fmt.Fprintf(r.opts.Log, "report: %s\n", m.Index)
 }
 
 func resolveFolder(cfg *ingest.Config, opts Options) (Folder, error) {

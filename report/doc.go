@@ -1,0 +1,45 @@
+// Package report draws the plots of a run folder and writes its index.html.
+//
+// It reads only the files a run left behind (00_run_metadata/run.json and the resolved
+// config, the tables of 30_post_run to 60_optimisation, and the data file the config
+// names), so it is decoupled from the fitting code: Build can run after a completed,
+// failed or interrupted run, or again later on an old folder. Each plot is written only
+// when its inputs exist; a plot whose inputs are missing is skipped, and one that fails
+// (a corrupt table, data that cannot be drawn) is recorded in the Manifest and on the page
+// without stopping the others.
+//
+// index.html is one self-contained page: it opens from disk without a server or network,
+// with all CSS inline and the plots linked as relative paths to the PNG files beside it. The
+// run's status and diagnostics verdict come first, then every table and plot grouped by
+// stage, each with one sentence on how to read it. Every string taken from the run (model
+// name, column names, group labels, messages) is escaped by html/template.
+//
+// Both layouts are supported: staged (stage folders 00_run_metadata/ … 60_optimisation/)
+// and flat (every file directly in the run folder); Build detects which one a folder uses.
+//
+// # Plots
+//
+//	10_pre_run/media_spend_timeseries.png   stacked spend by media channel (data file)
+//	10_pre_run/vif_bar.png                  variance inflation factor per predictor (data file)
+//	20_model_fit/fit_timeseries.png         observed vs fitted with the 95% predictive interval
+//	20_model_fit/fit_scatter.png            observed vs fitted
+//	20_model_fit/posterior_forest.png       90% intervals per coefficient (and per group)
+//	20_model_fit/prior_posterior.png        prior vs posterior density of the media terms
+//	30_post_run/decomp_predictor_impact.png total contribution per term
+//	30_post_run/decomp_timeseries.png       stacked media contributions over time
+//	40_diagnostics/ppc.png                  posterior predictive fan chart
+//	40_diagnostics/residuals_*.png          residuals over time, vs fitted, histogram, ACF
+//	40_diagnostics/residuals_latent_acf.png residual ACF on the log scale (log(y) models only)
+//	40_diagnostics/boundary_hits.png        share of draws at each finite coefficient bound
+//	40_diagnostics/rhat_ess.png             Rhat and ESS per parameter with thresholds
+//	50_model_selection/pareto_k.png         PSIS-LOO Pareto k per observation
+//	60_optimisation/budget_*.png            response curves, ROI/CPA, impact, frontier, sensitivity
+//
+// Panel models are drawn as a grid of small panels, one per group (at most MaxFacets; the
+// figure says when groups were left out). Values are shown on the KPI scale where the run
+// reports one (kpi_* columns of a log-response model), as fit_metrics.csv is.
+//
+// A draw "hits" a bound in boundary_hits.png when it lies within a quarter of the
+// parameter's posterior sd of that bound: about 12% of the draws of a posterior piled up
+// against its bound (a half-normal shape), under 2% for one whose mean is 2 sd away.
+package report

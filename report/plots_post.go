@@ -1,0 +1,650 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/ingest"
+)
+
+// Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
+// sd_<i>[term], a group's coefficient term[factor=level], the average over a factor's
+// groups term[average over factor].
+var (
+	groupScaleName = regexp.MustCompile(`^sd_\d+\[.*\]$`)
+	bracketed      = regexp.MustCompile(`^(.*)\[([^\[\]]*)\]$`)
+)
+
+const noiseSD = "noise_sd"
+
+// coefRow is one line of the forest plot.
+type coefRow struct {
+	label               string
+	mean, q5, q95       float64
+	population, average bool
+}
+
+func drawForest(in *inputs) (*figure, error) {
+	t, err := in.table(StagePostRun, "posterior_summary.csv")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.need("parameter", "mean", "q5", "q95"); err != nil {
+		return nil, err
+	}
+	names, _ := t.strs("parameter")
+	mean, err := t.floats("mean")
+	if err != nil {
+		return nil, err
+	}
+	q5, err := t.floats("q5")
+	if err != nil {
+		return nil, err
+	}
+	q95, err := t.floats("q95")
+	if err != nil {
+		return nil, err
+	}
+	var terms []string
+	rows := map[string][]coefRow{}
+	isTerm := map[string]bool{}
+	for i, n := range names {
+		if strings.Contains(n, "[") || n == noiseSD || strings.HasSuffix(n, "__") {
+			continue
+		}
+		terms = append(terms, n)
+		isTerm[n] = true
+		rows[n] = []coefRow{{label: "population", mean: mean[i], q5: q5[i], q95: q95[i], population: true}}
+	}
+	if len(terms) == 0 {
+		return nil, fmt.Errorf("report: %s has no coefficient rows", t.name)
+	}
+	var groups []string
+	seen := map[string]bool{}
+	for i, n := range names {
+		m := bracketed.FindStringSubmatch(n)
+		if m == nil || groupScaleName.MatchString(n) || !isTerm[m[1]] {
+			continue
+		}
+		label := m[2]
+		r := coefRow{label: label, mean: mean[i], q5: q5[i], q95: q95[i]}
+		if strings.HasPrefix(label, "average over ") {
+			r.average = true
+			rows[m[1]] = slices.Insert(rows[m[1]], 1, r)
+			continue
+		}
+		if _, level, ok := strings.Cut(label, "="); ok {
+			r.label = level
+		}
+		if !seen[label] {
+			seen[label] = true
+			groups = append(groups, label)
+		}
+		rows[m[1]] = append(rows[m[1]], r)
+	}
+	note := ""
+	if len(groups) > MaxFacets {
+		keep := map[string]bool{}
+		for _, g := range groups[:MaxFacets] {
+			_, level, _ := strings.Cut(g, "=")
+			keep[level] = true
+		}
+		for _, term := range terms {
+			rows[term] = slices.DeleteFunc(rows[term], func(r coefRow) bool {
+				return !r.population && !r.average && !keep[r.label]
+			})
+		}
+		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in posterior_summary.csv.", MaxFacets, len(groups))
+	}
+	// One column of panels, two when they are many, each panel as high as its rows.
+	const rowH, panelPad = 0.22 * vg.Inch, 0.62 * vg.Inch
+	var items []stacked
+	var total vg.Length
+	for _, term := range terms {
+		h := panelPad + rowH*vg.Length(len(rows[term]))
+		if len(groups) == 0 {
+			h = 0.62 * vg.Inch
+		} else if len(rows[term]) == 1 {
+			h = panelPad + rowH*1.5
+		}
+		items = append(items, stacked{forestPanel(term, rows[term], len(groups) > 0), h})
+		total += h
+	}
+	stack := [][]stacked{items}
+	if total > 14*vg.Inch {
+		var acc vg.Length
+		for i, it := range items {
+			if acc+it.h/2 > total/2 {
+				stack = [][]stacked{items[:i], items[i:]}
+				break
+			}
+			acc += it.h
+		}
+	}
+	var colH vg.Length
+	for _, col := range stack {
+		var h vg.Length
+		for _, it := range col {
+			h += it.h
+		}
+		colH = max(colH, h)
+	}
+	f := &figure{title: "Posterior coefficients", stack: stack, width: figWidth,
+		subtitle: "Posterior mean (dot) and 90% interval (q5–q95) in original units; each panel has its own scale, the dashed line is zero"}
+	if len(stack) > 1 {
+		f.width = 11 * vg.Inch
+	}
+	f.height = max(3.5*vg.Inch, colH+1.5*vg.Inch)
+	f.note = note
+	f.legend = []legendEntry{{"Population coefficient", dotThumb{glyph(colFitted, 3)}}}
+	if len(groups) > 0 {
+		f.legend = append(f.legend,
+			legendEntry{"Average over groups", dotThumb{glyph(colObserved, 3)}},
+			legendEntry{"Each group's own coefficient", dotThumb{glyph(colMuted, 3)}})
+	}
+	return f, nil
+}
+
+func glyph(c color.Color, r float64) draw.GlyphStyle {
+	return draw.GlyphStyle{Color: c, Radius: vg.Points(r), Shape: draw.CircleGlyph{}}
+}
+
+// forestPanel draws one term's intervals, one row each.
+func forestPanel(term string, rows []coefRow, panel bool) *plot.Plot {
+	p := newPlot()
+	labels := make([]string, len(rows))
+	for i, r := range rows {
+		labels[i] = r.label
+	}
+	if panel {
+		p.Title.Text = term
+	} else {
+		labels[0] = term
+	}
+	y := nominalY(p, labels)
+	p.Add(gridLines{vertical: true})
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, r := range rows {
+		c := colMuted
+		width := 2.0
+		switch {
+		case r.population:
+			c, width = colFitted, 3
+		case r.average:
+			c, width = colObserved, 2.5
+		}
+		yy := y(i)
+		p.Add(&segments{x0: []float64{r.q5}, y0: []float64{yy}, x1: []float64{r.q95}, y1: []float64{yy},
+			sty: draw.LineStyle{Color: c, Width: vg.Points(width)}})
+		p.Add(&dots{x: []float64{r.mean}, y: []float64{yy}, sty: glyph(c, width+0.8)})
+		if finite(r.q5, r.q95) {
+			lo, hi = math.Min(lo, r.q5), math.Max(hi, r.q95)
+		}
+	}
+	// Zero is always in view: where the intervals sit relative to it tells the sign of an
+	// effect and whether it is distinguishable from none.
+	p.Add(vline(0, colRef, true))
+	if lo < hi {
+		pad := 0.04 * (math.Max(hi, 0) - math.Min(lo, 0))
+		p.X.Min, p.X.Max = math.Min(lo, 0)-pad, math.Max(hi, 0)+pad
+	}
+	return p
+}
+
+// mediaTerms returns the model's media terms: population terms named m_* (DSAMbayes's
+// convention) and the terms of the allocation channels, in the order names lists them.
+func (in *inputs) mediaTerms(names []string) []string {
+	alloc := map[string]bool{}
+	if cfg, err := in.runConfig(); err == nil {
+		for _, ch := range allocationChannels(cfg) {
+			alloc[ch.term] = true
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if (strings.HasPrefix(n, "m_") || alloc[n]) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// channel is one allocation channel of the config.
+type channel struct{ term, name, spendCol string }
+
+// allocationChannels reads allocation.channels from the config, with DSAMbayes's
+// defaults (name = term, spend_col = name); entries without a term are ignored.
+func allocationChannels(cfg *runConfig) []channel {
+	var out []channel
+	for _, c := range cfg.Allocation.Channels {
+		if c.Term == "" {
+			continue
+		}
+		ch := channel{term: c.Term, name: c.Term}
+		if c.Name != "" {
+			ch.name = c.Name
+		}
+		ch.spendCol = ch.name
+		if c.SpendCol != "" {
+			ch.spendCol = c.SpendCol
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+func drawPriorPosterior(in *inputs) (*figure, error) {
+	draws, err := in.table(StagePostRun, "posterior_draws.csv")
+	if err != nil {
+		return nil, err
+	}
+	media := in.mediaTerms(draws.header)
+	if len(media) == 0 {
+		return nil, skipf("the model has no media terms (m_* or allocation channels)")
+	}
+	spec, err := in.modelSpec()
+	if err != nil {
+		var skip *skipError
+		if errors.As(err, &skip) {
+			return nil, skipf("the priors cannot be recovered: %s", skip.reason)
+		}
+		return nil, err
+	}
+	var plots []*plot.Plot
+	for _, term := range media {
+		k := slices.IndexFunc(spec.Terms, func(t ingest.Term) bool { return t.Name == term })
+		if k < 0 {
+			continue
+		}
+		v, err := draws.floats(term)
+		if err != nil {
+			return nil, err
+		}
+		p, err := priorPosteriorPanel(term, finiteOnly(v), spec.Priors[k], spec.Bounds[k])
+		if err != nil {
+			return nil, err
+		}
+		plots = append(plots, p)
+	}
+	if len(plots) == 0 {
+		return nil, skipf("no media term of posterior_draws.csv is a term of the model")
+	}
+	f := facets(plots, facetCols(len(plots)), 2.6*vg.Inch, "Prior vs posterior of the media coefficients",
+		"Densities in original units; a posterior much narrower than its prior means the data inform the effect")
+	if len(plots) == 1 {
+		f = single(plots[0], f.title, f.subtitle)
+	} else {
+		for _, p := range plots {
+			p.X.Label.Text, p.Y.Label.Text = "", ""
+		}
+		f.xLabel, f.yLabel = "Coefficient (original units)", "Density"
+	}
+	f.legend = []legendEntry{
+		{"Posterior", swatch{alpha(colFitted, 0.35)}},
+		{"Prior", lineThumb{draw.LineStyle{Color: colObserved, Width: vg.Points(1.6), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}}},
+		{"Bound", lineThumb{refStyle(colRef, true)}},
+	}
+	return f, nil
+}
+
+// priorPosteriorPanel draws a term's posterior density (a kernel estimate reflected at
+// its bounds) and its normal prior truncated to the bounds.
+func priorPosteriorPanel(term string, draws []float64, prior ingest.Prior, b ingest.Bound) (*plot.Plot, error) {
+	if len(draws) < 10 {
+		return nil, fmt.Errorf("report: %s has %d finite draws; need at least 10", term, len(draws))
+	}
+	sorted := slices.Clone(draws)
+	slices.Sort(sorted)
+	qlo, qhi := stat.Quantile(0.005, stat.Empirical, sorted, nil), stat.Quantile(0.995, stat.Empirical, sorted, nil)
+	span := qhi - qlo
+	if !(span > 0) {
+		span = math.Max(math.Abs(qlo)*0.1, 1e-9)
+	}
+	lo, hi := qlo-0.5*span, qhi+0.5*span
+	// Take the prior's mean into view when that does not squash the posterior.
+	if pm := prior.Mean; finite(pm) && math.Max(hi, pm)-math.Min(lo, pm) <= 4*span {
+		lo, hi = math.Min(lo, pm-0.2*span), math.Max(hi, pm+0.2*span)
+	}
+	if finite(b.Lower) && b.Lower > lo-span && b.Lower < hi {
+		lo = math.Max(lo, b.Lower-0.15*span)
+	}
+	if finite(b.Upper) && b.Upper < hi+span && b.Upper > lo {
+		hi = math.Min(hi, b.Upper+0.15*span)
+	}
+	const n = 256
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = lo + (hi-lo)*float64(i)/(n-1)
+	}
+	post := kde(draws, x, b)
+	pri := make([]float64, n)
+	mass := normCDF((b.Upper-prior.Mean)/prior.SD) - normCDF((b.Lower-prior.Mean)/prior.SD)
+	for i, v := range x {
+		if v < b.Lower || v > b.Upper || !(mass > 0) {
+			pri[i] = math.NaN()
+			continue
+		}
+		z := (v - prior.Mean) / prior.SD
+		pri[i] = math.Exp(-z*z/2) / (prior.SD * math.Sqrt(2*math.Pi)) / mass
+	}
+	zero := make([]float64, n)
+	p := newPlot()
+	p.Add(gridLines{true, true})
+	p.Add(&band{x: x, lo: zero, hi: post, fill: alpha(colFitted, 0.35)})
+	p.Add(newSeries(x, post, colFitted, 1.4))
+	p.Add(newSeries(x, pri, colObserved, 1.6, vg.Points(4), vg.Points(2)))
+	for _, v := range []float64{b.Lower, b.Upper} {
+		if finite(v) && v >= lo && v <= hi {
+			p.Add(vline(v, colRef, true))
+		}
+	}
+	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
+	p.Title.Text = fmt.Sprintf("%s   prior normal(%s, %s)", term, sig(prior.Mean, 3), sig(prior.SD, 3))
+	p.X.Label.Text, p.Y.Label.Text = "Coefficient of "+term, "Density"
+	return p, nil
+}
+
+func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+
+// kde is a Gaussian kernel density estimate of draws at x, with Silverman's bandwidth and
+// the draws reflected at finite bounds, so the density does not leak past a bound.
+func kde(draws, x []float64, b ingest.Bound) []float64 {
+	_, sd := stat.MeanStdDev(draws, nil)
+	sorted := slices.Clone(draws)
+	slices.Sort(sorted)
+	iqr := stat.Quantile(0.75, stat.Empirical, sorted, nil) - stat.Quantile(0.25, stat.Empirical, sorted, nil)
+	spread := sd
+	if iqr > 0 {
+		spread = math.Min(sd, iqr/1.34)
+	}
+	h := 0.9 * spread * math.Pow(float64(len(draws)), -0.2)
+	if !(h > 0) {
+		h = math.Max(math.Abs(sorted[0])*1e-3, 1e-9)
+	}
+	out := make([]float64, len(x))
+	norm := 1 / (float64(len(draws)) * h * math.Sqrt(2*math.Pi))
+	for i, v := range x {
+		if v < b.Lower || v > b.Upper {
+			continue
+		}
+		var s float64
+		for _, d := range draws {
+			z := (v - d) / h
+			s += math.Exp(-z * z / 2)
+			if finite(b.Lower) {
+				z = (v - (2*b.Lower - d)) / h
+				s += math.Exp(-z * z / 2)
+			}
+			if finite(b.Upper) {
+				z = (v - (2*b.Upper - d)) / h
+				s += math.Exp(-z * z / 2)
+			}
+		}
+		out[i] = s * norm
+	}
+	return out
+}
+
+// isLog reports whether the run's response is log(y), from the formula.
+func (in *inputs) isLog() bool {
+	lhs, _, _ := strings.Cut(in.formula(), "~")
+	return strings.HasPrefix(strings.TrimSpace(lhs), "log(")
+}
+
+func drawPredictorImpact(in *inputs) (*figure, error) {
+	t, err := in.table(StagePostRun, "decomposition_totals.csv")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.need("scope", "term", "mean"); err != nil {
+		return nil, err
+	}
+	scope, _ := t.strs("scope")
+	terms, _ := t.strs("term")
+	mean, err := t.floats("mean")
+	if err != nil {
+		return nil, err
+	}
+	q5, q95 := nanSlice(len(mean)), nanSlice(len(mean))
+	if t.has("q5") && t.has("q95") {
+		if q5, err = t.floats("q5"); err != nil {
+			return nil, err
+		}
+		if q95, err = t.floats("q95"); err != nil {
+			return nil, err
+		}
+	}
+	share := nanSlice(len(mean))
+	if t.has("share_of_fit") {
+		if share, err = t.floats("share_of_fit"); err != nil {
+			return nil, err
+		}
+	}
+	var idx []int
+	for i := range terms {
+		if scope[i] == "all" && terms[i] != ingest.InterceptName && !strings.EqualFold(terms[i], "total") {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, skipf("decomposition_totals.csv has no terms besides the intercept")
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(math.Abs(mean[b]), math.Abs(mean[a])) })
+	media := map[string]bool{}
+	for _, m := range in.mediaTerms(terms) {
+		media[m] = true
+	}
+	names := make([]string, len(idx))
+	for k, i := range idx {
+		names[k] = terms[i]
+	}
+	p := newPlot()
+	y := nominalY(p, names)
+	p.Add(gridLines{vertical: true})
+	var bars rects
+	var lx, ly []float64
+	var lt []string
+	for k, i := range idx {
+		c := rgb(0x9a, 0xa5, 0xb1)
+		if media[terms[i]] {
+			c = colFitted
+		}
+		bars = append(bars, rect{0, mean[i], y(k) - 0.32, y(k) + 0.32, c})
+		if finite(share[i]) {
+			right := math.Max(mean[i], 0)
+			if finite(q95[i]) {
+				right = math.Max(right, q95[i])
+			}
+			lx, ly = append(lx, right), append(ly, y(k))
+			lt = append(lt, pct(share[i]))
+		}
+	}
+	p.Add(bars)
+	p.Add(&segments{x0: pick(q5, idx), y0: rowYs(y, len(idx)), x1: pick(q95, idx), y1: rowYs(y, len(idx)),
+		sty: draw.LineStyle{Color: colText, Width: vg.Points(1)}})
+	p.Add(vline(0, colText, false))
+	ls := textStyle(8, false, colMuted)
+	ls.YAlign = draw.YCenter
+	p.Add(&labels{x: lx, y: ly, text: lt, sty: ls, dx: vg.Points(4)})
+	unit := "in " + in.responseName() + " units"
+	if in.isLog() {
+		unit = "on the log scale"
+	}
+	p.X.Label.Text = "Total contribution over all rows (" + unit + ")"
+	// Leave room right of the longest bar or whisker for its share label.
+	p.X.Max = math.Max(p.X.Max, 0) + 0.1*(math.Max(p.X.Max, 0)-math.Min(p.X.Min, 0))
+	f := single(p, "Contribution by predictor", "Sum over all rows of each term's contribution (intercept excluded), posterior mean with 90% interval; labels give the share of the summed fit")
+	f.height = max(4*vg.Inch, vg.Length(0.32*float64(len(idx))+1.8)*vg.Inch)
+	f.legend = []legendEntry{{"Media term", swatch{colFitted}}, {"Other term", swatch{rgb(0x9a, 0xa5, 0xb1)}},
+		{"90% interval", lineThumb{draw.LineStyle{Color: colText, Width: vg.Points(1)}}}}
+	return f, nil
+}
+
+func rowYs(y func(int) float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = y(i)
+	}
+	return out
+}
+
+func drawDecompTimeseries(in *inputs) (*figure, error) {
+	t, err := in.table(StagePostRun, "decomposition.csv")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.need("term", "mean"); err != nil {
+		return nil, err
+	}
+	terms, _ := t.strs("term")
+	var uniq []string
+	seen := map[string]bool{}
+	for _, term := range terms {
+		if !seen[term] {
+			seen[term] = true
+			uniq = append(uniq, term)
+		}
+	}
+	media := in.mediaTerms(uniq)
+	if len(media) == 0 {
+		return nil, skipf("the model has no media terms (m_* or allocation channels)")
+	}
+	mean, err := t.floats("mean")
+	if err != nil {
+		return nil, err
+	}
+	var factors []string
+	for _, h := range t.header[:t.index["term"]] {
+		if h != "row" && h != "date" {
+			factors = append(factors, h)
+		}
+	}
+	x, dated := rowAxis(t)
+	// One point per (group, row key): the row number, else the date.
+	type point struct {
+		x       float64
+		contrib []float64
+	}
+	mi := map[string]int{}
+	for k, m := range media {
+		mi[m] = k
+	}
+	var groups []string
+	series := map[string]map[string]*point{}
+	keys := map[string][]string{}
+	rowKey, _ := t.strs("row")
+	for i, r := range t.rows {
+		k, ok := mi[terms[i]]
+		if !ok {
+			continue
+		}
+		parts := make([]string, len(factors))
+		for j, fct := range factors {
+			parts[j] = r[t.index[fct]]
+		}
+		g := strings.Join(parts, " / ")
+		if _, ok := series[g]; !ok {
+			series[g] = map[string]*point{}
+			groups = append(groups, g)
+		}
+		key := fmt.Sprint(x[i])
+		if rowKey != nil {
+			key = rowKey[i]
+		}
+		pt, ok := series[g][key]
+		if !ok {
+			pt = &point{x: x[i], contrib: make([]float64, len(media))}
+			series[g][key] = pt
+			keys[g] = append(keys[g], key)
+		}
+		pt.contrib[k] += mean[i]
+	}
+	note := ""
+	if len(groups) > MaxFacets {
+		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in decomposition.csv.", MaxFacets, len(groups))
+		groups = groups[:MaxFacets]
+	}
+	var plots []*plot.Plot
+	for _, g := range groups {
+		pts := make([]*point, 0, len(keys[g]))
+		for _, k := range keys[g] {
+			pts = append(pts, series[g][k])
+		}
+		slices.SortStableFunc(pts, func(a, b *point) int { return cmpFloat(a.x, b.x) })
+		xs := make([]float64, len(pts))
+		for i, pt := range pts {
+			xs[i] = pt.x
+		}
+		p := newPlot()
+		p.Add(gridLines{true, true})
+		posBase, negBase := make([]float64, len(pts)), make([]float64, len(pts))
+		for k := range media {
+			lo, hi := make([]float64, len(pts)), make([]float64, len(pts))
+			for i, pt := range pts {
+				v := pt.contrib[k]
+				if v >= 0 {
+					lo[i], hi[i] = posBase[i], posBase[i]+v
+					posBase[i] = hi[i]
+				} else {
+					hi[i], lo[i] = negBase[i], negBase[i]+v
+					negBase[i] = lo[i]
+				}
+			}
+			p.Add(&band{x: xs, lo: lo, hi: hi, fill: alpha(paletteAt(k), 0.85)})
+		}
+		p.Add(hline(0, colText, false))
+		if dated {
+			p.X.Tick.Marker = dateTicks{max: 8}
+			if len(groups) > 1 {
+				p.X.Tick.Marker = dateTicks{max: 5}
+			}
+		}
+		p.Title.Text = g
+		plots = append(plots, p)
+	}
+	if len(plots) == 0 {
+		return nil, skipf("decomposition.csv has no rows for the media terms")
+	}
+	unit := in.responseName()
+	if in.isLog() {
+		unit = "log " + unit
+	}
+	xl := "Row"
+	if dated {
+		xl = "Date"
+	}
+	title, sub := "Media contributions over time", "Posterior mean contribution of each media term, stacked; units of "+unit
+	var f *figure
+	if len(plots) == 1 {
+		plots[0].Title.Text = ""
+		plots[0].X.Label.Text, plots[0].Y.Label.Text = xl, "Contribution to "+unit
+		f = single(plots[0], title, sub)
+	} else {
+		f = facets(plots, min(facetCols(len(plots)), 3), 2.2*vg.Inch, title, sub)
+		f.xLabel, f.yLabel = xl, "Contribution to "+unit
+	}
+	f.note = note
+	for k, m := range media {
+		f.legend = append(f.legend, legendEntry{m, swatch{alpha(paletteAt(k), 0.85)}})
+	}
+	return f, nil
+}
+
+// pct formats a share as a percentage with one decimal, never "-0.0%".
+func pct(v float64) string {
+	s := fmt.Sprintf("%.1f%%", 100*v)
+	if s == "-0.0%" {
+		return "0.0%"
+	}
+	return strings.Replace(s, "-", "−", 1)
+}
