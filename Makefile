@@ -23,8 +23,11 @@ test: ## all tests with the race detector (integration tests run when CmdStan is
 test-short: ## unit tests only, no CmdStan
 	$(GO) test -short ./...
 
-bench: ## parser, diagnostics and overhead benchmarks (prints MB/s, seconds, ...)
+bench: ## parser, summary, derive, LOO, optimiser and run-overhead benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-fit: ## sampling speed against a row-wise baseline program (needs CmdStan; slow)
+	$(GO) test -tags cmdstan -run '^$$' -bench Fit -benchtime 1x -timeout 120m ./codegen
 
 lint: vet ## gofmt, go vet and staticcheck (staticcheck runs when installed)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
@@ -48,10 +51,10 @@ cmdstan: ## install CmdStan into ~/.cmdstan unless one is found
 		scripts/install_cmdstan.sh; \
 	fi
 
-demo: cmdstan build ## install CmdStan if missing, build, and fit the embedded example
-	$(BIN) example blm --out $(DEMO_DIR)
+demo: cmdstan build ## install CmdStan if missing, build, and fit the embedded panel example
+	$(BIN) example hierarchical --out $(DEMO_DIR)
 	$(BIN) run $(DEMO_DIR)/config.yaml --run-dir $(DEMO_DIR)/run
-	@echo "Run folder: $(DEMO_DIR)/run  (summary: $(DEMO_DIR)/run/30_post_run/posterior_summary.csv)"
+	@echo "Report: $(CURDIR)/$(DEMO_DIR)/run/index.html"
 
 clean: ## remove build outputs and the demo folder
 	rm -rf bin $(DEMO_DIR)

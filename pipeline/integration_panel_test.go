@@ -53,9 +53,29 @@ func TestIntegrationPanelRunFolder(t *testing.T) {
 	if res.Report.Status() == "fail" {
 		t.Errorf("diagnostics failed on the example panel: %+v", res.Report.Checks)
 	}
-	for _, f := range []string{"30_post_run/decomposition.csv", "30_post_run/fit_metrics.csv", "50_model_selection/loo_pointwise.csv", "60_optimisation/allocation.csv"} {
-		if _, err := os.Stat(filepath.Join(res.RunDir, f)); err != nil {
-			t.Errorf("missing %s", f)
+	// Every file of the run folder that applies to the panel example (what `make demo`
+	// produces): the tables, the plots and the page.
+	for _, f := range []string{
+		"index.html",
+		"00_run_metadata/config.original.yaml", "00_run_metadata/config.resolved.yaml", "00_run_metadata/run.json",
+		"00_run_metadata/session_info.txt", "00_run_metadata/run.log",
+		"10_pre_run/media_spend_timeseries.png", "10_pre_run/vif_bar.png",
+		"20_model_fit/model.stan", "20_model_fit/data.json", "20_model_fit/chain_1.csv", "20_model_fit/chain_4.csv",
+		"20_model_fit/fit_timeseries.png", "20_model_fit/fit_scatter.png", "20_model_fit/posterior_forest.png", "20_model_fit/prior_posterior.png",
+		"30_post_run/posterior_summary.csv", "30_post_run/posterior_draws.csv", "30_post_run/fitted_values.csv",
+		"30_post_run/fit_metrics.csv", "30_post_run/decomposition.csv", "30_post_run/decomposition_totals.csv",
+		"30_post_run/decomp_predictor_impact.png", "30_post_run/decomp_timeseries.png",
+		"40_diagnostics/diagnostics_report.csv", "40_diagnostics/ppc.png", "40_diagnostics/residuals_timeseries.png",
+		"40_diagnostics/residuals_vs_fitted.png", "40_diagnostics/residuals_hist.png", "40_diagnostics/residuals_acf.png",
+		"40_diagnostics/boundary_hits.png", "40_diagnostics/rhat_ess.png",
+		"50_model_selection/loo_summary.csv", "50_model_selection/loo_pointwise.csv", "50_model_selection/pareto_k.png",
+		"60_optimisation/allocation.csv", "60_optimisation/response_curves.csv", "60_optimisation/frontier.csv",
+		"60_optimisation/sensitivity.csv", "60_optimisation/summary.json",
+		"60_optimisation/budget_response_curves.png", "60_optimisation/budget_roi_cpa.png", "60_optimisation/budget_impact.png",
+		"60_optimisation/budget_efficient_frontier.png", "60_optimisation/budget_sensitivity.png",
+	} {
+		if st, err := os.Stat(filepath.Join(res.RunDir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("missing or empty: %s", f)
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(res.RunDir, "00_run_metadata", "run.json"))

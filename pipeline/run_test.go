@@ -112,6 +112,9 @@ func TestRunCrashingSamplerShowsItsStderr(t *testing.T) {
 	if info.Status != StatusFailed || !strings.Contains(info.Error, "Scale parameter is 0") {
 		t.Errorf("run.json: status %q error %q; want failed with the sampler's message", info.Status, info.Error)
 	}
+	if page, err := os.ReadFile(filepath.Join(runDir, "index.html")); err != nil || !strings.Contains(string(page), "Scale parameter is 0") {
+		t.Errorf("index.html does not show why the run failed (%v)", err)
+	}
 	if _, err := os.Stat(filepath.Join(runDir, "30_post_run/posterior_summary.csv")); err == nil {
 		t.Error("a failed run wrote posterior_summary.csv")
 	}
@@ -143,6 +146,9 @@ func TestRunInterruptedIsRecorded(t *testing.T) {
 	info := readRunInfo(t, runDir)
 	if info.Status != StatusInterrupted {
 		t.Errorf("run.json status = %q; want interrupted", info.Status)
+	}
+	if page, err := os.ReadFile(filepath.Join(runDir, "index.html")); err != nil || !strings.Contains(strings.ToLower(string(page)), "interrupted") {
+		t.Errorf("index.html does not say the run was interrupted (%v)", err)
 	}
 	if _, err := os.Stat(filepath.Join(runDir, "30_post_run/posterior_summary.csv")); err == nil {
 		t.Error("an interrupted run wrote posterior_summary.csv")
