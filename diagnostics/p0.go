@@ -190,12 +190,12 @@ func designConditioning(spec *ingest.Spec, pol policy) []Check {
 	if pol.rankDeficit == StatusFail {
 		rthr = "fail > 0"
 	}
-	kthr := fmt.Sprintf("warn > %s; fail > %s", num(pol.kappaWarn), num(pol.kappaFail))
+	kthr := fmt.Sprintf("warn > %s; fail > %s", short(pol.kappaWarn), short(pol.kappaFail))
 	switch {
 	case math.IsInf(pol.kappaFail, 1):
-		kthr = fmt.Sprintf("warn > %s; never fails (explore)", num(pol.kappaWarn))
+		kthr = fmt.Sprintf("warn > %s; never fails (explore)", short(pol.kappaWarn))
 	case pol.kappaDowngrade:
-		kthr = fmt.Sprintf("warn > %s; fail > %s downgraded to warn (publish)", num(pol.kappaWarn), num(pol.kappaFail))
+		kthr = fmt.Sprintf("warn > %s; fail > %s downgraded to warn (publish)", short(pol.kappaWarn), short(pol.kappaFail))
 	}
 	k := len(spec.X)
 	n := 0
@@ -256,16 +256,16 @@ func designConditioning(spec *ingest.Spec, pol policy) []Check {
 	}
 
 	status := above(kappa, pol.kappaWarn, pol.kappaFail)
-	msg := fmt.Sprintf("kappa_X %s (columns scaled to unit length)", num(kappa))
+	msg := fmt.Sprintf("kappa_X %s (columns scaled to unit length)", short(kappa))
 	if status != StatusPass {
-		msg = fmt.Sprintf("kappa_X %s > %s: the predictors are strongly collinear", num(kappa), num(pol.kappaWarn))
+		msg = fmt.Sprintf("kappa_X %s > %s: the predictors are strongly collinear", short(kappa), short(pol.kappaWarn))
 		if names := involved(spec, v, []int{min(n, k) - 1}); names != "" {
 			msg += fmt.Sprintf(", mostly %s", names)
 		}
 		msg += "; drop or merge correlated predictors, or simplify the formula"
 		if status == StatusFail && pol.kappaDowngrade {
 			status = StatusWarn
-			msg += fmt.Sprintf(" (above %s, which fails under policy strict)", num(pol.kappaFail))
+			msg += fmt.Sprintf(" (above %s, which fails under policy strict)", short(pol.kappaFail))
 		}
 	}
 	return append(out, p0(kid, kmetric, kappa, kthr, status, msg))

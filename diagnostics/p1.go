@@ -148,7 +148,7 @@ func (m metricSpec) check(id string, stats []paramStat, pol policy, sd bool) Che
 	if m.worstIsMax {
 		op, grade = ">", above
 	}
-	thr := fmt.Sprintf("warn %s %s; fail %s %s", op, num(warnT), op, num(failT))
+	thr := fmt.Sprintf("warn %s %s; fail %s %s", op, short(warnT), op, short(failT))
 	what := "parameters"
 	if sd {
 		what = "group scales (sd_*)"
@@ -205,13 +205,13 @@ func (m metricSpec) check(id string, stats []paramStat, pol policy, sd bool) Che
 	if m.worstIsMax {
 		minmax = "max"
 	}
-	msg := fmt.Sprintf("%s %s %s at %s", minmax, m.label, num(v), worst.name)
+	msg := fmt.Sprintf("%s %s %s at %s", minmax, m.label, short(v), worst.name)
 	if status != StatusPass {
 		dir := "below"
 		if m.worstIsMax {
 			dir = "above"
 		}
-		msg += fmt.Sprintf(" (%d of %d %s %s %s: %s): %s", len(beyond), len(defined), what, dir, num(warnT), nameList(beyond), m.advice)
+		msg += fmt.Sprintf(" (%d of %d %s %s %s: %s): %s", len(beyond), len(defined), what, dir, short(warnT), nameList(beyond), m.advice)
 		if sd {
 			msg += sdAdvice
 		}
@@ -408,7 +408,7 @@ func EBFMI(energy []float64) float64 {
 
 func ebfmi(chains []*cmdstan.Chain, pol policy) Check {
 	const id, metric = "sampler_ebfmi_min", "min_ebfmi"
-	thr := fmt.Sprintf("warn < %s; fail < %s (per chain)", num(pol.ebfmiWarn), num(pol.ebfmiFail))
+	thr := fmt.Sprintf("warn < %s; fail < %s (per chain)", short(pol.ebfmiWarn), short(pol.ebfmiFail))
 	minV, worst := math.NaN(), ""
 	var per []string
 	for i, ch := range chains {
@@ -435,7 +435,7 @@ func ebfmi(chains []*cmdstan.Chain, pol policy) Check {
 	}
 	if status != StatusPass {
 		msg += fmt.Sprintf(": below %s, the sampler explores the energy distribution poorly (heavy tails or a funnel); reparameterise via model.random_effects.parameterization, tighten weak priors (on sd_* and noise_sd), or raise fit.mcmc.warmup",
-			num(pol.ebfmiWarn))
+			short(pol.ebfmiWarn))
 	}
 	return p1(id, metric, minV, thr, status, msg)
 }

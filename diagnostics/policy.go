@@ -85,8 +85,8 @@ func below(v, warnT, failT float64) string {
 	return StatusPass
 }
 
-// num formats a threshold or value for messages: short, without trailing zeros.
-func num(v float64) string {
+// short formats a threshold or value for messages: short, without trailing zeros.
+func short(v float64) string {
 	switch {
 	case math.IsInf(v, 1):
 		return "Inf"

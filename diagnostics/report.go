@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Check statuses, from best to worst; Skipped marks a check that could not run (no sd_*
@@ -156,7 +156,7 @@ func WriteCSV(w io.Writer, rep *Report) error {
 		return fmt.Errorf("diagnostics: writing report: %w", err)
 	}
 	for _, c := range append([]Check{rep.Overall()}, rep.Checks...) {
-		rec := []string{c.ID, c.Phase, c.Severity, c.Status, c.Metric, formatFloat(c.Value), c.Threshold, c.Message}
+		rec := []string{c.ID, c.Phase, c.Severity, c.Status, c.Metric, num.Format(c.Value), c.Threshold, c.Message}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("diagnostics: writing report: %w", err)
 		}
@@ -182,7 +182,7 @@ func ReadCSV(r io.Reader) (*Report, error) {
 	}
 	rep := &Report{Mode: ModePublish}
 	for i, rec := range recs[1:] {
-		v, err := parseFloat(rec[5])
+		v, err := num.Parse(rec[5])
 		if err != nil {
 			return nil, fmt.Errorf("diagnostics: reading report: line %d: value %q is not a number", i+2, rec[5])
 		}
@@ -199,30 +199,6 @@ func ReadCSV(r io.Reader) (*Report, error) {
 			Metric: rec[4], Value: v, Threshold: rec[6], Message: rec[7]})
 	}
 	return rep, nil
-}
-
-func formatFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-func parseFloat(s string) (float64, error) {
-	switch s {
-	case "NA", "":
-		return math.NaN(), nil
-	case "Inf":
-		return math.Inf(1), nil
-	case "-Inf":
-		return math.Inf(-1), nil
-	}
-	return strconv.ParseFloat(s, 64)
 }
 
 // GateError is returned by Gate when the report's status is at or above the level the user

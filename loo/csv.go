@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // summaryHeader is the header of loo_summary.csv.
@@ -41,11 +43,11 @@ func WriteSummaryCSV(w io.Writer, r *Result) error {
 		kmax = math.NaN()
 	}
 	rec := []string{
-		formatFloat(r.ELPD), formatFloat(r.ELPDSE), formatFloat(r.PLOO), formatFloat(r.PLOOSE),
-		formatFloat(r.LOOIC), formatFloat(r.LOOICSE), formatFloat(r.MCSE),
-		strconv.Itoa(r.N), strconv.Itoa(r.S), formatFloat(kmax),
+		num.Format(r.ELPD), num.Format(r.ELPDSE), num.Format(r.PLOO), num.Format(r.PLOOSE),
+		num.Format(r.LOOIC), num.Format(r.LOOICSE), num.Format(r.MCSE),
+		strconv.Itoa(r.N), strconv.Itoa(r.S), num.Format(kmax),
 		strconv.Itoa(r.KCounts[0]), strconv.Itoa(r.KCounts[1]), strconv.Itoa(r.KCounts[2]), strconv.Itoa(r.KCounts[3]),
-		formatFloat(r.KThreshold),
+		num.Format(r.KThreshold),
 	}
 	return writeCSV(w, "loo_summary.csv", summaryHeader, [][]string{rec})
 }
@@ -84,9 +86,9 @@ func WritePointwiseCSV(w io.Writer, r *Result, labels []string) error {
 		}
 		rows[i] = []string{
 			strconv.Itoa(i + 1), label,
-			formatFloat(p.ELPD), formatFloat(p.MCSE), formatFloat(p.PLOO), formatFloat(p.LOOIC), formatFloat(p.LPD),
-			formatFloat(p.ParetoK), BandNames[Band(p.ParetoK)], strconv.FormatBool(p.Influential()),
-			formatFloat(p.NEff), formatFloat(p.REff),
+			num.Format(p.ELPD), num.Format(p.MCSE), num.Format(p.PLOO), num.Format(p.LOOIC), num.Format(p.LPD),
+			num.Format(p.ParetoK), BandNames[Band(p.ParetoK)], strconv.FormatBool(p.Influential()),
+			num.Format(p.NEff), num.Format(p.REff),
 		}
 	}
 	return writeCSV(w, "loo_pointwise.csv", pointwiseHeader, rows)
@@ -140,7 +142,7 @@ func ReadPointwiseCSV(rd io.Reader, name string) (*Result, []string, error) {
 			if !ok {
 				return def, nil
 			}
-			v, err := parseFloat(rec[j])
+			v, err := num.Parse(rec[j])
 			if err != nil {
 				return 0, fmt.Errorf("loo: %s:%d: column %q: %q is not a number", name, line, h, rec[j])
 			}
@@ -167,30 +169,4 @@ func ReadPointwiseCSV(rd io.Reader, name string) (*Result, []string, error) {
 		return nil, nil, fmt.Errorf("loo: %s has no rows; want one per observation", name)
 	}
 	return newResult(pts, 0), labels, nil
-}
-
-// formatFloat writes v in full precision, NaN as NA and infinities as Inf and -Inf.
-func formatFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-// parseFloat reads what formatFloat writes.
-func parseFloat(s string) (float64, error) {
-	switch s {
-	case "NA", "NaN":
-		return math.NaN(), nil
-	case "Inf":
-		return math.Inf(1), nil
-	case "-Inf":
-		return math.Inf(-1), nil
-	}
-	return strconv.ParseFloat(s, 64)
 }

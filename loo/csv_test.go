@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 func TestWriteSummaryCSV(t *testing.T) {
@@ -28,9 +30,9 @@ func TestWriteSummaryCSV(t *testing.T) {
 		got[h] = recs[1][j]
 	}
 	for h, want := range map[string]string{
-		"elpd_loo": formatFloat(r.ELPD), "se_looic": formatFloat(r.LOOICSE),
+		"elpd_loo": num.Format(r.ELPD), "se_looic": num.Format(r.LOOICSE),
 		"mcse_elpd_loo": "NA", "n_obs": "156", "n_draws": "1000",
-		"pareto_k_max":  formatFloat(r.Pointwise[77].ParetoK),
+		"pareto_k_max":  num.Format(r.Pointwise[77].ParetoK),
 		"pareto_k_good": "154", "pareto_k_ok": "0", "pareto_k_bad": "1", "pareto_k_very_bad": "1",
 		"pareto_k_threshold": "0.6666666666666667",
 	} {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Pareto k̂ band limits (loo 2.5's pareto_k_table; each band is closed on the right).
@@ -380,7 +382,7 @@ func (w *work) smooth(tailLen int) float64 {
 		// draws at or above it by (value, index), which orders them as a stable sort would.
 		w.sorted = grow(w.sorted, s)
 		copy(w.sorted, w.lw)
-		cutoff := nthSmallest(w.sorted, s-tailLen-1)
+		cutoff := kthSmallest(w.sorted, s-tailLen-1)
 		w.cand = w.cand[:0]
 		for d, v := range w.lw {
 			if v >= cutoff {
@@ -399,49 +401,6 @@ func (w *work) smooth(tailLen int) float64 {
 		w.lw[d] = math.Min(v, 0) + lrMax // cap at the largest raw weight
 	}
 	return k
-}
-
-// nthSmallest returns the value at index k of x sorted ascending (x has no NaN); it
-// reorders x. Quickselect with a median-of-three pivot: O(len(x)) on average.
-func nthSmallest(x []float64, k int) float64 {
-	lo, hi := 0, len(x)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		// Order x[lo] <= x[mid] <= x[hi], then partition around x[mid].
-		if x[mid] < x[lo] {
-			x[mid], x[lo] = x[lo], x[mid]
-		}
-		if x[hi] < x[lo] {
-			x[hi], x[lo] = x[lo], x[hi]
-		}
-		if x[hi] < x[mid] {
-			x[hi], x[mid] = x[mid], x[hi]
-		}
-		pivot := x[mid]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] < pivot {
-				i++
-			}
-			for x[j] > pivot {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return x[k]
-		}
-	}
-	return x[k]
 }
 
 // epsilon is R's .Machine$double.eps.
@@ -494,4 +453,11 @@ func logNormalScoreVar(c float64, buf []float64) float64 {
 		return math.NaN()
 	}
 	return variance(v)
+}
+
+// kthSmallest returns the value at index k of x sorted ascending (x has no NaN); it
+// reorders x.
+func kthSmallest(x []float64, k int) float64 {
+	num.SelectKth(x, 0, len(x)-1, k)
+	return x[k]
 }

@@ -2,6 +2,8 @@ package optimise
 
 import (
 	"math"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // model is a scenario bound to the coefficient draws: what the solvers see.
@@ -173,7 +175,7 @@ func quantileSelect(a []float64, p float64) float64 {
 	index := 1 + float64(n-1)*p // 1-based, as in R, so the rounding matches
 	lo := math.Floor(index)
 	j := int(lo) - 1
-	selectKth(a, j)
+	num.SelectKth(a, 0, n-1, j)
 	q := a[j]
 	if index > lo && j+1 < n {
 		hi := a[j+1]
@@ -202,56 +204,13 @@ func cvarSelect(a []float64, alpha float64) float64 {
 	if k >= n {
 		return meanOf(a)
 	}
-	selectKth(a, k)
+	num.SelectKth(a, 0, len(a)-1, k)
 	s := 0.0
 	for _, v := range a[:k] {
 		s += v
 	}
 	s += (m - float64(k)) * a[k]
 	return s / m
-}
-
-// selectKth reorders a so that a[k] is its k-th smallest value (0-based), with no larger
-// value before it and no smaller after it (Hoare's selection, median-of-three pivots).
-func selectKth(a []float64, k int) {
-	lo, hi := 0, len(a)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		// Order a[lo], a[mid], a[hi] and use the median as pivot.
-		if a[mid] < a[lo] {
-			a[mid], a[lo] = a[lo], a[mid]
-		}
-		if a[hi] < a[lo] {
-			a[hi], a[lo] = a[lo], a[hi]
-		}
-		if a[hi] < a[mid] {
-			a[hi], a[mid] = a[mid], a[hi]
-		}
-		pivot := a[mid]
-		i, j := lo, hi
-		for i <= j {
-			for a[i] < pivot {
-				i++
-			}
-			for a[j] > pivot {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
-				i++
-				j--
-			}
-		}
-		// Now a[lo..j] ≤ pivot ≤ a[i..hi] and a[j+1..i-1] == pivot.
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return
-		}
-	}
 }
 
 func meanOf(x []float64) float64 {

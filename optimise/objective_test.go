@@ -60,31 +60,6 @@ func TestCVaRSelect(t *testing.T) {
 	}
 }
 
-func TestSelectKth(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 1))
-	for range 200 {
-		n := 1 + rng.IntN(100)
-		x := make([]float64, n)
-		for i := range x {
-			x[i] = float64(rng.IntN(10))
-		}
-		k := rng.IntN(n)
-		sorted := slices.Clone(x)
-		slices.Sort(sorted)
-		selectKth(x, k)
-		if x[k] != sorted[k] {
-			t.Fatalf("selectKth(k=%d) put %v at k; want %v", k, x[k], sorted[k])
-		}
-		for i := range x {
-			if (i < k && x[i] > x[k]) || (i > k && x[i] < x[k]) {
-				t.Fatalf("selectKth(k=%d): x[%d] = %v on the wrong side of %v", k, i, x[i], x[k])
-			}
-		}
-	}
-}
-
-// The solver's mean − λ·sd from the coefficient covariance equals the one from the
-// per-draw totals, and its gradient matches a central difference.
 func TestMeanSDAndGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 1))
 	resp := []Response{{Type: ResponseHill, EC50: 50, Slope: 1.5}, {Type: ResponseLog1p, Scale: 20}, {Type: ResponseIdentity}}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Output file names, written into the run's 60_optimisation/ folder.
@@ -62,11 +63,11 @@ func (r *Result) WriteAllocation(w io.Writer) error {
 		"current_mean", "current_q05", "current_q95", "optimised_mean", "optimised_q05", "optimised_q95",
 		"current_" + eff, "optimised_" + eff, "marginal_roi", "min_spend", "max_spend", "response"}}
 	for _, c := range r.Channels {
-		rows = append(rows, []string{c.Channel, c.Term, num(c.CurrentSpend), num(c.OptimisedSpend),
-			num(c.Current.Mean), num(c.Current.Q05), num(c.Current.Q95),
-			num(c.Optimised.Mean), num(c.Optimised.Q05), num(c.Optimised.Q95),
-			num(pick(c.CurrentROI, c.CurrentCPA)), num(pick(c.OptimisedROI, c.OptimisedCPA)),
-			num(c.MarginalROI), num(c.Min), num(c.Max), c.Response.String()})
+		rows = append(rows, []string{c.Channel, c.Term, num.Format(c.CurrentSpend), num.Format(c.OptimisedSpend),
+			num.Format(c.Current.Mean), num.Format(c.Current.Q05), num.Format(c.Current.Q95),
+			num.Format(c.Optimised.Mean), num.Format(c.Optimised.Q05), num.Format(c.Optimised.Q95),
+			num.Format(pick(c.CurrentROI, c.CurrentCPA)), num.Format(pick(c.OptimisedROI, c.OptimisedCPA)),
+			num.Format(c.MarginalROI), num.Format(c.Min), num.Format(c.Max), c.Response.String()})
 	}
 	return writeCSV(w, rows)
 }
@@ -76,8 +77,8 @@ func (r *Result) WriteAllocation(w io.Writer) error {
 func (r *Result) WriteResponseCurves(w io.Writer) error {
 	rows := [][]string{{"channel", "term", "spend", "mean", "q05", "q95"}}
 	for _, p := range r.Curves {
-		rows = append(rows, []string{p.Channel, p.Term, num(p.Spend),
-			num(p.Contribution.Mean), num(p.Contribution.Q05), num(p.Contribution.Q95)})
+		rows = append(rows, []string{p.Channel, p.Term, num.Format(p.Spend),
+			num.Format(p.Contribution.Mean), num.Format(p.Contribution.Q05), num.Format(p.Contribution.Q95)})
 	}
 	return writeCSV(w, rows)
 }
@@ -92,9 +93,9 @@ func (r *Result) WriteFrontier(w io.Writer) error {
 	}
 	rows := [][]string{head}
 	for _, p := range r.Frontier {
-		row := []string{num(p.Budget), num(p.Ratio), num(p.Objective), num(p.KPI.Mean), num(p.KPI.Q05), num(p.KPI.Q95), p.Solver}
+		row := []string{num.Format(p.Budget), num.Format(p.Ratio), num.Format(p.Objective), num.Format(p.KPI.Mean), num.Format(p.KPI.Q05), num.Format(p.KPI.Q95), p.Solver}
 		for _, s := range p.Spend {
-			row = append(row, num(s))
+			row = append(row, num.Format(s))
 		}
 		rows = append(rows, row)
 	}
@@ -106,8 +107,8 @@ func (r *Result) WriteFrontier(w io.Writer) error {
 func (r *Result) WriteSensitivity(w io.Writer) error {
 	rows := [][]string{{"channel", "term", "change", "spend", "total_spend", "total_mean", "total_q05", "total_q95", "objective", "delta_mean"}}
 	for _, p := range r.Sensitivity {
-		rows = append(rows, []string{p.Channel, p.Term, num(p.Change), num(p.Spend), num(p.TotalSpend),
-			num(p.KPI.Mean), num(p.KPI.Q05), num(p.KPI.Q95), num(p.Objective), num(p.DeltaMean)})
+		rows = append(rows, []string{p.Channel, p.Term, num.Format(p.Change), num.Format(p.Spend), num.Format(p.TotalSpend),
+			num.Format(p.KPI.Mean), num.Format(p.KPI.Q05), num.Format(p.KPI.Q95), num.Format(p.Objective), num.Format(p.DeltaMean)})
 	}
 	return writeCSV(w, rows)
 }
@@ -171,19 +172,6 @@ func (v jnum) MarshalJSON() ([]byte, error) {
 
 func jinterval(iv Interval) map[string]jnum {
 	return map[string]jnum{"mean": jnum(iv.Mean), "q05": jnum(iv.Q05), "q95": jnum(iv.Q95)}
-}
-
-// num formats a number for CSV: shortest exact form, NA when undefined, Inf/-Inf.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func writeCSV(w io.Writer, rows [][]string) error {

@@ -3,6 +3,8 @@ package posterior
 import (
 	"math"
 	"slices"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // quantiles writes the R type-7 quantiles of x at the ascending probabilities probs into
@@ -24,7 +26,7 @@ func quantiles(x []float64, probs, out []float64) {
 		if j < lo {
 			j = lo // probabilities are ascending, so this only guards rounding
 		}
-		selectKth(x, lo, n-1, j)
+		num.SelectKth(x, lo, n-1, j)
 		v := x[j]
 		if j+1 < n && h > float64(j) {
 			// the (j+1)th order statistic is the minimum of what lies above j
@@ -33,55 +35,6 @@ func quantiles(x []float64, probs, out []float64) {
 		}
 		out[i] = v
 		lo = j
-	}
-}
-
-// selectKth reorders x[lo:hi+1] so that x[k] holds the value it would have after sorting,
-// with smaller-or-equal values before it and greater-or-equal after (Hoare's quickselect
-// with a median-of-three pivot).
-func selectKth(x []float64, lo, hi, k int) {
-	for hi > lo {
-		if hi-lo < 16 {
-			for i := lo + 1; i <= hi; i++ {
-				for j := i; j > lo && x[j] < x[j-1]; j-- {
-					x[j], x[j-1] = x[j-1], x[j]
-				}
-			}
-			return
-		}
-		mid := lo + (hi-lo)/2
-		if x[mid] < x[lo] {
-			x[mid], x[lo] = x[lo], x[mid]
-		}
-		if x[hi] < x[lo] {
-			x[hi], x[lo] = x[lo], x[hi]
-		}
-		if x[hi] < x[mid] {
-			x[hi], x[mid] = x[mid], x[hi]
-		}
-		pivot := x[mid]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] < pivot {
-				i++
-			}
-			for x[j] > pivot {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return // j < k < i: x[k] equals the pivot and is in place
-		}
 	}
 }
 

@@ -4,18 +4,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
-
-func ff(v float64) string {
-	if math.IsNaN(v) {
-		return "NA"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
 
 // rowKey returns the identifying columns of row i (row number, date, group labels) and
 // their header names.
@@ -42,11 +35,11 @@ func bandHeader(prefix string) []string {
 }
 
 func bandCells(b Band) []string {
-	out := []string{ff(b.Mean)}
+	out := []string{num.Format(b.Mean)}
 	for _, q := range b.Q {
-		out = append(out, ff(q))
+		out = append(out, num.Format(q))
 	}
-	return append(out, ff(b.PredLo), ff(b.PredHi))
+	return append(out, num.Format(b.PredLo), num.Format(b.PredHi))
 }
 
 // WriteFitted writes fitted_values.csv: per row, observed and fitted on the model scale
@@ -63,10 +56,10 @@ func WriteFitted(w io.Writer, spec *ingest.Spec, res *Result) error {
 	}
 	cw.Write(header)
 	for i, r := range res.Rows {
-		rec := append(key(i), ff(r.Observed))
+		rec := append(key(i), num.Format(r.Observed))
 		rec = append(rec, bandCells(r.Model)...)
 		if spec.LogResponse {
-			rec = append(rec, ff(r.KPIObserved))
+			rec = append(rec, num.Format(r.KPIObserved))
 			rec = append(rec, bandCells(r.KPI)...)
 		}
 		cw.Write(rec)
@@ -80,7 +73,7 @@ func WriteMetrics(w io.Writer, ms []FitMetrics) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"scope", "n", "r2", "rmse", "mae", "mean_error", "smape", "coverage_95", "acf1"})
 	for _, m := range ms {
-		cw.Write([]string{m.Scope, strconv.Itoa(m.N), ff(m.R2), ff(m.RMSE), ff(m.MAE), ff(m.MeanError), ff(m.SMAPE), ff(m.Coverage95), ff(m.ACF1)})
+		cw.Write([]string{m.Scope, strconv.Itoa(m.N), num.Format(m.R2), num.Format(m.RMSE), num.Format(m.MAE), num.Format(m.MeanError), num.Format(m.SMAPE), num.Format(m.Coverage95), num.Format(m.ACF1)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -100,9 +93,9 @@ func WriteDecomposition(w io.Writer, spec *ingest.Spec, res *Result) error {
 	for i, row := range res.Decomp {
 		k := key(i)
 		for t, c := range row {
-			rec := append(append([]string(nil), k...), res.Terms[t], ff(c.Mean), ff(c.Q5), ff(c.Q50), ff(c.Q95))
+			rec := append(append([]string(nil), k...), res.Terms[t], num.Format(c.Mean), num.Format(c.Q5), num.Format(c.Q50), num.Format(c.Q95))
 			if spec.LogResponse {
-				rec = append(rec, ff(c.MultMean))
+				rec = append(rec, num.Format(c.MultMean))
 			}
 			cw.Write(rec)
 		}
@@ -129,7 +122,7 @@ func WriteTotals(w io.Writer, spec *ingest.Spec, res *Result) error {
 		for k, t := range totals {
 			buf = append(buf[:0], t...)
 			quantiles(buf, decompProbs, q)
-			cw.Write([]string{scope, res.Terms[k], ff(means[k]), ff(q[0]), ff(q[1]), ff(q[2]), ff(means[k] / fit)})
+			cw.Write([]string{scope, res.Terms[k], num.Format(means[k]), num.Format(q[0]), num.Format(q[1]), num.Format(q[2]), num.Format(means[k] / fit)})
 		}
 	}
 	emit("all", res.Totals)
@@ -154,10 +147,10 @@ func WriteDraws(w io.Writer, names []string, cols [][]float64, chains, perChain 
 	for s := 0; s < chains*perChain; s++ {
 		rec = append(rec[:0], strconv.Itoa(s/perChain+1), strconv.Itoa(s%perChain+1))
 		for _, c := range cols {
-			rec = append(rec, ff(c[s]))
+			rec = append(rec, num.Format(c[s]))
 		}
 		m := metrics[s]
-		rec = append(rec, ff(m.R2), ff(m.RMSE), ff(m.SMAPE))
+		rec = append(rec, num.Format(m.R2), num.Format(m.RMSE), num.Format(m.SMAPE))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

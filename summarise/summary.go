@@ -6,9 +6,10 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Row is one line of posterior_summary.csv: a parameter's posterior mean, standard
@@ -99,7 +100,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		rec[0] = r.Parameter
 		for i, v := range [...]float64{r.Mean, r.SD, r.Q5, r.Q50, r.Q95, r.Rhat, r.ESSBulk, r.ESSTail, r.MCSEMean} {
-			rec[i+1] = formatFloat(v)
+			rec[i+1] = num.Format(v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("summarise: write csv row %q: %w", r.Parameter, err)
@@ -110,16 +111,4 @@ func WriteCSV(w io.Writer, rows []Row) error {
 		return fmt.Errorf("summarise: write csv: %w", err)
 	}
 	return nil
-}
-
-func formatFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
 }

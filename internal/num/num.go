@@ -1,0 +1,86 @@
+// Package num holds the two small numeric helpers every table writer and every
+// order-statistic computation in dsamstan shares: how a float is written to and read from
+// the run folder's CSV files, and Hoare's selection of the k-th smallest value.
+package num
+
+import (
+	"math"
+	"strconv"
+)
+
+// Format writes v in its shortest exact form, NaN as NA (as R writes it) and infinities as
+// Inf and -Inf.
+func Format(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NA"
+	case math.IsInf(v, 1):
+		return "Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// Parse reads what Format writes; an empty cell, NA and NaN read as NaN.
+func Parse(s string) (float64, error) {
+	switch s {
+	case "NA", "NaN", "":
+		return math.NaN(), nil
+	case "Inf":
+		return math.Inf(1), nil
+	case "-Inf":
+		return math.Inf(-1), nil
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// SelectKth reorders x[lo:hi+1] so that x[k] holds the value it would have after sorting,
+// with no larger value before it and no smaller after it (Hoare's quickselect with a
+// median-of-three pivot: O(n) on average). x must hold no NaN.
+func SelectKth(x []float64, lo, hi, k int) {
+	for hi > lo {
+		if hi-lo < 16 {
+			for i := lo + 1; i <= hi; i++ {
+				for j := i; j > lo && x[j] < x[j-1]; j-- {
+					x[j], x[j-1] = x[j-1], x[j]
+				}
+			}
+			return
+		}
+		mid := lo + (hi-lo)/2
+		if x[mid] < x[lo] {
+			x[mid], x[lo] = x[lo], x[mid]
+		}
+		if x[hi] < x[lo] {
+			x[hi], x[lo] = x[lo], x[hi]
+		}
+		if x[hi] < x[mid] {
+			x[hi], x[mid] = x[mid], x[hi]
+		}
+		pivot := x[mid]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < pivot {
+				i++
+			}
+			for x[j] > pivot {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		// Now x[lo..j] <= pivot <= x[i..hi] and x[j+1..i-1] == pivot.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
