@@ -3,20 +3,12 @@
 package codegen
 
 import (
-	"fmt"
-	"math"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
-	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/simulate"
 )
-
-// baselineProgram is the textbook row-wise non-centred program of the panel model.
-const baselineProgram = "../testdata/bench/baseline_noncentred.stan"
 
 // benchPanels are the panels of BenchmarkFit: the hierarchical example and a large panel.
 var benchPanels = []struct {
@@ -67,7 +59,7 @@ func BenchmarkFit(b *testing.B) {
 			}
 			var res *fitResult
 			for b.Loop() {
-				res = fitProgram(b, r, baseline, data, fitOptions{metric: "diag_e", seed: 123, decode: baselineDecode})
+				res = fitProgram(b, r, baseline, data, fitOptions{metric: "diag_e", seed: 123, decode: baselineDecoder(spec, p)})
 			}
 			report(b, res)
 			if ours, ok := benchOurs.Load(panel.name); ok {
@@ -86,71 +78,4 @@ func report(b *testing.B, res *fitResult) {
 	b.ReportMetric(res.essPerSecond(), "min_ess/s")
 	b.Logf("wall %.2fs, %d divergences, max Rhat(sd_*) %.4f, min ESS(sd_*) %.0f (%s), min ESS/s %.1f",
 		res.wall.Seconds(), res.divergences, res.maxRhat, res.minESS, res.minESSName, res.essPerSecond())
-}
-
-// baselineData is the baseline program's data for a one-factor panel: the standardised
-// design row by row, the response, the group of each row and its group-varying columns,
-// and the priors and bounds of dsamstan's program (the same numbers).
-func baselineData(spec *ingest.Spec, p *Program) ([]cmdstan.Var, error) {
-	if len(spec.Groups) != 1 || !spec.Terms[0].Intercept {
-		return nil, fmt.Errorf("the baseline takes one grouping factor and an intercept")
-	}
-	g := spec.Groups[0]
-	x, y := standardise(spec)
-	rows := make([][]float64, spec.N)
-	z := make([][]float64, spec.N)
-	groups := make([]int, spec.N)
-	for i := range rows {
-		rows[i] = make([]float64, len(x))
-		for k := range x {
-			rows[i][k] = x[k][i]
-		}
-		for _, k := range g.Terms {
-			z[i] = append(z[i], x[k][i])
-		}
-		groups[i] = g.Of[i] + 1
-	}
-	value := func(name string) any {
-		for _, v := range p.Data {
-			if v.Name == name {
-				return v.Value
-			}
-		}
-		return nil
-	}
-	lb := value("lb").([]float64)
-	if !math.IsInf(lb[0], -1) || !math.IsInf(value("ub").([]float64)[0], 1) {
-		return nil, fmt.Errorf("the baseline takes an unbounded intercept")
-	}
-	vars := []cmdstan.Var{
-		{Name: "N", Value: spec.N}, {Name: "K", Value: len(x)}, {Name: "X", Value: rows}, {Name: "Y", Value: y},
-		{Name: "G", Value: len(g.Levels)}, {Name: "J", Value: len(g.Terms)}, {Name: "J_1", Value: groups}, {Name: "Z_1", Value: z},
-	}
-	for _, name := range []string{"prior_mean", "prior_sd", "lb", "ub", "sd_1_prior_mean", "sd_1_prior_sd",
-		"prior_family_noise_sd", "noise_sd_prior_a", "noise_sd_prior_b"} {
-		vars = append(vars, cmdstan.Var{Name: name, Value: value(name)})
-	}
-	return vars, nil
-}
-
-// baselineDecode returns the baseline's group scales (column sd_1.j, named sd_1[j]) and
-// noise_sd: ESS and Rhat do not depend on the units.
-func baselineDecode(ch *cmdstan.Chain) ([]string, [][]float64, error) {
-	var names []string
-	var draws [][]float64
-	for j, c := range ch.Columns {
-		switch {
-		case c == "noise_sd":
-			names = append(names, c)
-		case strings.HasPrefix(c, "sd_1."):
-			names = append(names, "sd_1["+strings.TrimPrefix(c, "sd_1.")+"]")
-		default:
-			continue
-		}
-		draws = append(draws, ch.Draws[j])
-	}
-	if len(names) < 2 {
-		return nil, nil, fmt.Errorf("%s: no sd_1 columns", ch.Path)
-	}
-	return names, draws, nil
 }

@@ -41,9 +41,10 @@ type Program struct {
 	Code []byte
 	// Data is the CmdStan data, in the program's declaration order.
 	Data []cmdstan.Var
-	// Params maps each Stan output column that is an affine image of a parameter users see
-	// back to it: population coefficients, group scales and noise_sd. Decode gives every
-	// parameter users see, derived ones (per-group coefficients, correlations) included.
+	// Params maps each Stan output column of the single-market program back to the
+	// parameter users see (value = Shift + Scale·draw). It is nil for the panel program,
+	// whose columns are sheared, rescaled or standardised coordinates: Decode maps the
+	// draws of both programs.
 	Params []Param
 	// Metric is the sampler metric recommended for the program: "dense_e" for the
 	// single-market model, whose few coefficients are correlated (intercept against

@@ -568,3 +568,93 @@ func randomSpec(n, k int) *ingest.Spec {
 	}
 	return s
 }
+
+func TestRenderPanelErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*ingest.Spec)
+		want   string
+	}{
+		{"unused level", func(s *ingest.Spec) { s.Groups[0].Levels = append(s.Groups[0].Levels, "nowhere") },
+			`codegen: grouping factor market: level "nowhere" has no rows`},
+		{"level out of range", func(s *ingest.Spec) { s.Groups[0].Of[4] = 9 },
+			"codegen: row 5 (line 6): grouping factor market has level 9 of 8"},
+		{"row labels", func(s *ingest.Spec) { s.Groups[0].Of = s.Groups[0].Of[1:] },
+			"codegen: grouping factor market has 207 row labels for 208 rows"},
+		{"no terms", func(s *ingest.Spec) { s.Groups[0].Terms = nil },
+			"codegen: grouping factor market has no group-varying terms; add 1 or a term inside ( … | market )"},
+		{"repeated term", func(s *ingest.Spec) { s.Groups[0].Terms = []int{0, 2, 2} },
+			"codegen: grouping factor market: group-varying term index 2 is out of range or repeated"},
+		{"sd priors", func(s *ingest.Spec) { s.Groups[0].SDPriors = s.Groups[0].SDPriors[:1] },
+			"codegen: grouping factor market has 1 group-scale priors for 3 terms"},
+		{"sd prior 0", func(s *ingest.Spec) { s.Groups[0].SDPriors[1].SD = 0 },
+			"codegen: sd_1[m_tv] prior normal(0, 0) needs a finite mean and a positive, finite sd"},
+		{"parameterization", func(s *ingest.Spec) { s.Parameterization = "centred" },
+			`codegen: parameterization "centred" is unknown; use "auto", "centered" or "noncentered"`},
+	} {
+		s := panelTestSpec(panelOptions{groups: 8, weeks: 26})
+		tc.mutate(s)
+		_, err := Render(context.Background(), nil, s)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: Render error = %v; want %s", tc.name, err, tc.want)
+		}
+	}
+	// Inits is for single-market models only.
+	if _, err := Inits(panelTestSpec(panelOptions{groups: 2, weeks: 26})); !errors.Is(err, ErrPanelNotSupported) {
+		t.Errorf("Inits(panel) = %v; want ErrPanelNotSupported", err)
+	}
+}
+
+// TestPanelProgramStructure checks what the panel program depends on: the structure
+// (group counts, which terms vary and how), never the data's values or names.
+func TestPanelProgramStructure(t *testing.T) {
+	a := render(t, panelTestSpec(panelOptions{groups: 8, weeks: 26}))
+	other := panelTestSpec(panelOptions{groups: 8, weeks: 26})
+	for i := range other.Y {
+		other.Y[i] *= 1.01 // new values, same structure and choices
+	}
+	for j := range other.Groups[0].Levels {
+		other.Groups[0].Levels[j] = fmt.Sprintf("region_%d", j)
+	}
+	other.Terms[2].Name = "tv_spend"
+	b := render(t, other)
+	if !bytes.Equal(a.Code, b.Code) || a.Template != HierTemplate {
+		t.Errorf("programs differ for the same structure:\n%s", lineDiff(string(a.Code), string(b.Code)))
+	}
+	for _, name := range []string{"north", "market", "m_tv", "m_search", "trend", "kpi", "panel"} {
+		if bytes.Contains(a.Code, []byte(name)) {
+			t.Errorf("program contains %q from the spec; nothing from the data may be pasted into Stan code", name)
+		}
+	}
+	c := render(t, panelTestSpec(panelOptions{groups: 9, weeks: 26}))
+	if bytes.Equal(a.Code, c.Code) {
+		t.Errorf("programs for 8 and 9 groups are the same; the group count must be literal")
+	}
+	if a.Metric != "diag_e" || render(t, goldenSpec(t, "bounds")).Metric != "dense_e" {
+		t.Errorf("Metric = %q (panel), want diag_e; single market dense_e", a.Metric)
+	}
+	if len(a.RandomEffects) != 3 || a.RandomEffects[1].Term != "m_tv" || a.RandomEffects[1].Factor != "market" ||
+		a.RandomEffects[1].Index != 1 || a.RandomEffects[1].Reason == "" {
+		t.Errorf("RandomEffects = %+v", a.RandomEffects)
+	}
+}
+
+// BenchmarkRenderPanel measures Render of the panel program (per-cell QR, the groups' own
+// fits, the Gaussian approximation behind the sampler's scales, template execution) for
+// the example's size, a large panel and one too large for the approximation.
+func BenchmarkRenderPanel(b *testing.B) {
+	for _, size := range []struct {
+		name          string
+		groups, weeks int
+	}{{"8x156", 8, 156}, {"50x260", 50, 260}, {"400x104", 400, 104}} {
+		s := panelTestSpec(panelOptions{groups: size.groups, weeks: size.weeks})
+		b.Run(size.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Render(context.Background(), nil, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(s.N)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

