@@ -72,6 +72,9 @@ type ModelConfig struct {
 	Scale bool `yaml:"scale"`
 	// KPIType is revenue or subscriptions.
 	KPIType string `yaml:"kpi_type"`
+	// LogResponse is how a log(y) model's fit is reported on the KPI scale: mean, the
+	// conditional mean exp(μ + σ²/2) per draw (DSAMbayes ≥ 1.2.2), or median, exp(μ).
+	LogResponse string `yaml:"log_response"`
 	// ForceRecompile bypasses the compile cache.
 	ForceRecompile bool                `yaml:"force_recompile"`
 	RandomEffects  RandomEffectsConfig `yaml:"random_effects"`
@@ -674,6 +677,7 @@ func (c *Config) applyDefaults() {
 		c.Model.Scale = true
 	}
 	setStr("model.kpi_type", &c.Model.KPIType, "revenue")
+	setStr("model.log_response", &c.Model.LogResponse, "mean")
 	setStr("model.random_effects.parameterization", &c.Model.RandomEffects.Parameterization, "auto")
 	setStr("cre.prefix", &c.CRE.Prefix, "cre_mean_")
 	if c.CRE.Vars == nil {

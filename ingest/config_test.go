@@ -223,7 +223,7 @@ func TestBadConfigs(t *testing.T) {
 				"ingest: testdata/bad.yaml:5:3: `model.formula`: column 12: unexpected \"*\" (interactions are not supported; add a column with the product)\n" +
 				"  kpi ~ m_tv * price\n" +
 				"             ^\n" +
-				"ingest: testdata/bad.yaml:6:3: unknown key `model.colour` (allowed under `model`: name, formula, type, scale, kpi_type, force_recompile, random_effects)\n" +
+				"ingest: testdata/bad.yaml:6:3: unknown key `model.colour` (allowed under `model`: name, formula, type, scale, kpi_type, log_response, force_recompile, random_effects)\n" +
 				"ingest: testdata/bad.yaml:8:10: `fit.mcmc.chains` is 100; must be between 1 and 64\n" +
 				"ingest: testdata/bad.yaml:11:7: `boundaries.overrides[0]` (m_tv): lower 5 is above upper 1",
 		},

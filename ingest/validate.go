@@ -135,6 +135,7 @@ func (c *Config) validateModel(v *validator) *Formula {
 		v.enum("model.type", c.Model.Type, modelTypes)
 	}
 	v.enum("model.kpi_type", c.Model.KPIType, kpiTypes)
+	v.enum("model.log_response", c.Model.LogResponse, []string{"mean", "median"})
 	v.enum("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization, reParams)
 	if f != nil {
 		switch t := c.Model.Type; {

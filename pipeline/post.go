@@ -152,7 +152,8 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 	if err != nil {
 		return err
 	}
-	res, err := posterior.Derive(ctx, spec, pd, posterior.Options{Seed: uint64(r.cfg.Fit.MCMC.Seed)})
+	res, err := posterior.Derive(ctx, spec, pd, posterior.Options{
+		Seed: uint64(r.cfg.Fit.MCMC.Seed), LogMedian: r.cfg.Model.LogResponse == "median"})
 	if err != nil {
 		return err
 	}
