@@ -48,14 +48,14 @@ const lkjEta = 2.0
 type REChoice struct {
 	// Factor is the grouping factor as written ("market", "market:brand"); Index is its
 	// 1-based position, as in sd_<Index>[Term].
-	Factor string
-	Index  int
+	Factor string `json:"factor"`
+	Index  int    `json:"index"`
 	// Term is the group-varying term ("(Intercept)", "m_tv").
-	Term string
+	Term string `json:"term"`
 	// Parameterization is Centered, Partial or Noncentered.
-	Parameterization string
+	Parameterization string `json:"parameterization"`
 	// Reason says why: the configured override, or the data-based rule and its figures.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // factorLayout is one grouping factor as the program declares it. Its varying terms keep
