@@ -115,6 +115,20 @@ func (t *table) floats(col string) ([]float64, error) {
 	return out, nil
 }
 
+// floatCols returns several columns as numbers (see floats), failing on the first that is
+// missing or not numeric: the shape every plot's input reading takes.
+func (t *table) floatCols(cols ...string) ([][]float64, error) {
+	out := make([][]float64, len(cols))
+	for k, c := range cols {
+		v, err := t.floats(c)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 // parseNum reads the numbers the runner writes (NA for undefined, Inf and -Inf).
 func parseNum(s string) (float64, error) {
 	switch strings.TrimSpace(s) {

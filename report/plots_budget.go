@@ -112,14 +112,11 @@ func drawResponseCurves(in *inputs) (*figure, error) {
 		return nil, err
 	}
 	ch, _ := t.strs("channel")
-	spend, err := t.floats("spend")
+	cols, err := t.floatCols("spend", "mean")
 	if err != nil {
 		return nil, err
 	}
-	mean, err := t.floats("mean")
-	if err != nil {
-		return nil, err
-	}
+	spend, mean := cols[0], cols[1]
 	lo, hi := nanSlice(len(mean)), nanSlice(len(mean))
 	if t.has("q05") && t.has("q95") {
 		if lo, err = t.floats("q05"); err != nil {
@@ -290,14 +287,11 @@ func drawFrontier(in *inputs) (*figure, error) {
 	if err := t.need("budget", "total_mean"); err != nil {
 		return nil, err
 	}
-	budget, err := t.floats("budget")
+	cols, err := t.floatCols("budget", "total_mean")
 	if err != nil {
 		return nil, err
 	}
-	mean, err := t.floats("total_mean")
-	if err != nil {
-		return nil, err
-	}
+	budget, mean := cols[0], cols[1]
 	lo, hi := nanSlice(len(mean)), nanSlice(len(mean))
 	if t.has("total_q05") && t.has("total_q95") {
 		if lo, err = t.floats("total_q05"); err != nil {
@@ -348,14 +342,11 @@ func drawSensitivity(in *inputs) (*figure, error) {
 		return nil, err
 	}
 	ch, _ := t.strs("channel")
-	change, err := t.floats("change")
+	cols, err := t.floatCols("change", "delta_mean")
 	if err != nil {
 		return nil, err
 	}
-	delta, err := t.floats("delta_mean")
-	if err != nil {
-		return nil, err
-	}
+	change, delta := cols[0], cols[1]
 	var channels []string
 	var changes []float64
 	for i, c := range ch {

@@ -139,18 +139,11 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		return nil, err
 	}
 	names, _ := t.strs("parameter")
-	rhat, err := t.floats("rhat")
+	cols, err := t.floatCols("rhat", "ess_bulk", "ess_tail")
 	if err != nil {
 		return nil, err
 	}
-	bulk, err := t.floats("ess_bulk")
-	if err != nil {
-		return nil, err
-	}
-	tail, err := t.floats("ess_tail")
-	if err != nil {
-		return nil, err
-	}
+	rhat, bulk, tail := cols[0], cols[1], cols[2]
 	mode := in.policyMode()
 	th := convergenceThresholds[mode]
 	var idx []int

@@ -43,18 +43,11 @@ func drawForest(in *inputs) (*figure, error) {
 		return nil, err
 	}
 	names, _ := t.strs("parameter")
-	mean, err := t.floats("mean")
+	cols, err := t.floatCols("mean", "q5", "q95")
 	if err != nil {
 		return nil, err
 	}
-	q5, err := t.floats("q5")
-	if err != nil {
-		return nil, err
-	}
-	q95, err := t.floats("q95")
-	if err != nil {
-		return nil, err
-	}
+	mean, q5, q95 := cols[0], cols[1], cols[2]
 	var terms []string
 	rows := map[string][]coefRow{}
 	isTerm := map[string]bool{}
