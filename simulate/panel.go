@@ -91,11 +91,10 @@ func Hierarchical(opts PanelOptions) (*Example, error) {
 
 	// Market-level draws first, so that the CRE variant can tie baselines to TV levels.
 	type market struct {
-		name       string
-		scale      float64            // media spend level of the market
-		tvLevel    float64            // CRE variant: the market's always-on TV level
-		coef       map[string]float64 // intercept and media slopes of this market
-		seasonPart float64            // phase shift, so seasonality is not identical
+		name    string
+		scale   float64            // media spend level of the market
+		tvLevel float64            // CRE variant: the market's always-on TV level
+		coef    map[string]float64 // intercept and media slopes of this market
 	}
 	ms := make([]market, opts.Markets)
 	var tvMean float64
