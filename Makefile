@@ -4,11 +4,13 @@ BIN      ?= bin/dsamstan
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 DEMO_DIR ?= demo
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK ?= $(or $(shell command -v staticcheck 2>/dev/null),$(wildcard $(shell $(GO) env GOPATH)/bin/staticcheck))
 
 # CmdStan: $CMDSTAN, else the newest ~/.cmdstan/cmdstan-* (the same rule dsamstan uses).
 CMDSTAN_FOUND := $(or $(CMDSTAN),$(lastword $(sort $(wildcard $(HOME)/.cmdstan/cmdstan-*))))
 
-.PHONY: help build test test-short bench bench-fit demo lint vet golden check-clean cmdstan clean
+.PHONY: help build test test-short bench bench-fit demo lint tools vet golden check-clean cmdstan clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -31,7 +33,10 @@ bench-fit: ## sampling speed against a row-wise baseline program (needs CmdStan;
 
 lint: vet ## gofmt, go vet and staticcheck (staticcheck runs when installed)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
-	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi
+	@if [ -n "$(STATICCHECK)" ]; then $(STATICCHECK) ./...; else echo "staticcheck not installed: make tools"; fi
+
+tools: ## install the linters lint uses (staticcheck)
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 vet: ## go vet
 	$(GO) vet ./...
