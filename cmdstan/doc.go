@@ -11,8 +11,9 @@
 //     parallel up to a core limit, and reports progress from the sampler's
 //     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimiser from several
 //     random inits and keeps the best.
-//   - WriteData and WriteDataFile write CmdStan's JSON data format; ReadCSV and
-//     ReadCSVFile read its output CSVs, refusing files cut short.
+//
+// The file formats, CmdStan's JSON data and Stan CSV, belong to package stanio; this
+// package only reads the optimizer's CSVs through it to pick the best run.
 //
 // Failures come back as typed errors: *CompileError carries stanc's message and
 // the offending program line, *RunError the tail of a process's stderr,

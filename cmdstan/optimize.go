@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // OptimizeOptions configures Runner.Optimize. A zero field takes the default named
@@ -124,7 +126,7 @@ func optimizeArgs(exe, dataFile, csv string, id int, o OptimizeOptions) []string
 
 // readLP returns lp__ of an optimiser CSV's estimate row.
 func readLP(path string) (float64, error) {
-	c, err := ReadCSVFile(path)
+	c, err := stanio.ReadCSVFile(path)
 	if err != nil {
 		return 0, err
 	}

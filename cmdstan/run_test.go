@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // CmdStan is faked with the helper-process idiom of os/exec's own tests: the Runner's
@@ -23,8 +25,8 @@ import (
 // stanc or a model executable according to the program name it is given.
 //
 // Fixtures, all copies of real CmdStan 2.33.1 outputs from ../shared/fixtures/cmdstan-2.33/:
-//   - testdata/csv/bernoulli-sample-1.csv, testdata/csv/bernoulli-optimize.csv (shared with
-//     stancsv_test.go): what the fake sampler and optimiser write;
+//   - ../stanio/testdata/csv/bernoulli-sample-1.csv and bernoulli-optimize.csv (the Stan
+//     CSV reader's fixtures, read in place): what the fake sampler and optimiser write;
 //   - testdata/bernoulli-sample-1.stdout.txt: the sampler's stdout with its Iteration lines;
 //   - testdata/bernoulli-bad-data.stderr.txt: what a chain prints when the data are wrong;
 //   - testdata/bad.stan, testdata/bad.stanc-stderr.txt: a program stanc rejects, and stanc's
@@ -343,7 +345,7 @@ func fakeSampler(args []string) int {
 		// Half-way through sampling: progress so far, the CSV header and some draws, then
 		// death by SIGKILL (the OOM killer). A Go program cannot die of a SIGSEGV sent to
 		// itself: its runtime catches it and exits 2.
-		csv, err := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
+		csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
 		if err != nil {
 			panic(err)
 		}
@@ -378,7 +380,7 @@ func fakeSampler(args []string) int {
 			return 3
 		}
 	}
-	csv, err := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
+	csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
 	if err != nil {
 		panic(err)
 	}
@@ -405,7 +407,7 @@ func fakeOptimizer(args []string) int {
 		return 70
 	}
 	lps := strings.Split(os.Getenv("DSAMSTAN_FAKE_LP"), ",")
-	csv, err := os.ReadFile("testdata/csv/bernoulli-optimize.csv")
+	csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-optimize.csv")
 	if err != nil {
 		panic(err)
 	}
@@ -553,8 +555,8 @@ func TestSampleFourChains(t *testing.T) {
 	if !slices.Equal(paths, want) {
 		t.Fatalf("paths = %q; want %q", paths, want)
 	}
-	fixture, _ := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
-	chains, err := ReadCSVFiles(context.Background(), paths)
+	fixture, _ := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
+	chains, err := stanio.ReadCSVFiles(context.Background(), paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -771,14 +773,14 @@ func TestIntegration(t *testing.T) {
 
 	dir := t.TempDir()
 	data := filepath.Join(dir, "bern.json")
-	if err := WriteDataFile(data, []Var{{"N", 10}, {"y", []int{0, 1, 0, 0, 0, 0, 0, 0, 0, 1}}}); err != nil {
+	if err := stanio.WriteDataFile(data, []stanio.Var{{Name: "N", Value: 10}, {Name: "y", Value: []int{0, 1, 0, 0, 0, 0, 0, 0, 0, 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	paths, err := r.Sample(ctx, c.Exe, data, filepath.Join(dir, "fit"), SampleOptions{Chains: 2, Seed: 7, Warmup: 300, Samples: 300}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chains, err := ReadCSVFiles(ctx, paths)
+	chains, err := stanio.ReadCSVFiles(ctx, paths)
 	if err != nil {
 		t.Fatal(err)
 	}
