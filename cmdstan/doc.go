@@ -1,5 +1,5 @@
 // Package cmdstan compiles rendered Stan programs with CmdStan's make, caches the
-// binaries by content hash and runs sampler and optimiser processes.
+// binaries by content hash and runs sampler and optimizer processes.
 //
 // It owns everything that touches a CmdStan install:
 //
@@ -9,7 +9,7 @@
 //     compile Cache, so a program that was built once for the same CmdStan and
 //     flags is never built again; Runner.Sample runs one process per chain, in
 //     parallel up to a core limit, and reports progress from the sampler's
-//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimiser from several
+//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimizer from several
 //     random inits and keeps the best.
 //
 // The file formats, CmdStan's JSON data and Stan CSV, belong to package stanio; this

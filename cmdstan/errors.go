@@ -21,7 +21,7 @@ var ErrInterrupted = errors.New("cmdstan: interrupted")
 // tailLines is how many lines of a process's output an error message quotes.
 const tailLines = 20
 
-// RunError reports a CmdStan process (sampler chain or optimiser run) that exited
+// RunError reports a CmdStan process (sampler chain or optimizer run) that exited
 // with an error. Its message quotes the tail of the process's stderr.
 type RunError struct {
 	// Args is the full command line, program first.
@@ -33,7 +33,7 @@ type RunError struct {
 	// Stdout holds the last lines the process wrote to stdout; CmdStan prints some
 	// errors (bad arguments) there.
 	Stdout string
-	// Chain is the chain (or optimiser run) id, 0 when the process is not one.
+	// Chain is the chain (or optimizer run) id, 0 when the process is not one.
 	Chain int
 	// Err is the underlying error from os/exec.
 	Err error

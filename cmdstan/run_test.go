@@ -26,7 +26,7 @@ import (
 //
 // Fixtures, all copies of real CmdStan 2.33.1 outputs from ../shared/fixtures/cmdstan-2.33/:
 //   - ../stanio/testdata/csv/bernoulli-sample-1.csv and bernoulli-optimize.csv (the Stan
-//     CSV reader's fixtures, read in place): what the fake sampler and optimiser write;
+//     CSV reader's fixtures, read in place): what the fake sampler and optimizer write;
 //   - testdata/bernoulli-sample-1.stdout.txt: the sampler's stdout with its Iteration lines;
 //   - testdata/bernoulli-bad-data.stderr.txt: what a chain prints when the data are wrong;
 //   - testdata/bad.stan, testdata/bad.stanc-stderr.txt: a program stanc rejects, and stanc's
@@ -396,7 +396,7 @@ func fakeSampler(args []string) int {
 	return 0
 }
 
-// fakeOptimizer plays `optimize`: it writes the real optimiser CSV with lp__ set
+// fakeOptimizer plays `optimize`: it writes the real optimizer CSV with lp__ set
 // to the id-th value of DSAMSTAN_FAKE_LP (comma-separated), or fails when id is
 // DSAMSTAN_FAKE_CRASH.
 func fakeOptimizer(args []string) int {

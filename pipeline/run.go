@@ -323,7 +323,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
 	fc := r.cfg.Fit
-	if fc.Method == "optimise" {
+	if fc.Method == "optimise" { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
 			Runs: fc.Optimise.NRuns, Seed: fc.MCMC.Seed,
 		})
