@@ -738,6 +738,9 @@ func TestRunErrorMessage(t *testing.T) {
 
 // TestIntegration compiles and samples the Bernoulli example with a real CmdStan.
 func TestIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping CmdStan integration test")
+	}
 	inst, err := Find("")
 	if err != nil {
 		t.Skipf("no CmdStan found, skipping integration test: %v", err)
