@@ -4,7 +4,10 @@
 // It owns everything that touches a CmdStan install:
 //
 //   - Find locates the install (--cmdstan, then $CMDSTAN, then the newest
-//     ~/.cmdstan/cmdstan-*) and checks it is CmdStan 2.33 or newer.
+//     complete ~/.cmdstan/cmdstan-*) and checks it is CmdStan 2.33 or newer and
+//     complete: built, with its sources, and make on PATH. A half-installed
+//     CmdStan is refused at once, naming what it lacks, rather than failing in
+//     make a minute later.
 //   - A Runner owns every exec call. Runner.Compile builds a program through the
 //     compile Cache, so a program that was built once for the same CmdStan and
 //     flags is never built again; Runner.Sample runs one process per chain, in

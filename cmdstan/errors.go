@@ -13,6 +13,12 @@ import (
 // wraps it and says where it looked and how to install one.
 var ErrNotFound = errors.New("cmdstan: CmdStan not found")
 
+// ErrIncomplete reports a CmdStan folder that is not a finished install: it lacks
+// files that compiling a model needs (bin/stanc, CmdStan's compiled main program, the
+// Stan or Stan Math sources). The error returned by Find wraps it and names what is
+// missing and how to fix it.
+var ErrIncomplete = errors.New("cmdstan: CmdStan install is incomplete")
+
 // ErrInterrupted reports a compile or run stopped because the caller's context was
 // cancelled (Ctrl-C) or a process was interrupted by SIGINT. Output written so far is
 // kept.
