@@ -754,7 +754,7 @@ func TestIntegration(t *testing.T) {
 	}
 	inst, err := Find("")
 	if err != nil {
-		t.Skipf("no CmdStan found, skipping integration test: %v", err)
+		t.Skipf("no usable CmdStan, skipping integration test: %v", err)
 	}
 	t.Setenv("DSAMSTAN_CACHE", t.TempDir())
 	cache, err := OpenCache("")
