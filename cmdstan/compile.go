@@ -156,12 +156,15 @@ func (r *Runner) build(ctx context.Context, key string, program []byte, opts Com
 	})
 }
 
+// noMake is the error when make is not on PATH; Find and Compile both check.
+const noMake = "cmdstan: make not found on PATH: CmdStan needs GNU make and a C++ compiler to build models (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)"
+
 // checkToolchain finds make and a C++ compiler, which CmdStan needs to build a
 // model, and returns make's path.
 func (r *Runner) checkToolchain() (string, error) {
 	makePath, err := r.lookPath("make")
 	if err != nil {
-		return "", errors.New("cmdstan: make not found on PATH: CmdStan needs GNU make and a C++ compiler to build models (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)")
+		return "", errors.New(noMake)
 	}
 	compilers := []string{"g++", "clang++", "c++"}
 	if cxx := os.Getenv("CXX"); cxx != "" {

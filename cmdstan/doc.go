@@ -1,18 +1,22 @@
 // Package cmdstan compiles rendered Stan programs with CmdStan's make, caches the
-// binaries by content hash and runs sampler and optimiser processes.
+// binaries by content hash and runs sampler and optimizer processes.
 //
 // It owns everything that touches a CmdStan install:
 //
 //   - Find locates the install (--cmdstan, then $CMDSTAN, then the newest
-//     ~/.cmdstan/cmdstan-*) and checks it is CmdStan 2.33 or newer.
+//     complete ~/.cmdstan/cmdstan-*) and checks it is CmdStan 2.33 or newer and
+//     complete: built, with its sources, and make on PATH. A half-installed
+//     CmdStan is refused at once, naming what it lacks, rather than failing in
+//     make a minute later.
 //   - A Runner owns every exec call. Runner.Compile builds a program through the
 //     compile Cache, so a program that was built once for the same CmdStan and
 //     flags is never built again; Runner.Sample runs one process per chain, in
 //     parallel up to a core limit, and reports progress from the sampler's
-//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimiser from several
+//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimizer from several
 //     random inits and keeps the best.
-//   - WriteData and WriteDataFile write CmdStan's JSON data format; ReadCSV and
-//     ReadCSVFile read its output CSVs, refusing files cut short.
+//
+// The file formats, CmdStan's JSON data and Stan CSV, belong to package stanio; this
+// package only reads the optimizer's CSVs through it to pick the best run.
 //
 // Failures come back as typed errors: *CompileError carries stanc's message and
 // the offending program line, *RunError the tail of a process's stderr,

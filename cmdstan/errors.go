@@ -13,6 +13,12 @@ import (
 // wraps it and says where it looked and how to install one.
 var ErrNotFound = errors.New("cmdstan: CmdStan not found")
 
+// ErrIncomplete reports a CmdStan folder that is not a finished install: it lacks
+// files that compiling a model needs (bin/stanc, CmdStan's compiled main program, the
+// Stan or Stan Math sources). The error returned by Find wraps it and names what is
+// missing and how to fix it.
+var ErrIncomplete = errors.New("cmdstan: CmdStan install is incomplete")
+
 // ErrInterrupted reports a compile or run stopped because the caller's context was
 // cancelled (Ctrl-C) or a process was interrupted by SIGINT. Output written so far is
 // kept.
@@ -21,7 +27,7 @@ var ErrInterrupted = errors.New("cmdstan: interrupted")
 // tailLines is how many lines of a process's output an error message quotes.
 const tailLines = 20
 
-// RunError reports a CmdStan process (sampler chain or optimiser run) that exited
+// RunError reports a CmdStan process (sampler chain or optimizer run) that exited
 // with an error. Its message quotes the tail of the process's stderr.
 type RunError struct {
 	// Args is the full command line, program first.
@@ -33,7 +39,7 @@ type RunError struct {
 	// Stdout holds the last lines the process wrote to stdout; CmdStan prints some
 	// errors (bad arguments) there.
 	Stdout string
-	// Chain is the chain (or optimiser run) id, 0 when the process is not one.
+	// Chain is the chain (or optimizer run) id, 0 when the process is not one.
 	Chain int
 	// Err is the underlying error from os/exec.
 	Err error

@@ -11,12 +11,14 @@ import (
 	"strconv"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // OptimizeOptions configures Runner.Optimize. A zero field takes the default named
 // on it.
 type OptimizeOptions struct {
-	// Runs is how many optimiser runs start from different random inits (default 4).
+	// Runs is how many optimizer runs start from different random inits (default 4).
 	Runs int
 	// Seed seeds the runs; run k uses it with id=k, so each gets its own inits.
 	Seed int64
@@ -24,12 +26,12 @@ type OptimizeOptions struct {
 	Algorithm string
 	// Iter is the maximum number of iterations per run (default 2000).
 	Iter int
-	// Jacobian optimises the density with the Jacobian of the constraining
+	// Jacobian optimizes the density with the Jacobian of the constraining
 	// transforms (a MAP estimate in the unconstrained space) rather than without it.
 	Jacobian bool
 }
 
-// Optimize runs CmdStan's optimiser opts.Runs times from random inits (init=2, run
+// Optimize runs CmdStan's optimizer opts.Runs times from random inits (init=2, run
 // k with id=k), in parallel up to the number of CPUs, writing
 // <outDir>/optimize_<k>.csv and the run's stdout and stderr beside it. It returns
 // the CSV with the highest lp__ and the CSVs of every run that succeeded. A failed
@@ -105,7 +107,7 @@ func (r *Runner) Optimize(ctx context.Context, exe, dataFile, outDir string, opt
 	return best, all, nil
 }
 
-// optimizeArgs is the command line for optimiser run id.
+// optimizeArgs is the command line for optimizer run id.
 func optimizeArgs(exe, dataFile, csv string, id int, o OptimizeOptions) []string {
 	args := []string{exe, "optimize",
 		"algorithm=" + o.Algorithm,
@@ -122,9 +124,9 @@ func optimizeArgs(exe, dataFile, csv string, id int, o OptimizeOptions) []string
 		"id="+strconv.Itoa(id))
 }
 
-// readLP returns lp__ of an optimiser CSV's estimate row.
+// readLP returns lp__ of an optimizer CSV's estimate row.
 func readLP(path string) (float64, error) {
-	c, err := ReadCSVFile(path)
+	c, err := stanio.ReadCSVFile(path)
 	if err != nil {
 		return 0, err
 	}

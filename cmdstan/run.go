@@ -25,7 +25,7 @@ import (
 const waitDelay = 5 * time.Second
 
 // Runner runs CmdStan: make to compile, the model executables to sample and
-// optimise. It owns every exec call the package makes. A Runner is safe for
+// optimize. It owns every exec call the package makes. A Runner is safe for
 // concurrent use.
 type Runner struct {
 	inst  *Install

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // CmdStan is faked with the helper-process idiom of os/exec's own tests: the Runner's
@@ -23,8 +25,8 @@ import (
 // stanc or a model executable according to the program name it is given.
 //
 // Fixtures, all copies of real CmdStan 2.33.1 outputs from ../shared/fixtures/cmdstan-2.33/:
-//   - testdata/csv/bernoulli-sample-1.csv, testdata/csv/bernoulli-optimize.csv (shared with
-//     stancsv_test.go): what the fake sampler and optimiser write;
+//   - ../stanio/testdata/csv/bernoulli-sample-1.csv and bernoulli-optimize.csv (the Stan
+//     CSV reader's fixtures, read in place): what the fake sampler and optimizer write;
 //   - testdata/bernoulli-sample-1.stdout.txt: the sampler's stdout with its Iteration lines;
 //   - testdata/bernoulli-bad-data.stderr.txt: what a chain prints when the data are wrong;
 //   - testdata/bad.stan, testdata/bad.stanc-stderr.txt: a program stanc rejects, and stanc's
@@ -85,15 +87,26 @@ func newFakeWith(inst *Install, cache *Cache, calls string, env ...string) *fake
 	return &fake{Runner: r, install: inst, calls: calls, log: log, env: env, cache: cache}
 }
 
-// fakeInstall makes a directory that Find accepts as CmdStan version.
-func fakeInstall(t *testing.T, dir, version string) *Install {
+// fakeInstall makes a directory that Find accepts as a complete CmdStan of version:
+// its makefile and, empty, a file for each of the parts a built install has. skip
+// names parts (by part.name) to leave out.
+func fakeInstall(t *testing.T, dir, version string, skip ...string) *Install {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	mk := fmt.Sprintf("# CmdStan makefile\nCMDSTAN_VERSION := %s\nSTAN ?= stan/\n", version)
-	if err := os.WriteFile(filepath.Join(dir, "makefile"), []byte(mk), 0o644); err != nil {
-		t.Fatal(err)
+	files := map[string]string{"makefile": mk}
+	for _, p := range parts {
+		if !slices.Contains(skip, p.name) {
+			files[strings.Replace(p.path, "*", "", 1)] = ""
+		}
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &Install{Dir: dir, Version: version}
 }
@@ -343,7 +356,7 @@ func fakeSampler(args []string) int {
 		// Half-way through sampling: progress so far, the CSV header and some draws, then
 		// death by SIGKILL (the OOM killer). A Go program cannot die of a SIGSEGV sent to
 		// itself: its runtime catches it and exits 2.
-		csv, err := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
+		csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
 		if err != nil {
 			panic(err)
 		}
@@ -378,7 +391,7 @@ func fakeSampler(args []string) int {
 			return 3
 		}
 	}
-	csv, err := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
+	csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
 	if err != nil {
 		panic(err)
 	}
@@ -394,7 +407,7 @@ func fakeSampler(args []string) int {
 	return 0
 }
 
-// fakeOptimizer plays `optimize`: it writes the real optimiser CSV with lp__ set
+// fakeOptimizer plays `optimize`: it writes the real optimizer CSV with lp__ set
 // to the id-th value of DSAMSTAN_FAKE_LP (comma-separated), or fails when id is
 // DSAMSTAN_FAKE_CRASH.
 func fakeOptimizer(args []string) int {
@@ -405,7 +418,7 @@ func fakeOptimizer(args []string) int {
 		return 70
 	}
 	lps := strings.Split(os.Getenv("DSAMSTAN_FAKE_LP"), ",")
-	csv, err := os.ReadFile("testdata/csv/bernoulli-optimize.csv")
+	csv, err := os.ReadFile("../stanio/testdata/csv/bernoulli-optimize.csv")
 	if err != nil {
 		panic(err)
 	}
@@ -553,8 +566,8 @@ func TestSampleFourChains(t *testing.T) {
 	if !slices.Equal(paths, want) {
 		t.Fatalf("paths = %q; want %q", paths, want)
 	}
-	fixture, _ := os.ReadFile("testdata/csv/bernoulli-sample-1.csv")
-	chains, err := ReadCSVFiles(context.Background(), paths)
+	fixture, _ := os.ReadFile("../stanio/testdata/csv/bernoulli-sample-1.csv")
+	chains, err := stanio.ReadCSVFiles(context.Background(), paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -736,12 +749,12 @@ func TestRunErrorMessage(t *testing.T) {
 
 // TestIntegration compiles and samples the Bernoulli example with a real CmdStan.
 func TestIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping CmdStan integration test")
+	}
 	inst, err := Find("")
 	if err != nil {
-		t.Skipf("no CmdStan found, skipping integration test: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(inst.Dir, "bin", "stanc")); err != nil {
-		t.Skipf("CmdStan at %s is not built yet (no bin/stanc), skipping integration test", inst.Dir)
+		t.Skipf("no usable CmdStan, skipping integration test: %v", err)
 	}
 	t.Setenv("DSAMSTAN_CACHE", t.TempDir())
 	cache, err := OpenCache("")
@@ -771,14 +784,14 @@ func TestIntegration(t *testing.T) {
 
 	dir := t.TempDir()
 	data := filepath.Join(dir, "bern.json")
-	if err := WriteDataFile(data, []Var{{"N", 10}, {"y", []int{0, 1, 0, 0, 0, 0, 0, 0, 0, 1}}}); err != nil {
+	if err := stanio.WriteDataFile(data, []stanio.Var{{Name: "N", Value: 10}, {Name: "y", Value: []int{0, 1, 0, 0, 0, 0, 0, 0, 0, 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	paths, err := r.Sample(ctx, c.Exe, data, filepath.Join(dir, "fit"), SampleOptions{Chains: 2, Seed: 7, Warmup: 300, Samples: 300}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chains, err := ReadCSVFiles(ctx, paths)
+	chains, err := stanio.ReadCSVFiles(ctx, paths)
 	if err != nil {
 		t.Fatal(err)
 	}

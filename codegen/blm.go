@@ -5,8 +5,8 @@ import (
 	"math"
 	"text/template"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // blmContext is everything bayes_lm_updater_revised.stan.tmpl may use. It holds only
@@ -53,8 +53,8 @@ func renderBLM(t *template.Template, spec *ingest.Spec) (*Program, error) {
 }
 
 // vars lists the CmdStan data in the program's declaration order.
-func (d *blmData) vars() []cmdstan.Var {
-	return []cmdstan.Var{
+func (d *blmData) vars() []stanio.Var {
+	return []stanio.Var{
 		{Name: "N", Value: d.n},
 		{Name: "K", Value: d.k},
 		{Name: "R", Value: d.stats.r},

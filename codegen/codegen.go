@@ -13,8 +13,8 @@ import (
 
 	"github.com/Masterminds/sprig/v3"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/templates"
 )
 
@@ -40,7 +40,7 @@ type Program struct {
 	// group count), never on data or config, so equal structures share one binary.
 	Code []byte
 	// Data is the CmdStan data, in the program's declaration order.
-	Data []cmdstan.Var
+	Data []stanio.Var
 	// Params maps each Stan output column of the single-market program back to the
 	// parameter users see (value = Shift + Scale·draw). It is nil for the panel program,
 	// whose columns are sheared, rescaled or standardised coordinates: Decode maps the

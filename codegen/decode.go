@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // Decode maps the draws of one chain of p back to the parameters users see, in original
 // units (DESIGN 1 and 7: Stan samples, Go derives). names lists them; draws[j] holds
 // every post-warmup draw of names[j], in the chain's order (column by column, as
-// cmdstan.Chain.Draws).
+// stanio.Chain.Draws).
 //
 // For the single-market program they are the population coefficients by term name and
 // noise_sd. For the panel program, in this order: the population coefficients
@@ -22,7 +22,7 @@ import (
 // group ("m_tv[market=north]", "(Intercept)[market:brand=north:acme]"); and noise_sd.
 //
 // A chain that lacks one of the program's columns gives an error naming it.
-func (p *Program) Decode(ch *cmdstan.Chain) (names []string, draws [][]float64, err error) {
+func (p *Program) Decode(ch *stanio.Chain) (names []string, draws [][]float64, err error) {
 	cols := make(map[string]int, len(ch.Columns))
 	for j, c := range ch.Columns {
 		cols[c] = j
@@ -53,7 +53,7 @@ func (p *Program) Decode(ch *cmdstan.Chain) (names []string, draws [][]float64, 
 	return p.hier.decode(ch.NumDraws(), column)
 }
 
-func chainName(ch *cmdstan.Chain) string {
+func chainName(ch *stanio.Chain) string {
 	if ch.Path == "" {
 		return "the chain"
 	}

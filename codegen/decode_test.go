@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // TestDecodeRoundTrip picks, for every panel golden case, the values users would see
@@ -63,7 +63,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 					invertFactor(t, rng, c.spec, &fl, b, i, set, want)
 				}
 			}
-			ch := &cmdstan.Chain{Path: "fake.csv"}
+			ch := &stanio.Chain{Path: "fake.csv"}
 			for name, v := range cols {
 				ch.Columns = append(ch.Columns, name)
 				ch.Draws = append(ch.Draws, v)

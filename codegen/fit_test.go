@@ -15,6 +15,7 @@ import (
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/simulate"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -39,7 +40,7 @@ type fitOptions struct {
 	metric string
 	seed   int64
 	// decode maps a chain to named draws; nil means Program.Decode of the program.
-	decode func(*cmdstan.Chain) ([]string, [][]float64, error)
+	decode func(*stanio.Chain) ([]string, [][]float64, error)
 }
 
 // cmdstanRunner returns a Runner on the installed CmdStan and the default compile cache
@@ -62,7 +63,7 @@ func cmdstanRunner(tb testing.TB) *cmdstan.Runner {
 
 // fitProgram compiles code (through the cache) and samples it on data with 4 chains of
 // 1000 warmup and 1000 draws, 2 at a time, and summarises the group scales.
-func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []cmdstan.Var, o fitOptions) *fitResult {
+func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []stanio.Var, o fitOptions) *fitResult {
 	tb.Helper()
 	ctx := context.Background()
 	comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
@@ -71,7 +72,7 @@ func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []cmdstan.Va
 	}
 	dir := tb.TempDir()
 	dataFile := filepath.Join(dir, "data.json")
-	if err := cmdstan.WriteDataFile(dataFile, data); err != nil {
+	if err := stanio.WriteDataFile(dataFile, data); err != nil {
 		tb.Fatal(err)
 	}
 	start := time.Now()
@@ -82,7 +83,7 @@ func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []cmdstan.Va
 	if err != nil {
 		tb.Fatal(err)
 	}
-	chains, err := cmdstan.ReadCSVFiles(ctx, csvs)
+	chains, err := stanio.ReadCSVFiles(ctx, csvs)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -226,7 +227,7 @@ const baselineProgram = "../testdata/bench/baseline_noncentred.stan"
 // design row by row, the response, the group of each row and its group-varying columns,
 // and the priors and bounds of dsamstan's program (the same numbers, bounds in the
 // coefficients' own units).
-func baselineData(spec *ingest.Spec, p *Program) ([]cmdstan.Var, error) {
+func baselineData(spec *ingest.Spec, p *Program) ([]stanio.Var, error) {
 	if len(spec.Groups) != 1 || !spec.Terms[0].Intercept {
 		return nil, fmt.Errorf("the baseline takes one grouping factor and an intercept")
 	}
@@ -257,14 +258,14 @@ func baselineData(spec *ingest.Spec, p *Program) ([]cmdstan.Var, error) {
 	if !math.IsInf(pop.lb[0], -1) || !math.IsInf(pop.ub[0], 1) {
 		return nil, fmt.Errorf("the baseline takes an unbounded intercept")
 	}
-	vars := []cmdstan.Var{
+	vars := []stanio.Var{
 		{Name: "N", Value: spec.N}, {Name: "K", Value: len(x)}, {Name: "X", Value: rows}, {Name: "Y", Value: y},
 		{Name: "G", Value: len(g.Levels)}, {Name: "J", Value: len(g.Terms)}, {Name: "J_1", Value: groups}, {Name: "Z_1", Value: z},
 		{Name: "prior_mean", Value: pop.priorMean}, {Name: "prior_sd", Value: pop.priorSD},
 		{Name: "lb", Value: pop.lb}, {Name: "ub", Value: pop.ub},
 	}
 	for _, name := range []string{"sd_1_prior_mean", "sd_1_prior_sd", "prior_family_noise_sd", "noise_sd_prior_a", "noise_sd_prior_b"} {
-		vars = append(vars, cmdstan.Var{Name: name, Value: value(name)})
+		vars = append(vars, stanio.Var{Name: name, Value: value(name)})
 	}
 	return vars, nil
 }
@@ -272,9 +273,9 @@ func baselineData(spec *ingest.Spec, p *Program) ([]cmdstan.Var, error) {
 // baselineDecoder maps the baseline's draws to the names and original units of
 // Program.Decode: population coefficients, group scales, every group's coefficients
 // (population plus r_1) and noise_sd.
-func baselineDecoder(spec *ingest.Spec, p *Program) func(*cmdstan.Chain) ([]string, [][]float64, error) {
+func baselineDecoder(spec *ingest.Spec, p *Program) func(*stanio.Chain) ([]string, [][]float64, error) {
 	lay, g := p.hier, spec.Groups[0]
-	return func(ch *cmdstan.Chain) ([]string, [][]float64, error) {
+	return func(ch *stanio.Chain) ([]string, [][]float64, error) {
 		col := func(name string) ([]float64, error) {
 			j := ch.Column(name)
 			if j < 0 {

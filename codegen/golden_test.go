@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 var update = flag.Bool("update", false, "update golden files")
@@ -84,7 +84,7 @@ func TestGolden(t *testing.T) {
 			}
 			checkGolden(t, filepath.Join(dir, "want.stan"), p.Code, nil)
 			var data bytes.Buffer
-			if err := cmdstan.WriteData(&data, p.Data); err != nil {
+			if err := stanio.WriteData(&data, p.Data); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, filepath.Join(dir, "want.json"), data.Bytes(), func(got, want []byte) bool {
@@ -159,10 +159,10 @@ func TestGoldenStable(t *testing.T) {
 			continue
 		}
 		var d1, d2 bytes.Buffer
-		if err := cmdstan.WriteData(&d1, p1.Data); err != nil {
+		if err := stanio.WriteData(&d1, p1.Data); err != nil {
 			t.Fatal(err)
 		}
-		if err := cmdstan.WriteData(&d2, p2.Data); err != nil {
+		if err := stanio.WriteData(&d2, p2.Data); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(p1.Code, p2.Code) || !bytes.Equal(d1.Bytes(), d2.Bytes()) {

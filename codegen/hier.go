@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // HierTemplate is the panel program, as Program.Template names it.
@@ -327,15 +327,15 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 	}
 
 	// Data, in declaration order.
-	vars := []cmdstan.Var{{Name: "N", Value: spec.N}}
+	vars := []stanio.Var{{Name: "N", Value: spec.N}}
 	if ctx.Multi {
-		vars = append(vars, cmdstan.Var{Name: "C", Value: len(cells)})
+		vars = append(vars, stanio.Var{Name: "C", Value: len(cells)})
 		for _, fl := range lay.factors {
 			idx := make([]int, len(cells))
 			for c, l := range fl.cellLevel {
 				idx[c] = l + 1
 			}
-			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("cell_%d", fl.index), Value: idx})
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("cell_%d", fl.index), Value: idx})
 		}
 	}
 	lb, ub := slices.Clone(pop.lb), slices.Clone(pop.ub)
@@ -344,17 +344,17 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		ub[j] /= s
 	}
 	vars = append(vars,
-		cmdstan.Var{Name: "R", Value: r},
-		cmdstan.Var{Name: "Qty", Value: qty},
-		cmdstan.Var{Name: "rss_ls", Value: rss},
-		cmdstan.Var{Name: "prior_mean", Value: pop.priorMean},
-		cmdstan.Var{Name: "prior_sd", Value: pop.priorSD},
-		cmdstan.Var{Name: "beta_scale", Value: lay.betaScale},
-		cmdstan.Var{Name: "lb", Value: lb},
-		cmdstan.Var{Name: "ub", Value: ub},
+		stanio.Var{Name: "R", Value: r},
+		stanio.Var{Name: "Qty", Value: qty},
+		stanio.Var{Name: "rss_ls", Value: rss},
+		stanio.Var{Name: "prior_mean", Value: pop.priorMean},
+		stanio.Var{Name: "prior_sd", Value: pop.priorSD},
+		stanio.Var{Name: "beta_scale", Value: lay.betaScale},
+		stanio.Var{Name: "lb", Value: lb},
+		stanio.Var{Name: "ub", Value: ub},
 	)
 	if lay.xMean != nil {
-		vars = append(vars, cmdstan.Var{Name: "x_mean", Value: lay.xMean})
+		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})
 	}
 	for gi, fl := range lay.factors {
 		mean := make([]float64, len(fl.terms))
@@ -363,30 +363,30 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 			mean[j], sd[j] = p.Mean, p.SD
 		}
 		if fl.thetaScale != nil {
-			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("theta_scale_%d", fl.index), Value: fl.thetaScale})
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("theta_scale_%d", fl.index), Value: fl.thetaScale})
 		}
 		if fl.xMean != nil {
-			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("x_mean_%d", fl.index), Value: fl.xMean})
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("x_mean_%d", fl.index), Value: fl.xMean})
 		}
 		if fl.est != nil {
 			vars = append(vars,
-				cmdstan.Var{Name: fmt.Sprintf("theta_hat_%d", fl.index), Value: fl.est},
-				cmdstan.Var{Name: fmt.Sprintf("theta_var_%d", fl.index), Value: fl.se2})
+				stanio.Var{Name: fmt.Sprintf("theta_hat_%d", fl.index), Value: fl.est},
+				stanio.Var{Name: fmt.Sprintf("theta_var_%d", fl.index), Value: fl.se2})
 		}
 		vars = append(vars,
-			cmdstan.Var{Name: fmt.Sprintf("sd_%d_prior_mean", fl.index), Value: mean},
-			cmdstan.Var{Name: fmt.Sprintf("sd_%d_prior_sd", fl.index), Value: sd})
+			stanio.Var{Name: fmt.Sprintf("sd_%d_prior_mean", fl.index), Value: mean},
+			stanio.Var{Name: fmt.Sprintf("sd_%d_prior_sd", fl.index), Value: sd})
 		if fl.correlated {
-			vars = append(vars, cmdstan.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
 		}
 	}
 	vars = append(vars,
-		cmdstan.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
-		cmdstan.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
-		cmdstan.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
+		stanio.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
+		stanio.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
+		stanio.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
 		// The posterior sd of log(noise_sd) is about 1/sqrt(2N) in a Gaussian model.
-		cmdstan.Var{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(lay.sigma2)},
-		cmdstan.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
+		stanio.Var{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(lay.sigma2)},
+		stanio.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
 	)
 	return &Program{Template: HierTemplate, Code: code, Data: vars,
 		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil

@@ -6,8 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // Inits returns a starting point for the sampler, in the program's (scaled) space: beta is
@@ -21,7 +21,7 @@ import (
 // they start near the posterior. Inits helps unscaled fits (model.scale false), where
 // (-2, 2) can be orders of magnitude away from the posterior. Starting every chain at the
 // same point removes the overdispersed starts Rhat relies on, so jitter it per chain.
-func Inits(spec *ingest.Spec) ([]cmdstan.Var, error) {
+func Inits(spec *ingest.Spec) ([]stanio.Var, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("codegen: nil spec")
 	}
@@ -84,7 +84,7 @@ func Inits(spec *ingest.Spec) ([]cmdstan.Var, error) {
 	if floor := 1e-6 * math.Sqrt(sigma2); !(noise > floor) {
 		noise = floor
 	}
-	return []cmdstan.Var{{Name: "beta", Value: b}, {Name: "noise_sd", Value: noise}}, nil
+	return []stanio.Var{{Name: "beta", Value: b}, {Name: "noise_sd", Value: noise}}, nil
 }
 
 // inside moves v strictly inside [lb, ub]: a value outside (or on) a bound goes a margin

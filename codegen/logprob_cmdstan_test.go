@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // TestLogProbMatchesDirectModel compiles the rendered program and testdata/naive_blm.stan
@@ -54,7 +54,7 @@ func TestLogProbMatchesDirectModel(t *testing.T) {
 		}
 	}
 	writeJSON(t, filepath.Join(dir, "blm.json"), p.Data)
-	writeJSON(t, filepath.Join(dir, "naive.json"), append([]cmdstan.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...))
+	writeJSON(t, filepath.Join(dir, "naive.json"), append([]stanio.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...))
 
 	lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
 	rng := rand.New(rand.NewPCG(4, 4))
@@ -64,7 +64,7 @@ func TestLogProbMatchesDirectModel(t *testing.T) {
 			beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
 		}
 		point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
-		writeJSON(t, point, []cmdstan.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: 0.2 + rng.Float64()}})
+		writeJSON(t, point, []stanio.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: 0.2 + rng.Float64()}})
 		a := logProb(t, dir, "blm", point)
 		b := logProb(t, dir, "naive", point)
 		for j := range a {
@@ -116,10 +116,10 @@ func writeFile(t *testing.T, name string, b []byte) {
 	}
 }
 
-func writeJSON(t *testing.T, name string, vars []cmdstan.Var) {
+func writeJSON(t *testing.T, name string, vars []stanio.Var) {
 	t.Helper()
 	var b bytes.Buffer
-	if err := cmdstan.WriteData(&b, vars); err != nil {
+	if err := stanio.WriteData(&b, vars); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, name, b.Bytes())

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -42,7 +42,7 @@ const defaultMaxDepth = 10
 // sampler_ess_bulk_min, sampler_ess_bulk_min_sd, sampler_ess_tail_min,
 // sampler_ess_tail_min_sd, sampler_divergences, sampler_treedepth_saturation,
 // sampler_ebfmi_min.
-func P1(chains []*cmdstan.Chain, params []Param, mode string) []Check {
+func P1(chains []*stanio.Chain, params []Param, mode string) []Check {
 	pol := policies[mustMode(mode)]
 	stats := paramStats(params)
 	var sds []paramStat
@@ -228,7 +228,7 @@ func nameList(names []string) string {
 }
 
 // chainLabel names a chain in messages: by its CmdStan id and file when known.
-func chainLabel(ch *cmdstan.Chain, i int) string {
+func chainLabel(ch *stanio.Chain, i int) string {
 	id := i + 1
 	if ch.Config.ID > 0 {
 		id = ch.Config.ID
@@ -239,7 +239,7 @@ func chainLabel(ch *cmdstan.Chain, i int) string {
 	return fmt.Sprintf("chain %d", id)
 }
 
-func divergences(chains []*cmdstan.Chain, params []Param, pol policy) Check {
+func divergences(chains []*stanio.Chain, params []Param, pol policy) Check {
 	const id, metric = "sampler_divergences", "divergent_transitions"
 	thr := "warn > 0; fail > " + pct(pol.divFail) + " of draws"
 	if pol.divFail == 0 {
@@ -295,7 +295,7 @@ func divergences(chains []*cmdstan.Chain, params []Param, pol policy) Check {
 // funnel looks for the group scale whose small values the divergent draws crowd into: for
 // each sd_* parameter, the median over divergent draws of their percentile among all draws.
 // It reports the smallest such median when it is below 25%.
-func funnel(chains []*cmdstan.Chain, params []Param) (string, float64, bool) {
+func funnel(chains []*stanio.Chain, params []Param) (string, float64, bool) {
 	var div []bool
 	for _, ch := range chains {
 		j := ch.Column("divergent__")
@@ -338,7 +338,7 @@ func funnel(chains []*cmdstan.Chain, params []Param) (string, float64, bool) {
 	return bestName, best, bestName != "" && best < 0.25
 }
 
-func treedepth(chains []*cmdstan.Chain, pol policy) Check {
+func treedepth(chains []*stanio.Chain, pol policy) Check {
 	const id, metric = "sampler_treedepth_saturation", "treedepth_saturation_fraction"
 	thr := fmt.Sprintf("warn > %s; fail > %s of draws at max_treedepth", pct(pol.treeWarn), pct(pol.treeFail))
 	total, count, found := 0, 0, false
@@ -406,7 +406,7 @@ func EBFMI(energy []float64) float64 {
 	return jumps / spread
 }
 
-func ebfmi(chains []*cmdstan.Chain, pol policy) Check {
+func ebfmi(chains []*stanio.Chain, pol policy) Check {
 	const id, metric = "sampler_ebfmi_min", "min_ebfmi"
 	thr := fmt.Sprintf("warn < %s; fail < %s (per chain)", short(pol.ebfmiWarn), short(pol.ebfmiFail))
 	minV, worst := math.NaN(), ""
@@ -443,7 +443,7 @@ func ebfmi(chains []*cmdstan.Chain, pol policy) Check {
 // ParamsFromChains returns every non-sampler column of the chains (names not ending in "__")
 // as a Param with CmdStan's names. The chains must have the same columns and the same number
 // of draws, as chains of one run do; otherwise it returns an error naming the files.
-func ParamsFromChains(chains []*cmdstan.Chain) ([]Param, error) {
+func ParamsFromChains(chains []*stanio.Chain) ([]Param, error) {
 	if len(chains) == 0 {
 		return nil, fmt.Errorf("diagnostics: no chains")
 	}

@@ -9,17 +9,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // readChains reads CmdStan CSVs from testdata. The files there are copies of
 // ../shared/fixtures/cmdstan-2.33/ (real CmdStan 2.33.1 output; see its README.md).
-func readChains(t *testing.T, files ...string) ([]*cmdstan.Chain, []Param) {
+func readChains(t *testing.T, files ...string) ([]*stanio.Chain, []Param) {
 	t.Helper()
 	for i, f := range files {
 		files[i] = "testdata/" + f
 	}
-	chains, err := cmdstan.ReadCSVFiles(context.Background(), files)
+	chains, err := stanio.ReadCSVFiles(context.Background(), files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +140,11 @@ func TestHierFixtureGroupScales(t *testing.T) {
 }
 
 // sampler builds chains with the given sampler columns, n draws each.
-func sampler(nChains, n, maxDepth int, set func(c, i int) (div, depth, energy float64)) []*cmdstan.Chain {
-	var chains []*cmdstan.Chain
+func sampler(nChains, n, maxDepth int, set func(c, i int) (div, depth, energy float64)) []*stanio.Chain {
+	var chains []*stanio.Chain
 	for c := range nChains {
-		ch := &cmdstan.Chain{Columns: []string{"divergent__", "treedepth__", "energy__"},
-			Config: cmdstan.Config{MaxDepth: maxDepth, AdaptDelta: 0.8, ID: c + 1}, Draws: make([][]float64, 3)}
+		ch := &stanio.Chain{Columns: []string{"divergent__", "treedepth__", "energy__"},
+			Config: stanio.Config{MaxDepth: maxDepth, AdaptDelta: 0.8, ID: c + 1}, Draws: make([][]float64, 3)}
 		for j := range 3 {
 			ch.Draws[j] = make([]float64, n)
 		}
@@ -478,7 +478,7 @@ func TestParamsFromChains(t *testing.T) {
 		t.Error("ParamsFromChains(nil) succeeded")
 	}
 	other, _ := readChains(t, "eight-treedepth3.csv")
-	_, err := ParamsFromChains([]*cmdstan.Chain{chains[0], other[0]})
+	_, err := ParamsFromChains([]*stanio.Chain{chains[0], other[0]})
 	if err == nil || !strings.Contains(err.Error(), "different columns") {
 		t.Errorf("mixed models: %v", err)
 	}
@@ -487,7 +487,7 @@ func TestParamsFromChains(t *testing.T) {
 	for j, d := range chains[1].Draws {
 		short.Draws[j] = d[:100]
 	}
-	_, err = ParamsFromChains([]*cmdstan.Chain{chains[0], &short})
+	_, err = ParamsFromChains([]*stanio.Chain{chains[0], &short})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("has %d draws", chains[0].NumDraws())) {
 		t.Errorf("unequal draws: %v", err)
 	}

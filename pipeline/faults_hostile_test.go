@@ -16,6 +16,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // Faults during a run, with the fake CmdStan of internal/fakecmdstan. Each test checks the
@@ -59,7 +60,7 @@ func TestRunChainCrashesMidRun(t *testing.T) {
 	noLeftovers(t, runDir)
 	// The crashed chain's partial CSV is kept, and reading it says it was cut short.
 	partial := filepath.Join(runDir, StageModelFit, "chain_2.csv")
-	if _, err := cmdstan.ReadCSVFile(partial); err == nil || !strings.Contains(err.Error(), "the file ends after 250 of its 1000 draws") {
+	if _, err := stanio.ReadCSVFile(partial); err == nil || !strings.Contains(err.Error(), "the file ends after 250 of its 1000 draws") {
 		t.Errorf("reading the crashed chain's CSV: %v; want it refused as cut short", err)
 	}
 }
@@ -149,7 +150,7 @@ func TestRunDiskFull(t *testing.T) {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	msg := string(out)
-	if !strings.HasPrefix(msg, "run error: cmdstan: "+filepath.Join(runDir, StageModelFit, "chain_")) {
+	if !strings.HasPrefix(msg, "run error: stanio: "+filepath.Join(runDir, StageModelFit, "chain_")) {
 		t.Fatalf("helper said %q; want a run error naming a chain CSV", msg)
 	}
 	if !strings.Contains(msg, "was cut short, by a stopped run or a full disk") {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/simulate"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -88,7 +89,7 @@ func TestIntegrationBLMRecoversTheTruth(t *testing.T) {
 	}
 
 	// Bounded media coefficients: not one draw below the bound of 0.
-	chains, err := cmdstan.ReadCSVFiles(context.Background(), res.Info.Chains)
+	chains, err := stanio.ReadCSVFiles(context.Background(), res.Info.Chains)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -37,7 +37,7 @@ func (d *decoded) perChainView(j int) [][]float64 {
 func (d *decoded) index(name string) int { return slices.Index(d.names, name) }
 
 // decode reads the chains' parameters in users' terms (codegen.Program.Decode).
-func decode(prog *codegen.Program, chains []*cmdstan.Chain) (*decoded, error) {
+func decode(prog *codegen.Program, chains []*stanio.Chain) (*decoded, error) {
 	d := &decoded{chains: len(chains)}
 	for c, ch := range chains {
 		names, draws, err := prog.Decode(ch)

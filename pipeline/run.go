@@ -18,6 +18,7 @@ import (
 	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/report"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -260,7 +261,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	dataPath := r.folder.Path(StageModelFit, "data.json")
-	if err := cmdstan.WriteDataFile(dataPath, prog.Data); err != nil {
+	if err := stanio.WriteDataFile(dataPath, prog.Data); err != nil {
 		return nil, err
 	}
 
@@ -322,7 +323,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
 	fc := r.cfg.Fit
-	if fc.Method == "optimise" {
+	if fc.Method == "optimise" { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
 			Runs: fc.Optimise.NRuns, Seed: fc.MCMC.Seed,
 		})
@@ -361,7 +362,7 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 // summarise reads the chain CSVs, maps every Stan column back to the parameters users see
 // (original units), writes the summary table and, for MCMC fits, the derived tables.
 func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
-	chains, err := cmdstan.ReadCSVFiles(ctx, csvs)
+	chains, err := stanio.ReadCSVFiles(ctx, csvs)
 	if err != nil {
 		return nil, err
 	}

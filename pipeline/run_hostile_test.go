@@ -15,10 +15,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // hostileColumns replace the 8 columns of the built-in BLM example (date, the KPI and six
@@ -104,7 +104,7 @@ func renderRun(t *testing.T, config string) (*codegen.Program, []byte) {
 		t.Fatal(err)
 	}
 	var data bytes.Buffer
-	if err := cmdstan.WriteData(&data, prog.Data); err != nil {
+	if err := stanio.WriteData(&data, prog.Data); err != nil {
 		t.Fatal(err)
 	}
 	if !json.Valid(data.Bytes()) {
@@ -265,7 +265,7 @@ func TestHostileGroupLabelsCannotChangeThePanelProgram(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		var data bytes.Buffer
-		if err := cmdstan.WriteData(&data, prog.Data); err != nil {
+		if err := stanio.WriteData(&data, prog.Data); err != nil {
 			t.Fatal(err)
 		}
 		if !json.Valid(data.Bytes()) {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/pipeline"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 type diagnoseOptions struct {
@@ -117,7 +117,7 @@ func diagnoseReport(ctx context.Context, opts *diagnoseOptions) (*diagnostics.Re
 			return nil, flagErrorf("diagnose: %s is a folder: give one run folder, or CmdStan CSV files", f)
 		}
 	}
-	chains, err := cmdstan.ReadCSVFiles(ctx, files)
+	chains, err := stanio.ReadCSVFiles(ctx, files)
 	if err != nil {
 		return nil, err
 	}

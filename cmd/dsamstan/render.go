@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 type renderOptions struct {
@@ -58,7 +58,7 @@ func runRender(cmd *cobra.Command, opts *renderOptions) error {
 	}
 	if opts.Data != "" {
 		var buf bytes.Buffer
-		if err := cmdstan.WriteData(&buf, prog.Data); err != nil {
+		if err := stanio.WriteData(&buf, prog.Data); err != nil {
 			return err
 		}
 		if err := atomicfile.WriteFile(opts.Data, buf.Bytes(), 0o644); err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -49,7 +49,7 @@ table with names in users' terms.`,
 }
 
 func runSummary(cmd *cobra.Command, opts *summaryOptions) error {
-	chains, err := cmdstan.ReadCSVFiles(cmd.Context(), opts.Files)
+	chains, err := stanio.ReadCSVFiles(cmd.Context(), opts.Files)
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,11 @@ const (
 	CrashMid = "crash-mid"
 )
 
-// New makes a fake CmdStan install and returns its folder: CmdStan's makefile version line
-// and a bin/stanc that prints a version, plus a `make` and a `g++` first on PATH. The fake
-// make "compiles" by writing the fake model executable to its target; that script plays
-// the sampler as mode says. New also points DSAMSTAN_CACHE at a fresh folder.
+// New makes a fake CmdStan install and returns its folder: CmdStan's makefile version
+// line, a bin/stanc that prints a version and the empty files by which cmdstan.Find knows
+// a complete install, plus a `make` and a `g++` first on PATH. The fake make "compiles" by
+// writing the fake model executable to its target; that script plays the sampler as mode
+// says. New also points DSAMSTAN_CACHE at a fresh folder.
 func New(tb testing.TB, mode string) string {
 	tb.Helper()
 	if _, err := os.Stat("/bin/sh"); err != nil {
@@ -35,7 +36,9 @@ func New(tb testing.TB, mode string) string {
 	home := filepath.Join(dir, "cmdstan-2.33.1")
 	bin := filepath.Join(dir, "path")
 	model := filepath.Join(dir, "fake_model.sh")
-	for _, d := range []string{filepath.Join(home, "bin"), bin} {
+	for _, d := range []string{filepath.Join(home, "bin"), bin,
+		filepath.Join(home, "src", "cmdstan"), filepath.Join(home, "stan", "src", "stan", "model"),
+		filepath.Join(home, "stan", "lib", "stan_math", "make")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			tb.Fatal(err)
 		}
@@ -44,6 +47,9 @@ func New(tb testing.TB, mode string) string {
 		model:                               fakeModel,
 		filepath.Join(home, "makefile"):     "CMDSTAN_VERSION := 2.33.1\n",
 		filepath.Join(home, "bin", "stanc"): "#!/bin/sh\necho 'stanc3 v2.33.1 (Unix)'\n",
+		filepath.Join(home, "src", "cmdstan", "main.o"):                           "",
+		filepath.Join(home, "stan", "src", "stan", "model", "model_header.hpp"):   "",
+		filepath.Join(home, "stan", "lib", "stan_math", "make", "compiler_flags"): "",
 		filepath.Join(bin, "make"): "#!/bin/sh\n# fake make: the last argument is the target executable\n" +
 			"echo \"$@\" >> '" + filepath.Join(dir, "make.log") + "'\n" +
 			"for a in \"$@\"; do target=$a; done\ncp '" + model + "' \"$target\" && chmod +x \"$target\"\n",

@@ -28,9 +28,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/stanio"
 )
 
 func main() {
@@ -64,7 +64,7 @@ func run(config, runDir string, draws int, out, outliers, outlierOut string) err
 	if err != nil || len(paths) == 0 {
 		return fmt.Errorf("%s: no chain CSVs", runDir)
 	}
-	chains, err := cmdstan.ReadCSVFiles(ctx, paths)
+	chains, err := stanio.ReadCSVFiles(ctx, paths)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package cmdstan
+package stanio
 
 import (
 	"bytes"
@@ -89,12 +89,12 @@ type CSVError struct {
 	Msg  string
 }
 
-// Error returns "cmdstan: path:line: msg" (or "cmdstan: line N: msg" without a path).
+// Error returns "stanio: path:line: msg" (or "stanio: line N: msg" without a path).
 func (e *CSVError) Error() string {
 	if e.Path == "" {
-		return fmt.Sprintf("cmdstan: line %d: %s", e.Line, e.Msg)
+		return fmt.Sprintf("stanio: line %d: %s", e.Line, e.Msg)
 	}
-	return fmt.Sprintf("cmdstan: %s:%d: %s", e.Path, e.Line, e.Msg)
+	return fmt.Sprintf("stanio: %s:%d: %s", e.Path, e.Line, e.Msg)
 }
 
 // Column returns the index of the named column, or -1. It is a linear search; callers that
@@ -124,7 +124,7 @@ func (c *Chain) NumDraws() int {
 func ReadCSV(r io.Reader) (*Chain, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("cmdstan: reading stan csv: %w", err)
+		return nil, fmt.Errorf("stanio: reading stan csv: %w", err)
 	}
 	return parseCSV("", data)
 }
@@ -134,7 +134,7 @@ func ReadCSV(r io.Reader) (*Chain, error) {
 func ReadCSVFile(path string) (*Chain, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cmdstan: %w", err)
+		return nil, fmt.Errorf("stanio: %w", err)
 	}
 	return parseCSV(path, data)
 }
@@ -148,7 +148,7 @@ func ReadCSVFiles(ctx context.Context, paths []string) ([]*Chain, error) {
 	for i, path := range paths {
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("cmdstan: reading %s: %w", path, err)
+				return fmt.Errorf("stanio: reading %s: %w", path, err)
 			}
 			c, err := ReadCSVFile(path)
 			chains[i] = c

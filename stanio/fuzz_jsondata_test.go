@@ -1,4 +1,4 @@
-package cmdstan
+package stanio
 
 import (
 	"bytes"

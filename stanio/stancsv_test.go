@@ -1,4 +1,4 @@
-package cmdstan
+package stanio
 
 import (
 	"bytes"
@@ -576,8 +576,8 @@ func TestReadCSVFilesErrors(t *testing.T) {
 	good := filepath.Join("testdata", "csv", "bernoulli-sample-1.csv")
 	missing := filepath.Join(t.TempDir(), "missing.csv")
 	_, err := ReadCSVFiles(context.Background(), []string{good, missing, good})
-	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "cmdstan: open ") {
-		t.Errorf("error = %v; want cmdstan: open ...: file does not exist", err)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "stanio: open ") {
+		t.Errorf("error = %v; want stanio: open ...: file does not exist", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -601,7 +601,7 @@ func TestCSVErrorWithPath(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Path != path || ce.Line != 4 {
 		t.Fatalf("error = %#v; want *CSVError at %s:4", err, path)
 	}
-	if want := "cmdstan: " + path + `:4: column "theta": cannot parse "x" as a number`; err.Error() != want {
+	if want := "stanio: " + path + `:4: column "theta": cannot parse "x" as a number`; err.Error() != want {
 		t.Errorf("error = %q; want %q", err, want)
 	}
 }
@@ -611,37 +611,37 @@ func TestBadCSV(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"empty", "", "cmdstan: line 1: empty file"},
-		{"blank", "\n \n", "cmdstan: line 1: empty file"},
-		{"only comments", "# model = m\n# method = sample\n", "cmdstan: line 2: no column header: the file ends inside the comment header"},
-		{"header missing", "# model = m\n1,2\n3,4\n", "cmdstan: line 2: no column header: the first line after the comments holds numbers"},
-		{"header missing negative", "-6.8,0.9\n", "cmdstan: line 1: no column header: the first line after the comments holds numbers"},
-		{"empty column name", "a,,b\n", "cmdstan: line 1: column 2 has an empty name"},
-		{"duplicate column", "a,b,a\n", `cmdstan: line 1: column "a" appears twice (columns 1 and 3)`},
-		{"short row", "a,b\n1,2\n3\n", "cmdstan: line 3: row has 1 value; the header has 2 columns"},
-		{"long row", "a,b\n1,2\n3,4,5\n", "cmdstan: line 3: row has 3 values; the header has 2 columns"},
-		{"trailing comma", "a,b\n1,2,\n", "cmdstan: line 2: row has 3 values; the header has 2 columns"},
-		{"bad cell", "a,b\n1,2\n# x\n3,4x\n", `cmdstan: line 4: column "b": cannot parse "4x" as a number`},
-		{"empty cell", "a,b,c\n1,,3\n", `cmdstan: line 2: column "b": cannot parse "" as a number`},
-		{"space in cell", "a,b\n1, 2\n", `cmdstan: line 2: column "b": cannot parse " 2" as a number`},
-		{"bad cell before ragged row", "a,b\nx,2\n3\n", `cmdstan: line 2: column "a": cannot parse "x" as a number`},
+		{"empty", "", "stanio: line 1: empty file"},
+		{"blank", "\n \n", "stanio: line 1: empty file"},
+		{"only comments", "# model = m\n# method = sample\n", "stanio: line 2: no column header: the file ends inside the comment header"},
+		{"header missing", "# model = m\n1,2\n3,4\n", "stanio: line 2: no column header: the first line after the comments holds numbers"},
+		{"header missing negative", "-6.8,0.9\n", "stanio: line 1: no column header: the first line after the comments holds numbers"},
+		{"empty column name", "a,,b\n", "stanio: line 1: column 2 has an empty name"},
+		{"duplicate column", "a,b,a\n", `stanio: line 1: column "a" appears twice (columns 1 and 3)`},
+		{"short row", "a,b\n1,2\n3\n", "stanio: line 3: row has 1 value; the header has 2 columns"},
+		{"long row", "a,b\n1,2\n3,4,5\n", "stanio: line 3: row has 3 values; the header has 2 columns"},
+		{"trailing comma", "a,b\n1,2,\n", "stanio: line 2: row has 3 values; the header has 2 columns"},
+		{"bad cell", "a,b\n1,2\n# x\n3,4x\n", `stanio: line 4: column "b": cannot parse "4x" as a number`},
+		{"empty cell", "a,b,c\n1,,3\n", `stanio: line 2: column "b": cannot parse "" as a number`},
+		{"space in cell", "a,b\n1, 2\n", `stanio: line 2: column "b": cannot parse " 2" as a number`},
+		{"bad cell before ragged row", "a,b\nx,2\n3\n", `stanio: line 2: column "a": cannot parse "x" as a number`},
 		{"long bad cell", "a\n" + strings.Repeat("9", 50) + "z\n",
-			`cmdstan: line 2: column "a": cannot parse "` + strings.Repeat("9", 40) + `"... as a number`},
-		{"bad num_samples", cfg + "#     num_samples = 1e3\na\n", `cmdstan: line 3: sample.num_samples = "1e3": want an integer`},
-		{"zero thin", cfg + "#     thin = 0\na\n", `cmdstan: line 3: sample.thin = "0": want a positive integer`},
-		{"bad bool", cfg + "#     save_warmup = yes\na\n", `cmdstan: line 3: sample.save_warmup = "yes": want 0, 1, true or false`},
+			`stanio: line 2: column "a": cannot parse "` + strings.Repeat("9", 40) + `"... as a number`},
+		{"bad num_samples", cfg + "#     num_samples = 1e3\na\n", `stanio: line 3: sample.num_samples = "1e3": want an integer`},
+		{"zero thin", cfg + "#     thin = 0\na\n", `stanio: line 3: sample.thin = "0": want a positive integer`},
+		{"bad bool", cfg + "#     save_warmup = yes\na\n", `stanio: line 3: sample.save_warmup = "yes": want 0, 1, true or false`},
 		{"first bad key wins", cfg + "#     thin = x\n#     num_warmup = y\n# random\n#   seed = z\na\n",
-			`cmdstan: line 3: sample.thin = "x": want an integer`},
-		{"bad seed", "# random\n#   seed = -\na\n", `cmdstan: line 2: random.seed = "-": want an integer`},
-		{"bad delta", cfg + "#     adapt\n#       delta = high\na\n", `cmdstan: line 4: sample.adapt.delta = "high": want a number`},
-		{"bad step size", "a\n# Adaptation terminated\n# Step size = big\n1\n", `cmdstan: line 3: step size "big" is not a number`},
-		{"bad diag metric", "a\n# Diagonal elements of inverse mass matrix:\n# 1, x\n1\n", `cmdstan: line 3: inverse metric: cannot parse "x" as a number`},
+			`stanio: line 3: sample.thin = "x": want an integer`},
+		{"bad seed", "# random\n#   seed = -\na\n", `stanio: line 2: random.seed = "-": want an integer`},
+		{"bad delta", cfg + "#     adapt\n#       delta = high\na\n", `stanio: line 4: sample.adapt.delta = "high": want a number`},
+		{"bad step size", "a\n# Adaptation terminated\n# Step size = big\n1\n", `stanio: line 3: step size "big" is not a number`},
+		{"bad diag metric", "a\n# Diagonal elements of inverse mass matrix:\n# 1, x\n1\n", `stanio: line 3: inverse metric: cannot parse "x" as a number`},
 		{"no diag metric", "a\n# Diagonal elements of inverse mass matrix:\n1\n",
-			`cmdstan: line 2: inverse metric: no values after "Diagonal elements of inverse mass matrix:"`},
-		{"short dense metric", "a,b\n# Elements of inverse mass matrix:\n# 1, 0\n1,2\n", "cmdstan: line 4: dense inverse metric ends after 1 of 2 rows"},
-		{"dense metric at end of file", "a,b\n# Elements of inverse mass matrix:\n# 1, 0", "cmdstan: line 3: dense inverse metric ends after 1 of 2 rows"},
-		{"ragged dense metric", "a,b\n# Elements of inverse mass matrix:\n# 1, 0\n# 1\n1,2\n", "cmdstan: line 4: dense inverse metric row: got 1 numbers, want 2"},
-		{"bad elapsed time", "a\n1\n#  Elapsed Time: soon seconds (Total)\n", `cmdstan: line 3: elapsed time "soon" is not a number`},
+			`stanio: line 2: inverse metric: no values after "Diagonal elements of inverse mass matrix:"`},
+		{"short dense metric", "a,b\n# Elements of inverse mass matrix:\n# 1, 0\n1,2\n", "stanio: line 4: dense inverse metric ends after 1 of 2 rows"},
+		{"dense metric at end of file", "a,b\n# Elements of inverse mass matrix:\n# 1, 0", "stanio: line 3: dense inverse metric ends after 1 of 2 rows"},
+		{"ragged dense metric", "a,b\n# Elements of inverse mass matrix:\n# 1, 0\n# 1\n1,2\n", "stanio: line 4: dense inverse metric row: got 1 numbers, want 2"},
+		{"bad elapsed time", "a\n1\n#  Elapsed Time: soon seconds (Total)\n", `stanio: line 3: elapsed time "soon" is not a number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package cmdstan
+package stanio
 
 import (
 	"bytes"
@@ -138,16 +138,16 @@ func TestWriteDataErrors(t *testing.T) {
 		vars []Var
 		want string
 	}{
-		{[]Var{{"x", float32(1)}}, `cmdstan: data variable "x": unsupported type float32 (use int, float64, []int, []float64, [][]int or [][]float64)`},
-		{[]Var{{"s", "text"}}, `cmdstan: data variable "s": unsupported type string (use int, float64, []int, []float64, [][]int or [][]float64)`},
-		{[]Var{{"X", [][]float64{{1, 2}, {3}}}}, `cmdstan: data variable "X": row 2 has 1 values but row 1 has 2; every row must have the same length`},
-		{[]Var{{"N", 1}, {"N", 2}}, `cmdstan: data variable "N" given twice`},
-		{[]Var{{"", 1}}, `cmdstan: data variable 1 has no name`},
-		{[]Var{{"N", 1}, {"x\": 1, \"y", 2}}, `cmdstan: data variable 2: "x\": 1, \"y" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
-		{[]Var{{"lp__", 1.0}}, `cmdstan: data variable 1: "lp__" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
-		{[]Var{{"N", 1 << 31}}, `cmdstan: data variable "N": 2147483648 is outside Stan's int range (-2147483648 to 2147483647)`},
-		{[]Var{{"g", []int{1, -1 << 40}}}, `cmdstan: data variable "g": element 2: -1099511627776 is outside Stan's int range (-2147483648 to 2147483647)`},
-		{[]Var{{"G", [][]int{{1}, {1 << 33}}}}, `cmdstan: data variable "G": row 2, element 1: 8589934592 is outside Stan's int range (-2147483648 to 2147483647)`},
+		{[]Var{{"x", float32(1)}}, `stanio: data variable "x": unsupported type float32 (use int, float64, []int, []float64, [][]int or [][]float64)`},
+		{[]Var{{"s", "text"}}, `stanio: data variable "s": unsupported type string (use int, float64, []int, []float64, [][]int or [][]float64)`},
+		{[]Var{{"X", [][]float64{{1, 2}, {3}}}}, `stanio: data variable "X": row 2 has 1 values but row 1 has 2; every row must have the same length`},
+		{[]Var{{"N", 1}, {"N", 2}}, `stanio: data variable "N" given twice`},
+		{[]Var{{"", 1}}, `stanio: data variable 1 has no name`},
+		{[]Var{{"N", 1}, {"x\": 1, \"y", 2}}, `stanio: data variable 2: "x\": 1, \"y" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
+		{[]Var{{"lp__", 1.0}}, `stanio: data variable 1: "lp__" is not a Stan identifier (a letter, then letters, digits and _, not ending in __)`},
+		{[]Var{{"N", 1 << 31}}, `stanio: data variable "N": 2147483648 is outside Stan's int range (-2147483648 to 2147483647)`},
+		{[]Var{{"g", []int{1, -1 << 40}}}, `stanio: data variable "g": element 2: -1099511627776 is outside Stan's int range (-2147483648 to 2147483647)`},
+		{[]Var{{"G", [][]int{{1}, {1 << 33}}}}, `stanio: data variable "G": row 2, element 1: 8589934592 is outside Stan's int range (-2147483648 to 2147483647)`},
 	} {
 		var b bytes.Buffer
 		err := WriteData(&b, tc.vars)

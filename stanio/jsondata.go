@@ -1,4 +1,4 @@
-package cmdstan
+package stanio
 
 import (
 	"bufio"
@@ -50,17 +50,17 @@ func checkVars(vars []Var) error {
 	seen := make(map[string]bool, len(vars))
 	for i, v := range vars {
 		if v.Name == "" {
-			return fmt.Errorf("cmdstan: data variable %d has no name", i+1)
+			return fmt.Errorf("stanio: data variable %d has no name", i+1)
 		}
 		if !stanIdentifier.MatchString(v.Name) || strings.HasSuffix(v.Name, "__") {
-			return fmt.Errorf("cmdstan: data variable %d: %q is not a Stan identifier (a letter, then letters, digits and _, not ending in __)", i+1, v.Name)
+			return fmt.Errorf("stanio: data variable %d: %q is not a Stan identifier (a letter, then letters, digits and _, not ending in __)", i+1, v.Name)
 		}
 		if seen[v.Name] {
-			return fmt.Errorf("cmdstan: data variable %q given twice", v.Name)
+			return fmt.Errorf("stanio: data variable %q given twice", v.Name)
 		}
 		seen[v.Name] = true
 		if err := checkValue(v.Value); err != nil {
-			return fmt.Errorf("cmdstan: data variable %q: %w", v.Name, err)
+			return fmt.Errorf("stanio: data variable %q: %w", v.Name, err)
 		}
 	}
 	return nil
@@ -170,7 +170,7 @@ func WriteDataFile(path string, vars []Var) error {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
-		return fmt.Errorf("cmdstan: writing data file %s: %w", path, err)
+		return fmt.Errorf("stanio: writing data file %s: %w", path, err)
 	}
 	defer os.Remove(f.Name()) // fails harmlessly once renamed
 	err = WriteData(f, vars)  // a full disk fails here
@@ -184,10 +184,10 @@ func WriteDataFile(path string, vars []Var) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("cmdstan: writing data file %s: %w", path, err)
+		return fmt.Errorf("stanio: writing data file %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("cmdstan: writing data file %s: %w", path, err)
+		return fmt.Errorf("stanio: writing data file %s: %w", path, err)
 	}
 	return nil
 }
