@@ -79,7 +79,8 @@ boundaries:
     - {parameter: price, lower: -.inf}
 allocation:
   channels:
-    - {name: tv, spend_col: m_tv}
+    - {term: m_tv, name: tv, bounds: {min: 0, max: Inf}}
+  budget_total: 1e3
 `
 	cfg, err := ParseConfig([]byte(src), "testdata/inf.yaml")
 	if err != nil {
@@ -90,8 +91,8 @@ allocation:
 	if !reflect.DeepEqual(cfg.Boundaries.Overrides, want) {
 		t.Errorf("bounds = %v; want %v", cfg.Boundaries.Overrides, want)
 	}
-	if _, ok := cfg.Allocation["channels"]; !ok {
-		t.Errorf("allocation = %v; want the channels kept", cfg.Allocation)
+	if a := cfg.Allocation; a == nil || len(a.Channels) != 1 || a.Channels[0].Name != "tv" || !math.IsInf(a.Channels[0].Bounds.Max, 1) || a.BudgetTotal != 1000 {
+		t.Errorf("allocation = %+v; want channel tv with bounds.max +Inf and budget 1000", a)
 	}
 }
 
@@ -113,6 +114,17 @@ func TestResolvedYAMLRoundTrip(t *testing.T) {
 		a, b := *cfg, *again
 		a.Path, a.Dir, a.Raw, a.file, a.pos, a.dataPath = "", "", nil, "", nil, ""
 		b.Path, b.Dir, b.Raw, b.file, b.pos, b.dataPath = "", "", nil, "", nil, ""
+		// The scenarios remember their file for later messages; compare what they hold.
+		if (a.Allocation == nil) != (b.Allocation == nil) {
+			t.Errorf("%s: allocation %v, resolved %v", name, a.Allocation, b.Allocation)
+		} else if a.Allocation != nil {
+			x, y := a.Allocation, b.Allocation
+			if !reflect.DeepEqual(x.Channels, y.Channels) || x.BudgetTotal != y.BudgetTotal ||
+				!reflect.DeepEqual(x.ReferenceSpend, y.ReferenceSpend) || x.Objective != y.Objective {
+				t.Errorf("%s: resolved allocation %+v; want %+v", name, y, x)
+			}
+		}
+		a.Allocation, b.Allocation = nil, nil
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: resolved config parses to\n%+v\nwant\n%+v", name, b, a)
 		}

@@ -269,7 +269,7 @@ func bind(sc *Scenario, in Inputs) (bound, error) {
 
 	var p problems
 	for i, ch := range sc.Channels {
-		key := fmt.Sprintf("channels[%d]", i)
+		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
 		k, ok := index[ch.Term]
 		if !ok {
 			p.add(key+".term", "`%s.term` %q is not a population term of the model; terms are %s", key, ch.Term, strings.Join(in.Terms, ", "))
