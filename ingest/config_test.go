@@ -284,6 +284,43 @@ func TestBadConfigs(t *testing.T) {
 			yaml:    "- data.csv\n",
 			wantErr: "ingest: testdata/bad.yaml:1:1: the config must be a mapping (key: value lines), not a list",
 		},
+		{
+			// The allocation section is decoded with the rest of the file: its problems come in
+			// the same round as those of other sections, each with its position.
+			name: "model and allocation problems at once",
+			yaml: head + "  colour: red\nallocation:\n  channels:\n    - term: m_tv\n      bounds: {mni: 3}\n  budget_totl: 10\n",
+			wantErr: "ingest: testdata/bad.yaml:5:3: unknown key `model.colour` (allowed under `model`: name, formula, type, scale, kpi_type, log_response, force_recompile, random_effects)\n" +
+				"ingest: testdata/bad.yaml:6:1: `allocation.budget_total` is missing; give the spend to allocate per model row (e.g. per week)\n" +
+				"ingest: testdata/bad.yaml:9:16: unknown key `allocation.channels[0].bounds.mni`; did you mean `min`? (allowed under `allocation.channels[0].bounds`: min, max)\n" +
+				"ingest: testdata/bad.yaml:10:3: unknown key `allocation.budget_totl`; did you mean `budget_total`? (allowed under `allocation`: channels, budget_total, reference_spend, objective, risk)",
+		},
+		{
+			name: "sampler and allocation values at once",
+			yaml: head + "fit:\n  mcmc: {chains: 0}\nallocation:\n  channels:\n    - {term: m_tv, bounds: {min: 5, max: 2}}\n    - {term: m_tv, response: {type: sigmoid}}\n  budget_total: -1\n  objective: {type: quantile, q: 1.5}\n",
+			wantErr: "ingest: testdata/bad.yaml:6:10: `fit.mcmc.chains` is 0; must be between 1 and 64\n" +
+				"ingest: testdata/bad.yaml:9:37: `allocation.channels[0].bounds.max` is 2; must be ≥ bounds.min (5), or left out for no limit\n" +
+				"ingest: testdata/bad.yaml:10:7: `allocation.channels[1].name` \"m_tv\" repeats channels[0]; channel names must be unique\n" +
+				"ingest: testdata/bad.yaml:10:8: `allocation.channels[1].term` \"m_tv\" repeats channels[0]; each term can be allocated once\n" +
+				"ingest: testdata/bad.yaml:10:31: `allocation.channels[1].response.type` is \"sigmoid\"; must be one of identity, hill, log1p, power\n" +
+				"ingest: testdata/bad.yaml:11:3: `allocation.budget_total` is -1; must be a finite spend > 0 (per model row, e.g. per week)\n" +
+				"ingest: testdata/bad.yaml:12:31: `allocation.objective.q` is 1.5; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)",
+		},
+		{
+			name:    "allocation key dsamstan refuses",
+			yaml:    head + "allocation:\n  channels:\n    - {term: m_tv, currency_col: fx}\n  budget_total: 10\n",
+			wantErr: "ingest: testdata/bad.yaml:7:20: `allocation.channels[0].currency_col` is not supported; convert the channel's spend to currency in the data",
+		},
+		{
+			name:    "allocation not a mapping",
+			yaml:    head + "allocation: [tv, search]\n",
+			wantErr: "ingest: testdata/bad.yaml:5:13: `allocation` must be a mapping (key: value lines), not a list",
+		},
+		{
+			name:    "allocation value of the wrong type",
+			yaml:    head + "allocation:\n  channels: [{term: m_tv}]\n  budget_total: lots\n  objective: [mean]\n",
+			wantErr: "ingest: testdata/bad.yaml:7:17: `allocation.budget_total` is \"lots\"; must be a number (.Inf and -.Inf are allowed)\n" +
+				"ingest: testdata/bad.yaml:8:14: `allocation.objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not a list",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

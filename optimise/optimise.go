@@ -198,7 +198,7 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 		return nil, fmt.Errorf("optimise: no scenario; add an allocation section or pass --scenario")
 	}
 	sc = sc.withDefaults()
-	if err := sc.errorOf(sc.validate()); err != nil {
+	if err := sc.errorOf(sc.validate(true)); err != nil {
 		return nil, err
 	}
 	opts, err := opts.withDefaults()

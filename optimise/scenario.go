@@ -219,7 +219,7 @@ var currencyCol = regexp.MustCompile(`^channels\[[0-9]+\]\.currency_col$`)
 // its position. It fills the defaults: name = term, spend_col = name, bounds [0, +Inf),
 // identity response, hill slope 1, mean objective, the default risk parameters.
 func (sc *Scenario) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
-	if d.RefuseAliases(path, n) {
+	if d.RefuseAliases(path, n) || !d.Mapping(path, n) {
 		return
 	}
 	pre := ""
@@ -240,14 +240,20 @@ func (sc *Scenario) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n as
 	var raw scenarioYAML
 	d.Decode(path, n, &raw)
 	d.Reject = reject
-	out := raw.scenario(d, pre)
-	if d.Count() > before {
-		return // the checks below assume every key decoded
-	}
-	out = out.withDefaults()
+	out := raw.scenario(d, pre).withDefaults()
 	out.pre = pre
-	for _, p := range out.validate() {
-		d.AddKey(p.Key, "%s", p.Msg)
+	// The checks of values run on what decoded, so that every problem comes at once; those
+	// about a key already reported (dropped, or missing) are left out, and so are the
+	// checks between channels when anything was.
+	reported := map[string]bool{}
+	for _, p := range d.Problems() {
+		reported[p.Key] = true
+	}
+	clean := d.Count() == before
+	for _, p := range out.validate(clean) {
+		if !reported[p.Key] && !d.Dropped(p.Key) {
+			d.AddKey(p.Key, "%s", p.Msg)
+		}
 	}
 	if d.Count() > before {
 		return
@@ -282,6 +288,10 @@ func (raw *scenarioYAML) scenario(d *strictyaml.Decoder, pre string) *Scenario {
 			ch.Response.Type = r.Type
 		}
 		rkey := key + ".response"
+		if d.Dropped(rkey + ".type") {
+			sc.Channels = append(sc.Channels, ch)
+			continue // its parameters cannot be checked against it
+		}
 		for _, prm := range []struct {
 			name string
 			v    *float64
@@ -332,8 +342,9 @@ func (raw *scenarioYAML) scenario(d *strictyaml.Decoder, pre string) *Scenario {
 	}
 	read("objective", raw.Objective.Lambda, raw.Objective.Q, raw.Objective.Alpha)
 	read("risk", raw.Risk.Lambda, raw.Risk.Q, raw.Risk.Alpha)
+	typeKnown := slices.Contains(objectiveTypes, o.Type) && !d.Dropped(pre+"objective.type")
 	for _, name := range riskKeys {
-		if key, ok := set[name]; ok && objectiveParams[name] != o.Type && slices.Contains(objectiveTypes, o.Type) {
+		if key, ok := set[name]; ok && objectiveParams[name] != o.Type && typeKnown {
 			d.AddKey(key, "`%s` applies to objective %s only, not %s; remove it", key, objectiveParams[name], o.Type)
 			*params[name] = 0
 		}
@@ -360,7 +371,7 @@ func (raw *scenarioYAML) scenario(d *strictyaml.Decoder, pre string) *Scenario {
 // *ScenarioError. Empty names, spend columns, response and objective types take their
 // defaults (term, name, identity, mean) before the checks.
 func (sc *Scenario) Validate() error {
-	return sc.errorOf(sc.withDefaults().validate())
+	return sc.errorOf(sc.withDefaults().validate(true))
 }
 
 // errorOf wraps problems in a *ScenarioError that names where the scenario came from, with
@@ -410,8 +421,10 @@ var (
 	objectiveParams = map[string]string{"lambda": ObjectiveMeanMinusSD, "q": ObjectiveQuantile, "alpha": ObjectiveCVaR}
 )
 
-// validate checks a scenario with its defaults filled. Keys start with sc.pre.
-func (sc *Scenario) validate() []Problem {
+// validate checks a scenario with its defaults filled. Keys start with sc.pre. cross false
+// leaves out the checks between channels (repeated terms and names, reference spend of no
+// channel, budget against the bounds), for a scenario some of whose keys were dropped.
+func (sc *Scenario) validate(cross bool) []Problem {
 	var p problems
 	if key := sc.pre + "channels"; len(sc.Channels) == 0 {
 		p.add(key, "%s is empty; list at least one channel (term, name, spend_col, bounds, response)", strictyaml.Label(key))
@@ -422,12 +435,12 @@ func (sc *Scenario) validate() []Problem {
 		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
 		if ch.Term == "" {
 			p.add(key+".term", "`%s.term` is missing; name the model term the channel's spend drives", key)
-		} else if j, dup := terms[ch.Term]; dup {
+		} else if j, dup := terms[ch.Term]; dup && cross {
 			p.add(key+".term", "`%s.term` %q repeats channels[%d]; each term can be allocated once", key, ch.Term, j)
 		} else {
 			terms[ch.Term] = i
 		}
-		if j, dup := names[ch.Name]; dup && ch.Name != "" {
+		if j, dup := names[ch.Name]; dup && ch.Name != "" && cross {
 			p.add(key+".name", "`%s.name` %q repeats channels[%d]; channel names must be unique", key, ch.Name, j)
 		} else {
 			names[ch.Name] = i
@@ -447,15 +460,15 @@ func (sc *Scenario) validate() []Problem {
 	switch {
 	case math.IsNaN(b) || math.IsInf(b, 0) || b <= 0:
 		p.add(bkey, "%s is %g; must be a finite spend > 0 (per model row, e.g. per week)", strictyaml.Label(bkey), b)
-	case len(p) == 0 && (b < sumMin || b > sumMax):
+	case cross && len(p) == 0 && (b < sumMin || b > sumMax):
 		p.add(bkey, "%s is %g; must lie between the sum of bounds.min (%g) and the sum of bounds.max (%g): change the budget or the bounds", strictyaml.Label(bkey), b, sumMin, sumMax)
 	}
 	for _, name := range sortedKeys(sc.ReferenceSpend) {
 		v := sc.ReferenceSpend[name]
 		key := sc.pre + "reference_spend." + name
-		if _, ok := names[name]; !ok {
+		if _, ok := names[name]; !ok && cross {
 			p.add(key, "%s names no channel; channels are %s", strictyaml.Label(key), strings.Join(channelNames(sc), ", "))
-		} else if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		} else if ok && (math.IsNaN(v) || math.IsInf(v, 0) || v < 0) {
 			p.add(key, "%s is %g; must be a finite spend ≥ 0", strictyaml.Label(key), v)
 		}
 	}

@@ -117,6 +117,23 @@ func TestBadScenarios(t *testing.T) {
 			"optimise: s.yaml:3:1: invalid YAML: mapping key \"budget_total\" already defined at [2:1]"},
 		{"not a mapping", "- a\n- b\n",
 			"optimise: s.yaml:1:1: the scenario must be a mapping (key: value lines) with channels and budget_total"},
+		{"did you mean", "channels:\n  - term: a\n    bounds: {mni: 3}\nbudget_total: 10\nobjectve: cvar\n",
+			"optimise: s.yaml:3:14: unknown key `channels[0].bounds.mni`; did you mean `min`? (allowed under `channels[0].bounds`: min, max)\n" +
+				"optimise: s.yaml:5:1: unknown key `objectve`; did you mean `objective`? (allowed at the top level: channels, budget_total, reference_spend, objective, risk)"},
+		{"values checked despite a bad key", "channels:\n  - term: a\n    spend: 5\n    bounds: {min: -2}\nbudget_total: -1\nrisk: {q: 2}\nobjective: quantile\n",
+			"optimise: s.yaml:3:5: unknown key `channels[0].spend`; did you mean `spend_col`? (allowed under `channels[0]`: term, name, spend_col, bounds, response)\n" +
+				"optimise: s.yaml:4:14: `channels[0].bounds.min` is -2; must be a finite spend ≥ 0\n" +
+				"optimise: s.yaml:5:1: `budget_total` is -1; must be a finite spend > 0 (per model row, e.g. per week)\n" +
+				"optimise: s.yaml:7:1: `objective.q` is 2; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)"},
+		{"channel not a mapping", "channels: [{term: a}, 5]\nbudget_total: 10\nreference_spend: {b: 1}\n",
+			"optimise: s.yaml:1:23: `channels[1]` must be a mapping (key: value lines), not 5"},
+		{"objective not a name", "channels: [{term: a}]\nbudget_total: 10\nobjective: [cvar]\nrisk: {alpha: 0.2}\n",
+			"optimise: s.yaml:3:12: `objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not a list"},
+		{"response type of the wrong kind", "channels:\n  - {term: a, response: {type: {hill: 1}, ec50: 3}}\nbudget_total: 10\n",
+			"optimise: s.yaml:2:32: `channels[0].response.type` must be text, not a mapping"},
+		{"merge key", "channels:\n  - <<: {term: a}\nbudget_total: 10\n",
+			"optimise: s.yaml:2:5: `channels[0]`: YAML merge keys (<<) are not supported in scenarios; write the keys out\n" +
+				"optimise: s.yaml:2:5: `channels[0].term` is missing; name the model term the channel's spend drives"},
 		{"several problems at once", "channels:\n  - term: a\n    bounds: {min: -1}\n  - {name: b}\nbudget_total: 0\n",
 			"optimise: s.yaml:3:14: `channels[0].bounds.min` is -1; must be a finite spend ≥ 0\n" +
 				"optimise: s.yaml:4:5: `channels[1].term` is missing; name the model term the channel's spend drives\n" +

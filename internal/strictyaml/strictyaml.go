@@ -286,14 +286,14 @@ func (d *Decoder) decode(path string, n ast.Node, rv reflect.Value) {
 	}
 	switch rv.Kind() {
 	case reflect.Struct:
-		if d.mapping(path, n) {
+		if d.Mapping(path, n) {
 			d.structEntries(path, n, rv)
 		}
 	case reflect.Map:
 		if rv.Type().Key().Kind() != reflect.String {
 			panic("strictyaml: map key of unsupported kind " + rv.Type().Key().Kind().String())
 		}
-		if d.mapping(path, n) {
+		if d.Mapping(path, n) {
 			d.mapEntries(path, n, rv)
 		}
 	case reflect.Slice:
@@ -394,8 +394,8 @@ func ParseInf(s string) (float64, bool) {
 	return 0, false
 }
 
-// mapping reports whether n is a mapping, and records a problem if not.
-func (d *Decoder) mapping(path string, n ast.Node) bool {
+// Mapping reports whether n is a mapping, and records a problem if not.
+func (d *Decoder) Mapping(path string, n ast.Node) bool {
 	if _, ok := n.(ast.MapNode); !ok {
 		d.Add(n, path, "%s must be a mapping (key: value lines), not %s", d.Label(path), Describe(n))
 		return false
