@@ -316,8 +316,8 @@ func TestBadConfigs(t *testing.T) {
 			wantErr: "ingest: testdata/bad.yaml:5:13: `allocation` must be a mapping (key: value lines), not a list",
 		},
 		{
-			name:    "allocation value of the wrong type",
-			yaml:    head + "allocation:\n  channels: [{term: m_tv}]\n  budget_total: lots\n  objective: [mean]\n",
+			name: "allocation value of the wrong type",
+			yaml: head + "allocation:\n  channels: [{term: m_tv}]\n  budget_total: lots\n  objective: [mean]\n",
 			wantErr: "ingest: testdata/bad.yaml:7:17: `allocation.budget_total` is \"lots\"; must be a number (.Inf and -.Inf are allowed)\n" +
 				"ingest: testdata/bad.yaml:8:14: `allocation.objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not a list",
 		},
