@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/optimise"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -407,6 +411,40 @@ func TestAllocationAliasRefused(t *testing.T) {
 	want := "ingest: testdata/x.yaml:5:7: `allocation`: YAML aliases (*name) are not supported in run configs; write the value out"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v; want %s", err, want)
+	}
+}
+
+// The allocation section decodes into the optimiser's scenario, which remembers where it
+// came from: problems found only against the model (a term it lacks) point into the config.
+func TestAllocationErrorsPointIntoConfig(t *testing.T) {
+	src := "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nallocation:\n  channels:\n    - term: m_tv\n    - term: m_radio\n      spend_col: m_tv\n  budget_total: 10\n"
+	cfg, err := ParseConfig([]byte(src), "testdata/x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = optimise.Optimise(context.Background(), cfg.Allocation, optimise.Inputs{
+		Terms: []string{"(Intercept)", "m_tv"}, Draws: [][]float64{{1, 2}}, SpendColumns: map[string][]float64{"m_tv": {1}},
+	}, optimise.Options{})
+	want := "optimise: testdata/x.yaml:6:7: `allocation.channels[1].term` \"m_radio\" is not a population term of the model; terms are (Intercept), m_tv"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}
+
+// Allocation problems are config problems: their keys start with allocation.
+func TestAllocationProblemKeys(t *testing.T) {
+	src := "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nallocation:\n  channels: [{term: m_tv, bounds: {min: -1}}]\n"
+	_, err := ParseConfig([]byte(src), "testdata/x.yaml")
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %T %v; want a *ConfigError", err, err)
+	}
+	var keys []string
+	for _, p := range ce.Problems {
+		keys = append(keys, fmt.Sprintf("%s@%d:%d", p.Key, p.Line, p.Col))
+	}
+	if got, want := strings.Join(keys, " "), "allocation.budget_total@3:1 allocation.channels[0].bounds.min@4:36"; got != want {
+		t.Errorf("problem keys %s; want %s", got, want)
 	}
 }
 

@@ -467,7 +467,7 @@ func (sc *Scenario) validate(cross bool) []Problem {
 		v := sc.ReferenceSpend[name]
 		key := sc.pre + "reference_spend." + name
 		if _, ok := names[name]; !ok && cross {
-			p.add(key, "%s names no channel; channels are %s", strictyaml.Label(key), strings.Join(channelNames(sc), ", "))
+			p.add(key, "%s names no channel; channels are %s", strictyaml.Label(key), showList(channelNames(sc)))
 		} else if ok && (math.IsNaN(v) || math.IsInf(v, 0) || v < 0) {
 			p.add(key, "%s is %g; must be a finite spend ≥ 0", strictyaml.Label(key), v)
 		}
@@ -558,4 +558,14 @@ func channelNames(sc *Scenario) []string {
 		out[i] = ch.Name
 	}
 	return out
+}
+
+// showList joins names for a message, quoting those that would break it (see
+// strictyaml.Show).
+func showList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strictyaml.Show(n)
+	}
+	return strings.Join(out, ", ")
 }
