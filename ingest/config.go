@@ -7,15 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	yamlparser "github.com/goccy/go-yaml/parser"
+
+	"github.com/dsamstan/dsamstan/internal/strictyaml"
+	"github.com/dsamstan/dsamstan/optimise"
 )
 
 // Config is a run configuration: the YAML file of DSAMbayes's runner, schema v1, with the
@@ -32,9 +30,11 @@ type Config struct {
 	Fit           FitConfig         `yaml:"fit"`
 	Diagnostics   DiagnosticsConfig `yaml:"diagnostics"`
 	Outputs       OutputsConfig     `yaml:"outputs"`
-	// Allocation is the budget-optimisation section, kept as decoded YAML and not yet
-	// validated: the optimiser owns its schema.
-	Allocation map[string]any `yaml:"allocation,omitempty"`
+	// Allocation is the budget-optimisation section, nil when the file has none. Package
+	// optimise owns its schema: ParseConfig decodes and checks it with the rest of the file,
+	// so its problems come in the same *ConfigError, and its later errors (a term the model
+	// lacks, say) point into this file.
+	Allocation *optimise.Scenario `yaml:"allocation,omitempty"`
 
 	// Path is the absolute path of the config file, Dir its folder (relative paths in the
 	// file are resolved against Dir) and Raw the original text.
@@ -42,9 +42,10 @@ type Config struct {
 	Dir  string `yaml:"-"`
 	Raw  []byte `yaml:"-"`
 
-	file     string              // the path as given, for messages
-	dataPath string              // data.path as written, for messages
-	pos      map[string]position // where each key appears
+	file       string               // the path as given, for messages
+	dataPath   string               // data.path as written, for messages
+	pos        strictyaml.Positions // where each key appears
+	allocation map[string]any       // the allocation section as written, for ResolvedYAML
 }
 
 // DataConfig is the data section.
@@ -180,17 +181,11 @@ type OutputsConfig struct {
 	Layout string `yaml:"layout"`
 }
 
-// Problem is one thing wrong with a config.
-type Problem struct {
-	// Key is the YAML key path, e.g. "fit.mcmc.chains" or "priors.overrides[0].sd".
-	Key string
-	// Line and Col locate the key in the file (1-based); 0 when unknown.
-	Line, Col int
-	// Msg says what is wrong and what is allowed.
-	Msg string
-	// Err is the underlying error when there is one (a *FormulaError for model.formula).
-	Err error
-}
+// Problem is one thing wrong with a config: its key path (e.g. "fit.mcmc.chains" or
+// "priors.overrides[0].sd"), its line and column in the file (1-based; 0 when unknown),
+// what is wrong and what is allowed, and the underlying error when there is one (a
+// *FormulaError for model.formula).
+type Problem = strictyaml.Problem
 
 // ConfigError lists every problem found in a config.
 type ConfigError struct {
@@ -201,18 +196,7 @@ type ConfigError struct {
 
 // Error lists the problems one per line, each as "ingest: file:line:col: message".
 func (e *ConfigError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		switch {
-		case e.File != "" && p.Line > 0:
-			lines[i] = fmt.Sprintf("ingest: %s:%d:%d: %s", e.File, p.Line, p.Col, p.Msg)
-		case e.File != "":
-			lines[i] = fmt.Sprintf("ingest: %s: %s", e.File, p.Msg)
-		default:
-			lines[i] = "ingest: " + p.Msg
-		}
-	}
-	return strings.Join(lines, "\n")
+	return strictyaml.Format("ingest", e.File, e.Problems)
 }
 
 // Unwrap returns the underlying errors of the problems, so errors.As finds a *FormulaError.
@@ -224,12 +208,6 @@ func (e *ConfigError) Unwrap() []error {
 		}
 	}
 	return errs
-}
-
-// position is where a key sits in the file; set is false when its value is null.
-type position struct {
-	line, col int
-	set       bool
 }
 
 // Allowed values of the enumerated keys.
@@ -287,11 +265,11 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig decodes a run config strictly (unknown keys are errors), fills the defaults,
-// resolves relative paths against the folder of path, and validates the result. path names
-// the file in messages and need not exist. Every problem found is reported at once in a
-// *ConfigError.
+// resolves relative paths against the folder of path, and validates the result, the
+// allocation section included. path names the file in messages and need not exist. Every
+// problem found is reported at once in a *ConfigError.
 func ParseConfig(data []byte, path string) (*Config, error) {
-	c := &Config{Raw: data, file: path, pos: map[string]position{}}
+	c := &Config{Raw: data, file: path, pos: strictyaml.Positions{}}
 	if path == "" {
 		c.file = "config"
 	}
@@ -305,350 +283,59 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		c.Dir = wd // no file: relative paths are relative to the working folder
 	}
 
-	probs, bad, fatal := c.decode(data)
-	if !fatal {
+	body, p := strictyaml.Parse(data, "config")
+	if p != nil {
+		return nil, &ConfigError{File: c.file, Problems: []Problem{*p}}
+	}
+	d := strictyaml.NewDecoder(c.file, "run configs", "the config")
+	d.Pos, d.Reject = c.pos, unsupportedKey
+	if body != nil { // an empty file: Validate reports the missing keys
+		d.Decode("", body, c)
+	}
+	probs := d.Problems()
+	if !d.Fatal() {
 		c.applyDefaults()
 		var ce *ConfigError
 		if err := c.Validate(); errors.As(err, &ce) {
 			for _, p := range ce.Problems {
-				if !under(p.Key, bad) {
+				if !d.Dropped(p.Key) {
 					probs = append(probs, p)
 				}
 			}
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &ConfigError{File: c.file, Problems: sortProblems(probs)}
+		return nil, &ConfigError{File: c.file, Problems: strictyaml.Sort(probs)}
 	}
 	if c.Model.Type == "auto" {
 		f, _ := ParseFormula(c.Model.Formula) // Validate parsed it
 		c.Model.Type = c.resolvedType(f)
 	}
+	if c.Allocation != nil {
+		// Kept as written for ResolvedYAML; the decoder refused aliases, so this is cheap.
+		var raw struct {
+			Allocation map[string]any `yaml:"allocation"`
+		}
+		if err := yaml.NodeToValue(body, &raw); err != nil {
+			return nil, fmt.Errorf("ingest: %s: the allocation section: %w", c.file, err)
+		}
+		c.allocation = raw.Allocation
+	}
 	return c, nil
 }
 
-// decode parses the YAML, checks every key and value type against Config, records where
-// each key is, and decodes into c. Entries with problems are left out of the decoding, so
-// the rest can still be validated; bad lists their key paths. fatal is true when nothing
-// could be decoded.
-func (c *Config) decode(data []byte) (probs []Problem, bad []string, fatal bool) {
-	file, err := yamlparser.ParseBytes(data, 0)
-	if err != nil {
-		return []Problem{yamlProblem("invalid YAML: ", err)}, nil, true
-	}
-	var body ast.Node
-	for _, doc := range file.Docs {
-		if doc.Body == nil {
-			continue
-		}
-		if body != nil {
-			line, col := startPos(doc.Body)
-			return []Problem{{Line: line, Col: col,
-				Msg: "the file holds more than one YAML document; put the whole config in one (remove ---)"}}, nil, true
-		}
-		body = doc.Body
-	}
-	if body == nil {
-		return nil, nil, false // an empty file: Validate reports the missing keys
-	}
-	w := &walker{pos: c.pos}
-	w.walk("", body, reflect.TypeOf(*c))
-	if w.unpruned > 0 {
-		return w.problems, nil, true
-	}
-	if err := yaml.NodeToValue(body, c, yaml.Strict(), yaml.CustomUnmarshaler[float64](unmarshalFloat)); err != nil {
-		// The walk checked keys and types, so this is unexpected; report it as it comes.
-		return append(w.problems, yamlProblem("", err)), nil, true
-	}
-	return w.problems, w.bad, false
-}
-
-// yamlProblem turns a goccy error into a Problem at its token.
-func yamlProblem(prefix string, err error) Problem {
-	p := Problem{Msg: prefix + err.Error()}
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		p.Msg = prefix + ye.GetMessage()
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			p.Line, p.Col = tk.Position.Line, tk.Position.Column
-		}
-	}
-	return p
-}
-
-// under reports whether key is one of the paths in bad or lies below one.
-func under(key string, bad []string) bool {
-	for _, b := range bad {
-		if key == b || strings.HasPrefix(key, b+".") || strings.HasPrefix(key, b+"[") {
-			return true
-		}
-	}
-	return false
-}
-
-// unmarshalFloat decodes a number, accepting Inf and -Inf as well as YAML's .inf forms.
-func unmarshalFloat(f *float64, b []byte) error {
-	if v, ok := parseInf(strings.TrimSpace(string(b))); ok {
-		*f = v
-		return nil
-	}
-	return yaml.Unmarshal(b, f)
-}
-
-// parseInf recognises the spellings of infinity accepted in configs.
-func parseInf(s string) (float64, bool) {
-	switch strings.ToLower(strings.TrimPrefix(s, "+")) {
-	case "inf", ".inf", "infinity":
-		return math.Inf(1), true
-	case "-inf", "-.inf", "-infinity":
-		return math.Inf(-1), true
-	}
-	return 0, false
-}
-
-// walker checks a YAML tree against the Config type by reflection, collecting every unknown
-// key and mistyped value instead of stopping at the first, as the decoder would.
-type walker struct {
-	pos      map[string]position
-	problems []Problem
-	// unpruned counts problems whose entries are still in the tree; bad lists the key paths
-	// of removed entries.
-	unpruned int
-	bad      []string
-}
-
-// add records a problem at node n.
-func (w *walker) add(n ast.Node, key, format string, args ...any) {
-	w.unpruned++
-	p := Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		p.Line, p.Col = tk.Position.Line, tk.Position.Column
-	}
-	w.problems = append(w.problems, p)
-}
-
-// unwrap strips tags and anchors; aliases are refused (they are never needed in a run
-// config and expanding them is a denial-of-service risk).
-func (w *walker) unwrap(path string, n ast.Node) (ast.Node, bool) {
-	for {
-		switch v := n.(type) {
-		case *ast.TagNode:
-			n = v.Value
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.AliasNode:
-			w.add(n, path, "%s: YAML aliases (*name) are not supported in run configs; write the value out", label(path))
-			return nil, false
-		default:
-			return n, n != nil
-		}
-	}
-}
-
-// label formats a key path for messages: in backticks, or quoted (see show) when a key
-// the user wrote holds characters that would break the message.
-func label(path string) string {
-	if path == "" {
-		return "the config"
-	}
-	if s := show(path); s != path {
-		return s
-	}
-	return "`" + path + "`"
-}
-
-// walk checks node n against type t. It panics on a Config field of a kind it does not
-// handle: that is a programming error, caught by the tests.
-func (w *walker) walk(path string, n ast.Node, t reflect.Type) {
-	n, ok := w.unwrap(path, n)
-	if !ok || n.Type() == ast.NullType {
-		return
-	}
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if _, ok := n.(ast.MapNode); !ok {
-			w.add(n, path, "%s must be a mapping (key: value lines), not %s", label(path), describeNode(n))
-			return
-		}
-		w.mapping(path, n, t)
-	case reflect.Map: // an opaque section (allocation): only its shape and aliases are checked
-		if _, ok := n.(ast.MapNode); !ok {
-			w.add(n, path, "%s must be a mapping (key: value lines), not %s", label(path), describeNode(n))
-			return
-		}
-		if aliases := ast.Filter(ast.AliasType, n); len(aliases) > 0 {
-			w.add(aliases[0], path, "%s: YAML aliases (*name) are not supported in run configs; write the value out", label(path))
-		}
-	case reflect.Slice:
-		seq, ok := n.(*ast.SequenceNode)
-		if !ok {
-			w.add(n, path, "%s must be a list (lines starting with -), not %s", label(path), describeNode(n))
-			return
-		}
-		for i, item := range seq.Values {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			line, col := startPos(item)
-			w.pos[p] = position{line: line, col: col, set: item.Type() != ast.NullType}
-			w.walk(p, item, t.Elem())
-		}
-	case reflect.String:
-		switch n.Type() {
-		case ast.StringType, ast.LiteralType, ast.IntegerType, ast.FloatType, ast.BoolType, ast.InfinityType, ast.NanType:
-		default:
-			w.add(n, path, "%s must be text, not %s", label(path), describeNode(n))
-		}
-	case reflect.Int, reflect.Int64:
-		if n.Type() != ast.IntegerType {
-			w.add(n, path, "%s is %s; must be a whole number", label(path), describeNode(n))
-		}
-	case reflect.Float64:
-		switch n.Type() {
-		case ast.IntegerType, ast.FloatType, ast.InfinityType, ast.NanType:
-		default:
-			if s, ok := n.(*ast.StringNode); ok {
-				if _, ok := parseInf(s.Value); ok {
-					return
-				}
-			}
-			w.add(n, path, "%s is %s; must be a number (.Inf and -.Inf are allowed)", label(path), describeNode(n))
-		}
-	case reflect.Bool:
-		if n.Type() != ast.BoolType {
-			w.add(n, path, "%s is %s; must be true or false", label(path), describeNode(n))
-		}
-	default:
-		panic("ingest: config field of unsupported kind " + t.Kind().String())
-	}
-}
-
-// mapping checks the keys of a mapping node against the yaml fields of struct type t.
-// An entry with a problem is removed from the tree (so the decoder never sees it and its key
-// takes its default) and its key path is remembered, so Validate does not report it again.
-func (w *walker) mapping(path string, n ast.Node, t reflect.Type) {
-	var entries []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		entries = m.Values
-	case *ast.MappingValueNode:
-		entries = []*ast.MappingValueNode{m}
-	}
-	fields := map[string]reflect.Type{}
-	var names []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if !f.IsExported() || name == "" || name == "-" {
-			continue
-		}
-		fields[name] = f.Type
-		names = append(names, name)
-	}
-	var kept []*ast.MappingValueNode
-	for _, e := range entries {
-		unpruned := w.unpruned
-		child := w.entry(path, e, fields, names)
-		if w.unpruned == unpruned {
-			kept = append(kept, e)
-			continue
-		}
-		if _, ok := n.(*ast.MappingNode); ok {
-			w.unpruned = unpruned
-			w.bad = append(w.bad, child)
-			if p, ok := w.pos[child]; ok {
-				p.set = false
-				w.pos[child] = p
-			}
-		}
-	}
-	if m, ok := n.(*ast.MappingNode); ok {
-		m.Values = kept
-	}
-}
-
-// entry checks one key: value pair and returns the key path.
-func (w *walker) entry(path string, e *ast.MappingValueNode, fields map[string]reflect.Type, names []string) string {
-	k := e.Key
-	name := k.GetToken().Value
-	if s, ok := k.(*ast.StringNode); ok {
-		name = s.Value
-	}
-	child := name
-	if path != "" {
-		child = path + "." + name
-	}
-	if k.IsMergeKey() {
-		w.add(k, path, "%s: YAML merge keys (<<) are not supported in run configs; write the keys out", label(path))
-		return child
-	}
-	v := e.Value
-	kt := k.GetToken()
-	w.pos[child] = position{line: kt.Position.Line, col: kt.Position.Column, set: v != nil && v.Type() != ast.NullType}
-	ft, ok := fields[name]
+// unsupportedKey gives the message for a DSAMbayes key that dsamstan does not implement.
+func unsupportedKey(key string) (string, bool) {
+	why, ok := unsupported[key]
 	if !ok {
-		w.unknown(k, path, child, name, names)
-		return child
+		return "", false
 	}
-	w.walk(child, v, ft)
-	return child
-}
-
-// unknown reports a key that Config does not have.
-func (w *walker) unknown(k ast.Node, path, child, name string, names []string) {
-	if why, ok := unsupported[child]; ok {
-		w.add(k, child, "%s is a DSAMbayes setting that dsamstan does not support (%s); remove it", label(child), why)
-		return
-	}
-	where := "at the top level"
-	if path != "" {
-		where = "under " + label(path)
-	}
-	if s := closest(name, names, 3); len(s) > 0 {
-		w.add(k, child, "unknown key %s; did you mean `%s`? (allowed %s: %s)", label(child), s[0], where, strings.Join(names, ", "))
-		return
-	}
-	w.add(k, child, "unknown key %s (allowed %s: %s)", label(child), where, strings.Join(names, ", "))
-}
-
-// describeNode names a value for messages: its text for scalars, its kind otherwise.
-func describeNode(n ast.Node) string {
-	switch n.Type() {
-	case ast.MappingType, ast.MappingValueType:
-		return "a mapping"
-	case ast.SequenceType:
-		return "a list"
-	case ast.StringType, ast.LiteralType:
-		if s, ok := n.(*ast.StringNode); ok {
-			return strconv.Quote(s.Value)
-		}
-		return "a block of text"
-	}
-	return n.GetToken().Value
-}
-
-// startPos locates a node where a reader sees it start: a block mapping's token is its
-// first ':', so use its first key instead.
-func startPos(n ast.Node) (line, col int) {
-	tk := n.GetToken()
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		if len(m.Values) > 0 && !m.IsFlowStyle {
-			tk = m.Values[0].Key.GetToken()
-		}
-	case *ast.MappingValueNode:
-		tk = m.Key.GetToken()
-	}
-	if tk == nil || tk.Position == nil {
-		return 0, 0
-	}
-	return tk.Position.Line, tk.Position.Column
+	return fmt.Sprintf("%s is a DSAMbayes setting that dsamstan does not support (%s); remove it", strictyaml.Label(key), why), true
 }
 
 // applyDefaults fills every key the file did not set (or set to null).
 func (c *Config) applyDefaults() {
-	given := func(key string) bool { return c.pos[key].set }
+	given := c.pos.Given
 	setInt := func(key string, v *int, def int) {
 		if !given(key) {
 			*v = def
@@ -769,29 +456,25 @@ func (c *Config) resolvedType(f *Formula) string {
 // ResolvedYAML returns the config with every default filled and every path absolute, as
 // written to config.resolved.yaml. Parsing it again gives the same Config.
 func (c *Config) ResolvedYAML() ([]byte, error) {
-	out, err := yaml.MarshalWithOptions(c, yaml.Indent(2), yaml.IndentSequence(true))
+	// The allocation section is written as the file has it; its defaults are the
+	// optimiser's, filled when it is decoded.
+	opts := []yaml.EncodeOption{yaml.Indent(2), yaml.IndentSequence(true)}
+	rest := *c
+	rest.Allocation = nil
+	out, err := yaml.MarshalWithOptions(&rest, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: writing the resolved config: %w", err)
+	}
+	if c.allocation != nil {
+		alloc, err := yaml.MarshalWithOptions(map[string]any{"allocation": c.allocation}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: writing the resolved config: %w", err)
+		}
+		out = append(out, alloc...)
 	}
 	header := "# resolved by dsamstan: every default filled, every path absolute\n"
 	if c.Path != "" {
 		header += "# from " + c.Path + "\n"
 	}
 	return append([]byte(header), out...), nil
-}
-
-// sortProblems orders problems by position in the file; those without one keep their order
-// at the end.
-func sortProblems(ps []Problem) []Problem {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if (a.Line > 0) != (b.Line > 0) {
-			return a.Line > 0
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-	return ps
 }

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/optimise"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -79,7 +83,8 @@ boundaries:
     - {parameter: price, lower: -.inf}
 allocation:
   channels:
-    - {name: tv, spend_col: m_tv}
+    - {term: m_tv, name: tv, bounds: {min: 0, max: Inf}}
+  budget_total: 1e3
 `
 	cfg, err := ParseConfig([]byte(src), "testdata/inf.yaml")
 	if err != nil {
@@ -90,8 +95,8 @@ allocation:
 	if !reflect.DeepEqual(cfg.Boundaries.Overrides, want) {
 		t.Errorf("bounds = %v; want %v", cfg.Boundaries.Overrides, want)
 	}
-	if _, ok := cfg.Allocation["channels"]; !ok {
-		t.Errorf("allocation = %v; want the channels kept", cfg.Allocation)
+	if a := cfg.Allocation; a == nil || len(a.Channels) != 1 || a.Channels[0].Name != "tv" || !math.IsInf(a.Channels[0].Bounds.Max, 1) || a.BudgetTotal != 1000 {
+		t.Errorf("allocation = %+v; want channel tv with bounds.max +Inf and budget 1000", a)
 	}
 }
 
@@ -113,6 +118,17 @@ func TestResolvedYAMLRoundTrip(t *testing.T) {
 		a, b := *cfg, *again
 		a.Path, a.Dir, a.Raw, a.file, a.pos, a.dataPath = "", "", nil, "", nil, ""
 		b.Path, b.Dir, b.Raw, b.file, b.pos, b.dataPath = "", "", nil, "", nil, ""
+		// The scenarios remember their file for later messages; compare what they hold.
+		if (a.Allocation == nil) != (b.Allocation == nil) {
+			t.Errorf("%s: allocation %v, resolved %v", name, a.Allocation, b.Allocation)
+		} else if a.Allocation != nil {
+			x, y := a.Allocation, b.Allocation
+			if !reflect.DeepEqual(x.Channels, y.Channels) || x.BudgetTotal != y.BudgetTotal ||
+				!reflect.DeepEqual(x.ReferenceSpend, y.ReferenceSpend) || x.Objective != y.Objective {
+				t.Errorf("%s: resolved allocation %+v; want %+v", name, y, x)
+			}
+		}
+		a.Allocation, b.Allocation = nil, nil
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: resolved config parses to\n%+v\nwant\n%+v", name, b, a)
 		}
@@ -272,6 +288,43 @@ func TestBadConfigs(t *testing.T) {
 			yaml:    "- data.csv\n",
 			wantErr: "ingest: testdata/bad.yaml:1:1: the config must be a mapping (key: value lines), not a list",
 		},
+		{
+			// The allocation section is decoded with the rest of the file: its problems come in
+			// the same round as those of other sections, each with its position.
+			name: "model and allocation problems at once",
+			yaml: head + "  colour: red\nallocation:\n  channels:\n    - term: m_tv\n      bounds: {mni: 3}\n  budget_totl: 10\n",
+			wantErr: "ingest: testdata/bad.yaml:5:3: unknown key `model.colour` (allowed under `model`: name, formula, type, scale, kpi_type, log_response, force_recompile, random_effects)\n" +
+				"ingest: testdata/bad.yaml:6:1: `allocation.budget_total` is missing; give the spend to allocate per model row (e.g. per week)\n" +
+				"ingest: testdata/bad.yaml:9:16: unknown key `allocation.channels[0].bounds.mni`; did you mean `min`? (allowed under `allocation.channels[0].bounds`: min, max)\n" +
+				"ingest: testdata/bad.yaml:10:3: unknown key `allocation.budget_totl`; did you mean `budget_total`? (allowed under `allocation`: channels, budget_total, reference_spend, objective, risk)",
+		},
+		{
+			name: "sampler and allocation values at once",
+			yaml: head + "fit:\n  mcmc: {chains: 0}\nallocation:\n  channels:\n    - {term: m_tv, bounds: {min: 5, max: 2}}\n    - {term: m_tv, response: {type: sigmoid}}\n  budget_total: -1\n  objective: {type: quantile, q: 1.5}\n",
+			wantErr: "ingest: testdata/bad.yaml:6:10: `fit.mcmc.chains` is 0; must be between 1 and 64\n" +
+				"ingest: testdata/bad.yaml:9:37: `allocation.channels[0].bounds.max` is 2; must be ≥ bounds.min (5), or left out for no limit\n" +
+				"ingest: testdata/bad.yaml:10:7: `allocation.channels[1].name` \"m_tv\" repeats channels[0]; channel names must be unique\n" +
+				"ingest: testdata/bad.yaml:10:8: `allocation.channels[1].term` \"m_tv\" repeats channels[0]; each term can be allocated once\n" +
+				"ingest: testdata/bad.yaml:10:31: `allocation.channels[1].response.type` is \"sigmoid\"; must be one of identity, hill, log1p, power\n" +
+				"ingest: testdata/bad.yaml:11:3: `allocation.budget_total` is -1; must be a finite spend > 0 (per model row, e.g. per week)\n" +
+				"ingest: testdata/bad.yaml:12:31: `allocation.objective.q` is 1.5; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)",
+		},
+		{
+			name:    "allocation key dsamstan refuses",
+			yaml:    head + "allocation:\n  channels:\n    - {term: m_tv, currency_col: fx}\n  budget_total: 10\n",
+			wantErr: "ingest: testdata/bad.yaml:7:20: `allocation.channels[0].currency_col` is not supported; convert the channel's spend to currency in the data",
+		},
+		{
+			name:    "allocation not a mapping",
+			yaml:    head + "allocation: [tv, search]\n",
+			wantErr: "ingest: testdata/bad.yaml:5:13: `allocation` must be a mapping (key: value lines), not a list",
+		},
+		{
+			name: "allocation value of the wrong type",
+			yaml: head + "allocation:\n  channels: [{term: m_tv}]\n  budget_total: lots\n  objective: [mean]\n",
+			wantErr: "ingest: testdata/bad.yaml:7:17: `allocation.budget_total` is \"lots\"; must be a number (.Inf and -.Inf are allowed)\n" +
+				"ingest: testdata/bad.yaml:8:14: `allocation.objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not a list",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,6 +411,40 @@ func TestAllocationAliasRefused(t *testing.T) {
 	want := "ingest: testdata/x.yaml:5:7: `allocation`: YAML aliases (*name) are not supported in run configs; write the value out"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v; want %s", err, want)
+	}
+}
+
+// The allocation section decodes into the optimiser's scenario, which remembers where it
+// came from: problems found only against the model (a term it lacks) point into the config.
+func TestAllocationErrorsPointIntoConfig(t *testing.T) {
+	src := "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nallocation:\n  channels:\n    - term: m_tv\n    - term: m_radio\n      spend_col: m_tv\n  budget_total: 10\n"
+	cfg, err := ParseConfig([]byte(src), "testdata/x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = optimise.Optimise(context.Background(), cfg.Allocation, optimise.Inputs{
+		Terms: []string{"(Intercept)", "m_tv"}, Draws: [][]float64{{1, 2}}, SpendColumns: map[string][]float64{"m_tv": {1}},
+	}, optimise.Options{})
+	want := "optimise: testdata/x.yaml:6:7: `allocation.channels[1].term` \"m_radio\" is not a population term of the model; terms are (Intercept), m_tv"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}
+
+// Allocation problems are config problems: their keys start with allocation.
+func TestAllocationProblemKeys(t *testing.T) {
+	src := "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\nallocation:\n  channels: [{term: m_tv, bounds: {min: -1}}]\n"
+	_, err := ParseConfig([]byte(src), "testdata/x.yaml")
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %T %v; want a *ConfigError", err, err)
+	}
+	var keys []string
+	for _, p := range ce.Problems {
+		keys = append(keys, fmt.Sprintf("%s@%d:%d", p.Key, p.Line, p.Col))
+	}
+	if got, want := strings.Join(keys, " "), "allocation.budget_total@3:1 allocation.channels[0].bounds.min@4:36"; got != want {
+		t.Errorf("problem keys %s; want %s", got, want)
 	}
 }
 

@@ -10,7 +10,9 @@
 //
 //	ingest: run.yaml:14:5: `fit.mcmc.chains` is 0; must be between 1 and 64
 //
-// The allocation section is kept as decoded YAML and not validated here.
+// The allocation section is package optimise's Scenario. ParseConfig decodes it with the
+// rest of the file (both with package internal/strictyaml), so its problems are in the same
+// *ConfigError, with their positions and keys under allocation.
 //
 // # Formula
 //

@@ -65,6 +65,9 @@ func TestHostileConfigValuesAreQuoted(t *testing.T) {
 		{"cre.group", panel + "cre: {enabled: true, vars: [m_tv], group: " + q + "}\n"},
 		{"an unknown key", base + q + ": 1\n"},
 		{"an unknown nested key", base + "fit: {" + q + ": 1}\n"},
+		{"an unknown allocation key", base + "allocation: {channels: [{term: m_tv, " + q + ": 1}], budget_total: 1}\n"},
+		{"an allocation reference", base + "allocation: {channels: [{term: m_tv}], budget_total: 1, reference_spend: {" + q + ": 1}}\n"},
+		{"an allocation channel name", base + "allocation: {channels: [{term: m_tv, name: " + q + "}], budget_total: 1, reference_spend: {tv: 1}}\n"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml), "run.yaml")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/dsamstan/dsamstan/internal/strictyaml"
 )
 
 // validator collects problems with their positions.
@@ -25,19 +27,7 @@ func (v *validator) add(key, format string, args ...any) {
 }
 
 // at locates key, or its nearest ancestor present in the file, or returns 0, 0.
-func (c *Config) at(key string) (line, col int) {
-	for key != "" {
-		if p, ok := c.pos[key]; ok {
-			return p.line, p.col
-		}
-		i := strings.LastIndexAny(key, ".[")
-		if i < 0 {
-			break
-		}
-		key = key[:i]
-	}
-	return 0, 0
-}
+func (c *Config) at(key string) (line, col int) { return c.pos.At(key) }
 
 // enum checks that a key holds one of the allowed values (or an accepted alias).
 func (v *validator) enum(key, val string, allowed []string) {
@@ -81,7 +71,7 @@ func (c *Config) Validate() error {
 	if file == "" && c.Path != "" {
 		file = c.Path
 	}
-	return &ConfigError{File: file, Problems: sortProblems(v.probs)}
+	return &ConfigError{File: file, Problems: strictyaml.Sort(v.probs)}
 }
 
 func (c *Config) validateData(v *validator) {

@@ -154,7 +154,10 @@
 //
 //	optimise: scenario.yaml:4:5: `channels[1].term` "m_tv" repeats channels[0]; each term can be allocated once
 //
-// ScenarioFromMap does the same for the config's allocation section, which package ingest
-// keeps as decoded YAML. Terms the model lacks and missing spend columns are found when
-// Optimise binds the scenario to the inputs, with the same positions.
+// The run config's allocation section is the same format: Scenario implements the
+// Unmarshaler of package internal/strictyaml, so package ingest decodes it with the rest of
+// the config and reports its problems in the same round, keyed under allocation
+// (`allocation.channels[1].term`). Terms the model lacks and missing spend columns are
+// found when Optimise binds the scenario to the inputs, with positions in the file the
+// scenario came from.
 package optimise

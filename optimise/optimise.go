@@ -7,10 +7,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dsamstan/dsamstan/internal/strictyaml"
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
@@ -198,7 +198,7 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 		return nil, fmt.Errorf("optimise: no scenario; add an allocation section or pass --scenario")
 	}
 	sc = sc.withDefaults()
-	if err := sc.errorOf(sc.validate()); err != nil {
+	if err := sc.errorOf(sc.validate(true)); err != nil {
 		return nil, err
 	}
 	opts, err := opts.withDefaults()
@@ -269,10 +269,10 @@ func bind(sc *Scenario, in Inputs) (bound, error) {
 
 	var p problems
 	for i, ch := range sc.Channels {
-		key := fmt.Sprintf("channels[%d]", i)
+		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
 		k, ok := index[ch.Term]
 		if !ok {
-			p.add(key+".term", "`%s.term` %q is not a population term of the model; terms are %s", key, ch.Term, strings.Join(in.Terms, ", "))
+			p.add(key+".term", "`%s.term` %q is not a population term of the model; terms are %s", key, ch.Term, showList(in.Terms))
 			continue
 		}
 		col := make([]float64, len(in.Draws))
@@ -292,9 +292,9 @@ func bind(sc *Scenario, in Inputs) (bound, error) {
 			ref = math.NaN()
 			if data, found := in.SpendColumns[ch.SpendCol]; !found {
 				p.add(key+".spend_col", "`%s.spend_col` %q is not a data column (columns: %s); name the channel's spend column or set reference_spend.%s",
-					key, ch.SpendCol, strings.Join(sortedKeys(in.SpendColumns), ", "), ch.Name)
+					key, ch.SpendCol, showList(sortedKeys(in.SpendColumns)), strictyaml.Show(ch.Name))
 			} else if ref = finiteMean(data); math.IsNaN(ref) || ref < 0 {
-				p.add(key+".spend_col", "`%s.spend_col` %q has no usable values (mean %g); set reference_spend.%s", key, ch.SpendCol, ref, ch.Name)
+				p.add(key+".spend_col", "`%s.spend_col` %q has no usable values (mean %g); set reference_spend.%s", key, ch.SpendCol, ref, strictyaml.Show(ch.Name))
 			}
 		}
 		b.ref = append(b.ref, ref)

@@ -1,17 +1,16 @@
 package optimise
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	yamlparser "github.com/goccy/go-yaml/parser"
+
+	"github.com/dsamstan/dsamstan/internal/strictyaml"
 )
 
 // Objective types: what the optimiser maximises over the posterior draws of the total
@@ -43,8 +42,9 @@ type Scenario struct {
 	// Objective is what to maximise; the zero value is the posterior mean.
 	Objective Objective `yaml:"objective"`
 
-	source string            // the file or section, for messages
-	pos    map[string][2]int // line and column of each key path in a file
+	source string               // the file it came from, for messages
+	pos    strictyaml.Positions // where each key path is in that file
+	pre    string               // the key path of the scenario in the file plus ".", or ""
 }
 
 // Channel is one media channel of a scenario.
@@ -94,38 +94,22 @@ func (o Objective) String() string {
 	}
 }
 
-// Problem is one thing wrong with a scenario.
-type Problem struct {
-	// Key is the key path inside the scenario, e.g. "channels[1].bounds.max".
-	Key string
-	// Line and Col locate the key in a scenario file (1-based); 0 when unknown.
-	Line, Col int
-	// Msg says what is wrong and what is allowed.
-	Msg string
-}
+// Problem is one thing wrong with a scenario: its key path (e.g. "channels[1].bounds.max",
+// or "allocation.channels[1].bounds.max" in a run config), its line and column in the file
+// (1-based; 0 when unknown) and what is wrong and what is allowed.
+type Problem = strictyaml.Problem
 
 // ScenarioError lists every problem found in a scenario.
 type ScenarioError struct {
-	// Source names the scenario in messages: a file path, or a label such as
-	// "run.yaml allocation"; "" for a scenario built in code.
+	// Source is the file the scenario came from (a scenario file, or the run config that
+	// holds it as its allocation section); "" for a scenario built in code.
 	Source   string
 	Problems []Problem
 }
 
 // Error lists the problems one per line, each as "optimise: file:line:col: message".
 func (e *ScenarioError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		switch {
-		case e.Source != "" && p.Line > 0:
-			lines[i] = fmt.Sprintf("optimise: %s:%d:%d: %s", e.Source, p.Line, p.Col, p.Msg)
-		case e.Source != "":
-			lines[i] = fmt.Sprintf("optimise: %s: %s", e.Source, p.Msg)
-		default:
-			lines[i] = "optimise: " + p.Msg
-		}
-	}
-	return strings.Join(lines, "\n")
+	return strictyaml.Format("optimise", e.Source, e.Problems)
 }
 
 // ParseScenario decodes a scenario file strictly: unknown keys, mistyped values and every
@@ -133,73 +117,261 @@ func (e *ScenarioError) Error() string {
 // path names the file in messages only.
 func ParseScenario(data []byte, path string) (*Scenario, error) {
 	fail := func(p Problem) error { return &ScenarioError{Source: path, Problems: []Problem{p}} }
-	file, err := yamlparser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, fail(yamlProblem("invalid YAML: ", err))
-	}
-	var body ast.Node
-	for _, doc := range file.Docs {
-		if doc.Body == nil {
-			continue
-		}
-		if body != nil {
-			line, col := nodePos(doc.Body)
-			return nil, fail(Problem{Line: line, Col: col,
-				Msg: "the file holds more than one YAML document; put the whole scenario in one (remove ---)"})
-		}
-		body = doc.Body
+	body, p := strictyaml.Parse(data, "scenario")
+	if p != nil {
+		return nil, fail(*p)
 	}
 	if body == nil {
 		return nil, fail(Problem{Msg: "the scenario is empty; it needs channels and budget_total"})
 	}
-	if aliases := ast.Filter(ast.AliasType, body); len(aliases) > 0 {
-		line, col := nodePos(aliases[0])
-		return nil, fail(Problem{Line: line, Col: col,
-			Msg: "YAML aliases (*name) are not supported in scenarios; write the value out"})
+	d := strictyaml.NewDecoder(path, "scenarios", "the scenario")
+	if d.RefuseAliases("", body) {
+		return nil, &ScenarioError{Source: path, Problems: d.Problems()}
 	}
-	var m map[string]any
-	if err := yaml.NodeToValue(body, &m); err != nil {
-		line, col := nodePos(body)
+	if _, ok := unwrap(body).(ast.MapNode); !ok {
+		line, col := strictyaml.StartPos(body)
 		return nil, fail(Problem{Line: line, Col: col,
 			Msg: "the scenario must be a mapping (key: value lines) with channels and budget_total"})
 	}
-	pos := map[string][2]int{}
-	keyPositions(body, "", pos)
-	sc, probs := decodeScenario(m)
-	for i := range probs {
-		probs[i].Line, probs[i].Col = lookup(pos, probs[i].Key)
-	}
-	sort.SliceStable(probs, func(i, j int) bool {
-		a, b := probs[i], probs[j]
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-	if len(probs) > 0 {
+	sc := &Scenario{}
+	d.Decode("", body, sc)
+	if probs := d.Problems(); len(probs) > 0 {
 		return nil, &ScenarioError{Source: path, Problems: probs}
 	}
-	sc.source, sc.pos = path, pos
 	return sc, nil
 }
 
-// ScenarioFromMap decodes the allocation section of a run config, which package ingest
-// keeps as decoded YAML, with the checks of ParseScenario. where names the section in
-// messages, e.g. "run.yaml allocation".
-func ScenarioFromMap(m map[string]any, where string) (*Scenario, error) {
-	sc, probs := decodeScenario(m)
-	if len(probs) > 0 {
-		return nil, &ScenarioError{Source: where, Problems: probs}
+// unwrap strips tags and anchors.
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		default:
+			return n
+		}
 	}
-	sc.source = where
-	return sc, nil
+}
+
+// The YAML form of a scenario. Pointers tell a key left out from one set to 0; objective
+// may be a type name or a mapping, and risk is another place for its parameter.
+type (
+	scenarioYAML struct {
+		Channels       []channelYAML      `yaml:"channels"`
+		BudgetTotal    *float64           `yaml:"budget_total"`
+		ReferenceSpend map[string]float64 `yaml:"reference_spend"`
+		Objective      objectiveYAML      `yaml:"objective"`
+		Risk           riskYAML           `yaml:"risk"`
+	}
+	channelYAML struct {
+		Term     string       `yaml:"term"`
+		Name     string       `yaml:"name"`
+		SpendCol string       `yaml:"spend_col"`
+		Bounds   boundsYAML   `yaml:"bounds"`
+		Response responseYAML `yaml:"response"`
+	}
+	boundsYAML struct {
+		Min *float64 `yaml:"min"`
+		Max *float64 `yaml:"max"`
+	}
+	responseYAML struct {
+		Type     string   `yaml:"type"`
+		EC50     *float64 `yaml:"ec50"`
+		Slope    *float64 `yaml:"slope"`
+		Scale    *float64 `yaml:"scale"`
+		Exponent *float64 `yaml:"exponent"`
+	}
+	objectiveYAML struct {
+		Type   string   `yaml:"type"`
+		Lambda *float64 `yaml:"lambda"`
+		Q      *float64 `yaml:"q"`
+		Alpha  *float64 `yaml:"alpha"`
+	}
+	objectiveFields objectiveYAML // the mapping form, decoded field by field
+	riskYAML        struct {
+		Lambda *float64 `yaml:"lambda"`
+		Q      *float64 `yaml:"q"`
+		Alpha  *float64 `yaml:"alpha"`
+	}
+)
+
+// UnmarshalStrictYAML decodes objective: a type name, or a mapping with type and parameter.
+func (o *objectiveYAML) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		o.Type = v.Value
+	case ast.MapNode:
+		d.Decode(path, n, (*objectiveFields)(o))
+	default:
+		d.Add(n, path, "%s must be a type name (%s) or a mapping with type and its parameter, not %s",
+			d.Label(path), strings.Join(objectiveTypes, ", "), strictyaml.Describe(n))
+	}
+}
+
+// currencyCol is a DSAMbayes channel key dsamstan refuses with a hint.
+var currencyCol = regexp.MustCompile(`^channels\[[0-9]+\]\.currency_col$`)
+
+// UnmarshalStrictYAML decodes a scenario from its YAML node, at path "" in a scenario file
+// or "allocation" in a run config, with the shared strict decoder: every problem (unknown
+// keys with a did-you-mean, mistyped values, and every check of Validate) goes to d with
+// its position. It fills the defaults: name = term, spend_col = name, bounds [0, +Inf),
+// identity response, hill slope 1, mean objective, the default risk parameters.
+func (sc *Scenario) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
+	if d.RefuseAliases(path, n) || !d.Mapping(path, n) {
+		return
+	}
+	pre := ""
+	if path != "" {
+		pre = path + "."
+	}
+	reject := d.Reject
+	d.Reject = func(key string) (string, bool) {
+		if rest, ok := strings.CutPrefix(key, pre); ok && currencyCol.MatchString(rest) {
+			return strictyaml.Label(key) + " is not supported; convert the channel's spend to currency in the data", true
+		}
+		if reject != nil {
+			return reject(key)
+		}
+		return "", false
+	}
+	before := d.Count()
+	var raw scenarioYAML
+	d.Decode(path, n, &raw)
+	d.Reject = reject
+	out := raw.scenario(d, pre).withDefaults()
+	out.pre = pre
+	// The checks of values run on what decoded, so that every problem comes at once; those
+	// about a key already reported (dropped, or missing) are left out, and so are the
+	// checks between channels when anything was.
+	reported := map[string]bool{}
+	for _, p := range d.Problems() {
+		reported[p.Key] = true
+	}
+	clean := d.Count() == before
+	for _, p := range out.validate(clean) {
+		if !reported[p.Key] && !d.Dropped(p.Key) {
+			d.AddKey(p.Key, "%s", p.Msg)
+		}
+	}
+	if d.Count() > before {
+		return
+	}
+	out.source, out.pos = d.File, d.Pos
+	*sc = *out
+}
+
+// scenario converts the decoded YAML, with the defaults that depend on which keys are set.
+// It reports what the types alone cannot: missing keys, parameters of another response or
+// objective type, and a risk parameter set twice. Keys dropped for a problem are skipped.
+func (raw *scenarioYAML) scenario(d *strictyaml.Decoder, pre string) *Scenario {
+	sc := &Scenario{ReferenceSpend: raw.ReferenceSpend}
+	if key := pre + "channels"; raw.Channels == nil && !d.Dropped(key) {
+		d.AddKey(key, "%s is missing; list the channels to allocate (term, name, spend_col, bounds, response)", strictyaml.Label(key))
+	}
+	for i, c := range raw.Channels {
+		key := fmt.Sprintf("%schannels[%d]", pre, i)
+		ch := Channel{
+			Term: c.Term, Name: c.Name, SpendCol: c.SpendCol,
+			Bounds:   Bounds{Max: math.Inf(1)},
+			Response: Response{Type: ResponseIdentity},
+		}
+		if c.Bounds.Min != nil {
+			ch.Bounds.Min = *c.Bounds.Min
+		}
+		if c.Bounds.Max != nil {
+			ch.Bounds.Max = *c.Bounds.Max
+		}
+		r := c.Response
+		if r.Type != "" {
+			ch.Response.Type = r.Type
+		}
+		rkey := key + ".response"
+		if d.Dropped(rkey + ".type") {
+			sc.Channels = append(sc.Channels, ch)
+			continue // its parameters cannot be checked against it
+		}
+		for _, prm := range []struct {
+			name string
+			v    *float64
+			dst  *float64
+		}{
+			{"ec50", r.EC50, &ch.Response.EC50}, {"slope", r.Slope, &ch.Response.Slope},
+			{"scale", r.Scale, &ch.Response.Scale}, {"exponent", r.Exponent, &ch.Response.Exponent},
+		} {
+			if prm.v == nil {
+				continue
+			}
+			if want := responseParams[prm.name]; want != ch.Response.Type {
+				d.AddKey(rkey+"."+prm.name, "`%s.%s` applies to %s responses only, not %s; remove it", rkey, prm.name, want, ch.Response.Type)
+				continue
+			}
+			*prm.dst = *prm.v
+		}
+		if ch.Response.Type == ResponseHill && r.Slope == nil {
+			ch.Response.Slope = 1
+		}
+		sc.Channels = append(sc.Channels, ch)
+	}
+	if key := pre + "budget_total"; raw.BudgetTotal != nil {
+		sc.BudgetTotal = *raw.BudgetTotal
+	} else if !d.Dropped(key) {
+		d.AddKey(key, "%s is missing; give the spend to allocate per model row (e.g. per week)", strictyaml.Label(key))
+	}
+
+	o := Objective{Type: ObjectiveMean}
+	if raw.Objective.Type != "" {
+		o.Type = raw.Objective.Type
+	}
+	set := map[string]string{} // parameter → key that set it
+	params := map[string]*float64{"lambda": &o.Lambda, "q": &o.Q, "alpha": &o.Alpha}
+	read := func(section string, vals ...*float64) {
+		for i, name := range riskKeys {
+			if vals[i] == nil {
+				continue
+			}
+			key := pre + section + "." + name
+			if prev, dup := set[name]; dup {
+				d.AddKey(key, "`%s` repeats `%s`; set it in one place", key, prev)
+				continue
+			}
+			set[name] = key
+			*params[name] = *vals[i]
+		}
+	}
+	read("objective", raw.Objective.Lambda, raw.Objective.Q, raw.Objective.Alpha)
+	read("risk", raw.Risk.Lambda, raw.Risk.Q, raw.Risk.Alpha)
+	typeKnown := slices.Contains(objectiveTypes, o.Type) && !d.Dropped(pre+"objective.type")
+	for _, name := range riskKeys {
+		if key, ok := set[name]; ok && objectiveParams[name] != o.Type && typeKnown {
+			d.AddKey(key, "`%s` applies to objective %s only, not %s; remove it", key, objectiveParams[name], o.Type)
+			*params[name] = 0
+		}
+	}
+	switch o.Type {
+	case ObjectiveMeanMinusSD:
+		if _, ok := set["lambda"]; !ok {
+			o.Lambda = DefaultLambda
+		}
+	case ObjectiveQuantile:
+		if _, ok := set["q"]; !ok {
+			o.Q = DefaultQ
+		}
+	case ObjectiveCVaR:
+		if _, ok := set["alpha"]; !ok {
+			o.Alpha = DefaultAlpha
+		}
+	}
+	sc.Objective = o
+	return sc
 }
 
 // Validate checks a scenario on its own (no model needed) and reports every problem in a
 // *ScenarioError. Empty names, spend columns, response and objective types take their
 // defaults (term, name, identity, mean) before the checks.
 func (sc *Scenario) Validate() error {
-	return sc.errorOf(sc.withDefaults().validate())
+	return sc.errorOf(sc.withDefaults().validate(true))
 }
 
 // errorOf wraps problems in a *ScenarioError that names where the scenario came from, with
@@ -210,7 +382,7 @@ func (sc *Scenario) errorOf(probs []Problem) error {
 	}
 	for i := range probs {
 		if probs[i].Line == 0 {
-			probs[i].Line, probs[i].Col = lookup(sc.pos, probs[i].Key)
+			probs[i].Line, probs[i].Col = sc.pos.At(probs[i].Key)
 		}
 	}
 	return &ScenarioError{Source: sc.source, Problems: probs}
@@ -243,35 +415,32 @@ func (sc *Scenario) withDefaults() *Scenario {
 var (
 	responseTypes  = []string{ResponseIdentity, ResponseHill, ResponseLog1p, ResponsePower}
 	objectiveTypes = []string{ObjectiveMean, ObjectiveMeanMinusSD, ObjectiveQuantile, ObjectiveCVaR}
-	topKeys        = []string{"channels", "budget_total", "reference_spend", "objective", "risk"}
-	channelKeys    = []string{"term", "name", "spend_col", "bounds", "response"}
-	boundsKeys     = []string{"min", "max"}
-	responseKeys   = []string{"type", "ec50", "slope", "scale", "exponent"}
-	objectiveKeys  = []string{"type", "lambda", "q", "alpha"}
 	riskKeys       = []string{"lambda", "q", "alpha"}
 	// responseParams and objectiveParams say which parameter belongs to which type.
 	responseParams  = map[string]string{"ec50": ResponseHill, "slope": ResponseHill, "scale": ResponseLog1p, "exponent": ResponsePower}
 	objectiveParams = map[string]string{"lambda": ObjectiveMeanMinusSD, "q": ObjectiveQuantile, "alpha": ObjectiveCVaR}
 )
 
-// validate checks a scenario with its defaults filled.
-func (sc *Scenario) validate() []Problem {
+// validate checks a scenario with its defaults filled. Keys start with sc.pre. cross false
+// leaves out the checks between channels (repeated terms and names, reference spend of no
+// channel, budget against the bounds), for a scenario some of whose keys were dropped.
+func (sc *Scenario) validate(cross bool) []Problem {
 	var p problems
-	if len(sc.Channels) == 0 {
-		p.add("channels", "`channels` is empty; list at least one channel (term, name, spend_col, bounds, response)")
+	if key := sc.pre + "channels"; len(sc.Channels) == 0 {
+		p.add(key, "%s is empty; list at least one channel (term, name, spend_col, bounds, response)", strictyaml.Label(key))
 	}
 	names, terms := map[string]int{}, map[string]int{}
 	sumMin, sumMax := 0.0, 0.0
 	for i, ch := range sc.Channels {
-		key := fmt.Sprintf("channels[%d]", i)
+		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
 		if ch.Term == "" {
 			p.add(key+".term", "`%s.term` is missing; name the model term the channel's spend drives", key)
-		} else if j, dup := terms[ch.Term]; dup {
+		} else if j, dup := terms[ch.Term]; dup && cross {
 			p.add(key+".term", "`%s.term` %q repeats channels[%d]; each term can be allocated once", key, ch.Term, j)
 		} else {
 			terms[ch.Term] = i
 		}
-		if j, dup := names[ch.Name]; dup && ch.Name != "" {
+		if j, dup := names[ch.Name]; dup && ch.Name != "" && cross {
 			p.add(key+".name", "`%s.name` %q repeats channels[%d]; channel names must be unique", key, ch.Name, j)
 		} else {
 			names[ch.Name] = i
@@ -287,23 +456,23 @@ func (sc *Scenario) validate() []Problem {
 		sumMax += hi
 		p.response(key+".response", ch.Response)
 	}
-	b := sc.BudgetTotal
+	b, bkey := sc.BudgetTotal, sc.pre+"budget_total"
 	switch {
 	case math.IsNaN(b) || math.IsInf(b, 0) || b <= 0:
-		p.add("budget_total", "`budget_total` is %g; must be a finite spend > 0 (per model row, e.g. per week)", b)
-	case len(p) == 0 && (b < sumMin || b > sumMax):
-		p.add("budget_total", "`budget_total` is %g; must lie between the sum of bounds.min (%g) and the sum of bounds.max (%g): change the budget or the bounds", b, sumMin, sumMax)
+		p.add(bkey, "%s is %g; must be a finite spend > 0 (per model row, e.g. per week)", strictyaml.Label(bkey), b)
+	case cross && len(p) == 0 && (b < sumMin || b > sumMax):
+		p.add(bkey, "%s is %g; must lie between the sum of bounds.min (%g) and the sum of bounds.max (%g): change the budget or the bounds", strictyaml.Label(bkey), b, sumMin, sumMax)
 	}
 	for _, name := range sortedKeys(sc.ReferenceSpend) {
 		v := sc.ReferenceSpend[name]
-		key := "reference_spend." + name
-		if _, ok := names[name]; !ok {
-			p.add(key, "`%s` names no channel; channels are %s", key, strings.Join(channelNames(sc), ", "))
-		} else if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			p.add(key, "`%s` is %g; must be a finite spend ≥ 0", key, v)
+		key := sc.pre + "reference_spend." + name
+		if _, ok := names[name]; !ok && cross {
+			p.add(key, "%s names no channel; channels are %s", strictyaml.Label(key), showList(channelNames(sc)))
+		} else if ok && (math.IsNaN(v) || math.IsInf(v, 0) || v < 0) {
+			p.add(key, "%s is %g; must be a finite spend ≥ 0", strictyaml.Label(key), v)
 		}
 	}
-	p.objective(sc.Objective)
+	p.objective(sc.pre+"objective", sc.Objective)
 	return p
 }
 
@@ -339,30 +508,30 @@ func (p *problems) response(key string, r Response) {
 	}
 }
 
-// objective checks the objective and its parameter.
-func (p *problems) objective(o Objective) {
+// objective checks the objective and its parameter; key is where the objective is.
+func (p *problems) objective(key string, o Objective) {
 	if !slices.Contains(objectiveTypes, o.Type) {
-		p.add("objective.type", "`objective.type` is %q; must be one of %s", o.Type, strings.Join(objectiveTypes, ", "))
+		p.add(key+".type", "`%s.type` is %q; must be one of %s", key, o.Type, strings.Join(objectiveTypes, ", "))
 		return
 	}
 	params := map[string]float64{"lambda": o.Lambda, "q": o.Q, "alpha": o.Alpha}
 	for _, name := range []string{"lambda", "q", "alpha"} {
 		if params[name] != 0 && objectiveParams[name] != o.Type {
-			p.add("objective."+name, "`objective.%s` applies to objective %s only, not %s; remove it", name, objectiveParams[name], o.Type)
+			p.add(key+"."+name, "`%s.%s` applies to objective %s only, not %s; remove it", key, name, objectiveParams[name], o.Type)
 		}
 	}
 	switch o.Type {
 	case ObjectiveMeanMinusSD:
 		if !(o.Lambda >= 0) || math.IsInf(o.Lambda, 0) {
-			p.add("objective.lambda", "`objective.lambda` is %g; must be a finite number ≥ 0 (the weight of the posterior sd)", o.Lambda)
+			p.add(key+".lambda", "`%s.lambda` is %g; must be a finite number ≥ 0 (the weight of the posterior sd)", key, o.Lambda)
 		}
 	case ObjectiveQuantile:
 		if !(o.Q > 0 && o.Q < 1) {
-			p.add("objective.q", "`objective.q` is %g; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)", o.Q)
+			p.add(key+".q", "`%s.q` is %g; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)", key, o.Q)
 		}
 	case ObjectiveCVaR:
 		if !(o.Alpha > 0 && o.Alpha <= 1) {
-			p.add("objective.alpha", "`objective.alpha` is %g; must lie in (0, 1] (the worst fraction of draws, e.g. 0.1)", o.Alpha)
+			p.add(key+".alpha", "`%s.alpha` is %g; must lie in (0, 1] (the worst fraction of draws, e.g. 0.1)", key, o.Alpha)
 		}
 	}
 }
@@ -372,293 +541,6 @@ type problems []Problem
 
 func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-// unknownKeys reports the keys of m that are not allowed.
-func (p *problems) unknownKeys(key string, m map[string]any, allowed []string) {
-	for _, k := range sortedKeys(m) {
-		if slices.Contains(allowed, k) {
-			continue
-		}
-		path := joinKey(key, k)
-		if k == "currency_col" && strings.HasPrefix(key, "channels[") {
-			p.add(path, "`%s` is not supported; convert the channel's spend to currency in the data", path)
-			continue
-		}
-		where := "at the top level"
-		if key != "" {
-			where = "in `" + key + "`"
-		}
-		p.add(path, "unknown key `%s` (allowed %s: %s)", path, where, strings.Join(allowed, ", "))
-	}
-}
-
-// decodeScenario decodes decoded YAML into a Scenario with the YAML defaults and validates
-// it. Every problem is returned; the Scenario is nil when there is one.
-func decodeScenario(m map[string]any) (*Scenario, []Problem) {
-	var p problems
-	sc := &Scenario{}
-	p.unknownKeys("", m, topKeys)
-
-	if v, ok := m["channels"]; !ok || v == nil {
-		p.add("channels", "`channels` is missing; list the channels to allocate (term, name, spend_col, bounds, response)")
-	} else if list, ok := v.([]any); !ok {
-		p.add("channels", "`channels` must be a list (lines starting with -), not %s", describe(v))
-	} else {
-		for i, item := range list {
-			key := fmt.Sprintf("channels[%d]", i)
-			cm, ok := asMap(item)
-			if !ok {
-				p.add(key, "`%s` must be a mapping (term, name, spend_col, bounds, response), not %s", key, describe(item))
-				continue
-			}
-			sc.Channels = append(sc.Channels, p.channel(key, cm))
-		}
-	}
-	if v, ok := m["budget_total"]; !ok || v == nil {
-		p.add("budget_total", "`budget_total` is missing; give the spend to allocate per model row (e.g. per week)")
-	} else {
-		sc.BudgetTotal = p.number("budget_total", v)
-	}
-	if v, ok := m["reference_spend"]; ok && v != nil {
-		rm, ok := asMap(v)
-		if !ok {
-			p.add("reference_spend", "`reference_spend` must be a mapping of channel name to spend, not %s", describe(v))
-		} else {
-			sc.ReferenceSpend = map[string]float64{}
-			for _, k := range sortedKeys(rm) {
-				sc.ReferenceSpend[k] = p.number("reference_spend."+k, rm[k])
-			}
-		}
-	}
-	sc.Objective = p.objectiveSection(m)
-	if len(p) > 0 {
-		return nil, p
-	}
-	sc = sc.withDefaults()
-	if probs := sc.validate(); len(probs) > 0 {
-		return nil, probs
-	}
-	return sc, nil
-}
-
-// channel decodes one channel entry.
-func (p *problems) channel(key string, m map[string]any) Channel {
-	p.unknownKeys(key, m, channelKeys)
-	ch := Channel{
-		Term:     p.text(key+".term", m["term"]),
-		Name:     p.text(key+".name", m["name"]),
-		SpendCol: p.text(key+".spend_col", m["spend_col"]),
-		Bounds:   Bounds{Max: math.Inf(1)},
-		Response: Response{Type: ResponseIdentity},
-	}
-	if v := m["bounds"]; v != nil {
-		if bm, ok := asMap(v); !ok {
-			p.add(key+".bounds", "`%s.bounds` must be a mapping with min and max, not %s", key, describe(v))
-		} else {
-			p.unknownKeys(key+".bounds", bm, boundsKeys)
-			if v := bm["min"]; v != nil {
-				ch.Bounds.Min = p.number(key+".bounds.min", v)
-			}
-			if v := bm["max"]; v != nil {
-				ch.Bounds.Max = p.number(key+".bounds.max", v)
-			}
-		}
-	}
-	if v := m["response"]; v != nil {
-		rkey := key + ".response"
-		rm, ok := asMap(v)
-		if !ok {
-			p.add(rkey, "`%s` must be a mapping such as {type: hill, ec50: 5000, slope: 1}, not %s", rkey, describe(v))
-			return ch
-		}
-		p.unknownKeys(rkey, rm, responseKeys)
-		if t := p.text(rkey+".type", rm["type"]); t != "" {
-			ch.Response.Type = t
-		}
-		for _, name := range []string{"ec50", "slope", "scale", "exponent"} {
-			v, ok := rm[name]
-			if !ok || v == nil {
-				continue
-			}
-			if want := responseParams[name]; want != ch.Response.Type {
-				p.add(rkey+"."+name, "`%s.%s` applies to %s responses only, not %s; remove it", rkey, name, want, ch.Response.Type)
-				continue
-			}
-			x := p.number(rkey+"."+name, v)
-			switch name {
-			case "ec50":
-				ch.Response.EC50 = x
-			case "slope":
-				ch.Response.Slope = x
-			case "scale":
-				ch.Response.Scale = x
-			case "exponent":
-				ch.Response.Exponent = x
-			}
-		}
-		if ch.Response.Type == ResponseHill && rm["slope"] == nil {
-			ch.Response.Slope = 1
-		}
-	}
-	return ch
-}
-
-// objectiveSection decodes objective (a type name or a mapping) and risk (the parameters,
-// an alternative place for them), with the default parameter of the chosen type.
-func (p *problems) objectiveSection(m map[string]any) Objective {
-	o := Objective{Type: ObjectiveMean}
-	set := map[string]string{} // parameter → key that set it
-	params := map[string]*float64{"lambda": &o.Lambda, "q": &o.Q, "alpha": &o.Alpha}
-	readParams := func(section string, pm map[string]any) {
-		for _, name := range riskKeys {
-			v, ok := pm[name]
-			if !ok || v == nil {
-				continue
-			}
-			key := section + "." + name
-			if prev, dup := set[name]; dup {
-				p.add(key, "`%s` repeats `%s`; set it in one place", key, prev)
-				continue
-			}
-			set[name] = key
-			*params[name] = p.number(key, v)
-		}
-	}
-	switch v := m["objective"].(type) {
-	case nil:
-	case string:
-		o.Type = v
-	default:
-		om, ok := asMap(v)
-		if !ok {
-			p.add("objective", "`objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not %s", describe(v))
-			break
-		}
-		p.unknownKeys("objective", om, objectiveKeys)
-		if t := p.text("objective.type", om["type"]); t != "" {
-			o.Type = t
-		}
-		readParams("objective", om)
-	}
-	if v := m["risk"]; v != nil {
-		rm, ok := asMap(v)
-		if !ok {
-			p.add("risk", "`risk` must be a mapping with lambda, q or alpha, not %s", describe(v))
-		} else {
-			p.unknownKeys("risk", rm, riskKeys)
-			readParams("risk", rm)
-		}
-	}
-	for _, name := range riskKeys {
-		if key, ok := set[name]; ok && objectiveParams[name] != o.Type && slices.Contains(objectiveTypes, o.Type) {
-			p.add(key, "`%s` applies to objective %s only, not %s; remove it", key, objectiveParams[name], o.Type)
-			*params[name] = 0
-		}
-	}
-	switch o.Type {
-	case ObjectiveMeanMinusSD:
-		if _, ok := set["lambda"]; !ok {
-			o.Lambda = DefaultLambda
-		}
-	case ObjectiveQuantile:
-		if _, ok := set["q"]; !ok {
-			o.Q = DefaultQ
-		}
-	case ObjectiveCVaR:
-		if _, ok := set["alpha"]; !ok {
-			o.Alpha = DefaultAlpha
-		}
-	}
-	return o
-}
-
-// text decodes a string value; nil gives "".
-func (p *problems) text(key string, v any) string {
-	switch s := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return s
-	case bool, float64, float32, int, int64, uint64, int32, uint32, uint:
-		return fmt.Sprint(s) // a term such as 2024 written without quotes
-	}
-	p.add(key, "`%s` must be text, not %s", key, describe(v))
-	return ""
-}
-
-// number decodes a number. YAML forms that the decoder leaves as text (1e6, Inf) are
-// parsed too.
-func (p *problems) number(key string, v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case float32:
-		return float64(x)
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case int32:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	case uint32:
-		return float64(x)
-	case uint:
-		return float64(x)
-	case string:
-		s := strings.TrimSpace(x)
-		switch strings.ToLower(strings.TrimPrefix(s, "+")) {
-		case "inf", ".inf", "infinity":
-			return math.Inf(1)
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.EqualFold(s, "nan") {
-			return f
-		}
-	}
-	p.add(key, "`%s` is %s; must be a number", key, describe(v))
-	return math.NaN()
-}
-
-// asMap accepts the map types decoded YAML comes in.
-func asMap(v any) (map[string]any, bool) {
-	switch m := v.(type) {
-	case map[string]any:
-		return m, true
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[fmt.Sprint(k)] = x
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-// describe names a decoded value's kind for messages.
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "empty"
-	case string:
-		return fmt.Sprintf("text %q", x)
-	case bool:
-		return fmt.Sprintf("a boolean (%v)", x)
-	case []any:
-		return "a list"
-	case map[string]any, map[any]any:
-		return "a mapping"
-	default:
-		return fmt.Sprintf("%v", x)
-	}
-}
-
-func joinKey(parent, k string) string {
-	if parent == "" {
-		return k
-	}
-	return parent + "." + k
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -678,77 +560,12 @@ func channelNames(sc *Scenario) []string {
 	return out
 }
 
-// keyPositions records where each key path of a YAML tree starts.
-func keyPositions(n ast.Node, path string, pos map[string][2]int) {
-	switch v := n.(type) {
-	case *ast.TagNode:
-		keyPositions(v.Value, path, pos)
-	case *ast.AnchorNode:
-		keyPositions(v.Value, path, pos)
-	case ast.MapNode:
-		it := v.MapRange()
-		for it.Next() {
-			tk := it.Key().GetToken()
-			if tk == nil {
-				continue
-			}
-			key := joinKey(path, tk.Value)
-			if tk.Position != nil {
-				pos[key] = [2]int{tk.Position.Line, tk.Position.Column}
-			}
-			if it.Value() != nil {
-				keyPositions(it.Value(), key, pos)
-			}
-		}
-	case *ast.SequenceNode:
-		for i, item := range v.Values {
-			key := fmt.Sprintf("%s[%d]", path, i)
-			line, col := nodePos(item)
-			pos[key] = [2]int{line, col}
-			keyPositions(item, key, pos)
-		}
+// showList joins names for a message, quoting those that would break it (see
+// strictyaml.Show).
+func showList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strictyaml.Show(n)
 	}
-}
-
-// lookup finds the position of key, or of its nearest ancestor present in the file (the
-// parent of a missing key).
-func lookup(pos map[string][2]int, key string) (line, col int) {
-	for key != "" {
-		if lc, ok := pos[key]; ok {
-			return lc[0], lc[1]
-		}
-		i := max(strings.LastIndexByte(key, '.'), strings.LastIndexByte(key, '['))
-		if i < 0 {
-			break
-		}
-		key = key[:i]
-	}
-	return 0, 0
-}
-
-// nodePos is where a node starts (the first key of a mapping).
-func nodePos(n ast.Node) (line, col int) {
-	if mn, ok := n.(ast.MapNode); ok {
-		it := mn.MapRange()
-		if it.Next() {
-			n = it.Key()
-		}
-	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		return tk.Position.Line, tk.Position.Column
-	}
-	return 0, 0
-}
-
-// yamlProblem turns a goccy error into a Problem at its token.
-func yamlProblem(prefix string, err error) Problem {
-	p := Problem{Msg: prefix + err.Error()}
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		p.Msg = prefix + ye.GetMessage()
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			p.Line, p.Col = tk.Position.Line, tk.Position.Column
-		}
-	}
-	return p
+	return strings.Join(out, ", ")
 }

@@ -8,8 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/goccy/go-yaml"
 )
 
 func TestParseScenario(t *testing.T) {
@@ -75,16 +73,16 @@ func TestBadScenarios(t *testing.T) {
 		name, yaml, wantErr string
 	}{
 		{"unknown top key", "channels: [{term: a}]\nbudget_total: 10\nbudget: 5\n",
-			"optimise: s.yaml:3:1: unknown key `budget` (allowed at the top level: channels, budget_total, reference_spend, objective, risk)"},
+			"optimise: s.yaml:3:1: unknown key `budget`; did you mean `budget_total`? (allowed at the top level: channels, budget_total, reference_spend, objective, risk)"},
 		{"unknown channel key", "channels:\n  - term: a\n    spend: 5\nbudget_total: 10\n",
-			"optimise: s.yaml:3:5: unknown key `channels[0].spend` (allowed in `channels[0]`: term, name, spend_col, bounds, response)"},
+			"optimise: s.yaml:3:5: unknown key `channels[0].spend`; did you mean `spend_col`? (allowed under `channels[0]`: term, name, spend_col, bounds, response)"},
 		{"currency_col", "channels:\n  - term: a\n    currency_col: fx\nbudget_total: 10\n",
 			"optimise: s.yaml:3:5: `channels[0].currency_col` is not supported; convert the channel's spend to currency in the data"},
 		{"missing budget and channels", "objective: mean\n",
 			"optimise: s.yaml: `channels` is missing; list the channels to allocate (term, name, spend_col, bounds, response)\n" +
 				"optimise: s.yaml: `budget_total` is missing; give the spend to allocate per model row (e.g. per week)"},
 		{"budget text", "channels: [{term: a}]\nbudget_total: lots\n",
-			"optimise: s.yaml:2:1: `budget_total` is text \"lots\"; must be a number"},
+			"optimise: s.yaml:2:15: `budget_total` is \"lots\"; must be a number (.Inf and -.Inf are allowed)"},
 		{"duplicate channel", "channels:\n  - {term: a, name: tv}\n  - {term: b, name: tv}\nbudget_total: 10\n",
 			"optimise: s.yaml:3:15: `channels[1].name` \"tv\" repeats channels[0]; channel names must be unique"},
 		{"duplicate term", "channels:\n  - {term: a}\n  - {term: a, name: other}\nbudget_total: 10\n",
@@ -119,9 +117,26 @@ func TestBadScenarios(t *testing.T) {
 			"optimise: s.yaml:3:1: invalid YAML: mapping key \"budget_total\" already defined at [2:1]"},
 		{"not a mapping", "- a\n- b\n",
 			"optimise: s.yaml:1:1: the scenario must be a mapping (key: value lines) with channels and budget_total"},
+		{"did you mean", "channels:\n  - term: a\n    bounds: {mni: 3}\nbudget_total: 10\nobjectve: cvar\n",
+			"optimise: s.yaml:3:14: unknown key `channels[0].bounds.mni`; did you mean `min`? (allowed under `channels[0].bounds`: min, max)\n" +
+				"optimise: s.yaml:5:1: unknown key `objectve`; did you mean `objective`? (allowed at the top level: channels, budget_total, reference_spend, objective, risk)"},
+		{"values checked despite a bad key", "channels:\n  - term: a\n    spend: 5\n    bounds: {min: -2}\nbudget_total: -1\nrisk: {q: 2}\nobjective: quantile\n",
+			"optimise: s.yaml:3:5: unknown key `channels[0].spend`; did you mean `spend_col`? (allowed under `channels[0]`: term, name, spend_col, bounds, response)\n" +
+				"optimise: s.yaml:4:14: `channels[0].bounds.min` is -2; must be a finite spend ≥ 0\n" +
+				"optimise: s.yaml:5:1: `budget_total` is -1; must be a finite spend > 0 (per model row, e.g. per week)\n" +
+				"optimise: s.yaml:7:1: `objective.q` is 2; must lie strictly between 0 and 1 (e.g. 0.1 for a pessimistic plan)"},
+		{"channel not a mapping", "channels: [{term: a}, 5]\nbudget_total: 10\nreference_spend: {b: 1}\n",
+			"optimise: s.yaml:1:23: `channels[1]` must be a mapping (key: value lines), not 5"},
+		{"objective not a name", "channels: [{term: a}]\nbudget_total: 10\nobjective: [cvar]\nrisk: {alpha: 0.2}\n",
+			"optimise: s.yaml:3:12: `objective` must be a type name (mean, mean_minus_sd, quantile, cvar) or a mapping with type and its parameter, not a list"},
+		{"response type of the wrong kind", "channels:\n  - {term: a, response: {type: {hill: 1}, ec50: 3}}\nbudget_total: 10\n",
+			"optimise: s.yaml:2:32: `channels[0].response.type` must be text, not a mapping"},
+		{"merge key", "channels:\n  - <<: {term: a}\nbudget_total: 10\n",
+			"optimise: s.yaml:2:5: `channels[0]`: YAML merge keys (<<) are not supported in scenarios; write the keys out\n" +
+				"optimise: s.yaml:2:5: `channels[0].term` is missing; name the model term the channel's spend drives"},
 		{"several problems at once", "channels:\n  - term: a\n    bounds: {min: -1}\n  - {name: b}\nbudget_total: 0\n",
 			"optimise: s.yaml:3:14: `channels[0].bounds.min` is -1; must be a finite spend ≥ 0\n" +
-				"optimise: s.yaml:4:6: `channels[1].term` is missing; name the model term the channel's spend drives\n" +
+				"optimise: s.yaml:4:5: `channels[1].term` is missing; name the model term the channel's spend drives\n" +
 				"optimise: s.yaml:5:1: `budget_total` is 0; must be a finite spend > 0 (per model row, e.g. per week)"},
 	}
 	for _, tc := range cases {
@@ -138,31 +153,6 @@ func TestBadScenarios(t *testing.T) {
 				t.Errorf("error is %T; want *ScenarioError", err)
 			}
 		})
-	}
-}
-
-// The config's allocation section arrives as decoded YAML (package ingest keeps it so);
-// problems name the section and the key.
-func TestScenarioFromMap(t *testing.T) {
-	var cfg struct {
-		Allocation map[string]any `yaml:"allocation"`
-	}
-	src := "allocation:\n  channels:\n    - term: m_tv\n      response: {type: hill, ec50: 100}\n  budget_total: 500\n  objective: {type: quantile, q: 0.2}\n"
-	if err := yaml.Unmarshal([]byte(src), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := ScenarioFromMap(cfg.Allocation, "run.yaml allocation")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sc.Channels[0].Response != (Response{Type: ResponseHill, EC50: 100, Slope: 1}) || sc.Objective.Q != 0.2 || sc.BudgetTotal != 500 {
-		t.Errorf("scenario = %+v", sc)
-	}
-	cfg.Allocation["channels"].([]any)[0].(map[string]any)["bounds"] = map[string]any{"mni": 3}
-	_, err = ScenarioFromMap(cfg.Allocation, "run.yaml allocation")
-	want := "optimise: run.yaml allocation: unknown key `channels[0].bounds.mni` (allowed in `channels[0].bounds`: min, max)"
-	if err == nil || err.Error() != want {
-		t.Errorf("error = %v; want %s", err, want)
 	}
 }
 

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/optimise"
@@ -40,10 +39,7 @@ func SpendColumns(t *ingest.Table) map[string][]float64 {
 // writeOptimisation runs the config's allocation scenario on the population-level
 // coefficient draws (as DSAMbayes's tutorial prescribes for panels) into 60_optimisation/.
 func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *ingest.Table, d *decoded) error {
-	sc, err := optimise.ScenarioFromMap(r.cfg.Allocation, filepath.Base(r.cfg.Path)+" allocation")
-	if err != nil {
-		return err
-	}
+	sc := r.cfg.Allocation
 	beta := make([][]float64, len(spec.Terms))
 	terms := make([]string, len(spec.Terms))
 	for k, term := range spec.Terms {
@@ -70,19 +66,16 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 // anything is fitted, by solving the scenario once on the prior means: an unknown term or
 // spend column then fails in seconds, not after sampling.
 func CheckAllocation(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, t *ingest.Table) error {
-	if len(cfg.Allocation) == 0 {
+	sc := cfg.Allocation
+	if sc == nil {
 		return nil
-	}
-	sc, err := optimise.ScenarioFromMap(cfg.Allocation, filepath.Base(cfg.Path)+" allocation")
-	if err != nil {
-		return err
 	}
 	terms := make([]string, len(spec.Terms))
 	means := make([]float64, len(spec.Terms))
 	for k, term := range spec.Terms {
 		terms[k], means[k] = term.Name, spec.Priors[k].Mean
 	}
-	_, err = optimise.Optimise(ctx, sc, optimise.Inputs{
+	_, err := optimise.Optimise(ctx, sc, optimise.Inputs{
 		Terms: terms, Draws: [][]float64{means}, SpendColumns: SpendColumns(t), KPIType: cfg.Model.KPIType,
 	}, optimise.Options{Starts: -1, FrontierSteps: 2, CurvePoints: 2})
 	return err

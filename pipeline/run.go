@@ -390,7 +390,7 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 		if err := r.writeDerived(ctx, spec, d); err != nil {
 			return nil, err
 		}
-		if len(r.cfg.Allocation) > 0 {
+		if r.cfg.Allocation != nil {
 			if err := r.writeOptimisation(ctx, spec, r.table, d); err != nil {
 				return nil, err
 			}

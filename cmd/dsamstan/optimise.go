@@ -77,10 +77,8 @@ func runOptimise(cmd *cobra.Command, opts *optimiseOptions) error {
 		if sc, err = optimise.ParseScenario(b, opts.Scenario); err != nil {
 			return err
 		}
-	} else if len(cfg.Allocation) > 0 {
-		if sc, err = optimise.ScenarioFromMap(cfg.Allocation, cfgPath+" allocation"); err != nil {
-			return err
-		}
+	} else if cfg.Allocation != nil {
+		sc = cfg.Allocation // checked when the config loaded
 	} else {
 		return flagErrorf("the run's config has no allocation section: pass --scenario FILE")
 	}
