@@ -1,6 +1,7 @@
-// Package num holds the two small numeric helpers every table writer and every
-// order-statistic computation in dsamstan shares: how a float is written to and read from
-// the run folder's CSV files, and Hoare's selection of the k-th smallest value.
+// Package num holds the small numeric helpers dsamstan's packages share: how a float is
+// written to and read from the run folder's CSV files, Hoare's selection of the k-th
+// smallest value, a total order on floats for sorting (NaNs last), and R's mean and
+// var, which the estimators that follow R packages need to the last bit.
 package num
 
 import (
