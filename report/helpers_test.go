@@ -56,26 +56,6 @@ func TestVIFCollinear(t *testing.T) {
 	}
 }
 
-// TestACF: an alternating series has lag-1 autocorrelation −(n−1)/n and lag-2 (n−2)/n;
-// pooling two series adds numerators and denominators, pairs never crossing series.
-func TestACF(t *testing.T) {
-	alt := func(n int) []float64 {
-		s := make([]float64, n)
-		for i := range s {
-			s[i] = float64(1 - 2*(i%2))
-		}
-		return s
-	}
-	r, n := acf([][]float64{alt(10)}, 2)
-	if n != 10 || math.Abs(r[0]+0.9) > 1e-12 || math.Abs(r[1]-0.8) > 1e-12 {
-		t.Errorf("acf(alternating 10) = %v (n %d); want [-0.9 0.8] (n 10)", r, n)
-	}
-	r, _ = acf([][]float64{alt(4), alt(6)}, 1)
-	if want := -8.0 / 10; math.Abs(r[0]-want) > 1e-12 {
-		t.Errorf("pooled lag-1 = %v; want %v", r[0], want)
-	}
-}
-
 // TestKDEMass: the density estimate integrates to 1, and reflection at a bound keeps the
 // mass of draws piled against it inside the bound.
 func TestKDEMass(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsamstan/dsamstan/internal/acf"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -623,33 +624,6 @@ func drawResidualsHist(in *inputs) (*figure, error) {
 	return f, nil
 }
 
-// acf returns the autocorrelation of the residuals at lags 1..maxLag, pooled over the
-// panels: each panel is centred on its own mean and only pairs within a panel count, as
-// fit_metrics.csv's acf1 does. n is the number of residuals used.
-func acf(series [][]float64, maxLag int) (r []float64, n int) {
-	var den float64
-	num := make([]float64, maxLag)
-	for _, s := range series {
-		s = finiteOnly(s)
-		if len(s) < 2 {
-			continue
-		}
-		m := stat.Mean(s, nil)
-		n += len(s)
-		for t := range s {
-			den += (s[t] - m) * (s[t] - m)
-			for l := 1; l <= maxLag && t-l >= 0; l++ {
-				num[l-1] += (s[t] - m) * (s[t-l] - m)
-			}
-		}
-	}
-	r = make([]float64, maxLag)
-	for l := range r {
-		r[l] = num[l] / den
-	}
-	return r, n
-}
-
 func drawACF(d *fitData, obs, fit []float64, title, sub string) (*figure, error) {
 	res := residuals(obs, fit)
 	ps, _ := d.panels()
@@ -667,14 +641,18 @@ func drawACF(d *fitData, obs, fit []float64, title, sub string) (*figure, error)
 	var series [][]float64
 	shortest := math.MaxInt
 	for _, p := range ps {
-		series = append(series, pick(res, p.rows))
+		// Pooled as fit_metrics.csv's acf1 is; only finite residuals of series long
+		// enough to have a lag count.
+		if s := finiteOnly(pick(res, p.rows)); len(s) >= 2 {
+			series = append(series, s)
+		}
 		shortest = min(shortest, len(p.rows))
 	}
 	maxLag := min(26, shortest/3)
 	if maxLag < 1 {
 		return nil, fmt.Errorf("report: too few rows per series (%d) for an autocorrelation plot", shortest)
 	}
-	r, n := acf(series, maxLag)
+	r, n := acf.Pooled(series, maxLag)
 	lags := make([]float64, maxLag)
 	zero := make([]float64, maxLag)
 	for l := range lags {
