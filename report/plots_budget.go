@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // allocation is 60_optimisation/allocation.csv.
@@ -138,7 +140,7 @@ func drawResponseCurves(in *inputs) (*figure, error) {
 	var plots []*plot.Plot
 	for _, c := range channels {
 		r := rows[c]
-		slices.SortStableFunc(r, func(a, b int) int { return cmpFloat(spend[a], spend[b]) })
+		slices.SortStableFunc(r, func(a, b int) int { return num.Compare(spend[a], spend[b]) })
 		p := newPlot()
 		p.Add(gridLines{true, true})
 		x := pick(spend, r)
@@ -305,7 +307,7 @@ func drawFrontier(in *inputs) (*figure, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmpFloat(budget[a], budget[b]) })
+	slices.SortFunc(idx, func(a, b int) int { return num.Compare(budget[a], budget[b]) })
 	x := pick(budget, idx)
 	p := newPlot()
 	p.Add(gridLines{true, true})
@@ -362,7 +364,7 @@ func drawSensitivity(in *inputs) (*figure, error) {
 	for i, c := range ch {
 		spread[c] = math.Max(spread[c], math.Abs(delta[i]))
 	}
-	slices.SortStableFunc(channels, func(a, b string) int { return cmpFloat(spread[b], spread[a]) })
+	slices.SortStableFunc(channels, func(a, b string) int { return num.CompareDesc(spread[a], spread[b]) })
 	p := newPlot()
 	y := nominalY(p, channels)
 	p.Add(gridLines{vertical: true})

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // boundaryTol is the distance from a bound, in posterior sds, within which a draw counts as
@@ -164,7 +166,7 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit)")
 	}
 	note := ""
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(score[b], score[a]) })
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(score[a], score[b]) })
 	if len(idx) > maxRhatRows {
 		note = fmt.Sprintf("Showing the %d parameters closest to (or beyond) the thresholds, of %d; all are in posterior_summary.csv.", maxRhatRows, len(idx))
 		idx = idx[:maxRhatRows]

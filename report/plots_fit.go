@@ -8,11 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dsamstan/dsamstan/internal/acf"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/acf"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // fitData is fitted_values.csv, on the KPI scale (the kpi_* columns of a log model) as
@@ -206,18 +208,8 @@ func (d *fitData) panels() (ps []panel, note string) {
 }
 
 func (d *fitData) sorted(rows []int) []int {
-	slices.SortStableFunc(rows, func(a, b int) int { return cmpFloat(d.x[a], d.x[b]) })
+	slices.SortStableFunc(rows, func(a, b int) int { return num.Compare(d.x[a], d.x[b]) })
 	return rows
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func pick(v []float64, rows []int) []float64 {
@@ -561,7 +553,7 @@ func binnedMeans(x, y []float64, k int) (bx, by []float64) {
 	if len(idx) < 2*k {
 		return nil, nil
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmpFloat(x[a], x[b]) })
+	slices.SortFunc(idx, func(a, b int) int { return num.Compare(x[a], x[b]) })
 	for b := range k {
 		lo, hi := b*len(idx)/k, (b+1)*len(idx)/k
 		var sx, sy float64

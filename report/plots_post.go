@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
@@ -432,7 +433,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 	if len(idx) == 0 {
 		return nil, skipf("decomposition_totals.csv has no terms besides the intercept")
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(math.Abs(mean[b]), math.Abs(mean[a])) })
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(math.Abs(mean[a]), math.Abs(mean[b])) })
 	media := map[string]bool{}
 	for _, m := range in.mediaTerms(terms) {
 		media[m] = true
@@ -573,7 +574,7 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		for _, k := range keys[g] {
 			pts = append(pts, series[g][k])
 		}
-		slices.SortStableFunc(pts, func(a, b *point) int { return cmpFloat(a.x, b.x) })
+		slices.SortStableFunc(pts, func(a, b *point) int { return num.Compare(a.x, b.x) })
 		xs := make([]float64, len(pts))
 		for i, pt := range pts {
 			xs[i] = pt.x
