@@ -88,32 +88,6 @@ func TestKDEMass(t *testing.T) {
 	}
 }
 
-func TestLabels(t *testing.T) {
-	for _, c := range []struct {
-		v, step float64
-		want    string
-	}{
-		{12000, 2000, "12k"}, {2.5e6, 5e5, "2.5M"}, {0.25, 0.05, "0.25"}, {-1500, 500, "−1500"},
-		{0, 0.1, "0"}, {1.02, 0.02, "1.02"}, {3e9, 1e9, "3B"}, {7.5, 2.5, "7.5"},
-	} {
-		if got := compact(c.v, c.step); got != c.want {
-			t.Errorf("compact(%v, %v) = %q; want %q", c.v, c.step, got, c.want)
-		}
-	}
-	for _, c := range []struct {
-		v    float64
-		n    int
-		want string
-	}{
-		{0.98219, 3, "0.982"}, {149.345, 3, "149"}, {1234567.8, 3, "1,230,000"}, {-0.0156, 3, "−0.0156"},
-		{12345, 5, "12,345"}, {2.5e-5, 2, "2.5e−05"}, {0, 3, "0"},
-	} {
-		if got := sig(c.v, c.n); got != c.want {
-			t.Errorf("sig(%v, %d) = %q; want %q", c.v, c.n, got, c.want)
-		}
-	}
-}
-
 func TestDateTicks(t *testing.T) {
 	lo := float64(time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC).Unix())
 	hi := float64(time.Date(2024, 12, 23, 0, 0, 0, 0, time.UTC).Unix())

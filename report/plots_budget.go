@@ -198,7 +198,7 @@ func channelBars(names []string, series [][]float64, colors []color.Color) *plot
 				continue
 			}
 			bars = append(bars, rect{0, v[k], y0 + h*0.08, y0 + h*0.92, colors[s]})
-			lx, ly, lt = append(lx, v[k]), append(ly, y0+h/2), append(lt, sig(v[k], 3))
+			lx, ly, lt = append(lx, v[k]), append(ly, y0+h/2), append(lt, num.Sig(v[k], 3))
 		}
 	}
 	p.Add(bars)
@@ -254,7 +254,7 @@ func drawImpact(in *inputs) (*figure, error) {
 				c = colDown
 			}
 			bars = append(bars, rect{0, x, y(k) - 0.3, y(k) + 0.3, c})
-			lx[k], ly[k], lt[k] = x, y(k), sig(x, 3)
+			lx[k], ly[k], lt[k] = x, y(k), num.Sig(x, 3)
 			if x > 0 {
 				lt[k] = "+" + lt[k]
 			}
@@ -378,7 +378,7 @@ func drawSensitivity(in *inputs) (*figure, error) {
 		y0 := y(k) + 0.35 - float64(s+1)*h
 		bars = append(bars, rect{0, delta[i], y0 + h*0.08, y0 + h*0.92, changeColor(change[i])})
 		lx, ly = append(lx, delta[i]), append(ly, y0+h/2)
-		lt = append(lt, sig(delta[i], 3))
+		lt = append(lt, num.Sig(delta[i], 3))
 	}
 	p.Add(bars)
 	p.Add(vline(0, colText, false))

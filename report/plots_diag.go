@@ -31,10 +31,10 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 	var sides []side
 	for _, o := range cfg.Boundaries.Overrides {
 		if o.Lower != nil && finite(*o.Lower) {
-			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≥ %s", o.Parameter, sig(*o.Lower, 4)), *o.Lower})
+			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≥ %s", o.Parameter, num.Sig(*o.Lower, 4)), *o.Lower})
 		}
 		if o.Upper != nil && finite(*o.Upper) {
-			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≤ %s", o.Parameter, sig(*o.Upper, 4)), *o.Upper})
+			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≤ %s", o.Parameter, num.Sig(*o.Upper, 4)), *o.Upper})
 		}
 	}
 	if len(sides) == 0 {
@@ -72,7 +72,7 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 			c = colOK
 		}
 		bars = append(bars, rect{0, 100 * s, y(i) - 0.3, y(i) + 0.3, c})
-		lx[i], ly[i], lt[i] = 100*s, y(i), sig(100*s, 2)+"%"
+		lx[i], ly[i], lt[i] = 100*s, y(i), num.Sig(100*s, 2)+"%"
 	}
 	p.Add(vline(2, colOK, true), vline(10, colBad, true))
 	p.Add(bars)
@@ -260,7 +260,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		for _, m := range []float64{1, 2, 5} {
 			v := m * math.Pow(10, e)
 			if v >= lo && v <= hi {
-				out = append(out, plot.Tick{Value: v, Label: compact(v, v)})
+				out = append(out, plot.Tick{Value: v, Label: num.Tick(v, v)})
 			}
 		}
 	}

@@ -261,7 +261,7 @@ func metricsLine(m map[string]float64, short bool) string {
 	var parts []string
 	add := func(key, format string, scale float64) {
 		if v, ok := m[key]; ok && finite(v) {
-			parts = append(parts, fmt.Sprintf(format, sig(v*scale, 3)))
+			parts = append(parts, fmt.Sprintf(format, num.Sig(v*scale, 3)))
 		}
 	}
 	add("r2", "R² %s", 1)
@@ -280,57 +280,11 @@ func metricsLine(m map[string]float64, short bool) string {
 	return strings.Join(parts, " · ")
 }
 
-// sig formats v with n significant digits, without an exponent for everyday magnitudes.
-func sig(v float64, n int) string {
-	if !finite(v) {
-		return fmt.Sprint(v)
-	}
-	if v == 0 {
-		return "0"
-	}
-	a := math.Abs(v)
-	if a >= 1e9 || a < 1e-4 {
-		return strings.Replace(fmt.Sprintf("%.*e", n-1, v), "-", "−", 1)
-	}
-	e := int(math.Floor(math.Log10(a)))
-	if e >= n {
-		// Round large numbers to n significant digits too: 1234567 → 1,230,000.
-		unit := math.Pow10(e - n + 1)
-		v = math.Round(v/unit) * unit
-	}
-	dec := max(0, n-1-e)
-	s := fmt.Sprintf("%.*f", dec, v)
-	if a >= 1e4 {
-		s = thousands(s)
-	}
-	return strings.Replace(s, "-", "−", 1)
-}
-
-// thousands puts commas into the integer part of a formatted number.
-func thousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
-}
-
 // facetTitle is a panel's title: its group and, when known, its R².
 func facetTitle(label string, m map[string]float64) string {
 	if m != nil {
 		if r2, ok := m["r2"]; ok && finite(r2) {
-			return fmt.Sprintf("%s  (R² %s)", label, sig(r2, 2))
+			return fmt.Sprintf("%s  (R² %s)", label, num.Sig(r2, 2))
 		}
 	}
 	return label
@@ -461,7 +415,7 @@ func drawPPC(in *inputs) (*figure, error) {
 	sub := ""
 	if m := in.metrics()["all"]; m != nil {
 		if c, ok := m["coverage_95"]; ok && finite(c) {
-			sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", sig(100*c, 3))
+			sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", num.Sig(100*c, 3))
 		}
 	}
 	f := d.timeFacets(fill, "Posterior predictive check: "+d.response, sub, d.response)
@@ -608,7 +562,7 @@ func drawResidualsHist(in *inputs) (*figure, error) {
 	p.Y.Max *= 1.06 // headroom above the tallest bar
 	p.X.Label.Text = "Residual (observed − fitted " + d.response + ")"
 	p.Y.Label.Text = "Density"
-	f := single(p, "Distribution of residuals", fmt.Sprintf("mean %s · sd %s · n = %d", sig(mean, 3), sig(sd, 3), len(res)))
+	f := single(p, "Distribution of residuals", fmt.Sprintf("mean %s · sd %s · n = %d", num.Sig(mean, 3), num.Sig(sd, 3), len(res)))
 	f.legend = []legendEntry{
 		{"Residuals", swatch{alpha(colFitted, 0.7)}},
 		{"Normal with the residuals' mean and sd", lineThumb{draw.LineStyle{Color: colObserved, Width: vg.Points(1.8)}}},

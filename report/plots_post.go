@@ -343,7 +343,7 @@ func priorPosteriorPanel(term string, draws []float64, prior ingest.Prior, b ing
 		}
 	}
 	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
-	p.Title.Text = fmt.Sprintf("%s   prior normal(%s, %s)", term, sig(prior.Mean, 3), sig(prior.SD, 3))
+	p.Title.Text = fmt.Sprintf("%s   prior normal(%s, %s)", term, num.Sig(prior.Mean, 3), num.Sig(prior.SD, 3))
 	p.X.Label.Text, p.Y.Label.Text = "Coefficient of "+term, "Density"
 	return p, nil
 }
@@ -460,7 +460,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 				right = math.Max(right, q95[i])
 			}
 			lx, ly = append(lx, right), append(ly, y(k))
-			lt = append(lt, pct(share[i]))
+			lt = append(lt, num.Percent(share[i]))
 		}
 	}
 	p.Add(bars)
@@ -632,13 +632,4 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		f.legend = append(f.legend, legendEntry{m, swatch{alpha(paletteAt(k), 0.85)}})
 	}
 	return f, nil
-}
-
-// pct formats a share as a percentage with one decimal, never "-0.0%".
-func pct(v float64) string {
-	s := fmt.Sprintf("%.1f%%", 100*v)
-	if s == "-0.0%" {
-		return "0.0%"
-	}
-	return strings.Replace(s, "-", "−", 1)
 }

@@ -256,7 +256,7 @@ func drawVIF(in *inputs) (*figure, error) {
 		w := math.Min(v[i], xmax)
 		bars = append(bars, rect{0, w, y(k) - 0.32, y(k) + 0.32, c})
 		lx[k], ly[k] = w, y(k)
-		lt[k] = sig(v[i], 3)
+		lt[k] = num.Sig(v[i], 3)
 		if math.IsInf(v[i], 1) {
 			lt[k] = "∞ (collinear)"
 		}

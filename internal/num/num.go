@@ -1,5 +1,8 @@
 // Package num holds the small numeric helpers dsamstan's packages share: how a float is
-// written to and read from the run folder's CSV files, Hoare's selection of the k-th
+// written to and read from the run folder's CSV files (Format, Parse), how it is written
+// for people in messages, terminal tables, figures and the report page (Plain, SigG,
+// Fixed, Short, Digits4, Percent, PercentSig, Sig, Tick: they differ on purpose, and
+// each name says how), Hoare's selection of the k-th
 // smallest value, a total order on floats for sorting (NaNs last), and R's mean and
 // var, which the estimators that follow R packages need to the last bit.
 package num
