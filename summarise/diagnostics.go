@@ -24,13 +24,12 @@ func RhatRank(chains [][]float64) float64 { return with(chains, (*workspace).rha
 // there is no between-chain variance and it returns NaN. All chains must have the
 // same length.
 func RhatBasic(chains [][]float64, split bool) float64 {
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	if split {
-		return w.rhat(w.xs, w.ms, w.ns)
-	}
-	return w.rhat(w.x, w.m, w.n)
+	return with(chains, func(w *workspace) float64 {
+		if split {
+			return w.rhat(w.xs, w.ms, w.ns)
+		}
+		return w.rhat(w.x, w.m, w.n)
+	})
 }
 
 // ESSBulk returns the bulk effective sample size: the ESS of the rank-normalised
@@ -60,23 +59,19 @@ func ESSMedian(chains [][]float64) float64 { return ESSQuantile(chains, 0.5) }
 // [0, 1].
 func ESSQuantile(chains [][]float64, p float64) float64 {
 	checkProb(p)
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	return w.essQuantile(p)
+	return with(chains, func(w *workspace) float64 { return w.essQuantile(p) })
 }
 
 // ESSBasic returns the effective sample size of the chains, of their halves when
 // split is true, with no rank normalisation, as posterior::ess_basic. All chains
 // must have the same length.
 func ESSBasic(chains [][]float64, split bool) float64 {
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	if split {
-		return w.ess(w.xs, w.ms, w.ns)
-	}
-	return w.ess(w.x, w.m, w.n)
+	return with(chains, func(w *workspace) float64 {
+		if split {
+			return w.ess(w.xs, w.ms, w.ns)
+		}
+		return w.ess(w.x, w.m, w.n)
+	})
 }
 
 // MCSEMean returns the Monte Carlo standard error of the mean, sd / sqrt(ESSMean),
@@ -98,10 +93,7 @@ func MCSEMedian(chains [][]float64) float64 { return MCSEQuantile(chains, 0.5) }
 // chains must have the same length, and p must be in [0, 1].
 func MCSEQuantile(chains [][]float64, p float64) float64 {
 	checkProb(p)
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	return w.mcseQuantile(p)
+	return with(chains, func(w *workspace) float64 { return w.mcseQuantile(p) })
 }
 
 func checkProb(p float64) {
@@ -114,6 +106,7 @@ func checkProb(p float64) {
 // single-parameter functions.
 var pool = sync.Pool{New: func() any { return new(workspace) }}
 
+// with loads chains into a pooled workspace and returns f of it.
 func with(chains [][]float64, f func(*workspace) float64) float64 {
 	w := pool.Get().(*workspace)
 	defer pool.Put(w)

@@ -15,15 +15,24 @@ import (
 // Format writes v in its shortest exact form, NaN as NA (as R writes it) and infinities as
 // Inf and -Inf.
 func Format(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
+	if s, ok := nonFinite(v); ok {
+		return s
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// nonFinite returns how Format, Short and Digits4 write NaN (NA, as R writes it) and the
+// infinities (Inf, -Inf), and false for a finite v.
+func nonFinite(v float64) (string, bool) {
+	switch {
+	case math.IsNaN(v):
+		return "NA", true
+	case math.IsInf(v, 1):
+		return "Inf", true
+	case math.IsInf(v, -1):
+		return "-Inf", true
+	}
+	return "", false
 }
 
 // Parse reads what Format writes; an empty cell, NA and NaN read as NaN.

@@ -45,11 +45,10 @@ func Fixed(v float64, prec int) string {
 // significant digits with an exponent from 1e6 or below 1e-3 (2.3e+07); NaN as NA,
 // infinities as Inf and -Inf.
 func Short(v float64) string {
+	if s, ok := nonFinite(v); ok {
+		return s
+	}
 	switch {
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsNaN(v):
-		return "NA"
 	case math.Abs(v) >= 1e6 || (v != 0 && math.Abs(v) < 1e-3):
 		return fmt.Sprintf("%.3g", v)
 	case math.Abs(v) >= 1000:
@@ -63,14 +62,11 @@ func Short(v float64) string {
 // 0.2969, 0.5000), and three significant digits with an exponent from 1e6 or below 0.01
 // (2.3e+07, 0.00333); NaN as NA, infinities as Inf and -Inf.
 func Digits4(v float64) string {
+	if s, ok := nonFinite(v); ok {
+		return s
+	}
 	a := math.Abs(v)
 	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
 	case v == math.Trunc(v) && a < 1e9:
 		return fmt.Sprintf("%.0f", v)
 	case a >= 1e6 || a < 0.01:
