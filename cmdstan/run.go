@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // waitDelay is how long a process gets to exit after SIGINT before it is killed.
@@ -189,7 +191,7 @@ func sampleArgs(exe, dataFile, csv string, id int, o SampleOptions) []string {
 		"num_warmup=" + strconv.Itoa(o.Warmup),
 		"thin=" + strconv.Itoa(o.Thin),
 		"save_warmup=" + boolArg(o.SaveWarmup),
-		"adapt", "delta=" + formatFloat(o.AdaptDelta),
+		"adapt", "delta=" + num.Plain(o.AdaptDelta),
 		"algorithm=hmc", "engine=nuts",
 		"max_depth=" + strconv.Itoa(o.MaxTreedepth),
 		"metric=" + o.Metric,
@@ -198,7 +200,7 @@ func sampleArgs(exe, dataFile, csv string, id int, o SampleOptions) []string {
 		args = append(args, "data", "file="+dataFile)
 	}
 	return append(args,
-		"init="+formatFloat(o.InitRadius),
+		"init="+num.Plain(o.InitRadius),
 		"output", "file="+csv, "refresh="+strconv.Itoa(o.Refresh),
 		"random", "seed="+strconv.FormatInt(o.Seed, 10),
 		"id="+strconv.Itoa(id))
@@ -210,8 +212,6 @@ func boolArg(b bool) string {
 	}
 	return "0"
 }
-
-func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // iterationLine matches the sampler's progress lines:
 // "Iteration:  100 / 2000 [  5%]  (Warmup)".

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // constTol is the relative tolerance for "constant" and "duplicate": a column is constant
@@ -190,12 +191,12 @@ func designConditioning(spec *ingest.Spec, pol policy) []Check {
 	if pol.rankDeficit == StatusFail {
 		rthr = "fail > 0"
 	}
-	kthr := fmt.Sprintf("warn > %s; fail > %s", short(pol.kappaWarn), short(pol.kappaFail))
+	kthr := fmt.Sprintf("warn > %s; fail > %s", num.Short(pol.kappaWarn), num.Short(pol.kappaFail))
 	switch {
 	case math.IsInf(pol.kappaFail, 1):
-		kthr = fmt.Sprintf("warn > %s; never fails (explore)", short(pol.kappaWarn))
+		kthr = fmt.Sprintf("warn > %s; never fails (explore)", num.Short(pol.kappaWarn))
 	case pol.kappaDowngrade:
-		kthr = fmt.Sprintf("warn > %s; fail > %s downgraded to warn (publish)", short(pol.kappaWarn), short(pol.kappaFail))
+		kthr = fmt.Sprintf("warn > %s; fail > %s downgraded to warn (publish)", num.Short(pol.kappaWarn), num.Short(pol.kappaFail))
 	}
 	k := len(spec.X)
 	n := 0
@@ -256,16 +257,16 @@ func designConditioning(spec *ingest.Spec, pol policy) []Check {
 	}
 
 	status := above(kappa, pol.kappaWarn, pol.kappaFail)
-	msg := fmt.Sprintf("kappa_X %s (columns scaled to unit length)", short(kappa))
+	msg := fmt.Sprintf("kappa_X %s (columns scaled to unit length)", num.Short(kappa))
 	if status != StatusPass {
-		msg = fmt.Sprintf("kappa_X %s > %s: the predictors are strongly collinear", short(kappa), short(pol.kappaWarn))
+		msg = fmt.Sprintf("kappa_X %s > %s: the predictors are strongly collinear", num.Short(kappa), num.Short(pol.kappaWarn))
 		if names := involved(spec, v, []int{min(n, k) - 1}); names != "" {
 			msg += fmt.Sprintf(", mostly %s", names)
 		}
 		msg += "; drop or merge correlated predictors, or simplify the formula"
 		if status == StatusFail && pol.kappaDowngrade {
 			status = StatusWarn
-			msg += fmt.Sprintf(" (above %s, which fails under policy strict)", short(pol.kappaFail))
+			msg += fmt.Sprintf(" (above %s, which fails under policy strict)", num.Short(pol.kappaFail))
 		}
 	}
 	return append(out, p0(kid, kmetric, kappa, kthr, status, msg))

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -148,7 +149,7 @@ func (m metricSpec) check(id string, stats []paramStat, pol policy, sd bool) Che
 	if m.worstIsMax {
 		op, grade = ">", above
 	}
-	thr := fmt.Sprintf("warn %s %s; fail %s %s", op, short(warnT), op, short(failT))
+	thr := fmt.Sprintf("warn %s %s; fail %s %s", op, num.Short(warnT), op, num.Short(failT))
 	what := "parameters"
 	if sd {
 		what = "group scales (sd_*)"
@@ -205,13 +206,13 @@ func (m metricSpec) check(id string, stats []paramStat, pol policy, sd bool) Che
 	if m.worstIsMax {
 		minmax = "max"
 	}
-	msg := fmt.Sprintf("%s %s %s at %s", minmax, m.label, short(v), worst.name)
+	msg := fmt.Sprintf("%s %s %s at %s", minmax, m.label, num.Short(v), worst.name)
 	if status != StatusPass {
 		dir := "below"
 		if m.worstIsMax {
 			dir = "above"
 		}
-		msg += fmt.Sprintf(" (%d of %d %s %s %s: %s): %s", len(beyond), len(defined), what, dir, short(warnT), nameList(beyond), m.advice)
+		msg += fmt.Sprintf(" (%d of %d %s %s %s: %s): %s", len(beyond), len(defined), what, dir, num.Short(warnT), nameList(beyond), m.advice)
 		if sd {
 			msg += sdAdvice
 		}
@@ -241,7 +242,7 @@ func chainLabel(ch *stanio.Chain, i int) string {
 
 func divergences(chains []*stanio.Chain, params []Param, pol policy) Check {
 	const id, metric = "sampler_divergences", "divergent_transitions"
-	thr := "warn > 0; fail > " + pct(pol.divFail) + " of draws"
+	thr := "warn > 0; fail > " + num.PercentSig(pol.divFail) + " of draws"
 	if pol.divFail == 0 {
 		thr = "fail > 0"
 	}
@@ -280,7 +281,7 @@ func divergences(chains []*stanio.Chain, params []Param, pol policy) Check {
 		target = 0.99
 	}
 	msg := fmt.Sprintf("%d of %d draws (%s) ended with a divergence, so the sampler missed part of the posterior: raise fit.mcmc.adapt_delta (e.g. to %g",
-		count, total, pct(frac), target)
+		count, total, num.PercentSig(frac), target)
 	if adaptDelta > 0 {
 		msg += fmt.Sprintf("; it was %g", adaptDelta)
 	}
@@ -340,7 +341,7 @@ func funnel(chains []*stanio.Chain, params []Param) (string, float64, bool) {
 
 func treedepth(chains []*stanio.Chain, pol policy) Check {
 	const id, metric = "sampler_treedepth_saturation", "treedepth_saturation_fraction"
-	thr := fmt.Sprintf("warn > %s; fail > %s of draws at max_treedepth", pct(pol.treeWarn), pct(pol.treeFail))
+	thr := fmt.Sprintf("warn > %s; fail > %s of draws at max_treedepth", num.PercentSig(pol.treeWarn), num.PercentSig(pol.treeFail))
 	total, count, found := 0, 0, false
 	depth, worst, worstN := 0, "", -1
 	for i, ch := range chains {
@@ -371,7 +372,7 @@ func treedepth(chains []*stanio.Chain, pol policy) Check {
 	}
 	frac := float64(count) / float64(total)
 	status := above(frac, pol.treeWarn, pol.treeFail)
-	msg := fmt.Sprintf("%d of %d draws (%s) hit max_treedepth %d", count, total, pct(frac), depth)
+	msg := fmt.Sprintf("%d of %d draws (%s) hit max_treedepth %d", count, total, num.PercentSig(frac), depth)
 	if status != StatusPass {
 		msg += fmt.Sprintf(", most in %s: the sampler stops its trajectories early and explores slowly; raise fit.mcmc.max_treedepth (e.g. to %d); if saturation persists the posterior is strongly correlated: keep model.scale: true, drop collinear predictors or reparameterise via model.random_effects.parameterization",
 			worst, max(12, depth+2))
@@ -408,7 +409,7 @@ func EBFMI(energy []float64) float64 {
 
 func ebfmi(chains []*stanio.Chain, pol policy) Check {
 	const id, metric = "sampler_ebfmi_min", "min_ebfmi"
-	thr := fmt.Sprintf("warn < %s; fail < %s (per chain)", short(pol.ebfmiWarn), short(pol.ebfmiFail))
+	thr := fmt.Sprintf("warn < %s; fail < %s (per chain)", num.Short(pol.ebfmiWarn), num.Short(pol.ebfmiFail))
 	minV, worst := math.NaN(), ""
 	var per []string
 	for i, ch := range chains {
@@ -435,7 +436,7 @@ func ebfmi(chains []*stanio.Chain, pol policy) Check {
 	}
 	if status != StatusPass {
 		msg += fmt.Sprintf(": below %s, the sampler explores the energy distribution poorly (heavy tails or a funnel); reparameterise via model.random_effects.parameterization, tighten weak priors (on sd_* and noise_sd), or raise fit.mcmc.warmup",
-			short(pol.ebfmiWarn))
+			num.Short(pol.ebfmiWarn))
 	}
 	return p1(id, metric, minV, thr, status, msg)
 }

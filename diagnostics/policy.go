@@ -1,9 +1,6 @@
 package diagnostics
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // policy holds the thresholds of one mode; the table in doc.go lists them all. A status is
 // reached when the value is strictly beyond the threshold (above for "max" metrics, below for
@@ -83,24 +80,4 @@ func below(v, warnT, failT float64) string {
 		return StatusWarn
 	}
 	return StatusPass
-}
-
-// short formats a threshold or value for messages: short, without trailing zeros.
-func short(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsNaN(v):
-		return "NA"
-	case math.Abs(v) >= 1e6 || (v != 0 && math.Abs(v) < 1e-3):
-		return fmt.Sprintf("%.3g", v)
-	case math.Abs(v) >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
-}
-
-// pct formats a fraction as a percentage.
-func pct(f float64) string {
-	return fmt.Sprintf("%.3g%%", 100*f)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Thresholds of the panel pitfall checks, from the DSAMbayes tutorial "Your First
@@ -203,11 +205,11 @@ func (b *builder) addCRE(s *Spec) error {
 		if constant(means) {
 			if b.cfg.Model.Scale {
 				errs = append(errs, b.configErr(fmt.Sprintf("cre.vars[%d]", j), "`cre.vars[%d]` (%s) has the same mean (%s) in every %s, so %s would be constant and cannot be standardised (model.scale: true); remove %s from `cre.vars`, fit without CRE (`model.type: re`, `cre.enabled: false`), or set `model.scale: false`",
-					j, show(v), fmtNum(means[0]), show(g.Factor), show(name), show(v)))
+					j, show(v), num.Plain(means[0]), show(g.Factor), show(name), show(v)))
 				continue
 			}
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is constant (%s has the same mean, %s, in every %s): it duplicates the intercept and only its prior identifies it; remove %s from `cre.vars`",
-				show(name), show(v), fmtNum(means[0]), show(g.Factor), show(v)))
+				show(name), show(v), num.Plain(means[0]), show(g.Factor), show(v)))
 		}
 		col := make([]float64, len(x))
 		for i, l := range g.Of {

@@ -7,10 +7,10 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/internal/strictyaml"
 )
 
@@ -280,14 +280,14 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		if o.Mean == nil {
 			v.add(item, "%s has no `mean`", itemLabel(item, o.Parameter))
 		} else if !isFinite(*o.Mean) {
-			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, fmtNum(*o.Mean))
+			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, num.Plain(*o.Mean))
 		} else if _, ok := scales[o.Parameter]; ok && *o.Mean < 0 {
-			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, fmtNum(*o.Mean), show(o.Parameter))
+			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, num.Plain(*o.Mean), show(o.Parameter))
 		}
 		if o.SD == nil {
 			v.add(item, "%s has no `sd`", itemLabel(item, o.Parameter))
 		} else if !(*o.SD > 0) || math.IsInf(*o.SD, 1) {
-			v.add(item+".sd", "`%s.sd` is %s; must be > 0 and finite", item, fmtNum(*o.SD))
+			v.add(item+".sd", "`%s.sd` is %s; must be > 0 and finite", item, num.Plain(*o.SD))
 		}
 	}
 	if ns := c.Priors.NoiseSD; ns != nil {
@@ -300,7 +300,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		case ns.SD == nil:
 			v.add("priors.noise_sd", "`priors.noise_sd` has no `sd`")
 		case !(*ns.SD > 0) || math.IsInf(*ns.SD, 1):
-			v.add("priors.noise_sd.sd", "`priors.noise_sd.sd` is %s; must be > 0 and finite", fmtNum(*ns.SD))
+			v.add("priors.noise_sd.sd", "`priors.noise_sd.sd` is %s; must be > 0 and finite", num.Plain(*ns.SD))
 		}
 		switch {
 		case ns.Mean == nil:
@@ -308,9 +308,9 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 				v.add("priors.noise_sd", "`priors.noise_sd` has no `mean` (the lognormal_ms family needs the mean of noise_sd, > 0)")
 			}
 		case !isFinite(*ns.Mean):
-			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be a finite number", fmtNum(*ns.Mean))
+			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be a finite number", num.Plain(*ns.Mean))
 		case ns.Family == NoiseLognormalMS && !(*ns.Mean > 0):
-			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be > 0 for the lognormal_ms family", fmtNum(*ns.Mean))
+			v.add("priors.noise_sd.mean", "`priors.noise_sd.mean` is %s; must be > 0 for the lognormal_ms family", num.Plain(*ns.Mean))
 		}
 	}
 	if !c.Priors.UseDefaults && params != nil {
@@ -340,13 +340,13 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		case math.IsNaN(b.Lower) || math.IsNaN(b.Upper):
 			v.add(item, "%s: lower and upper must be numbers, not .nan", itemLabel(item, b.Parameter))
 		case b.Lower > b.Upper:
-			v.add(item, "%s: lower %s is above upper %s", itemLabel(item, b.Parameter), fmtNum(b.Lower), fmtNum(b.Upper))
+			v.add(item, "%s: lower %s is above upper %s", itemLabel(item, b.Parameter), num.Plain(b.Lower), num.Plain(b.Upper))
 		case math.IsInf(b.Lower, 1):
 			v.add(item, "%s: lower is Inf; use -Inf (or leave it out) for no lower bound", itemLabel(item, b.Parameter))
 		case math.IsInf(b.Upper, -1):
 			v.add(item, "%s: upper is -Inf; use Inf (or leave it out) for no upper bound", itemLabel(item, b.Parameter))
 		case b.Lower == b.Upper:
-			v.add(item, "%s: lower and upper are both %s; lower must be below upper", itemLabel(item, b.Parameter), fmtNum(b.Lower))
+			v.add(item, "%s: lower and upper are both %s; lower must be below upper", itemLabel(item, b.Parameter), num.Plain(b.Lower))
 		}
 	}
 }
@@ -364,7 +364,7 @@ func (c *Config) validateFit(v *validator) {
 	v.intRange("fit.mcmc.seed", m.Seed, 0, math.MaxUint32)
 	v.intRange("fit.mcmc.cores", int64(m.Cores), 1, 1024)
 	if !(m.AdaptDelta > 0 && m.AdaptDelta < 1) {
-		v.add("fit.mcmc.adapt_delta", "`fit.mcmc.adapt_delta` is %s; must be between 0 and 1 (exclusive), e.g. 0.95", fmtNum(m.AdaptDelta))
+		v.add("fit.mcmc.adapt_delta", "`fit.mcmc.adapt_delta` is %s; must be between 0 and 1 (exclusive), e.g. 0.95", num.Plain(m.AdaptDelta))
 	}
 	v.intRange("fit.mcmc.max_treedepth", int64(m.MaxTreedepth), 1, 100)
 	if m.Thin < 1 {
@@ -394,14 +394,3 @@ func itemLabel(item, param string) string {
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-// fmtNum formats a number for messages as users write it.
-func fmtNum(x float64) string {
-	switch {
-	case math.IsInf(x, 1):
-		return "Inf"
-	case math.IsInf(x, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(x, 'g', -1, 64)
-}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Comparison is one model's row of Compare: its estimates and its difference from the best.
@@ -66,7 +68,7 @@ func Compare(names []string, results []*Result) ([]Comparison, error) {
 			diff[i] = p.ELPD - best.Pointwise[i].ELPD
 			sum += diff[i]
 		}
-		se := math.Sqrt(float64(len(diff))) * math.Sqrt(variance(diff))
+		se := math.Sqrt(float64(len(diff))) * math.Sqrt(num.Variance(diff))
 		out[rank] = Comparison{
 			Name: names[j], Rank: rank + 1, ELPDDiff: sum, SEDiff: se,
 			ELPD: r.ELPD, ELPDSE: r.ELPDSE, PLOO: r.PLOO, PLOOSE: r.PLOOSE, LOOIC: r.LOOIC, LOOICSE: r.LOOICSE,

@@ -130,3 +130,20 @@ func TestCompareTies(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareNoObservations: with fewer than two pointwise differences se_diff is NaN (NA
+// in the CSV), as sqrt(N·var(diff)) is in R, whose var of fewer than two values is NA.
+func TestCompareNoObservations(t *testing.T) {
+	for _, n := range []int{0, 1} {
+		r := &Result{N: n, Pointwise: make([]Point, n)}
+		cmp, err := Compare([]string{"x", "y"}, []*Result{r, r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmp {
+			if !math.IsNaN(c.SEDiff) {
+				t.Errorf("N=%d: %s se_diff = %v; want NaN", n, c.Name, c.SEDiff)
+			}
+		}
+	}
+}

@@ -194,7 +194,7 @@ func newResult(pts []Point, s int) *Result {
 		if n < 2 {
 			return sum, math.NaN() // R's var of one value is NA
 		}
-		return sum, math.Sqrt(float64(n) * variance(col))
+		return sum, math.Sqrt(float64(n) * num.Variance(col))
 	}
 	r.ELPD, r.ELPDSE = total(func(p Point) float64 { return p.ELPD })
 	r.PLOO, r.PLOOSE = total(func(p Point) float64 { return p.PLOO })
@@ -452,7 +452,7 @@ func logNormalScoreVar(c float64, buf []float64) float64 {
 	if len(v) < 2 {
 		return math.NaN()
 	}
-	return variance(v)
+	return num.Variance(v)
 }
 
 // kthSmallest returns the value at index k of x sorted ascending (x has no NaN); it

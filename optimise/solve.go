@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Solver names, as reported in summary.json.
@@ -119,7 +121,7 @@ func (m *model) corner(p problemAt) []float64 {
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		// slope of the expected contribution: β̄ (a power of 1 is the identity)
-		return -cmpFloat(m.mean[a], m.mean[b])
+		return num.CompareDesc(m.mean[a], m.mean[b])
 	})
 	rest := p.budget
 	for _, v := range s {
@@ -134,16 +136,6 @@ func (m *model) corner(p problemAt) []float64 {
 		rest -= add
 	}
 	return s
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // lagrange solves the concave mean problem by equalising marginal returns: for a
@@ -265,7 +257,7 @@ func (m *model) top(p problemAt, points [][]float64, k int) [][]float64 {
 	for i, s := range points {
 		vals[i], order[i] = ev.objective(s), i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return -cmpFloat(vals[a], vals[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return num.CompareDesc(vals[a], vals[b]) })
 	var out [][]float64
 	for _, i := range order {
 		dup := false
@@ -628,7 +620,7 @@ func fixSum(s, lo, hi []float64, budget float64) bool {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return -cmpFloat(hi[a]-lo[a], hi[b]-lo[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return num.CompareDesc(hi[a]-lo[a], hi[b]-lo[b]) })
 	for _, total := range []func([]float64) float64{sum, exactSum} {
 		for _, j := range order {
 			if hi[j] > lo[j] && exactOn(s, j, lo[j], hi[j], budget, total) {

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/acf"
 )
 
 // FitMetrics describe how well the posterior mean fit tracks the data, on the KPI scale.
@@ -83,17 +84,11 @@ func metricsOf(scope string, spec *ingest.Spec, res *Result, rows []int) FitMetr
 		}
 		byGroup[g] = append(byGroup[g], res.Rows[i].KPIObserved-res.Rows[i].KPI.Mean)
 	}
-	var num, den float64
-	for _, g := range order {
-		r := byGroup[g]
-		rbar := mean(r)
-		for t := range r {
-			den += (r[t] - rbar) * (r[t] - rbar)
-			if t > 0 {
-				num += (r[t] - rbar) * (r[t-1] - rbar)
-			}
-		}
+	series := make([][]float64, len(order))
+	for k, g := range order {
+		series[k] = byGroup[g]
 	}
-	m.ACF1 = num / den
+	r, _ := acf.Pooled(series, 1)
+	m.ACF1 = r[0]
 	return m
 }

@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	xfont "golang.org/x/image/font"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Figure sizes: 8 × 5 inches for a single plot; a facet grid grows with its rows.
@@ -387,7 +389,7 @@ func (numTicks) Ticks(lo, hi float64) []plot.Tick {
 		if math.Abs(v) < step*1e-9 {
 			v = 0
 		}
-		ticks = append(ticks, plot.Tick{Value: v, Label: compact(v, step)})
+		ticks = append(ticks, plot.Tick{Value: v, Label: num.Tick(v, step)})
 		if minor := v + step/2; minor < hi {
 			ticks = append(ticks, plot.Tick{Value: minor})
 		}
@@ -396,31 +398,4 @@ func (numTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: minor})
 	}
 	return ticks
-}
-
-// compact formats a tick value: thousands as k, millions as M, billions as B, with as
-// many decimals as the tick step needs.
-func compact(v, step float64) string {
-	if step <= 0 || math.IsNaN(step) {
-		step = math.Abs(v)
-	}
-	if math.Abs(v) < step*1e-9 {
-		return "0"
-	}
-	unit, div := "", 1.0
-	switch a := max(math.Abs(v), step); {
-	case a >= 1e9:
-		unit, div = "B", 1e9
-	case a >= 1e6:
-		unit, div = "M", 1e6
-	case a >= 1e4:
-		unit, div = "k", 1e3
-	}
-	s := step / div
-	dec := 0
-	for dec < 6 && math.Abs(s*math.Pow10(dec)-math.Round(s*math.Pow10(dec))) > 1e-6*s*math.Pow10(dec) {
-		dec++
-	}
-	out := fmt.Sprintf("%.*f", dec, v/div)
-	return strings.Replace(out, "-", "−", 1) + unit
 }

@@ -56,26 +56,6 @@ func TestVIFCollinear(t *testing.T) {
 	}
 }
 
-// TestACF: an alternating series has lag-1 autocorrelation −(n−1)/n and lag-2 (n−2)/n;
-// pooling two series adds numerators and denominators, pairs never crossing series.
-func TestACF(t *testing.T) {
-	alt := func(n int) []float64 {
-		s := make([]float64, n)
-		for i := range s {
-			s[i] = float64(1 - 2*(i%2))
-		}
-		return s
-	}
-	r, n := acf([][]float64{alt(10)}, 2)
-	if n != 10 || math.Abs(r[0]+0.9) > 1e-12 || math.Abs(r[1]-0.8) > 1e-12 {
-		t.Errorf("acf(alternating 10) = %v (n %d); want [-0.9 0.8] (n 10)", r, n)
-	}
-	r, _ = acf([][]float64{alt(4), alt(6)}, 1)
-	if want := -8.0 / 10; math.Abs(r[0]-want) > 1e-12 {
-		t.Errorf("pooled lag-1 = %v; want %v", r[0], want)
-	}
-}
-
 // TestKDEMass: the density estimate integrates to 1, and reflection at a bound keeps the
 // mass of draws piled against it inside the bound.
 func TestKDEMass(t *testing.T) {
@@ -105,32 +85,6 @@ func TestKDEMass(t *testing.T) {
 	}
 	if d := kde(draws, []float64{-0.1}, bounded); d[0] != 0 {
 		t.Errorf("KDE below the lower bound = %v; want 0", d[0])
-	}
-}
-
-func TestLabels(t *testing.T) {
-	for _, c := range []struct {
-		v, step float64
-		want    string
-	}{
-		{12000, 2000, "12k"}, {2.5e6, 5e5, "2.5M"}, {0.25, 0.05, "0.25"}, {-1500, 500, "−1500"},
-		{0, 0.1, "0"}, {1.02, 0.02, "1.02"}, {3e9, 1e9, "3B"}, {7.5, 2.5, "7.5"},
-	} {
-		if got := compact(c.v, c.step); got != c.want {
-			t.Errorf("compact(%v, %v) = %q; want %q", c.v, c.step, got, c.want)
-		}
-	}
-	for _, c := range []struct {
-		v    float64
-		n    int
-		want string
-	}{
-		{0.98219, 3, "0.982"}, {149.345, 3, "149"}, {1234567.8, 3, "1,230,000"}, {-0.0156, 3, "−0.0156"},
-		{12345, 5, "12,345"}, {2.5e-5, 2, "2.5e−05"}, {0, 3, "0"},
-	} {
-		if got := sig(c.v, c.n); got != c.want {
-			t.Errorf("sig(%v, %d) = %q; want %q", c.v, c.n, got, c.want)
-		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 //go:embed page.html.tmpl
@@ -224,10 +225,10 @@ func (pg *page) headline(in *inputs) {
 	}
 	if t, err := in.table(StageModelSelection, "loo_summary.csv"); err == nil && len(t.rows) > 0 && t.has("elpd_loo") {
 		v, _ := parseNum(t.rows[0][t.index["elpd_loo"]])
-		s := "elpd_loo " + sig(v, 5)
+		s := "elpd_loo " + num.Sig(v, 5)
 		if t.has("se_elpd_loo") {
 			se, _ := parseNum(t.rows[0][t.index["se_elpd_loo"]])
-			s += " (SE " + sig(se, 3) + ")"
+			s += " (SE " + num.Sig(se, 3) + ")"
 		}
 		pg.Facts = append(pg.Facts, fact{"PSIS-LOO", s})
 	}
@@ -447,7 +448,7 @@ func formatCell(s string) cell {
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 && !strings.ContainsAny(s, ".eE") {
 		return cell{Text: s, Class: "num"}
 	}
-	return cell{Text: sig(v, 4), Full: s, Class: "num"}
+	return cell{Text: num.Sig(v, 4), Full: s, Class: "num"}
 }
 
 func humanSize(n int64) string {

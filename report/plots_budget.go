@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // allocation is 60_optimisation/allocation.csv.
@@ -138,7 +140,7 @@ func drawResponseCurves(in *inputs) (*figure, error) {
 	var plots []*plot.Plot
 	for _, c := range channels {
 		r := rows[c]
-		slices.SortStableFunc(r, func(a, b int) int { return cmpFloat(spend[a], spend[b]) })
+		slices.SortStableFunc(r, func(a, b int) int { return num.Compare(spend[a], spend[b]) })
 		p := newPlot()
 		p.Add(gridLines{true, true})
 		x := pick(spend, r)
@@ -196,7 +198,7 @@ func channelBars(names []string, series [][]float64, colors []color.Color) *plot
 				continue
 			}
 			bars = append(bars, rect{0, v[k], y0 + h*0.08, y0 + h*0.92, colors[s]})
-			lx, ly, lt = append(lx, v[k]), append(ly, y0+h/2), append(lt, sig(v[k], 3))
+			lx, ly, lt = append(lx, v[k]), append(ly, y0+h/2), append(lt, num.Sig(v[k], 3))
 		}
 	}
 	p.Add(bars)
@@ -252,7 +254,7 @@ func drawImpact(in *inputs) (*figure, error) {
 				c = colDown
 			}
 			bars = append(bars, rect{0, x, y(k) - 0.3, y(k) + 0.3, c})
-			lx[k], ly[k], lt[k] = x, y(k), sig(x, 3)
+			lx[k], ly[k], lt[k] = x, y(k), num.Sig(x, 3)
 			if x > 0 {
 				lt[k] = "+" + lt[k]
 			}
@@ -305,7 +307,7 @@ func drawFrontier(in *inputs) (*figure, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmpFloat(budget[a], budget[b]) })
+	slices.SortFunc(idx, func(a, b int) int { return num.Compare(budget[a], budget[b]) })
 	x := pick(budget, idx)
 	p := newPlot()
 	p.Add(gridLines{true, true})
@@ -362,7 +364,7 @@ func drawSensitivity(in *inputs) (*figure, error) {
 	for i, c := range ch {
 		spread[c] = math.Max(spread[c], math.Abs(delta[i]))
 	}
-	slices.SortStableFunc(channels, func(a, b string) int { return cmpFloat(spread[b], spread[a]) })
+	slices.SortStableFunc(channels, func(a, b string) int { return num.CompareDesc(spread[a], spread[b]) })
 	p := newPlot()
 	y := nominalY(p, channels)
 	p.Add(gridLines{vertical: true})
@@ -376,7 +378,7 @@ func drawSensitivity(in *inputs) (*figure, error) {
 		y0 := y(k) + 0.35 - float64(s+1)*h
 		bars = append(bars, rect{0, delta[i], y0 + h*0.08, y0 + h*0.92, changeColor(change[i])})
 		lx, ly = append(lx, delta[i]), append(ly, y0+h/2)
-		lt = append(lt, sig(delta[i], 3))
+		lt = append(lt, num.Sig(delta[i], 3))
 	}
 	p.Add(bars)
 	p.Add(vline(0, colText, false))

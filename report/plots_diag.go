@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // boundaryTol is the distance from a bound, in posterior sds, within which a draw counts as
@@ -29,10 +31,10 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 	var sides []side
 	for _, o := range cfg.Boundaries.Overrides {
 		if o.Lower != nil && finite(*o.Lower) {
-			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≥ %s", o.Parameter, sig(*o.Lower, 4)), *o.Lower})
+			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≥ %s", o.Parameter, num.Sig(*o.Lower, 4)), *o.Lower})
 		}
 		if o.Upper != nil && finite(*o.Upper) {
-			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≤ %s", o.Parameter, sig(*o.Upper, 4)), *o.Upper})
+			sides = append(sides, side{o.Parameter, fmt.Sprintf("%s ≤ %s", o.Parameter, num.Sig(*o.Upper, 4)), *o.Upper})
 		}
 	}
 	if len(sides) == 0 {
@@ -70,7 +72,7 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 			c = colOK
 		}
 		bars = append(bars, rect{0, 100 * s, y(i) - 0.3, y(i) + 0.3, c})
-		lx[i], ly[i], lt[i] = 100*s, y(i), sig(100*s, 2)+"%"
+		lx[i], ly[i], lt[i] = 100*s, y(i), num.Sig(100*s, 2)+"%"
 	}
 	p.Add(vline(2, colOK, true), vline(10, colBad, true))
 	p.Add(bars)
@@ -164,7 +166,7 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit)")
 	}
 	note := ""
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(score[b], score[a]) })
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(score[a], score[b]) })
 	if len(idx) > maxRhatRows {
 		note = fmt.Sprintf("Showing the %d parameters closest to (or beyond) the thresholds, of %d; all are in posterior_summary.csv.", maxRhatRows, len(idx))
 		idx = idx[:maxRhatRows]
@@ -258,7 +260,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		for _, m := range []float64{1, 2, 5} {
 			v := m * math.Pow(10, e)
 			if v >= lo && v <= hi {
-				out = append(out, plot.Tick{Value: v, Label: compact(v, v)})
+				out = append(out, plot.Tick{Value: v, Label: num.Tick(v, v)})
 			}
 		}
 	}

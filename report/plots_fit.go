@@ -12,6 +12,9 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/acf"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // fitData is fitted_values.csv, on the KPI scale (the kpi_* columns of a log model) as
@@ -205,18 +208,8 @@ func (d *fitData) panels() (ps []panel, note string) {
 }
 
 func (d *fitData) sorted(rows []int) []int {
-	slices.SortStableFunc(rows, func(a, b int) int { return cmpFloat(d.x[a], d.x[b]) })
+	slices.SortStableFunc(rows, func(a, b int) int { return num.Compare(d.x[a], d.x[b]) })
 	return rows
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func pick(v []float64, rows []int) []float64 {
@@ -268,7 +261,7 @@ func metricsLine(m map[string]float64, short bool) string {
 	var parts []string
 	add := func(key, format string, scale float64) {
 		if v, ok := m[key]; ok && finite(v) {
-			parts = append(parts, fmt.Sprintf(format, sig(v*scale, 3)))
+			parts = append(parts, fmt.Sprintf(format, num.Sig(v*scale, 3)))
 		}
 	}
 	add("r2", "R² %s", 1)
@@ -287,57 +280,11 @@ func metricsLine(m map[string]float64, short bool) string {
 	return strings.Join(parts, " · ")
 }
 
-// sig formats v with n significant digits, without an exponent for everyday magnitudes.
-func sig(v float64, n int) string {
-	if !finite(v) {
-		return fmt.Sprint(v)
-	}
-	if v == 0 {
-		return "0"
-	}
-	a := math.Abs(v)
-	if a >= 1e9 || a < 1e-4 {
-		return strings.Replace(fmt.Sprintf("%.*e", n-1, v), "-", "−", 1)
-	}
-	e := int(math.Floor(math.Log10(a)))
-	if e >= n {
-		// Round large numbers to n significant digits too: 1234567 → 1,230,000.
-		unit := math.Pow10(e - n + 1)
-		v = math.Round(v/unit) * unit
-	}
-	dec := max(0, n-1-e)
-	s := fmt.Sprintf("%.*f", dec, v)
-	if a >= 1e4 {
-		s = thousands(s)
-	}
-	return strings.Replace(s, "-", "−", 1)
-}
-
-// thousands puts commas into the integer part of a formatted number.
-func thousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
-}
-
 // facetTitle is a panel's title: its group and, when known, its R².
 func facetTitle(label string, m map[string]float64) string {
 	if m != nil {
 		if r2, ok := m["r2"]; ok && finite(r2) {
-			return fmt.Sprintf("%s  (R² %s)", label, sig(r2, 2))
+			return fmt.Sprintf("%s  (R² %s)", label, num.Sig(r2, 2))
 		}
 	}
 	return label
@@ -468,7 +415,7 @@ func drawPPC(in *inputs) (*figure, error) {
 	sub := ""
 	if m := in.metrics()["all"]; m != nil {
 		if c, ok := m["coverage_95"]; ok && finite(c) {
-			sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", sig(100*c, 3))
+			sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", num.Sig(100*c, 3))
 		}
 	}
 	f := d.timeFacets(fill, "Posterior predictive check: "+d.response, sub, d.response)
@@ -560,7 +507,7 @@ func binnedMeans(x, y []float64, k int) (bx, by []float64) {
 	if len(idx) < 2*k {
 		return nil, nil
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmpFloat(x[a], x[b]) })
+	slices.SortFunc(idx, func(a, b int) int { return num.Compare(x[a], x[b]) })
 	for b := range k {
 		lo, hi := b*len(idx)/k, (b+1)*len(idx)/k
 		var sx, sy float64
@@ -615,39 +562,12 @@ func drawResidualsHist(in *inputs) (*figure, error) {
 	p.Y.Max *= 1.06 // headroom above the tallest bar
 	p.X.Label.Text = "Residual (observed − fitted " + d.response + ")"
 	p.Y.Label.Text = "Density"
-	f := single(p, "Distribution of residuals", fmt.Sprintf("mean %s · sd %s · n = %d", sig(mean, 3), sig(sd, 3), len(res)))
+	f := single(p, "Distribution of residuals", fmt.Sprintf("mean %s · sd %s · n = %d", num.Sig(mean, 3), num.Sig(sd, 3), len(res)))
 	f.legend = []legendEntry{
 		{"Residuals", swatch{alpha(colFitted, 0.7)}},
 		{"Normal with the residuals' mean and sd", lineThumb{draw.LineStyle{Color: colObserved, Width: vg.Points(1.8)}}},
 	}
 	return f, nil
-}
-
-// acf returns the autocorrelation of the residuals at lags 1..maxLag, pooled over the
-// panels: each panel is centred on its own mean and only pairs within a panel count, as
-// fit_metrics.csv's acf1 does. n is the number of residuals used.
-func acf(series [][]float64, maxLag int) (r []float64, n int) {
-	var den float64
-	num := make([]float64, maxLag)
-	for _, s := range series {
-		s = finiteOnly(s)
-		if len(s) < 2 {
-			continue
-		}
-		m := stat.Mean(s, nil)
-		n += len(s)
-		for t := range s {
-			den += (s[t] - m) * (s[t] - m)
-			for l := 1; l <= maxLag && t-l >= 0; l++ {
-				num[l-1] += (s[t] - m) * (s[t-l] - m)
-			}
-		}
-	}
-	r = make([]float64, maxLag)
-	for l := range r {
-		r[l] = num[l] / den
-	}
-	return r, n
 }
 
 func drawACF(d *fitData, obs, fit []float64, title, sub string) (*figure, error) {
@@ -667,14 +587,18 @@ func drawACF(d *fitData, obs, fit []float64, title, sub string) (*figure, error)
 	var series [][]float64
 	shortest := math.MaxInt
 	for _, p := range ps {
-		series = append(series, pick(res, p.rows))
+		// Pooled as fit_metrics.csv's acf1 is; only finite residuals of series long
+		// enough to have a lag count.
+		if s := finiteOnly(pick(res, p.rows)); len(s) >= 2 {
+			series = append(series, s)
+		}
 		shortest = min(shortest, len(p.rows))
 	}
 	maxLag := min(26, shortest/3)
 	if maxLag < 1 {
 		return nil, fmt.Errorf("report: too few rows per series (%d) for an autocorrelation plot", shortest)
 	}
-	r, n := acf(series, maxLag)
+	r, n := acf.Pooled(series, maxLag)
 	lags := make([]float64, maxLag)
 	zero := make([]float64, maxLag)
 	for l := range lags {

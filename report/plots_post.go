@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
@@ -342,7 +343,7 @@ func priorPosteriorPanel(term string, draws []float64, prior ingest.Prior, b ing
 		}
 	}
 	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
-	p.Title.Text = fmt.Sprintf("%s   prior normal(%s, %s)", term, sig(prior.Mean, 3), sig(prior.SD, 3))
+	p.Title.Text = fmt.Sprintf("%s   prior normal(%s, %s)", term, num.Sig(prior.Mean, 3), num.Sig(prior.SD, 3))
 	p.X.Label.Text, p.Y.Label.Text = "Coefficient of "+term, "Density"
 	return p, nil
 }
@@ -432,7 +433,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 	if len(idx) == 0 {
 		return nil, skipf("decomposition_totals.csv has no terms besides the intercept")
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(math.Abs(mean[b]), math.Abs(mean[a])) })
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(math.Abs(mean[a]), math.Abs(mean[b])) })
 	media := map[string]bool{}
 	for _, m := range in.mediaTerms(terms) {
 		media[m] = true
@@ -459,7 +460,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 				right = math.Max(right, q95[i])
 			}
 			lx, ly = append(lx, right), append(ly, y(k))
-			lt = append(lt, pct(share[i]))
+			lt = append(lt, num.Percent(share[i]))
 		}
 	}
 	p.Add(bars)
@@ -573,7 +574,7 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		for _, k := range keys[g] {
 			pts = append(pts, series[g][k])
 		}
-		slices.SortStableFunc(pts, func(a, b *point) int { return cmpFloat(a.x, b.x) })
+		slices.SortStableFunc(pts, func(a, b *point) int { return num.Compare(a.x, b.x) })
 		xs := make([]float64, len(pts))
 		for i, pt := range pts {
 			xs[i] = pt.x
@@ -631,13 +632,4 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		f.legend = append(f.legend, legendEntry{m, swatch{alpha(paletteAt(k), 0.85)}})
 	}
 	return f, nil
-}
-
-// pct formats a share as a percentage with one decimal, never "-0.0%".
-func pct(v float64) string {
-	s := fmt.Sprintf("%.1f%%", 100*v)
-	if s == "-0.0%" {
-		return "0.0%"
-	}
-	return strings.Replace(s, "-", "−", 1)
 }

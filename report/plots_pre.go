@@ -10,6 +10,8 @@ import (
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // spendColumns returns the data columns holding media spend: the allocation channels'
@@ -90,7 +92,7 @@ func drawMediaSpend(in *inputs) (*figure, error) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmpFloat(xu[a], xu[b]) })
+	slices.SortFunc(order, func(a, b int) int { return num.Compare(xu[a], xu[b]) })
 	sums := make([][]float64, len(cols))
 	for c, col := range cols {
 		v, _, err := data.Numeric(col)
@@ -226,7 +228,7 @@ func drawVIF(in *inputs) (*figure, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(v[b], v[a]) })
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(v[a], v[b]) })
 	sorted := make([]string, len(idx))
 	for k, i := range idx {
 		sorted[k] = names[i]
@@ -254,7 +256,7 @@ func drawVIF(in *inputs) (*figure, error) {
 		w := math.Min(v[i], xmax)
 		bars = append(bars, rect{0, w, y(k) - 0.32, y(k) + 0.32, c})
 		lx[k], ly[k] = w, y(k)
-		lt[k] = sig(v[i], 3)
+		lt[k] = num.Sig(v[i], 3)
 		if math.IsInf(v[i], 1) {
 			lt[k] = "∞ (collinear)"
 		}

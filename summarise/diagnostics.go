@@ -6,7 +6,9 @@ import (
 	"sort"
 	"sync"
 
-	"gonum.org/v1/gonum/dsp/fourier"
+	"github.com/dsamstan/dsamstan/internal/acf"
+	"github.com/dsamstan/dsamstan/internal/num"
+
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -22,13 +24,12 @@ func RhatRank(chains [][]float64) float64 { return with(chains, (*workspace).rha
 // there is no between-chain variance and it returns NaN. All chains must have the
 // same length.
 func RhatBasic(chains [][]float64, split bool) float64 {
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	if split {
-		return w.rhat(w.xs, w.ms, w.ns)
-	}
-	return w.rhat(w.x, w.m, w.n)
+	return with(chains, func(w *workspace) float64 {
+		if split {
+			return w.rhat(w.xs, w.ms, w.ns)
+		}
+		return w.rhat(w.x, w.m, w.n)
+	})
 }
 
 // ESSBulk returns the bulk effective sample size: the ESS of the rank-normalised
@@ -58,23 +59,19 @@ func ESSMedian(chains [][]float64) float64 { return ESSQuantile(chains, 0.5) }
 // [0, 1].
 func ESSQuantile(chains [][]float64, p float64) float64 {
 	checkProb(p)
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	return w.essQuantile(p)
+	return with(chains, func(w *workspace) float64 { return w.essQuantile(p) })
 }
 
 // ESSBasic returns the effective sample size of the chains, of their halves when
 // split is true, with no rank normalisation, as posterior::ess_basic. All chains
 // must have the same length.
 func ESSBasic(chains [][]float64, split bool) float64 {
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	if split {
-		return w.ess(w.xs, w.ms, w.ns)
-	}
-	return w.ess(w.x, w.m, w.n)
+	return with(chains, func(w *workspace) float64 {
+		if split {
+			return w.ess(w.xs, w.ms, w.ns)
+		}
+		return w.ess(w.x, w.m, w.n)
+	})
 }
 
 // MCSEMean returns the Monte Carlo standard error of the mean, sd / sqrt(ESSMean),
@@ -96,10 +93,7 @@ func MCSEMedian(chains [][]float64) float64 { return MCSEQuantile(chains, 0.5) }
 // chains must have the same length, and p must be in [0, 1].
 func MCSEQuantile(chains [][]float64, p float64) float64 {
 	checkProb(p)
-	w := pool.Get().(*workspace)
-	defer pool.Put(w)
-	w.load(chains)
-	return w.mcseQuantile(p)
+	return with(chains, func(w *workspace) float64 { return w.mcseQuantile(p) })
 }
 
 func checkProb(p float64) {
@@ -112,6 +106,7 @@ func checkProb(p float64) {
 // single-parameter functions.
 var pool = sync.Pool{New: func() any { return new(workspace) }}
 
+// with loads chains into a pooled workspace and returns f of it.
 func with(chains [][]float64, f func(*workspace) float64) float64 {
 	w := pool.Get().(*workspace)
 	defer pool.Put(w)
@@ -155,18 +150,13 @@ type workspace struct {
 	ztab         []float64 // ztab[2r]: normal score of (average) rank r, NaN until needed
 	ztabS        int
 
-	// ess buffers and the FFT plan for the current padded length.
-	am, an     int       // chains and length of the series in y
-	y          []float64 // centred chains of the series whose ESS is computed
-	means      []float64 // their means
-	vars       []float64 // and variances, for rhat
-	acov       []float64 // mean autocovariances computed so far, by lag
-	directLags int       // lags to sum directly before switching to the FFT
-	fft        *fourier.FFT
-	pad        []float64
-	coef       []complex128
-	power      []complex128
-	seq        []float64
+	// ess buffers.
+	am, an     int        // chains and length of the series in ac
+	ac         acf.Chains // centred chains of the series whose ESS is computed
+	means      []float64  // their means
+	vars       []float64  // and variances, for rhat
+	acov       []float64  // mean autocovariances computed so far, by lag
+	directLags int        // lags to sum directly before switching to the FFT
 	rho        []float64
 	tmp        []float64
 }
@@ -229,7 +219,7 @@ func (w *workspace) load(chains [][]float64) {
 // and sd, computed once per load.
 func (w *workspace) moments() (mu, sd float64) {
 	if !w.haveMoments {
-		w.mu = mean(w.x)
+		w.mu = num.Mean(w.x)
 		w.sd = math.NaN()
 		if len(w.x) > 1 {
 			var ss float64
@@ -460,7 +450,7 @@ func (w *workspace) rhat(x []float64, m, n int) float64 {
 		within += v
 	}
 	within /= float64(m)
-	between := float64(n) * variance(w.means[:m])
+	between := float64(n) * num.Variance(w.means[:m])
 	return math.Sqrt((between/within + float64(n) - 1) / float64(n))
 }
 
@@ -510,65 +500,33 @@ func (w *workspace) ess(x []float64, m, n int) float64 {
 	meanVar := w.acovAt(0) * fn / (fn - 1)
 	varPlus := meanVar * (fn - 1) / fn
 	if m > 1 {
-		varPlus += variance(w.means[:m])
+		varPlus += num.Variance(w.means[:m])
 	}
-
-	// Geyer's initial positive sequence: sums of autocorrelations at an even and the
-	// following odd lag, until such a sum turns negative.
-	rho := grow(w.rho, n)
-	w.rho = rho
-	rhoEven := 1.0
-	rhoOdd := 1 - (meanVar-w.acovAt(1))/varPlus
-	rho[0], rho[1] = rhoEven, rhoOdd
-	t := 0
-	for t < n-5 && !math.IsNaN(rhoEven+rhoOdd) && rhoEven+rhoOdd > 0 {
-		t += 2
-		rhoEven = 1 - (meanVar-w.acovAt(t))/varPlus
-		rhoOdd = 1 - (meanVar-w.acovAt(t+1))/varPlus
-		if rhoEven+rhoOdd >= 0 {
-			rho[t], rho[t+1] = rhoEven, rhoOdd
-		} else {
-			rho[t], rho[t+1] = 0, 0
-		}
-	}
-	maxT := t
-	if rhoEven > 0 { // used by the improved estimate below
-		rho[maxT] = rhoEven
-	}
-	// Geyer's initial monotone sequence.
-	for t = 0; t <= maxT-4; {
-		t += 2
-		if rho[t]+rho[t+1] > rho[t-2]+rho[t-1] {
-			rho[t] = (rho[t-2] + rho[t-1]) / 2
-			rho[t+1] = rho[t]
-		}
-	}
-	// tau = -1 + 2*sum(rho[1:max_t]) + rho[max_t+1] in R's 1-based indexing; when
-	// max_t is 0, R's 1:0 selects rho[1] alone.
-	sum := rho[0]
-	for i := 1; i < maxT; i++ {
-		sum += rho[i]
-	}
+	w.rho = grow(w.rho, n)
 	S := float64(m * n)
-	tau := -1 + 2*sum + rho[maxT]
-	// posterior caps the ESS at S*log10(S) to avoid unstable estimates.
-	tau = max(tau, 1/math.Log10(S))
+	// posterior's ESS, S/tau, from autocovariances of chains centred on their plain
+	// means with divisor n (acovAt). loo's relative efficiency shares Geyer's sequence
+	// but differs from this on purpose in its centring and scaling: it follows loo's
+	// ess_rfun instead (package loo).
+	tau := acf.GeyerTau(n, S, w.rho, func(t int) float64 {
+		return 1 - (meanVar-w.acovAt(t))/varPlus
+	})
 	return S / tau
 }
 
-// centre stores in w.y the m chains of x minus their means (exact zeros for a
+// centre stores in w.ac the m chains of x minus their means (exact zeros for a
 // constant chain, whose autocovariances posterior sets to zero), the means in
 // w.means, and forgets the autocovariances of the previous series. It returns
 // false where posterior's should_return_NA(x) is true.
 func (w *workspace) centre(x []float64, m, n int) bool {
 	w.am, w.an = m, n
-	w.y = grow(w.y, m*n)
+	y := w.ac.Reset(m, n)
 	w.means = grow(w.means, m)
 	w.acov = w.acov[:0]
 	lo, hi := x[0], x[0]
 	var bad float64
 	for c := range m {
-		seg, y := x[c*n:(c+1)*n], w.y[c*n:(c+1)*n]
+		seg, yc := x[c*n:(c+1)*n], y[c*n:(c+1)*n]
 		var s float64
 		clo, chi := seg[0], seg[0]
 		for _, v := range seg {
@@ -585,11 +543,11 @@ func (w *workspace) centre(x []float64, m, n int) bool {
 		mu := s / float64(n)
 		w.means[c] = mu
 		if clo == chi {
-			clear(y)
+			clear(yc)
 			continue
 		}
 		for i, v := range seg {
-			y[i] = v - mu
+			yc[i] = v - mu
 		}
 	}
 	// A lag computed directly costs about m*n multiply-adds; all lags by FFT cost
@@ -610,8 +568,9 @@ var directLagFactor = 10.0
 // pairs (even, odd) after lag 1, and summed directly in pairs.
 func (w *workspace) acovAt(t int) float64 {
 	for len(w.acov) <= t && len(w.acov) < w.directLags {
-		s0, s1 := w.lagProducts(len(w.acov))
-		w.acov = append(w.acov, s0, s1)
+		s0, s1 := w.ac.LagSumPair(len(w.acov))
+		mn := float64(w.am * w.an)
+		w.acov = append(w.acov, s0/mn, s1/mn)
 	}
 	if t >= len(w.acov) {
 		w.fftAutocovariance()
@@ -619,152 +578,13 @@ func (w *workspace) acovAt(t int) float64 {
 	return w.acov[t]
 }
 
-// lagProducts returns the sums over chains and i of y[i]*y[i+t] and of
-// y[i]*y[i+t+1], each divided by m*n. Summing two lags in one pass halves the
-// loads and doubles the independent additions.
-func (w *workspace) lagProducts(t int) (lagT, lagT1 float64) {
-	m, n := w.am, w.an
-	if t+1 >= n {
-		if t >= n {
-			return 0, 0
-		}
-		return w.lagProduct(t), 0
-	}
-	var s0, s1, s2, s3, r0, r1, r2, r3 float64
-	for c := range m {
-		y := w.y[c*n : (c+1)*n]
-		l := n - t - 1
-		a, b, b1 := y[:l], y[t:t+l], y[t+1:t+1+l]
-		i := 0
-		for ; i+4 <= l; i += 4 {
-			s0 += a[i] * b[i]
-			s1 += a[i+1] * b[i+1]
-			s2 += a[i+2] * b[i+2]
-			s3 += a[i+3] * b[i+3]
-			r0 += a[i] * b1[i]
-			r1 += a[i+1] * b1[i+1]
-			r2 += a[i+2] * b1[i+2]
-			r3 += a[i+3] * b1[i+3]
-		}
-		for ; i < l; i++ {
-			s0 += a[i] * b[i]
-			r0 += a[i] * b1[i]
-		}
-		s1 += y[l] * y[l+t] // the last product of lag t
-	}
-	mn := float64(m * n)
-	return (s0 + s1 + s2 + s3) / mn, (r0 + r1 + r2 + r3) / mn
-}
-
-// lagProduct returns the sum over chains and i of y[i]*y[i+t], divided by m*n.
-func (w *workspace) lagProduct(t int) float64 {
-	m, n := w.am, w.an
-	var s0, s1, s2, s3 float64
-	for c := range m {
-		y := w.y[c*n : (c+1)*n]
-		a, b := y[:n-t], y[t:]
-		b = b[:len(a)]
-		i := 0
-		for ; i+4 <= len(a); i += 4 {
-			s0 += a[i] * b[i]
-			s1 += a[i+1] * b[i+1]
-			s2 += a[i+2] * b[i+2]
-			s3 += a[i+3] * b[i+3]
-		}
-		for ; i < len(a); i++ {
-			s0 += a[i] * b[i]
-		}
-	}
-	return (s0 + s1 + s2 + s3) / float64(m*n)
-}
-
-// fftAutocovariance completes w.acov up to lag n-1 by FFT. Each chain is
-// zero-padded to twice posterior's FFT length, so the circular autocorrelation
-// equals the linear one at every lag, and the chains' power spectra are summed so
-// that one inverse transform serves them all.
+// fftAutocovariance completes w.acov up to lag n-1 from the lag sums of one FFT.
 func (w *workspace) fftAutocovariance() {
-	m, n := w.am, w.an
-	size := 2 * nextn(n)
-	if w.fft == nil || w.fft.Len() != size {
-		if w.fft == nil {
-			w.fft = fourier.NewFFT(size)
-		} else {
-			w.fft.Reset(size)
-		}
-		w.pad = make([]float64, size)
-		w.coef = make([]complex128, size/2+1)
-		w.power = make([]complex128, size/2+1)
-		w.seq = make([]float64, size)
-	}
-	clear(w.power)
-	pad := w.pad
-	for c := range m {
-		copy(pad, w.y[c*n:(c+1)*n])
-		clear(pad[n:])
-		coef := w.fft.Coefficients(w.coef, pad)
-		for k, z := range coef {
-			re, im := real(z), imag(z)
-			w.power[k] += complex(re*re+im*im, 0)
-		}
-	}
-	seq := w.fft.Sequence(w.seq, w.power)
-	scale := 1 / (float64(size) * float64(m) * float64(n))
-	for t := len(w.acov); t < n; t++ {
+	seq, size := w.ac.FFTLagSums()
+	scale := 1 / (float64(size) * float64(w.am) * float64(w.an))
+	for t := len(w.acov); t < w.an; t++ {
 		w.acov = append(w.acov, seq[t]*scale)
 	}
-}
-
-// nextn returns the smallest integer >= n whose only prime factors are 2, 3 and 5,
-// as R's nextn.
-func nextn(n int) int {
-	for ; ; n++ {
-		k := n
-		for _, f := range [...]int{2, 3, 5} {
-			for k%f == 0 {
-				k /= f
-			}
-		}
-		if k == 1 {
-			return n
-		}
-	}
-}
-
-// mean returns the mean of x with R's refinement pass, so that constant data give
-// their value exactly.
-func mean(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	n := float64(len(x))
-	mu := s / n
-	if !math.IsInf(mu, 0) && !math.IsNaN(mu) {
-		var t float64
-		for _, v := range x {
-			t += v - mu
-		}
-		mu += t / n
-	}
-	return mu
-}
-
-// variance returns the sample variance of x (divisor n-1), NaN for fewer than two
-// values, as R's var.
-func variance(x []float64) float64 {
-	if len(x) < 2 {
-		return math.NaN()
-	}
-	mu := mean(x)
-	var ss float64
-	for _, v := range x {
-		d := v - mu
-		ss += d * d
-	}
-	return ss / float64(len(x)-1)
 }
 
 // median is R's median: the middle value, or the mean of the two middle values.

@@ -509,15 +509,6 @@ func TestRanks(t *testing.T) {
 	}
 }
 
-func TestNextn(t *testing.T) {
-	// Values of R's nextn().
-	for n, want := range map[int]int{1: 1, 7: 8, 11: 12, 13: 15, 500: 500, 1001: 1024, 4999: 5000} {
-		if got := nextn(n); got != want {
-			t.Errorf("nextn(%d) = %d; want %d", n, got, want)
-		}
-	}
-}
-
 func TestArgsort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 7))
 	x := make([]float64, 3000)
@@ -578,7 +569,7 @@ func TestAutocovariancePaths(t *testing.T) {
 		w.centre(x, 3, n)
 		direct := make([]float64, n)
 		for lag := range direct {
-			direct[lag] = w.lagProduct(lag)
+			direct[lag] = w.ac.LagSum(lag) / float64(3*n)
 		}
 		w.fftAutocovariance()
 		for lag, want := range direct {
@@ -612,7 +603,7 @@ func BenchmarkAutocovariance(b *testing.B) {
 		var lagNs float64
 		b.Run(fmt.Sprintf("lag/n=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				w.lagProduct(3)
+				w.ac.LagSum(3)
 			}
 			lagNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		})

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // TestSummarise checks each row against the single-parameter functions, the order of
@@ -35,8 +37,8 @@ func TestSummarise(t *testing.T) {
 		slices.Sort(all)
 		want := Row{
 			Parameter: names[j],
-			Mean:      mean(slices.Concat(c...)),
-			SD:        math.Sqrt(variance(slices.Concat(c...))),
+			Mean:      num.Mean(slices.Concat(c...)),
+			SD:        math.Sqrt(num.Variance(slices.Concat(c...))),
 			Q5:        Quantile(all, 0.05),
 			Q50:       Quantile(all, 0.5),
 			Q95:       Quantile(all, 0.95),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsamstan/dsamstan/diagnostics"
+	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/stanio"
 )
@@ -182,31 +182,7 @@ func printDiagnostics(w io.Writer, rep *diagnostics.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "check_id\tphase\tstatus\tvalue\tthreshold\tmessage")
 	for _, c := range append([]diagnostics.Check{rep.Overall()}, rep.Checks...) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Phase, c.Status, diagValue(c.Value), c.Threshold, c.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Phase, c.Status, num.Digits4(c.Value), c.Threshold, c.Message)
 	}
 	tw.Flush()
-}
-
-// diagValue formats a check's value for people: whole numbers as such, others with four
-// significant digits but never in exponent form below a million (kappa_X 48395, Rhat 1.077,
-// E-BFMI 0.2969).
-func diagValue(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case v == math.Trunc(v) && a < 1e9:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 1e6 || a < 0.01:
-		return fmt.Sprintf("%.3g", v)
-	}
-	intDigits := 0
-	if a >= 1 {
-		intDigits = int(math.Floor(math.Log10(a))) + 1
-	}
-	return fmt.Sprintf("%.*f", max(0, 4-intDigits), v)
 }

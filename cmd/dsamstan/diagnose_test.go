@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -217,21 +216,6 @@ func TestDiagnoseErrors(t *testing.T) {
 		var fe *flagError
 		if err == nil || !strings.Contains(err.Error(), tt.want) || errors.As(err, &fe) != tt.usage {
 			t.Errorf("diagnose %v: %v; want an error containing %q (usage error: %v)", tt.args, err, tt.want, tt.usage)
-		}
-	}
-}
-
-func TestDiagValue(t *testing.T) {
-	for _, tt := range []struct {
-		v    float64
-		want string
-	}{
-		{0, "0"}, {4, "4"}, {48394.763066074782, "48395"}, {1.0765877, "1.077"}, {18.6668, "18.67"},
-		{0.29690819615033137, "0.2969"}, {0.9666666666666667, "0.9667"}, {0.00333, "0.00333"},
-		{2.3e7 + 0.5, "2.3e+07"}, {math.NaN(), "NA"}, {math.Inf(1), "Inf"}, {math.Inf(-1), "-Inf"},
-	} {
-		if got := diagValue(tt.v); got != tt.want {
-			t.Errorf("diagValue(%v) = %q; want %q", tt.v, got, tt.want)
 		}
 	}
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -88,22 +88,8 @@ func printSummary(w io.Writer, rows []summarise.Row) {
 	fmt.Fprintln(tw, "parameter\tmean\tsd\tq5\tq50\tq95\trhat\tess_bulk\tess_tail\t")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Parameter,
-			num(r.Mean), num(r.SD), num(r.Q5), num(r.Q50), num(r.Q95),
-			fixed(r.Rhat, 3), fixed(r.ESSBulk, 0), fixed(r.ESSTail, 0))
+			num.SigG(r.Mean, 4), num.SigG(r.SD, 4), num.SigG(r.Q5, 4), num.SigG(r.Q50, 4), num.SigG(r.Q95, 4),
+			num.Fixed(r.Rhat, 3), num.Fixed(r.ESSBulk, 0), num.Fixed(r.ESSTail, 0))
 	}
 	tw.Flush()
-}
-
-func num(v float64) string {
-	if math.IsNaN(v) {
-		return "NA"
-	}
-	return fmt.Sprintf("%.4g", v)
-}
-
-func fixed(v float64, prec int) string {
-	if math.IsNaN(v) {
-		return "NA"
-	}
-	return fmt.Sprintf("%.*f", prec, v)
 }

@@ -1,6 +1,10 @@
-// Package num holds the two small numeric helpers every table writer and every
-// order-statistic computation in dsamstan shares: how a float is written to and read from
-// the run folder's CSV files, and Hoare's selection of the k-th smallest value.
+// Package num holds the small numeric helpers dsamstan's packages share: how a float is
+// written to and read from the run folder's CSV files (Format, Parse), how it is written
+// for people in messages, terminal tables, figures and the report page (Plain, SigG,
+// Fixed, Short, Digits4, Percent, PercentSig, Sig, Tick: they differ on purpose, and
+// each name says how), Hoare's selection of the k-th
+// smallest value, a total order on floats for sorting (NaNs last), and R's mean and
+// var, which the estimators that follow R packages need to the last bit.
 package num
 
 import (
@@ -11,15 +15,24 @@ import (
 // Format writes v in its shortest exact form, NaN as NA (as R writes it) and infinities as
 // Inf and -Inf.
 func Format(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NA"
-	case math.IsInf(v, 1):
-		return "Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
+	if s, ok := nonFinite(v); ok {
+		return s
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// nonFinite returns how Format, Short and Digits4 write NaN (NA, as R writes it) and the
+// infinities (Inf, -Inf), and false for a finite v.
+func nonFinite(v float64) (string, bool) {
+	switch {
+	case math.IsNaN(v):
+		return "NA", true
+	case math.IsInf(v, 1):
+		return "Inf", true
+	case math.IsInf(v, -1):
+		return "-Inf", true
+	}
+	return "", false
 }
 
 // Parse reads what Format writes; an empty cell, NA and NaN read as NaN.
