@@ -36,7 +36,7 @@
 //	sampler_ebfmi_min                min_ebfmi                        < 0.2    < 0.1    < 0.3    < 0.2           < 0.4    < 0.3
 //
 // Percentages are of all post-warmup draws. The publish column is DSAMbayes's where it
-// documents one (spec §6.2 and §5.5); the rest are this package's choices. ESS 400 is 100
+// documents one (docs/dsambayes.md, sampler sanity thresholds); the rest are this package's choices. ESS 400 is 100
 // per chain for four chains (Vehtari et al. 2021); E-BFMI 0.3 is the level CmdStan's
 // bin/diagnose flags (Betancourt 2016).
 //

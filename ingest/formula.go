@@ -11,7 +11,7 @@ import (
 //
 //	log(kpi) ~ trend + m_tv + m_search + offset(base) + (1 + m_tv | market)
 //
-// The grammar is deliberately small (DESIGN decision 8): column names, +, 1/0 and - 1 for the
+// The grammar is deliberately small (docs/architecture.md, decision 8): column names, +, 1/0 and - 1 for the
 // intercept, log() on the response, offset(), group terms ( … | g ) and ( … || g ) with
 // composite keys g1:g2. Everything else is rejected by ParseFormula with its position.
 type Formula struct {

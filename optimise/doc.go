@@ -6,7 +6,7 @@
 // CmdStan or the run folder.
 //
 // DSAMbayes documents its scenario keys but not its objectives or response transforms
-// (spec §8); the definitions below are dsamstan's own.
+// (docs/dsambayes.md, budget optimisation); the definitions below are dsamstan's own.
 //
 // # Units
 //

@@ -3,7 +3,7 @@
 // contribution (the decomposition), per-draw fit metrics and the pointwise log-likelihood.
 //
 // Stan samples only the parameters; everything here is computed in Go from the draws and
-// the design (DESIGN decision 1), so a change to an output never needs a recompile and the
+// the design (docs/architecture.md, decision 1), so a change to an output never needs a recompile and the
 // CSVs CmdStan writes stay small. Nothing holds every draw of every row at once: rows are
 // processed in blocks on several goroutines, each keeping one vector of draws per term, so
 // a 50-market × 260-week panel with 4000 draws (about 360 million contributions) stays
