@@ -2,21 +2,23 @@ package report
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/diagnostics"
+	"github.com/dsamstan/dsamstan/optimise"
+	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // skipError marks a plot whose inputs are absent: it is skipped, not failed.
@@ -142,34 +144,16 @@ func parseNum(s string) (float64, error) {
 	return strconv.ParseFloat(strings.TrimSpace(s), 64)
 }
 
-// runInfo is the part of 00_run_metadata/run.json the page shows.
-type runInfo struct {
-	Status          string             `json:"status"`
-	Error           string             `json:"error"`
-	Model           string             `json:"model"`
-	Formula         string             `json:"formula"`
-	Config          string             `json:"config"`
-	Started         time.Time          `json:"started"`
-	Finished        *time.Time         `json:"finished"`
-	Timings         map[string]float64 `json:"timings_seconds"`
-	DsamstanVersion string             `json:"dsamstan_version"`
-	CmdStanVersion  string             `json:"cmdstan_version"`
-	Template        string             `json:"template"`
-	Method          string             `json:"fit_method"`
-	Warnings        []string           `json:"warnings"`
-}
-
 // inputs loads a run's files on first use and keeps them, for plots drawn concurrently.
 type inputs struct {
-	f folder
+	f runfolder.Folder
 
 	mu     sync.Mutex
 	tables map[string]*once[*table]
+	typed  map[string]any // *once[T] of the typed reads, by stage/name
 	meta   once[*runConfig]
-	cfg    once[*ingest.Config]
-	spec   once[*ingest.Spec]
-	data   once[*ingest.Table]
-	run    once[*runInfo]
+	run    once[*runfolder.RunInfo]
+	spec   once[*runfolder.ModelSpec]
 }
 
 // once memoises one load.
@@ -184,8 +168,8 @@ func (o *once[T]) get(load func() (T, error)) (T, error) {
 	return o.v, o.err
 }
 
-func newInputs(f folder) *inputs {
-	return &inputs{f: f, tables: map[string]*once[*table]{}}
+func newInputs(f runfolder.Folder) *inputs {
+	return &inputs{f: f, tables: map[string]*once[*table]{}, typed: map[string]any{}}
 }
 
 // table returns a stage's CSV file, or a skipError when the run has none.
@@ -199,40 +183,97 @@ func (in *inputs) table(stage, name string) (*table, error) {
 	}
 	in.mu.Unlock()
 	return o.get(func() (*table, error) {
-		p, ok := in.f.find(stage, name)
+		p, ok := in.f.Find(stage, name)
 		if !ok {
-			return nil, skipf("no %s", in.f.rel(stage, name))
+			return nil, skipf("no %s", in.f.Rel(stage, name))
 		}
-		return readTable(p, in.f.rel(stage, name))
+		return readTable(p, in.f.Rel(stage, name))
 	})
+}
+
+// load reads a stage's file once with the typed reader of the package that writes it, or
+// returns a skipError when the run has none. why, when set, says why a run may lack the
+// file (an older dsamstan did not write it).
+func load[T any](in *inputs, stage, name, why string, read func(io.Reader) (T, error)) (T, error) {
+	key := stage + "/" + name
+	in.mu.Lock()
+	o, ok := in.typed[key].(*once[T])
+	if !ok {
+		o = &once[T]{}
+		in.typed[key] = o
+	}
+	in.mu.Unlock()
+	return o.get(func() (T, error) {
+		var zero T
+		p, ok := in.f.Find(stage, name)
+		if !ok {
+			return zero, skipf("no %s%s", in.f.Rel(stage, name), why)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return zero, fmt.Errorf("report: %w", err)
+		}
+		defer f.Close()
+		v, err := read(f)
+		if err != nil {
+			return zero, fmt.Errorf("report: %s: %w", in.f.Rel(stage, name), err)
+		}
+		return v, nil
+	})
+}
+
+// olderRun explains a missing 10_pre_run file.
+const olderRun = " (runs written before dsamstan wrote the pre-run files have none)"
+
+// summary returns posterior_summary.csv.
+func (in *inputs) summary() ([]summarise.Row, error) {
+	return load(in, runfolder.StagePostRun, runfolder.PosteriorSummary, "", summarise.ReadCSV)
+}
+
+// draws returns posterior_draws.csv.
+func (in *inputs) draws() (*posterior.DrawsTable, error) {
+	return load(in, runfolder.StagePostRun, runfolder.PosteriorDraws, "", posterior.ReadDraws)
+}
+
+// diagnosticsReport returns diagnostics_report.csv.
+func (in *inputs) diagnosticsReport() (*diagnostics.Report, error) {
+	return load(in, runfolder.StageDiagnostics, runfolder.DiagnosticsReport, "", diagnostics.ReadCSV)
+}
+
+// vifTable returns 10_pre_run/vif.csv.
+func (in *inputs) vifTable() ([]diagnostics.VIFRow, error) {
+	return load(in, runfolder.StagePreRun, runfolder.VIFFile, olderRun, diagnostics.ReadVIF)
+}
+
+// mediaSpend returns 10_pre_run/media_spend.csv.
+func (in *inputs) mediaSpend() (*runfolder.MediaSpend, error) {
+	return load(in, runfolder.StagePreRun, runfolder.MediaSpendFile, olderRun, runfolder.ReadMediaSpend)
 }
 
 // runInfo returns run.json, or a skipError when the run has none.
-func (in *inputs) runInfo() (*runInfo, error) {
-	return in.run.get(func() (*runInfo, error) {
-		p, ok := in.f.find(StageMetadata, "run.json")
-		if !ok {
-			return nil, skipf("no %s", in.f.rel(StageMetadata, "run.json"))
+func (in *inputs) runInfo() (*runfolder.RunInfo, error) {
+	return in.run.get(func() (*runfolder.RunInfo, error) {
+		r, err := runfolder.ReadRunInfo(in.f)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, skipf("no %s", in.f.Rel(runfolder.StageMetadata, runfolder.RunJSON))
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		var r runInfo
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("report: %s: %w", in.f.rel(StageMetadata, "run.json"), err)
-		}
-		return &r, nil
+		return r, err
 	})
 }
 
-// runConfig is the part of config.resolved.yaml the plots need without the data: read
-// leniently, so a run whose data file has moved still gets the plots that need no data.
+// modelSpec returns 10_pre_run/model_spec.json, or a skipError when the run has none.
+func (in *inputs) modelSpec() (*runfolder.ModelSpec, error) {
+	return in.spec.get(func() (*runfolder.ModelSpec, error) {
+		s, err := runfolder.ReadModelSpec(in.f)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, skipf("no %s%s", in.f.Rel(runfolder.StagePreRun, runfolder.ModelSpecFile), olderRun)
+		}
+		return s, err
+	})
+}
+
+// runConfig is the part of config.resolved.yaml the plots need, read leniently.
 type runConfig struct {
-	Data struct {
-		Path    string `yaml:"path"`
-		DateVar string `yaml:"date_var"`
-	} `yaml:"data"`
 	Model struct {
 		Name    string `yaml:"name"`
 		Formula string `yaml:"formula"`
@@ -254,63 +295,45 @@ type runConfig struct {
 			SpendCol string `yaml:"spend_col"`
 		} `yaml:"channels"`
 	} `yaml:"allocation"`
-
-	path string // the config file
 }
 
 // runConfig returns config.resolved.yaml, or a skipError when the run has none.
 func (in *inputs) runConfig() (*runConfig, error) {
 	return in.meta.get(func() (*runConfig, error) {
-		p, ok := in.f.find(StageMetadata, "config.resolved.yaml")
+		p, ok := in.f.Find(runfolder.StageMetadata, runfolder.ConfigResolved)
 		if !ok {
-			return nil, skipf("no %s", in.f.rel(StageMetadata, "config.resolved.yaml"))
+			return nil, skipf("no %s", in.f.Rel(runfolder.StageMetadata, runfolder.ConfigResolved))
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		c := &runConfig{path: p}
+		c := &runConfig{}
 		if err := yaml.Unmarshal(b, c); err != nil {
-			return nil, fmt.Errorf("report: %s: %w", in.f.rel(StageMetadata, "config.resolved.yaml"), err)
-		}
-		if c.Data.Path != "" && !filepath.IsAbs(c.Data.Path) {
-			c.Data.Path = filepath.Join(filepath.Dir(p), c.Data.Path)
+			return nil, fmt.Errorf("report: %s: %w", in.f.Rel(runfolder.StageMetadata, runfolder.ConfigResolved), err)
 		}
 		return c, nil
 	})
 }
 
-// dataTable returns the run's data file as the config names it, or a skipError when the
-// config or the file is gone.
-func (in *inputs) dataTable() (*ingest.Table, error) {
-	return in.data.get(func() (*ingest.Table, error) {
-		c, err := in.runConfig()
-		if err != nil {
-			return nil, err
+// channels returns the run's allocation channels: from model_spec.json, else (a run
+// written before it) from the config's allocation section with the optimiser's defaults.
+// Entries without a term are left out.
+func (in *inputs) channels() []runfolder.SpecChannel {
+	if s, err := in.modelSpec(); err == nil {
+		return s.Channels
+	}
+	cfg, err := in.runConfig()
+	if err != nil {
+		return nil
+	}
+	var out []runfolder.SpecChannel
+	for _, c := range cfg.Allocation.Channels {
+		if c.Term == "" {
+			continue
 		}
-		if c.Data.Path == "" {
-			return nil, skipf("the config names no data file")
-		}
-		if !isFile(c.Data.Path) {
-			return nil, skipf("the data file %s is not there any more", c.Data.Path)
-		}
-		return ingest.LoadCSV(c.Data.Path)
-	})
-}
-
-// spec returns the model spec rebuilt from the config and the data: the design, priors and
-// bounds the run used.
-func (in *inputs) modelSpec() (*ingest.Spec, error) {
-	return in.spec.get(func() (*ingest.Spec, error) {
-		t, err := in.dataTable()
-		if err != nil {
-			return nil, err
-		}
-		rc, _ := in.runConfig() // dataTable found it
-		cfg, err := in.cfg.get(func() (*ingest.Config, error) { return ingest.LoadConfig(rc.path) })
-		if err != nil {
-			return nil, err
-		}
-		return ingest.BuildSpec(cfg, t)
-	})
+		ch := optimise.Channel{Term: c.Term, Name: c.Name, SpendCol: c.SpendCol}.WithDefaults()
+		out = append(out, runfolder.SpecChannel{Term: ch.Term, Name: ch.Name, SpendCol: ch.SpendCol})
+	}
+	return out
 }

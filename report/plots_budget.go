@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // allocation is 60_optimisation/allocation.csv.
@@ -23,7 +25,7 @@ type allocation struct {
 }
 
 func (in *inputs) allocation() (*allocation, error) {
-	t, err := in.table(StageOptimisation, "allocation.csv")
+	t, err := in.table(runfolder.StageOptimisation, runfolder.Allocation)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +83,9 @@ type budgetSummary struct {
 }
 
 func (in *inputs) budgetSummary() (*budgetSummary, error) {
-	p, ok := in.f.find(StageOptimisation, "summary.json")
+	p, ok := in.f.Find(runfolder.StageOptimisation, runfolder.OptimisationSummary)
 	if !ok {
-		return nil, skipf("no %s", in.f.rel(StageOptimisation, "summary.json"))
+		return nil, skipf("no %s", in.f.Rel(runfolder.StageOptimisation, runfolder.OptimisationSummary))
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -91,7 +93,7 @@ func (in *inputs) budgetSummary() (*budgetSummary, error) {
 	}
 	var s budgetSummary
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("report: %s: %w", in.f.rel(StageOptimisation, "summary.json"), err)
+		return nil, fmt.Errorf("report: %s: %w", in.f.Rel(runfolder.StageOptimisation, runfolder.OptimisationSummary), err)
 	}
 	return &s, nil
 }
@@ -104,7 +106,7 @@ var (
 )
 
 func drawResponseCurves(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "response_curves.csv")
+	t, err := in.table(runfolder.StageOptimisation, runfolder.ResponseCurves)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +282,7 @@ func drawImpact(in *inputs) (*figure, error) {
 }
 
 func drawFrontier(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "frontier.csv")
+	t, err := in.table(runfolder.StageOptimisation, runfolder.Frontier)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +336,7 @@ func drawFrontier(in *inputs) (*figure, error) {
 }
 
 func drawSensitivity(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "sensitivity.csv")
+	t, err := in.table(runfolder.StageOptimisation, runfolder.Sensitivity)
 	if err != nil {
 		return nil, err
 	}

@@ -5,12 +5,14 @@ import (
 	"image/color"
 	"math"
 	"slices"
-	"strings"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/diagnostics"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // boundaryTol is the distance from a bound, in posterior sds, within which a draw counts as
@@ -38,16 +40,16 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 	if len(sides) == 0 {
 		return nil, skipf("the config sets no finite coefficient bounds")
 	}
-	draws, err := in.table(StagePostRun, "posterior_draws.csv")
+	draws, err := in.draws()
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	var share []float64
 	for _, s := range sides {
-		v, err := draws.floats(s.param)
-		if err != nil {
-			return nil, err
+		v, ok := draws.Column(s.param)
+		if !ok {
+			return nil, fmt.Errorf("report: %s has no column %q", in.f.Rel(runfolder.StagePostRun, runfolder.PosteriorDraws), s.param)
 		}
 		v = finiteOnly(v)
 		if len(v) < 2 {
@@ -101,51 +103,37 @@ func boundaryShare(draws []float64, bound float64) float64 {
 	return float64(hits) / float64(len(draws))
 }
 
-// Rhat and ESS thresholds (warn, fail) of each policy mode, from the diagnostics package's
-// documentation (diagnostics/doc.go).
-var convergenceThresholds = map[string]struct{ rhatWarn, rhatFail, essWarn, essFail float64 }{
-	"explore": {1.05, 1.10, 100, 50},
-	"publish": {1.01, 1.05, 400, 100},
-	"strict":  {1.005, 1.01, 1000, 400},
-}
-
-// policyMode returns the diagnostics policy of the run: the report's, else the config's,
-// else publish.
-func (in *inputs) policyMode() string {
-	if t, err := in.table(StageDiagnostics, "diagnostics_report.csv"); err == nil && t.has("threshold") && len(t.rows) > 0 {
-		if mode, ok := strings.CutPrefix(t.rows[0][t.index["threshold"]], "policy="); ok {
-			if _, known := convergenceThresholds[mode]; known {
-				return mode
-			}
+// policyMode returns the diagnostics policy of the run and its Rhat and ESS thresholds:
+// the diagnostics report's, else the config's, else publish.
+func (in *inputs) policyMode() (string, diagnostics.Convergence) {
+	if rep, err := in.diagnosticsReport(); err == nil {
+		if th, known := diagnostics.ConvergenceThresholds(rep.Mode); known {
+			return rep.Mode, th
 		}
 	}
 	if cfg, err := in.runConfig(); err == nil {
-		if _, known := convergenceThresholds[cfg.Diagnostics.PolicyMode]; known {
-			return cfg.Diagnostics.PolicyMode
+		if th, known := diagnostics.ConvergenceThresholds(cfg.Diagnostics.PolicyMode); known {
+			return cfg.Diagnostics.PolicyMode, th
 		}
 	}
-	return "publish"
+	th, _ := diagnostics.ConvergenceThresholds(diagnostics.ModePublish)
+	return diagnostics.ModePublish, th
 }
 
 // maxRhatRows caps the parameters rhat_ess.png lists.
 const maxRhatRows = 40
 
 func drawRhatESS(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "posterior_summary.csv")
+	rows, err := in.summary()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("parameter", "rhat", "ess_bulk", "ess_tail"); err != nil {
-		return nil, err
+	names := make([]string, len(rows))
+	rhat, bulk, tail := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
+	for i, r := range rows {
+		names[i], rhat[i], bulk[i], tail[i] = r.Parameter, r.Rhat, r.ESSBulk, r.ESSTail
 	}
-	names, _ := t.strs("parameter")
-	cols, err := t.floatCols("rhat", "ess_bulk", "ess_tail")
-	if err != nil {
-		return nil, err
-	}
-	rhat, bulk, tail := cols[0], cols[1], cols[2]
-	mode := in.policyMode()
-	th := convergenceThresholds[mode]
+	mode, th := in.policyMode()
 	var idx []int
 	score := make([]float64, len(names))
 	for i := range names {
@@ -155,7 +143,7 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		idx = append(idx, i)
 		// How close each parameter comes to a warning, on a common scale (1 = at the
 		// warn threshold).
-		score[i] = math.Max((rhat[i]-1)/(th.rhatWarn-1), th.essWarn/math.Min(bulk[i], tail[i]))
+		score[i] = math.Max((rhat[i]-1)/(th.RhatWarn-1), th.ESSWarn/math.Min(bulk[i], tail[i]))
 		if !finite(score[i]) {
 			score[i] = math.Inf(1)
 		}
@@ -191,15 +179,15 @@ func drawRhatESS(in *inputs) (*figure, error) {
 	rd := newDots(rx, ry, colFitted, 3)
 	rd.colors = make([]color.Color, len(idx))
 	for k, v := range rx {
-		rd.colors[k] = status(v > th.rhatFail, v > th.rhatWarn)
+		rd.colors[k] = status(v > th.RhatFail, v > th.RhatWarn)
 	}
 	left.Add(vline(1, colMuted, false))
-	left.Add(vline(th.rhatWarn, colOK, true), vline(th.rhatFail, colBad, true))
+	left.Add(vline(th.RhatWarn, colOK, true), vline(th.RhatFail, colBad, true))
 	left.Add(rd)
 	left.X.Label.Text = "Rhat (rank-normalised split)"
 	xmin, xmax, _, _ := rd.DataRange()
 	left.X.Min = math.Min(0.998, xmin)
-	left.X.Max = math.Max(th.rhatFail+0.2*(th.rhatFail-1), xmax+0.002)
+	left.X.Max = math.Max(th.RhatFail+0.2*(th.RhatFail-1), xmax+0.002)
 
 	right := newPlot()
 	nominalY(right, make([]string, len(idx)))
@@ -210,10 +198,10 @@ func drawRhatESS(in *inputs) (*figure, error) {
 	td.sty.Shape = draw.PyramidGlyph{}
 	bd.colors, td.colors = make([]color.Color, len(idx)), make([]color.Color, len(idx))
 	for k := range idx {
-		bd.colors[k] = status(bx[k] < th.essFail, bx[k] < th.essWarn)
-		td.colors[k] = status(tx[k] < th.essFail, tx[k] < th.essWarn)
+		bd.colors[k] = status(bx[k] < th.ESSFail, bx[k] < th.ESSWarn)
+		td.colors[k] = status(tx[k] < th.ESSFail, tx[k] < th.ESSWarn)
 	}
-	right.Add(vline(th.essWarn, colOK, true), vline(th.essFail, colBad, true))
+	right.Add(vline(th.ESSWarn, colOK, true), vline(th.ESSFail, colBad, true))
 	right.Add(bd, td)
 	right.X.Scale = plot.LogScale{}
 	right.X.Tick.Marker = logTicks{}
@@ -225,14 +213,14 @@ func drawRhatESS(in *inputs) (*figure, error) {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
-	right.X.Min = math.Min(lo, th.essFail) / 1.5
-	right.X.Max = math.Max(hi, th.essWarn) * 1.5
+	right.X.Min = math.Min(lo, th.ESSFail) / 1.5
+	right.X.Max = math.Max(hi, th.ESSWarn) * 1.5
 
 	h := max(4.5*vg.Inch, vg.Length(0.2*float64(len(idx))+1.9)*vg.Inch)
 	f := &figure{
 		title: "Convergence: Rhat and effective sample size",
 		subtitle: fmt.Sprintf("Policy %s: Rhat warns above %g and fails above %g; bulk and tail ESS warn below %g and fail below %g",
-			mode, th.rhatWarn, th.rhatFail, th.essWarn, th.essFail),
+			mode, th.RhatWarn, th.RhatFail, th.ESSWarn, th.ESSFail),
 		grid:  [][]*plot.Plot{{left, right}},
 		width: 10 * vg.Inch, height: h, note: note,
 		legend: []legendEntry{
@@ -287,7 +275,7 @@ func kBand(k float64) int {
 }
 
 func drawParetoK(in *inputs) (*figure, error) {
-	t, err := in.table(StageModelSelection, "loo_pointwise.csv")
+	t, err := in.table(runfolder.StageModelSelection, runfolder.LOOPointwise)
 	if err != nil {
 		return nil, err
 	}

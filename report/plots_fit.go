@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // fitData is fitted_values.csv, on the KPI scale (the kpi_* columns of a log model) as
@@ -35,7 +37,7 @@ type fitData struct {
 
 // fitData reads fitted_values.csv.
 func (in *inputs) fitData() (*fitData, error) {
-	t, err := in.table(StagePostRun, "fitted_values.csv")
+	t, err := in.table(runfolder.StagePostRun, runfolder.FittedValues)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +245,7 @@ func (d *fitData) styleX(p *plot.Plot, maxTicks int) {
 
 // metrics reads fit_metrics.csv into scope → column → value (nil without the file).
 func (in *inputs) metrics() map[string]map[string]float64 {
-	t, err := in.table(StagePostRun, "fit_metrics.csv")
+	t, err := in.table(runfolder.StagePostRun, runfolder.FitMetrics)
 	if err != nil || !t.has("scope") {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
@@ -35,19 +35,15 @@ type coefRow struct {
 }
 
 func drawForest(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "posterior_summary.csv")
+	sum, err := in.summary()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("parameter", "mean", "q5", "q95"); err != nil {
-		return nil, err
+	names := make([]string, len(sum))
+	mean, q5, q95 := make([]float64, len(sum)), make([]float64, len(sum)), make([]float64, len(sum))
+	for i, r := range sum {
+		names[i], mean[i], q5[i], q95[i] = r.Parameter, r.Mean, r.Q5, r.Q95
 	}
-	names, _ := t.strs("parameter")
-	cols, err := t.floatCols("mean", "q5", "q95")
-	if err != nil {
-		return nil, err
-	}
-	mean, q5, q95 := cols[0], cols[1], cols[2]
 	var terms []string
 	rows := map[string][]coefRow{}
 	isTerm := map[string]bool{}
@@ -60,7 +56,7 @@ func drawForest(in *inputs) (*figure, error) {
 		rows[n] = []coefRow{{label: "population", mean: mean[i], q5: q5[i], q95: q95[i], population: true}}
 	}
 	if len(terms) == 0 {
-		return nil, fmt.Errorf("report: %s has no coefficient rows", t.name)
+		return nil, fmt.Errorf("report: %s has no coefficient rows", in.f.Rel(runfolder.StagePostRun, runfolder.PosteriorSummary))
 	}
 	var groups []string
 	seen := map[string]bool{}
@@ -198,10 +194,8 @@ func forestPanel(term string, rows []coefRow, panel bool) *plot.Plot {
 // convention) and the terms of the allocation channels, in the order names lists them.
 func (in *inputs) mediaTerms(names []string) []string {
 	alloc := map[string]bool{}
-	if cfg, err := in.runConfig(); err == nil {
-		for _, ch := range allocationChannels(cfg) {
-			alloc[ch.term] = true
-		}
+	for _, ch := range in.channels() {
+		alloc[ch.Term] = true
 	}
 	var out []string
 	for _, n := range names {
@@ -212,36 +206,12 @@ func (in *inputs) mediaTerms(names []string) []string {
 	return out
 }
 
-// channel is one allocation channel of the config.
-type channel struct{ term, name, spendCol string }
-
-// allocationChannels reads allocation.channels from the config, with DSAMbayes's
-// defaults (name = term, spend_col = name); entries without a term are ignored.
-func allocationChannels(cfg *runConfig) []channel {
-	var out []channel
-	for _, c := range cfg.Allocation.Channels {
-		if c.Term == "" {
-			continue
-		}
-		ch := channel{term: c.Term, name: c.Term}
-		if c.Name != "" {
-			ch.name = c.Name
-		}
-		ch.spendCol = ch.name
-		if c.SpendCol != "" {
-			ch.spendCol = c.SpendCol
-		}
-		out = append(out, ch)
-	}
-	return out
-}
-
 func drawPriorPosterior(in *inputs) (*figure, error) {
-	draws, err := in.table(StagePostRun, "posterior_draws.csv")
+	draws, err := in.draws()
 	if err != nil {
 		return nil, err
 	}
-	media := in.mediaTerms(draws.header)
+	media := in.mediaTerms(draws.Names)
 	if len(media) == 0 {
 		return nil, skipf("the model has no media terms (m_* or allocation channels)")
 	}
@@ -255,15 +225,13 @@ func drawPriorPosterior(in *inputs) (*figure, error) {
 	}
 	var plots []*plot.Plot
 	for _, term := range media {
-		k := slices.IndexFunc(spec.Terms, func(t ingest.Term) bool { return t.Name == term })
-		if k < 0 {
+		st, ok := spec.Term(term)
+		if !ok {
 			continue
 		}
-		v, err := draws.floats(term)
-		if err != nil {
-			return nil, err
-		}
-		p, err := priorPosteriorPanel(term, finiteOnly(v), spec.Priors[k], spec.Bounds[k])
+		v, _ := draws.Column(term)
+		p, err := priorPosteriorPanel(term, finiteOnly(v), prior{float64(st.PriorMean), float64(st.PriorSD)},
+			bound{float64(st.Lower), float64(st.Upper)})
 		if err != nil {
 			return nil, err
 		}
@@ -290,9 +258,19 @@ func drawPriorPosterior(in *inputs) (*figure, error) {
 	return f, nil
 }
 
+// prior is a normal prior on a coefficient; bound its constraint Lower ≤ coefficient ≤
+// Upper (±Inf for an open side).
+type (
+	prior struct{ Mean, SD float64 }
+	bound struct{ Lower, Upper float64 }
+)
+
+// unbounded leaves both sides open.
+var unbounded = bound{math.Inf(-1), math.Inf(1)}
+
 // priorPosteriorPanel draws a term's posterior density (a kernel estimate reflected at
 // its bounds) and its normal prior truncated to the bounds.
-func priorPosteriorPanel(term string, draws []float64, prior ingest.Prior, b ingest.Bound) (*plot.Plot, error) {
+func priorPosteriorPanel(term string, draws []float64, prior prior, b bound) (*plot.Plot, error) {
 	if len(draws) < 10 {
 		return nil, fmt.Errorf("report: %s has %d finite draws; need at least 10", term, len(draws))
 	}
@@ -351,7 +329,7 @@ func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
 // kde is a Gaussian kernel density estimate of draws at x, with Silverman's bandwidth and
 // the draws reflected at finite bounds, so the density does not leak past a bound.
-func kde(draws, x []float64, b ingest.Bound) []float64 {
+func kde(draws, x []float64, b bound) []float64 {
 	_, sd := stat.MeanStdDev(draws, nil)
 	sorted := slices.Clone(draws)
 	slices.Sort(sorted)
@@ -388,6 +366,16 @@ func kde(draws, x []float64, b ingest.Bound) []float64 {
 	return out
 }
 
+// isIntercept reports whether term is the model's intercept: the term model_spec.json marks
+// so, or for runs without one the name every run gives it, "(Intercept)".
+func (in *inputs) isIntercept(term string) bool {
+	if s, err := in.modelSpec(); err == nil {
+		t, ok := s.Term(term)
+		return ok && t.Intercept
+	}
+	return term == "(Intercept)"
+}
+
 // isLog reports whether the run's response is log(y), from the formula.
 func (in *inputs) isLog() bool {
 	lhs, _, _ := strings.Cut(in.formula(), "~")
@@ -395,7 +383,7 @@ func (in *inputs) isLog() bool {
 }
 
 func drawPredictorImpact(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "decomposition_totals.csv")
+	t, err := in.table(runfolder.StagePostRun, runfolder.DecompositionTotals)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +413,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 	}
 	var idx []int
 	for i := range terms {
-		if scope[i] == "all" && terms[i] != ingest.InterceptName && !strings.EqualFold(terms[i], "total") {
+		if scope[i] == "all" && !in.isIntercept(terms[i]) && !strings.EqualFold(terms[i], "total") {
 			idx = append(idx, i)
 		}
 	}
@@ -492,7 +480,7 @@ func rowYs(y func(int) float64, n int) []float64 {
 }
 
 func drawDecompTimeseries(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "decomposition.csv")
+	t, err := in.table(runfolder.StagePostRun, runfolder.Decomposition)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/diagnostics"
-	"github.com/dsamstan/dsamstan/pipeline"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 type diagnoseOptions struct {
@@ -132,8 +132,8 @@ func diagnoseReport(ctx context.Context, opts *diagnoseOptions) (*diagnostics.Re
 // has none.
 func readStoredReport(dir string) (*diagnostics.Report, error) {
 	for _, p := range []string{
-		filepath.Join(dir, pipeline.StageDiagnosis, diagnostics.ReportFile),
-		filepath.Join(dir, diagnostics.ReportFile),
+		filepath.Join(dir, runfolder.StageDiagnostics, runfolder.DiagnosticsReport),
+		filepath.Join(dir, runfolder.DiagnosticsReport),
 	} {
 		f, err := os.Open(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -155,7 +155,7 @@ func readStoredReport(dir string) (*diagnostics.Report, error) {
 // runChainFiles finds a run folder's chain CSVs (staged or flat layout), in chain order.
 func runChainFiles(dir string) ([]string, error) {
 	for _, pattern := range []string{
-		filepath.Join(dir, pipeline.StageModelFit, "chain_*.csv"),
+		filepath.Join(dir, runfolder.StageModelFit, "chain_*.csv"),
 		filepath.Join(dir, "chain_*.csv"),
 	} {
 		files, err := filepath.Glob(pattern)
@@ -174,7 +174,7 @@ func runChainFiles(dir string) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("diagnose: %s has neither %s/%s nor %s/chain_*.csv: is it a dsamstan run folder?",
-		dir, pipeline.StageDiagnosis, diagnostics.ReportFile, pipeline.StageModelFit)
+		dir, runfolder.StageDiagnostics, runfolder.DiagnosticsReport, runfolder.StageModelFit)
 }
 
 // printDiagnostics writes the report as an aligned table for people, overall status first.

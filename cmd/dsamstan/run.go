@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -55,7 +56,7 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 			if runF != nil {
 				return runF(opts)
 			}
-			return runRun(cmd, opts)
+			return runRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.RunDir, "run-dir", "", "write the run folder here (beats outputs.run_dir)")
@@ -66,8 +67,8 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 	return cmd
 }
 
-func runRun(cmd *cobra.Command, opts *runOptions) error {
-	res, err := pipeline.Run(cmd.Context(), pipeline.Options{
+func runRun(ctx context.Context, opts *runOptions) error {
+	res, err := pipeline.Run(ctx, pipeline.Options{
 		ConfigPath: opts.Config,
 		RunDir:     opts.RunDir,
 		CmdStanDir: opts.CmdStan,
