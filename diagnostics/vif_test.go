@@ -3,6 +3,7 @@ package diagnostics
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat"
@@ -49,5 +50,26 @@ func TestVIFCollinear(t *testing.T) {
 	}
 	if v[3] < 1 || v[3] > 1.2 {
 		t.Errorf("VIF[3] = %v; want about 1 for an unrelated column", v[3])
+	}
+}
+
+func TestVIFTableRoundTrip(t *testing.T) {
+	rows := []VIFRow{{Term: "trend", VIF: 1.25}, {Term: "m_tv", VIF: math.Inf(1)}, {Term: "flat", VIF: math.NaN(), Constant: true}}
+	var b strings.Builder
+	if err := WriteVIF(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := "term,vif,constant\ntrend,1.25,false\nm_tv,Inf,false\nflat,NA,true\n"; b.String() != want {
+		t.Errorf("vif.csv =\n%s\nwant\n%s", b.String(), want)
+	}
+	back, err := ReadVIF(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 3 || back[0] != rows[0] || !math.IsInf(back[1].VIF, 1) || !back[2].Constant || !math.IsNaN(back[2].VIF) {
+		t.Errorf("read back %+v", back)
+	}
+	if _, err := ReadVIF(strings.NewReader("term,vif\n")); err == nil {
+		t.Error("a table without the constant column: no error")
 	}
 }
