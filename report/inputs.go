@@ -235,6 +235,26 @@ func (in *inputs) draws() (*posterior.DrawsTable, error) {
 	return load(in, runfolder.StagePostRun, runfolder.PosteriorDraws, "", posterior.ReadDraws)
 }
 
+// fitted returns fitted_values.csv.
+func (in *inputs) fitted() (*posterior.FittedTable, error) {
+	return load(in, runfolder.StagePostRun, runfolder.FittedValues, "", posterior.ReadFitted)
+}
+
+// fitMetrics returns fit_metrics.csv.
+func (in *inputs) fitMetrics() ([]posterior.FitMetrics, error) {
+	return load(in, runfolder.StagePostRun, runfolder.FitMetrics, "", posterior.ReadMetrics)
+}
+
+// decomposition returns decomposition.csv.
+func (in *inputs) decomposition() (*posterior.DecompositionTable, error) {
+	return load(in, runfolder.StagePostRun, runfolder.Decomposition, "", posterior.ReadDecomposition)
+}
+
+// totals returns decomposition_totals.csv.
+func (in *inputs) totals() ([]posterior.TotalRow, error) {
+	return load(in, runfolder.StagePostRun, runfolder.DecompositionTotals, "", posterior.ReadTotals)
+}
+
 // diagnosticsReport returns diagnostics_report.csv.
 func (in *inputs) diagnosticsReport() (*diagnostics.Report, error) {
 	return load(in, runfolder.StageDiagnostics, runfolder.DiagnosticsReport, "", diagnostics.ReadCSV)

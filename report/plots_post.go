@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
@@ -383,37 +384,17 @@ func (in *inputs) isLog() bool {
 }
 
 func drawPredictorImpact(in *inputs) (*figure, error) {
-	t, err := in.table(runfolder.StagePostRun, runfolder.DecompositionTotals)
+	rows, err := in.totals()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("scope", "term", "mean"); err != nil {
-		return nil, err
-	}
-	scope, _ := t.strs("scope")
-	terms, _ := t.strs("term")
-	mean, err := t.floats("mean")
-	if err != nil {
-		return nil, err
-	}
-	q5, q95 := nanSlice(len(mean)), nanSlice(len(mean))
-	if t.has("q5") && t.has("q95") {
-		if q5, err = t.floats("q5"); err != nil {
-			return nil, err
-		}
-		if q95, err = t.floats("q95"); err != nil {
-			return nil, err
-		}
-	}
-	share := nanSlice(len(mean))
-	if t.has("share_of_fit") {
-		if share, err = t.floats("share_of_fit"); err != nil {
-			return nil, err
-		}
-	}
+	n := len(rows)
+	terms := make([]string, n)
+	mean, q5, q95, share := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	var idx []int
-	for i := range terms {
-		if scope[i] == "all" && !in.isIntercept(terms[i]) && !strings.EqualFold(terms[i], "total") {
+	for i, r := range rows {
+		terms[i], mean[i], q5[i], q95[i], share[i] = r.Term, r.Mean, r.Q5, r.Q95, r.Share
+		if r.Scope == "all" && !in.isIntercept(r.Term) && !strings.EqualFold(r.Term, "total") {
 			idx = append(idx, i)
 		}
 	}
@@ -421,6 +402,29 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 		return nil, skipf("decomposition_totals.csv has no terms besides the intercept")
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(math.Abs(mean[b]), math.Abs(mean[a])) })
+	p, y, shares := impactBars(in, terms, mean, share, q95, idx)
+	p.Add(&segments{x0: pick(q5, idx), y0: rowYs(y, len(idx)), x1: pick(q95, idx), y1: rowYs(y, len(idx)),
+		sty: draw.LineStyle{Color: colText, Width: vg.Points(1)}})
+	p.Add(vline(0, colText, false))
+	p.Add(shares)
+	unit := "in " + in.responseName() + " units"
+	if in.isLog() {
+		unit = "on the log scale"
+	}
+	p.X.Label.Text = "Total contribution over all rows (" + unit + ")"
+	// Leave room right of the longest bar or whisker for its share label.
+	p.X.Max = math.Max(p.X.Max, 0) + 0.1*(math.Max(p.X.Max, 0)-math.Min(p.X.Min, 0))
+	f := single(p, "Contribution by predictor", "Sum over all rows of each term's contribution (intercept excluded), posterior mean with 90% interval; labels give the share of the summed fit")
+	f.height = max(4*vg.Inch, vg.Length(0.32*float64(len(idx))+1.8)*vg.Inch)
+	f.legend = []legendEntry{{"Media term", swatch{colFitted}}, {"Other term", swatch{rgb(0x9a, 0xa5, 0xb1)}},
+		{"90% interval", lineThumb{draw.LineStyle{Color: colText, Width: vg.Points(1)}}}}
+	return f, nil
+}
+
+// impactBars starts the predictor-impact plot: one bar per term of idx (media terms
+// coloured). It returns the plot, the y of each bar and the labels of the terms' shares of
+// the fit (right of the bar or its whisker), for the caller to add above the whiskers.
+func impactBars(in *inputs, terms []string, mean, share, q95 []float64, idx []int) (*plot.Plot, func(int) float64, *labels) {
 	media := map[string]bool{}
 	for _, m := range in.mediaTerms(terms) {
 		media[m] = true
@@ -451,24 +455,9 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 		}
 	}
 	p.Add(bars)
-	p.Add(&segments{x0: pick(q5, idx), y0: rowYs(y, len(idx)), x1: pick(q95, idx), y1: rowYs(y, len(idx)),
-		sty: draw.LineStyle{Color: colText, Width: vg.Points(1)}})
-	p.Add(vline(0, colText, false))
 	ls := textStyle(8, false, colMuted)
 	ls.YAlign = draw.YCenter
-	p.Add(&labels{x: lx, y: ly, text: lt, sty: ls, dx: vg.Points(4)})
-	unit := "in " + in.responseName() + " units"
-	if in.isLog() {
-		unit = "on the log scale"
-	}
-	p.X.Label.Text = "Total contribution over all rows (" + unit + ")"
-	// Leave room right of the longest bar or whisker for its share label.
-	p.X.Max = math.Max(p.X.Max, 0) + 0.1*(math.Max(p.X.Max, 0)-math.Min(p.X.Min, 0))
-	f := single(p, "Contribution by predictor", "Sum over all rows of each term's contribution (intercept excluded), posterior mean with 90% interval; labels give the share of the summed fit")
-	f.height = max(4*vg.Inch, vg.Length(0.32*float64(len(idx))+1.8)*vg.Inch)
-	f.legend = []legendEntry{{"Media term", swatch{colFitted}}, {"Other term", swatch{rgb(0x9a, 0xa5, 0xb1)}},
-		{"90% interval", lineThumb{draw.LineStyle{Color: colText, Width: vg.Points(1)}}}}
-	return f, nil
+	return p, y, &labels{x: lx, y: ly, text: lt, sty: ls, dx: vg.Points(4)}
 }
 
 func rowYs(y func(int) float64, n int) []float64 {
@@ -480,17 +469,13 @@ func rowYs(y func(int) float64, n int) []float64 {
 }
 
 func drawDecompTimeseries(in *inputs) (*figure, error) {
-	t, err := in.table(runfolder.StagePostRun, runfolder.Decomposition)
+	d, err := in.decomposition()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("term", "mean"); err != nil {
-		return nil, err
-	}
-	terms, _ := t.strs("term")
 	var uniq []string
 	seen := map[string]bool{}
-	for _, term := range terms {
+	for _, term := range d.Terms {
 		if !seen[term] {
 			seen[term] = true
 			uniq = append(uniq, term)
@@ -500,56 +485,8 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 	if len(media) == 0 {
 		return nil, skipf("the model has no media terms (m_* or allocation channels)")
 	}
-	mean, err := t.floats("mean")
-	if err != nil {
-		return nil, err
-	}
-	var factors []string
-	for _, h := range t.header[:t.index["term"]] {
-		if h != "row" && h != "date" {
-			factors = append(factors, h)
-		}
-	}
-	x, dated := rowAxis(t)
-	// One point per (group, row key): the row number, else the date.
-	type point struct {
-		x       float64
-		contrib []float64
-	}
-	mi := map[string]int{}
-	for k, m := range media {
-		mi[m] = k
-	}
-	var groups []string
-	series := map[string]map[string]*point{}
-	keys := map[string][]string{}
-	rowKey, _ := t.strs("row")
-	for i, r := range t.rows {
-		k, ok := mi[terms[i]]
-		if !ok {
-			continue
-		}
-		parts := make([]string, len(factors))
-		for j, fct := range factors {
-			parts[j] = r[t.index[fct]]
-		}
-		g := strings.Join(parts, " / ")
-		if _, ok := series[g]; !ok {
-			series[g] = map[string]*point{}
-			groups = append(groups, g)
-		}
-		key := fmt.Sprint(x[i])
-		if rowKey != nil {
-			key = rowKey[i]
-		}
-		pt, ok := series[g][key]
-		if !ok {
-			pt = &point{x: x[i], contrib: make([]float64, len(media))}
-			series[g][key] = pt
-			keys[g] = append(keys[g], key)
-		}
-		pt.contrib[k] += mean[i]
-	}
+	x, dated := keyAxis(d.Keys)
+	groups, points := decompByGroup(d, media, x)
 	note := ""
 	if len(groups) > MaxFacets {
 		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in decomposition.csv.", MaxFacets, len(groups))
@@ -557,41 +494,7 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 	}
 	var plots []*plot.Plot
 	for _, g := range groups {
-		pts := make([]*point, 0, len(keys[g]))
-		for _, k := range keys[g] {
-			pts = append(pts, series[g][k])
-		}
-		slices.SortStableFunc(pts, func(a, b *point) int { return cmpFloat(a.x, b.x) })
-		xs := make([]float64, len(pts))
-		for i, pt := range pts {
-			xs[i] = pt.x
-		}
-		p := newPlot()
-		p.Add(gridLines{true, true})
-		posBase, negBase := make([]float64, len(pts)), make([]float64, len(pts))
-		for k := range media {
-			lo, hi := make([]float64, len(pts)), make([]float64, len(pts))
-			for i, pt := range pts {
-				v := pt.contrib[k]
-				if v >= 0 {
-					lo[i], hi[i] = posBase[i], posBase[i]+v
-					posBase[i] = hi[i]
-				} else {
-					hi[i], lo[i] = negBase[i], negBase[i]+v
-					negBase[i] = lo[i]
-				}
-			}
-			p.Add(&band{x: xs, lo: lo, hi: hi, fill: alpha(paletteAt(k), 0.85)})
-		}
-		p.Add(hline(0, colText, false))
-		if dated {
-			p.X.Tick.Marker = dateTicks{max: 8}
-			if len(groups) > 1 {
-				p.X.Tick.Marker = dateTicks{max: 5}
-			}
-		}
-		p.Title.Text = g
-		plots = append(plots, p)
+		plots = append(plots, decompPanel(points[g], len(media), dated, len(groups) > 1, g))
 	}
 	if len(plots) == 0 {
 		return nil, skipf("decomposition.csv has no rows for the media terms")
@@ -619,6 +522,103 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		f.legend = append(f.legend, legendEntry{m, swatch{alpha(paletteAt(k), 0.85)}})
 	}
 	return f, nil
+}
+
+// decompPoint is one row of a group: its x and each media term's contribution.
+type decompPoint struct {
+	x       float64
+	contrib []float64
+}
+
+// decompByGroup sums the media terms' mean contributions per group and row: groups in order
+// of first appearance, each group's points in x order.
+func decompByGroup(d *posterior.DecompositionTable, media []string, x []float64) ([]string, map[string][]*decompPoint) {
+	mi := map[string]int{}
+	for k, m := range media {
+		mi[m] = k
+	}
+	var groups []string
+	series := map[string]map[int]*decompPoint{}
+	points := map[string][]*decompPoint{}
+	for i, key := range d.Keys {
+		k, ok := mi[d.Terms[i]]
+		if !ok {
+			continue
+		}
+		g := strings.Join(key.Groups, " / ")
+		if _, ok := series[g]; !ok {
+			series[g] = map[int]*decompPoint{}
+			groups = append(groups, g)
+		}
+		pt, ok := series[g][key.Row]
+		if !ok {
+			pt = &decompPoint{x: x[i], contrib: make([]float64, len(media))}
+			series[g][key.Row] = pt
+			points[g] = append(points[g], pt)
+		}
+		pt.contrib[k] += d.Mean[i]
+	}
+	for _, pts := range points {
+		slices.SortStableFunc(pts, func(a, b *decompPoint) int { return cmpFloat(a.x, b.x) })
+	}
+	return groups, points
+}
+
+// decompPanel stacks one group's media contributions over time: positive ones up from zero,
+// negative ones down.
+func decompPanel(pts []*decompPoint, nMedia int, dated, faceted bool, title string) *plot.Plot {
+	xs := make([]float64, len(pts))
+	for i, pt := range pts {
+		xs[i] = pt.x
+	}
+	p := newPlot()
+	p.Add(gridLines{true, true})
+	posBase, negBase := make([]float64, len(pts)), make([]float64, len(pts))
+	for k := range nMedia {
+		lo, hi := make([]float64, len(pts)), make([]float64, len(pts))
+		for i, pt := range pts {
+			v := pt.contrib[k]
+			if v >= 0 {
+				lo[i], hi[i] = posBase[i], posBase[i]+v
+				posBase[i] = hi[i]
+			} else {
+				hi[i], lo[i] = negBase[i], negBase[i]+v
+				negBase[i] = lo[i]
+			}
+		}
+		p.Add(&band{x: xs, lo: lo, hi: hi, fill: alpha(paletteAt(k), 0.85)})
+	}
+	p.Add(hline(0, colText, false))
+	if dated {
+		p.X.Tick.Marker = dateTicks{max: 8}
+		if faceted {
+			p.X.Tick.Marker = dateTicks{max: 5}
+		}
+	}
+	p.Title.Text = title
+	return p
+}
+
+// keyAxis returns the rows' dates as Unix seconds when every row has a parseable date,
+// else their row numbers.
+func keyAxis(keys []posterior.RowKey) ([]float64, bool) {
+	x := make([]float64, len(keys))
+	dated := len(keys) > 0
+	for i, k := range keys {
+		tm, err := parseDate(k.Date)
+		if err != nil {
+			dated = false
+			break
+		}
+		x[i] = float64(tm.Unix())
+	}
+	if dated {
+		return x, true
+	}
+	for i, k := range keys {
+		x[i] = float64(k.Row)
+	}
+	return x, false
 }
 
 // pct formats a share as a percentage with one decimal, never "-0.0%".
