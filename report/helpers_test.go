@@ -99,27 +99,6 @@ func TestDateTicks(t *testing.T) {
 	}
 }
 
-func TestParseTableErrors(t *testing.T) {
-	if _, err := parseTable(strings.NewReader("a,b\n1,2\n3\n"), "x.csv"); err == nil ||
-		!strings.Contains(err.Error(), "x.csv") || !strings.Contains(err.Error(), "line 3") {
-		t.Errorf("ragged row: err = %v; want one naming x.csv and line 3", err)
-	}
-	tb, err := parseTable(strings.NewReader("a,b\n1,NA\n2,Inf\n3,x\n"), "y.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tb.floats("b"); err == nil || err.Error() != `report: y.csv:4: column "b": "x" is not a number` {
-		t.Errorf("bad cell: err = %v", err)
-	}
-	a, _ := tb.floats("a")
-	if a[2] != 3 {
-		t.Errorf("a = %v", a)
-	}
-	if _, err := parseTable(strings.NewReader(""), "z.csv"); err == nil {
-		t.Error("empty file: no error")
-	}
-}
-
 func TestNaturalCompare(t *testing.T) {
 	if naturalCompare("chain_2.csv", "chain_10.csv") >= 0 || naturalCompare("chain_10.csv", "chain_2.csv") <= 0 ||
 		naturalCompare("a", "a") != 0 || naturalCompare("chain_1.csv", "chain_1.stderr.txt") >= 0 {

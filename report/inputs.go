@@ -1,20 +1,17 @@
 package report
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/dsamstan/dsamstan/diagnostics"
+	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/optimise"
 	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/runfolder"
@@ -28,132 +25,15 @@ func (e *skipError) Error() string { return e.reason }
 
 func skipf(format string, a ...any) error { return &skipError{fmt.Sprintf(format, a...)} }
 
-// table is a CSV file read whole: a header and rows of text.
-type table struct {
-	name   string // path relative to the run folder, for messages
-	header []string
-	rows   [][]string
-	index  map[string]int
-}
-
-// readTable reads a CSV file with a header line; every row must have the header's width.
-func readTable(path, name string) (*table, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	defer f.Close()
-	return parseTable(f, name)
-}
-
-func parseTable(r io.Reader, name string) (*table, error) {
-	cr := csv.NewReader(r)
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("report: %s is empty; want a header line", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("report: %s: %w", name, err)
-	}
-	t := &table{name: name, header: header, index: make(map[string]int, len(header))}
-	for j, h := range header {
-		if _, dup := t.index[h]; !dup {
-			t.index[h] = j
-		}
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("report: %s: %w", name, err)
-		}
-		t.rows = append(t.rows, rec)
-	}
-	return t, nil
-}
-
-func (t *table) has(col string) bool { _, ok := t.index[col]; return ok }
-
-// need returns an error naming the first of cols the table lacks.
-func (t *table) need(cols ...string) error {
-	for _, c := range cols {
-		if !t.has(c) {
-			return fmt.Errorf("report: %s has no column %q", t.name, c)
-		}
-	}
-	return nil
-}
-
-// strs returns a column as text.
-func (t *table) strs(col string) ([]string, error) {
-	j, ok := t.index[col]
-	if !ok {
-		return nil, fmt.Errorf("report: %s has no column %q", t.name, col)
-	}
-	out := make([]string, len(t.rows))
-	for i, r := range t.rows {
-		out[i] = r[j]
-	}
-	return out, nil
-}
-
-// floats returns a column as numbers: NA and empty cells are NaN, Inf and -Inf infinities;
-// anything else that is not a number is an error naming the line and column.
-func (t *table) floats(col string) ([]float64, error) {
-	j, ok := t.index[col]
-	if !ok {
-		return nil, fmt.Errorf("report: %s has no column %q", t.name, col)
-	}
-	out := make([]float64, len(t.rows))
-	for i, r := range t.rows {
-		v, err := parseNum(r[j])
-		if err != nil {
-			return nil, fmt.Errorf("report: %s:%d: column %q: %q is not a number", t.name, i+2, col, r[j])
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// floatCols returns several columns as numbers (see floats), failing on the first that is
-// missing or not numeric: the shape every plot's input reading takes.
-func (t *table) floatCols(cols ...string) ([][]float64, error) {
-	out := make([][]float64, len(cols))
-	for k, c := range cols {
-		v, err := t.floats(c)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
-// parseNum reads the numbers the runner writes (NA for undefined, Inf and -Inf).
-func parseNum(s string) (float64, error) {
-	switch strings.TrimSpace(s) {
-	case "", "NA", "NaN", "nan":
-		return math.NaN(), nil
-	case "Inf", "+Inf", "inf":
-		return math.Inf(1), nil
-	case "-Inf", "-inf":
-		return math.Inf(-1), nil
-	}
-	return strconv.ParseFloat(strings.TrimSpace(s), 64)
-}
-
 // inputs loads a run's files on first use and keeps them, for plots drawn concurrently.
 type inputs struct {
 	f runfolder.Folder
 
-	mu     sync.Mutex
-	tables map[string]*once[*table]
-	typed  map[string]any // *once[T] of the typed reads, by stage/name
-	meta   once[*runConfig]
-	run    once[*runfolder.RunInfo]
-	spec   once[*runfolder.ModelSpec]
+	mu    sync.Mutex
+	typed map[string]any // *once[T] of the typed reads, by stage/name
+	meta  once[*runConfig]
+	run   once[*runfolder.RunInfo]
+	spec  once[*runfolder.ModelSpec]
 }
 
 // once memoises one load.
@@ -169,26 +49,7 @@ func (o *once[T]) get(load func() (T, error)) (T, error) {
 }
 
 func newInputs(f runfolder.Folder) *inputs {
-	return &inputs{f: f, tables: map[string]*once[*table]{}, typed: map[string]any{}}
-}
-
-// table returns a stage's CSV file, or a skipError when the run has none.
-func (in *inputs) table(stage, name string) (*table, error) {
-	key := stage + "/" + name
-	in.mu.Lock()
-	o, ok := in.tables[key]
-	if !ok {
-		o = &once[*table]{}
-		in.tables[key] = o
-	}
-	in.mu.Unlock()
-	return o.get(func() (*table, error) {
-		p, ok := in.f.Find(stage, name)
-		if !ok {
-			return nil, skipf("no %s", in.f.Rel(stage, name))
-		}
-		return readTable(p, in.f.Rel(stage, name))
-	})
+	return &inputs{f: f, typed: map[string]any{}}
 }
 
 // load reads a stage's file once with the typed reader of the package that writes it, or
@@ -253,6 +114,25 @@ func (in *inputs) decomposition() (*posterior.DecompositionTable, error) {
 // totals returns decomposition_totals.csv.
 func (in *inputs) totals() ([]posterior.TotalRow, error) {
 	return load(in, runfolder.StagePostRun, runfolder.DecompositionTotals, "", posterior.ReadTotals)
+}
+
+// looPointwise is loo_pointwise.csv: the pointwise values and the rows' labels.
+type looPointwise struct {
+	res    *loo.Result
+	labels []string
+}
+
+// looPoints returns loo_pointwise.csv.
+func (in *inputs) looPoints() (looPointwise, error) {
+	return load(in, runfolder.StageModelSelection, runfolder.LOOPointwise, "", func(r io.Reader) (looPointwise, error) {
+		res, labels, err := loo.ReadPointwiseCSV(r, runfolder.LOOPointwise)
+		return looPointwise{res, labels}, err
+	})
+}
+
+// looSummary returns loo_summary.csv.
+func (in *inputs) looSummary() (*loo.Result, error) {
+	return load(in, runfolder.StageModelSelection, runfolder.LOOSummary, "", loo.ReadSummaryCSV)
 }
 
 // diagnosticsReport returns diagnostics_report.csv.

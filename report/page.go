@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
@@ -188,33 +189,22 @@ func (pg *page) fromRun(r *runfolder.RunInfo) {
 	add("CmdStan", r.CmdStanVersion)
 }
 
-// verdict reads the overall row and the warn and fail rows of the diagnostics report.
+// verdict reads the diagnostics report: its overall status and message, its policy and the
+// checks that warned or failed.
 func (pg *page) verdict(in *inputs) {
-	t, err := in.table(runfolder.StageDiagnostics, runfolder.DiagnosticsReport)
+	rep, err := in.diagnosticsReport()
 	if err != nil {
 		if !isSkip(err) {
 			pg.VerdictError = err.Error()
 		}
 		return
 	}
-	if err := t.need("check_id", "status", "message"); err != nil {
-		pg.VerdictError = err.Error()
-		return
-	}
-	for _, r := range t.rows {
-		id, status, msg := r[t.index["check_id"]], r[t.index["status"]], r[t.index["message"]]
-		switch {
-		case id == "overall":
-			pg.Verdict, pg.VerdictMessage = status, msg
-			if j, ok := t.index["threshold"]; ok {
-				pg.Policy = strings.TrimPrefix(r[j], "policy=")
-			}
-		case status == "warn" || status == "fail":
-			pg.Problems = append(pg.Problems, problem{id, status, msg})
+	overall := rep.Overall()
+	pg.Verdict, pg.VerdictMessage, pg.Policy = overall.Status, overall.Message, rep.Mode
+	for _, c := range rep.Checks {
+		if c.Status == diagnostics.StatusWarn || c.Status == diagnostics.StatusFail {
+			pg.Problems = append(pg.Problems, problem{c.ID, c.Status, c.Message})
 		}
-	}
-	if pg.Verdict == "" {
-		pg.VerdictError = fmt.Sprintf("%s has no overall row", t.name)
 	}
 }
 
@@ -223,14 +213,8 @@ func (pg *page) headline(in *inputs) {
 	if m := in.metrics()["all"]; m != nil {
 		pg.Facts = append(pg.Facts, fact{"In-sample fit", metricsLine(m, true)})
 	}
-	if t, err := in.table(runfolder.StageModelSelection, runfolder.LOOSummary); err == nil && len(t.rows) > 0 && t.has("elpd_loo") {
-		v, _ := parseNum(t.rows[0][t.index["elpd_loo"]])
-		s := "elpd_loo " + sig(v, 5)
-		if t.has("se_elpd_loo") {
-			se, _ := parseNum(t.rows[0][t.index["se_elpd_loo"]])
-			s += " (SE " + sig(se, 3) + ")"
-		}
-		pg.Facts = append(pg.Facts, fact{"PSIS-LOO", s})
+	if r, err := in.looSummary(); err == nil {
+		pg.Facts = append(pg.Facts, fact{"PSIS-LOO", "elpd_loo " + sig(r.ELPD, 5) + " (SE " + sig(r.ELPDSE, 3) + ")"})
 	}
 }
 

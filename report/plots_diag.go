@@ -275,27 +275,20 @@ func kBand(k float64) int {
 }
 
 func drawParetoK(in *inputs) (*figure, error) {
-	t, err := in.table(runfolder.StageModelSelection, runfolder.LOOPointwise)
+	lp, err := in.looPoints()
 	if err != nil {
 		return nil, err
 	}
-	k, err := t.floats("pareto_k")
-	if err != nil {
-		return nil, err
-	}
+	k := make([]float64, len(lp.res.Pointwise))
 	x := make([]float64, len(k))
-	obs, oerr := t.floats("obs")
-	for i := range x {
-		x[i] = float64(i + 1)
-		if oerr == nil && finite(obs[i]) {
-			x[i] = obs[i]
-		}
+	for i, pt := range lp.res.Pointwise {
+		k[i], x[i] = pt.ParetoK, float64(i+1)
 	}
 	dated := false
-	if lab, err := t.strs("label"); err == nil && len(lab) > 0 {
-		ds := make([]float64, len(lab))
+	if len(lp.labels) > 0 {
+		ds := make([]float64, len(lp.labels))
 		dated = true
-		for i, s := range lab {
+		for i, s := range lp.labels {
 			tm, err := parseDate(s)
 			if err != nil {
 				dated = false

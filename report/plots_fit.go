@@ -105,14 +105,6 @@ func (in *inputs) responseName() string {
 	return strings.Trim(lhs, "`")
 }
 
-func nanSlice(n int) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = math.NaN()
-	}
-	return out
-}
-
 // panel is the rows of one group, in time order.
 type panel struct {
 	label string
