@@ -134,88 +134,17 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		names[i], rhat[i], bulk[i], tail[i] = r.Parameter, r.Rhat, r.ESSBulk, r.ESSTail
 	}
 	mode, th := in.policyMode()
-	var idx []int
-	score := make([]float64, len(names))
-	for i := range names {
-		if !finite(rhat[i]) && !finite(bulk[i]) {
-			continue // a MAP fit, or a constant parameter
-		}
-		idx = append(idx, i)
-		// How close each parameter comes to a warning, on a common scale (1 = at the
-		// warn threshold).
-		score[i] = math.Max((rhat[i]-1)/(th.RhatWarn-1), th.ESSWarn/math.Min(bulk[i], tail[i]))
-		if !finite(score[i]) {
-			score[i] = math.Inf(1)
-		}
-	}
+	idx := convergenceOrder(rhat, bulk, tail, th)
 	if len(idx) == 0 {
 		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit)")
 	}
 	note := ""
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(score[b], score[a]) })
 	if len(idx) > maxRhatRows {
 		note = fmt.Sprintf("Showing the %d parameters closest to (or beyond) the thresholds, of %d; all are in posterior_summary.csv.", maxRhatRows, len(idx))
 		idx = idx[:maxRhatRows]
 	}
-	labelsTxt := make([]string, len(idx))
-	for k, i := range idx {
-		labelsTxt[k] = names[i]
-	}
-	status := func(bad, warn bool) color.Color {
-		switch {
-		case bad:
-			return colBad
-		case warn:
-			return colOK
-		}
-		return colFitted
-	}
-
-	left := newPlot()
-	y := nominalY(left, labelsTxt)
-	left.Add(gridLines{vertical: true})
-	ry := rowYs(y, len(idx))
-	rx := pick(rhat, idx)
-	rd := newDots(rx, ry, colFitted, 3)
-	rd.colors = make([]color.Color, len(idx))
-	for k, v := range rx {
-		rd.colors[k] = status(v > th.RhatFail, v > th.RhatWarn)
-	}
-	left.Add(vline(1, colMuted, false))
-	left.Add(vline(th.RhatWarn, colOK, true), vline(th.RhatFail, colBad, true))
-	left.Add(rd)
-	left.X.Label.Text = "Rhat (rank-normalised split)"
-	xmin, xmax, _, _ := rd.DataRange()
-	left.X.Min = math.Min(0.998, xmin)
-	left.X.Max = math.Max(th.RhatFail+0.2*(th.RhatFail-1), xmax+0.002)
-
-	right := newPlot()
-	nominalY(right, make([]string, len(idx)))
-	right.Add(gridLines{vertical: true})
-	bx, tx := pick(bulk, idx), pick(tail, idx)
-	bd := newDots(bx, ry, colFitted, 3)
-	td := newDots(tx, ry, colFitted, 3)
-	td.sty.Shape = draw.PyramidGlyph{}
-	bd.colors, td.colors = make([]color.Color, len(idx)), make([]color.Color, len(idx))
-	for k := range idx {
-		bd.colors[k] = status(bx[k] < th.ESSFail, bx[k] < th.ESSWarn)
-		td.colors[k] = status(tx[k] < th.ESSFail, tx[k] < th.ESSWarn)
-	}
-	right.Add(vline(th.ESSWarn, colOK, true), vline(th.ESSFail, colBad, true))
-	right.Add(bd, td)
-	right.X.Scale = plot.LogScale{}
-	right.X.Tick.Marker = logTicks{}
-	right.X.Label.Text = "Effective sample size (log scale)"
-	lo := math.Inf(1)
-	hi := 0.0
-	for _, v := range append(slices.Clone(bx), tx...) {
-		if finite(v) && v > 0 {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-	}
-	right.X.Min = math.Min(lo, th.ESSFail) / 1.5
-	right.X.Max = math.Max(hi, th.ESSWarn) * 1.5
-
+	left, ry := rhatPanel(pick(names, idx), pick(rhat, idx), th)
+	right := essPanel(ry, pick(bulk, idx), pick(tail, idx), th)
 	h := max(4.5*vg.Inch, vg.Length(0.2*float64(len(idx))+1.9)*vg.Inch)
 	f := &figure{
 		title: "Convergence: Rhat and effective sample size",
@@ -232,6 +161,88 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		},
 	}
 	return f, nil
+}
+
+// convergenceOrder returns the parameters with an Rhat or ESS, those closest to (or
+// beyond) a warning first: on a common scale where 1 is at the warn threshold.
+func convergenceOrder(rhat, bulk, tail []float64, th diagnostics.Convergence) []int {
+	var idx []int
+	score := make([]float64, len(rhat))
+	for i := range rhat {
+		if !finite(rhat[i]) && !finite(bulk[i]) {
+			continue // a MAP fit, or a constant parameter
+		}
+		idx = append(idx, i)
+		score[i] = math.Max((rhat[i]-1)/(th.RhatWarn-1), th.ESSWarn/math.Min(bulk[i], tail[i]))
+		if !finite(score[i]) {
+			score[i] = math.Inf(1)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(score[b], score[a]) })
+	return idx
+}
+
+// convergenceColor colours a value that fails, warns or passes.
+func convergenceColor(bad, warn bool) color.Color {
+	switch {
+	case bad:
+		return colBad
+	case warn:
+		return colOK
+	}
+	return colFitted
+}
+
+// rhatPanel draws each parameter's Rhat against the thresholds, one row each; ry are the
+// rows' y values, for the ESS panel beside it.
+func rhatPanel(names []string, rx []float64, th diagnostics.Convergence) (*plot.Plot, []float64) {
+	left := newPlot()
+	y := nominalY(left, names)
+	left.Add(gridLines{vertical: true})
+	ry := rowYs(y, len(names))
+	rd := newDots(rx, ry, colFitted, 3)
+	rd.colors = make([]color.Color, len(names))
+	for k, v := range rx {
+		rd.colors[k] = convergenceColor(v > th.RhatFail, v > th.RhatWarn)
+	}
+	left.Add(vline(1, colMuted, false))
+	left.Add(vline(th.RhatWarn, colOK, true), vline(th.RhatFail, colBad, true))
+	left.Add(rd)
+	left.X.Label.Text = "Rhat (rank-normalised split)"
+	xmin, xmax, _, _ := rd.DataRange()
+	left.X.Min = math.Min(0.998, xmin)
+	left.X.Max = math.Max(th.RhatFail+0.2*(th.RhatFail-1), xmax+0.002)
+	return left, ry
+}
+
+// essPanel draws each parameter's bulk and tail ESS on a log scale against the thresholds.
+func essPanel(ry, bx, tx []float64, th diagnostics.Convergence) *plot.Plot {
+	right := newPlot()
+	nominalY(right, make([]string, len(ry)))
+	right.Add(gridLines{vertical: true})
+	bd := newDots(bx, ry, colFitted, 3)
+	td := newDots(tx, ry, colFitted, 3)
+	td.sty.Shape = draw.PyramidGlyph{}
+	bd.colors, td.colors = make([]color.Color, len(ry)), make([]color.Color, len(ry))
+	for k := range ry {
+		bd.colors[k] = convergenceColor(bx[k] < th.ESSFail, bx[k] < th.ESSWarn)
+		td.colors[k] = convergenceColor(tx[k] < th.ESSFail, tx[k] < th.ESSWarn)
+	}
+	right.Add(vline(th.ESSWarn, colOK, true), vline(th.ESSFail, colBad, true))
+	right.Add(bd, td)
+	right.X.Scale = plot.LogScale{}
+	right.X.Tick.Marker = logTicks{}
+	right.X.Label.Text = "Effective sample size (log scale)"
+	lo := math.Inf(1)
+	hi := 0.0
+	for _, v := range append(slices.Clone(bx), tx...) {
+		if finite(v) && v > 0 {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	right.X.Min = math.Min(lo, th.ESSFail) / 1.5
+	right.X.Max = math.Max(hi, th.ESSWarn) * 1.5
+	return right
 }
 
 // logTicks labels a log axis at 1, 2 and 5 times powers of ten.

@@ -150,8 +150,8 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-func pick(v []float64, rows []int) []float64 {
-	out := make([]float64, len(rows))
+func pick[T any](v []T, rows []int) []T {
+	out := make([]T, len(rows))
 	for i, r := range rows {
 		out[i] = v[r]
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
@@ -40,47 +41,9 @@ func drawForest(in *inputs) (*figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(sum))
-	mean, q5, q95 := make([]float64, len(sum)), make([]float64, len(sum)), make([]float64, len(sum))
-	for i, r := range sum {
-		names[i], mean[i], q5[i], q95[i] = r.Parameter, r.Mean, r.Q5, r.Q95
-	}
-	var terms []string
-	rows := map[string][]coefRow{}
-	isTerm := map[string]bool{}
-	for i, n := range names {
-		if strings.Contains(n, "[") || n == noiseSD || strings.HasSuffix(n, "__") {
-			continue
-		}
-		terms = append(terms, n)
-		isTerm[n] = true
-		rows[n] = []coefRow{{label: "population", mean: mean[i], q5: q5[i], q95: q95[i], population: true}}
-	}
+	terms, rows, groups := forestRows(sum)
 	if len(terms) == 0 {
 		return nil, fmt.Errorf("report: %s has no coefficient rows", in.f.Rel(runfolder.StagePostRun, runfolder.PosteriorSummary))
-	}
-	var groups []string
-	seen := map[string]bool{}
-	for i, n := range names {
-		m := bracketed.FindStringSubmatch(n)
-		if m == nil || groupScaleName.MatchString(n) || !isTerm[m[1]] {
-			continue
-		}
-		label := m[2]
-		r := coefRow{label: label, mean: mean[i], q5: q5[i], q95: q95[i]}
-		if strings.HasPrefix(label, "average over ") {
-			r.average = true
-			rows[m[1]] = slices.Insert(rows[m[1]], 1, r)
-			continue
-		}
-		if _, level, ok := strings.Cut(label, "="); ok {
-			r.label = level
-		}
-		if !seen[label] {
-			seen[label] = true
-			groups = append(groups, label)
-		}
-		rows[m[1]] = append(rows[m[1]], r)
 	}
 	note := ""
 	if len(groups) > MaxFacets {
@@ -96,39 +59,7 @@ func drawForest(in *inputs) (*figure, error) {
 		}
 		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in posterior_summary.csv.", MaxFacets, len(groups))
 	}
-	// One column of panels, two when they are many, each panel as high as its rows.
-	const rowH, panelPad = 0.22 * vg.Inch, 0.62 * vg.Inch
-	var items []stacked
-	var total vg.Length
-	for _, term := range terms {
-		h := panelPad + rowH*vg.Length(len(rows[term]))
-		if len(groups) == 0 {
-			h = 0.62 * vg.Inch
-		} else if len(rows[term]) == 1 {
-			h = panelPad + rowH*1.5
-		}
-		items = append(items, stacked{forestPanel(term, rows[term], len(groups) > 0), h})
-		total += h
-	}
-	stack := [][]stacked{items}
-	if total > 14*vg.Inch {
-		var acc vg.Length
-		for i, it := range items {
-			if acc+it.h/2 > total/2 {
-				stack = [][]stacked{items[:i], items[i:]}
-				break
-			}
-			acc += it.h
-		}
-	}
-	var colH vg.Length
-	for _, col := range stack {
-		var h vg.Length
-		for _, it := range col {
-			h += it.h
-		}
-		colH = max(colH, h)
-	}
+	stack, colH := forestStack(terms, rows, len(groups) > 0)
 	f := &figure{title: "Posterior coefficients", stack: stack, width: figWidth,
 		subtitle: "Posterior mean (dot) and 90% interval (q5–q95) in original units; each panel has its own scale, the dashed line is zero"}
 	if len(stack) > 1 {
@@ -143,6 +74,83 @@ func drawForest(in *inputs) (*figure, error) {
 			legendEntry{"Each group's own coefficient", dotThumb{glyph(colMuted, 3)}})
 	}
 	return f, nil
+}
+
+// forestRows arranges the summary's coefficients by term: the population coefficient first,
+// then the average over the groups, then each group's own. groups lists the groups
+// ("market=north") in order of first appearance.
+func forestRows(sum []summarise.Row) (terms []string, rows map[string][]coefRow, groups []string) {
+	rows = map[string][]coefRow{}
+	isTerm := map[string]bool{}
+	for _, r := range sum {
+		n := r.Parameter
+		if strings.Contains(n, "[") || n == noiseSD || strings.HasSuffix(n, "__") {
+			continue
+		}
+		terms = append(terms, n)
+		isTerm[n] = true
+		rows[n] = []coefRow{{label: "population", mean: r.Mean, q5: r.Q5, q95: r.Q95, population: true}}
+	}
+	seen := map[string]bool{}
+	for _, s := range sum {
+		m := bracketed.FindStringSubmatch(s.Parameter)
+		if m == nil || groupScaleName.MatchString(s.Parameter) || !isTerm[m[1]] {
+			continue
+		}
+		label := m[2]
+		r := coefRow{label: label, mean: s.Mean, q5: s.Q5, q95: s.Q95}
+		if strings.HasPrefix(label, "average over ") {
+			r.average = true
+			rows[m[1]] = slices.Insert(rows[m[1]], 1, r)
+			continue
+		}
+		if _, level, ok := strings.Cut(label, "="); ok {
+			r.label = level
+		}
+		if !seen[label] {
+			seen[label] = true
+			groups = append(groups, label)
+		}
+		rows[m[1]] = append(rows[m[1]], r)
+	}
+	return terms, rows, groups
+}
+
+// forestStack lays the terms' panels out in one column, two when they are many, each panel
+// as high as its rows; colH is the taller column's height.
+func forestStack(terms []string, rows map[string][]coefRow, grouped bool) (stack [][]stacked, colH vg.Length) {
+	const rowH, panelPad = 0.22 * vg.Inch, 0.62 * vg.Inch
+	var items []stacked
+	var total vg.Length
+	for _, term := range terms {
+		h := panelPad + rowH*vg.Length(len(rows[term]))
+		if !grouped {
+			h = 0.62 * vg.Inch
+		} else if len(rows[term]) == 1 {
+			h = panelPad + rowH*1.5
+		}
+		items = append(items, stacked{forestPanel(term, rows[term], grouped), h})
+		total += h
+	}
+	stack = [][]stacked{items}
+	if total > 14*vg.Inch {
+		var acc vg.Length
+		for i, it := range items {
+			if acc+it.h/2 > total/2 {
+				stack = [][]stacked{items[:i], items[i:]}
+				break
+			}
+			acc += it.h
+		}
+	}
+	for _, col := range stack {
+		var h vg.Length
+		for _, it := range col {
+			h += it.h
+		}
+		colH = max(colH, h)
+	}
+	return stack, colH
 }
 
 func glyph(c color.Color, r float64) draw.GlyphStyle {
