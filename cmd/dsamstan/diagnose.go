@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -131,25 +129,20 @@ func diagnoseReport(ctx context.Context, opts *diagnoseOptions) (*diagnostics.Re
 // readStoredReport returns the run folder's report (staged or flat layout), or nil when it
 // has none.
 func readStoredReport(dir string) (*diagnostics.Report, error) {
-	for _, p := range []string{
-		filepath.Join(dir, runfolder.StageDiagnostics, runfolder.DiagnosticsReport),
-		filepath.Join(dir, runfolder.DiagnosticsReport),
-	} {
-		f, err := os.Open(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("diagnose: %w", err)
-		}
-		defer f.Close()
-		rep, err := diagnostics.ReadCSV(f)
-		if err != nil {
-			return nil, fmt.Errorf("diagnose: %s: %w", p, err)
-		}
-		return rep, nil
+	p, ok := (runfolder.Folder{Dir: dir}).Find(runfolder.StageDiagnostics, runfolder.DiagnosticsReport)
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %w", err)
+	}
+	defer f.Close()
+	rep, err := diagnostics.ReadCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %s: %w", p, err)
+	}
+	return rep, nil
 }
 
 // runChainFiles finds a run folder's chain CSVs (staged or flat layout), in chain order.
