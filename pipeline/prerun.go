@@ -23,18 +23,18 @@ func WritePreRun(f runfolder.Folder, cfg *ingest.Config, t *ingest.Table, spec *
 	if err := ms.Save(f); err != nil {
 		return err
 	}
-	var vif bytes.Buffer
-	if err := diagnostics.WriteVIF(&vif, diagnostics.VIFTable(spec)); err != nil {
+	var vifCSV bytes.Buffer
+	if err := diagnostics.WriteVIF(&vifCSV, diagnostics.VIFTable(spec)); err != nil {
 		return err
 	}
-	if err := f.Write(runfolder.StagePreRun, runfolder.VIFFile, vif.Bytes()); err != nil {
+	if err := f.Write(runfolder.StagePreRun, runfolder.VIFFile, vifCSV.Bytes()); err != nil {
 		return err
 	}
-	var ms2 bytes.Buffer
-	if err := runfolder.WriteMediaSpend(&ms2, spend); err != nil {
+	var spendCSV bytes.Buffer
+	if err := runfolder.WriteMediaSpend(&spendCSV, spend); err != nil {
 		return err
 	}
-	return f.Write(runfolder.StagePreRun, runfolder.MediaSpendFile, ms2.Bytes())
+	return f.Write(runfolder.StagePreRun, runfolder.MediaSpendFile, spendCSV.Bytes())
 }
 
 // modelSpec describes spec and the config's allocation channels for model_spec.json.
