@@ -394,13 +394,8 @@ func (sc *Scenario) withDefaults() *Scenario {
 	out := *sc
 	out.Channels = slices.Clone(sc.Channels)
 	for i := range out.Channels {
+		out.Channels[i] = out.Channels[i].WithDefaults()
 		ch := &out.Channels[i]
-		if ch.Name == "" {
-			ch.Name = ch.Term
-		}
-		if ch.SpendCol == "" {
-			ch.SpendCol = ch.Name
-		}
 		if ch.Response.Type == "" {
 			ch.Response.Type = ResponseIdentity
 		}

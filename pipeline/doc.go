@@ -1,5 +1,9 @@
-// Package pipeline runs one model end to end — load and check the config and data, render
-// the Stan program, compile it through the cache, sample or optimise, summarise — and owns
-// the run folder: every file goes to its stage folder atomically, and 00_run_metadata/run.json
+// Package pipeline runs one model end to end — load and check the config and data, write
+// what the report needs from them (10_pre_run/), render the Stan program, compile it
+// through the cache, sample or optimise, summarise, derive the row-wise tables, PSIS-LOO,
+// budget optimisation and the report — each step timed into run.json. It writes the run
+// folder through package runfolder, every file atomically, and 00_run_metadata/run.json
 // always says whether the run completed, failed or was interrupted, and why.
+//
+// OptimiseRun re-optimises a finished run's budget (the optimise command).
 package pipeline

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
 )
 
@@ -26,7 +27,7 @@ import (
 // noLeftovers fails the test when a failed run left a summary or temporary files.
 func noLeftovers(t *testing.T, runDir string) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(runDir, StagePostRun, "posterior_summary.csv")); err == nil {
+	if _, err := os.Stat(filepath.Join(runDir, runfolder.StagePostRun, "posterior_summary.csv")); err == nil {
 		t.Error("a failed run wrote posterior_summary.csv")
 	}
 	for _, pattern := range []string{".*.tmp*", "*/.*.tmp*"} {
@@ -54,12 +55,12 @@ func TestRunChainCrashesMidRun(t *testing.T) {
 		t.Error("a crashed chain is reported as interrupted")
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusFailed || info.Error != err.Error() {
+	if info.Status != runfolder.StatusFailed || info.Error != err.Error() {
 		t.Errorf("run.json: status %q error %q; want failed with %q", info.Status, info.Error, err)
 	}
 	noLeftovers(t, runDir)
 	// The crashed chain's partial CSV is kept, and reading it says it was cut short.
-	partial := filepath.Join(runDir, StageModelFit, "chain_2.csv")
+	partial := filepath.Join(runDir, runfolder.StageModelFit, "chain_2.csv")
 	if _, err := stanio.ReadCSVFile(partial); err == nil || !strings.Contains(err.Error(), "the file ends after 250 of its 1000 draws") {
 		t.Errorf("reading the crashed chain's CSV: %v; want it refused as cut short", err)
 	}
@@ -82,7 +83,7 @@ func TestRunTimeoutIsRecorded(t *testing.T) {
 		t.Error("a timeout is reported as an interrupt")
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusFailed || !strings.Contains(info.Error, "sampling did not finish within 500ms") {
+	if info.Status != runfolder.StatusFailed || !strings.Contains(info.Error, "sampling did not finish within 500ms") {
 		t.Errorf("run.json: status %q error %q; want failed with the timeout", info.Status, info.Error)
 	}
 	noLeftovers(t, runDir)
@@ -114,15 +115,15 @@ func TestRunStageFolderIsAFile(t *testing.T) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(runDir, StageModelFit), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(runDir, runfolder.StageModelFit), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home})
-	if err == nil || !strings.Contains(err.Error(), StageModelFit) || !strings.Contains(err.Error(), "not a directory") {
-		t.Fatalf("err = %v; want one naming %s and \"not a directory\"", err, StageModelFit)
+	if err == nil || !strings.Contains(err.Error(), runfolder.StageModelFit) || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("err = %v; want one naming %s and \"not a directory\"", err, runfolder.StageModelFit)
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusFailed || info.Error != err.Error() {
+	if info.Status != runfolder.StatusFailed || info.Error != err.Error() {
 		t.Errorf("run.json: status %q error %q; want failed with %q", info.Status, info.Error, err)
 	}
 	noLeftovers(t, runDir)
@@ -150,14 +151,14 @@ func TestRunDiskFull(t *testing.T) {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	msg := string(out)
-	if !strings.HasPrefix(msg, "run error: stanio: "+filepath.Join(runDir, StageModelFit, "chain_")) {
+	if !strings.HasPrefix(msg, "run error: stanio: "+filepath.Join(runDir, runfolder.StageModelFit, "chain_")) {
 		t.Fatalf("helper said %q; want a run error naming a chain CSV", msg)
 	}
 	if !strings.Contains(msg, "was cut short, by a stopped run or a full disk") {
 		t.Errorf("the error does not say the CSV is cut short:\n%s", msg)
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusFailed || !strings.Contains(msg, info.Error) {
+	if info.Status != runfolder.StatusFailed || !strings.Contains(msg, info.Error) {
 		t.Errorf("run.json: status %q error %q; want failed with the helper's error", info.Status, info.Error)
 	}
 	noLeftovers(t, runDir)

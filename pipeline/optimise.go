@@ -2,10 +2,17 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
+	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/optimise"
+	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // PopulationDraws arranges population coefficient draws as the optimiser takes them:
@@ -55,7 +62,7 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 	if err != nil {
 		return err
 	}
-	dir, err := r.folder.Mkdir(StageOptimisation)
+	dir, err := r.folder.Mkdir(runfolder.StageOptimisation)
 	if err != nil {
 		return err
 	}
@@ -79,4 +86,184 @@ func CheckAllocation(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec,
 		Terms: terms, Draws: [][]float64{means}, SpendColumns: SpendColumns(t), KPIType: cfg.Model.KPIType,
 	}, optimise.Options{Starts: -1, FrontierSteps: 2, CurvePoints: 2})
 	return err
+}
+
+// ErrNoScenario reports an optimisation of a run whose config has no allocation section,
+// without a scenario file.
+var ErrNoScenario = errors.New("pipeline: the run's config has no allocation section: pass --scenario FILE")
+
+// ErrNotPanel reports a per-group optimisation of a run without group terms.
+var ErrNotPanel = errors.New("pipeline: --per-group needs a panel model; this run has no group terms")
+
+// OptimiseOptions are the inputs of OptimiseRun.
+type OptimiseOptions struct {
+	// RunDir is a completed MCMC run folder.
+	RunDir string
+	// Scenario is a scenario file; "" takes the run config's allocation section.
+	Scenario string
+	// Out is the output folder (default the run's 60_optimisation/).
+	Out string
+	// PerGroup also optimises each group of a panel on its own coefficients, into
+	// group_<level>/ below Out.
+	PerGroup bool
+	// Seed seeds the general solver's random starts.
+	Seed uint64
+	// Log receives one line per allocation written: "<population|factor=level>: <dir>".
+	Log io.Writer
+}
+
+// OptimiseRun optimises a budget on a finished run's posterior draws: the population-level
+// coefficients, and with PerGroup each group's. It reads the run's resolved config (and
+// through it the data, for the spend columns) and posterior_draws.csv.
+func OptimiseRun(ctx context.Context, opts OptimiseOptions) error {
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	f := runfolder.Folder{Dir: opts.RunDir}
+	cfgPath, err := findRunFile(f, runfolder.StageMetadata, runfolder.ConfigResolved)
+	if err != nil {
+		return err
+	}
+	cfg, spec, err := ingest.Load(cfgPath)
+	if err != nil {
+		return fmt.Errorf("optimise: the run's resolved config no longer loads (has its data moved?): %w", err)
+	}
+	t, err := ingest.LoadCSV(cfg.Data.Path)
+	if err != nil {
+		return err
+	}
+	sc, err := runScenario(opts.Scenario, cfg)
+	if err != nil {
+		return err
+	}
+	drawsPath, err := findRunFile(f, runfolder.StagePostRun, runfolder.PosteriorDraws)
+	if err != nil {
+		return err
+	}
+	draws, err := readDraws(drawsPath)
+	if err != nil {
+		return err
+	}
+	out := opts.Out
+	if out == "" {
+		out = filepath.Join(opts.RunDir, runfolder.StageOptimisation)
+	}
+	s := &solver{opts: opts, sc: sc, spend: SpendColumns(t), kpiType: cfg.Model.KPIType, draws: draws, drawsPath: drawsPath}
+	for k := range spec.Terms {
+		s.terms = append(s.terms, spec.Terms[k].Name)
+	}
+	if err := s.solve(ctx, "", out, func(k int) string { return s.terms[k] }); err != nil {
+		return err
+	}
+	if !opts.PerGroup {
+		return nil
+	}
+	if len(spec.Groups) == 0 {
+		return ErrNotPanel
+	}
+	g := spec.Groups[0]
+	varies := map[int]bool{}
+	for _, k := range g.Terms {
+		varies[k] = true
+	}
+	for _, level := range g.Levels {
+		dir := filepath.Join(out, "group_"+runfolder.Slug(level))
+		err := s.solve(ctx, g.Factor+"="+level, dir, func(k int) string {
+			if varies[k] {
+				return codegen.GroupCoefficientName(s.terms[k], g.Factor, level)
+			}
+			return s.terms[k]
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findRunFile finds a stage's file in a run folder, staged or flat.
+func findRunFile(f runfolder.Folder, stage, name string) (string, error) {
+	if p, ok := f.Find(stage, name); ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("optimise: %s has no %s/%s: is it a completed MCMC run folder?", f.Dir, stage, name)
+}
+
+// runScenario reads the scenario file, else the config's allocation section.
+func runScenario(path string, cfg *ingest.Config) (*optimise.Scenario, error) {
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("optimise: --scenario: %w", err)
+		}
+		return optimise.ParseScenario(b, path)
+	case cfg.Allocation != nil:
+		return cfg.Allocation, nil // checked when the config loaded
+	}
+	return nil, ErrNoScenario
+}
+
+// readDraws reads posterior_draws.csv into columns by name.
+func readDraws(path string) (map[string][]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("optimise: %w", err)
+	}
+	defer f.Close()
+	t, err := posterior.ReadDraws(f)
+	if err != nil {
+		return nil, fmt.Errorf("optimise: %s: %w", path, err)
+	}
+	if len(t.Names) == 0 || len(t.Cols[0]) == 0 {
+		return nil, fmt.Errorf("optimise: %s has no draws", path)
+	}
+	out := make(map[string][]float64, len(t.Names))
+	for j, n := range t.Names {
+		out[n] = t.Cols[j]
+	}
+	return out, nil
+}
+
+// solver optimises one scenario on columns of a run's draws.
+type solver struct {
+	opts      OptimiseOptions
+	sc        *optimise.Scenario
+	spend     map[string][]float64
+	kpiType   string
+	terms     []string
+	draws     map[string][]float64
+	drawsPath string
+}
+
+// solve optimises on the draws of column(k) for each term k and writes the files into dir.
+func (s *solver) solve(ctx context.Context, group, dir string, column func(k int) string) error {
+	beta := make([][]float64, len(s.terms))
+	for k := range s.terms {
+		name := column(k)
+		c, ok := s.draws[name]
+		if !ok {
+			return fmt.Errorf("optimise: %s has no column %q", s.drawsPath, name)
+		}
+		beta[k] = c
+	}
+	res, err := optimise.Optimise(ctx, s.sc, optimise.Inputs{
+		Terms: s.terms, Draws: PopulationDraws(beta), SpendColumns: s.spend,
+		KPIType: s.kpiType, Group: group,
+	}, optimise.Options{Seed: s.opts.Seed})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("optimise: %w", err)
+	}
+	if err := res.WriteFiles(dir); err != nil {
+		return err
+	}
+	label := group
+	if label == "" {
+		label = "population"
+	}
+	fmt.Fprintf(s.opts.Log, "%s: %s\n", label, dir)
+	return nil
 }

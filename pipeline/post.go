@@ -13,6 +13,7 @@ import (
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -146,39 +147,40 @@ func summaryRows(d *decoded, mapFit bool) []summarise.Row {
 }
 
 // writeDerived computes fitted values, fit metrics and the decomposition and writes them
-// with posterior_draws.csv into 30_post_run/.
-func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded) error {
+// with posterior_draws.csv into 30_post_run/. It returns the draws arranged for the
+// row-wise log-likelihood, for LOO.
+func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
 	pd, err := posteriorDraws(spec, d)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := posterior.Derive(ctx, spec, pd, posterior.Options{
 		Seed: uint64(r.cfg.Fit.MCMC.Seed), LogMedian: r.cfg.Model.LogResponse == "median"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	files := []struct {
 		name  string
 		write func(w io.Writer) error
 	}{
-		{"posterior_draws.csv", func(w io.Writer) error {
+		{runfolder.PosteriorDraws, func(w io.Writer) error {
 			return posterior.WriteDraws(w, d.names, d.cols, d.chains, d.perChain, res.Draws)
 		}},
-		{"fitted_values.csv", func(w io.Writer) error { return posterior.WriteFitted(w, spec, res) }},
-		{"fit_metrics.csv", func(w io.Writer) error { return posterior.WriteMetrics(w, posterior.Metrics(spec, res)) }},
-		{"decomposition.csv", func(w io.Writer) error { return posterior.WriteDecomposition(w, spec, res) }},
-		{"decomposition_totals.csv", func(w io.Writer) error { return posterior.WriteTotals(w, spec, res) }},
+		{runfolder.FittedValues, func(w io.Writer) error { return posterior.WriteFitted(w, spec, res) }},
+		{runfolder.FitMetrics, func(w io.Writer) error { return posterior.WriteMetrics(w, posterior.Metrics(spec, res)) }},
+		{runfolder.Decomposition, func(w io.Writer) error { return posterior.WriteDecomposition(w, spec, res) }},
+		{runfolder.DecompositionTotals, func(w io.Writer) error { return posterior.WriteTotals(w, spec, res) }},
 	}
 	for _, f := range files {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {
-			return fmt.Errorf("pipeline: %s: %w", f.name, err)
+			return nil, fmt.Errorf("pipeline: %s: %w", f.name, err)
 		}
-		if err := r.folder.Write(StagePostRun, f.name, buf.Bytes()); err != nil {
-			return err
+		if err := r.folder.Write(runfolder.StagePostRun, f.name, buf.Bytes()); err != nil {
+			return nil, err
 		}
 	}
-	return r.writeLOO(spec, pd)
+	return pd, nil
 }
 
 // writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds
@@ -209,8 +211,8 @@ func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
 	if err := loo.WritePointwiseCSV(&point, res, labels); err != nil {
 		return err
 	}
-	if err := r.folder.Write(StageModelSelection, "loo_summary.csv", sum.Bytes()); err != nil {
+	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOSummary, sum.Bytes()); err != nil {
 		return err
 	}
-	return r.folder.Write(StageModelSelection, "loo_pointwise.csv", point.Bytes())
+	return r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPointwise, point.Bytes())
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/report"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -45,7 +47,7 @@ type Options struct {
 // Result is what a finished run produced.
 type Result struct {
 	RunDir   string
-	Info     *RunInfo
+	Info     *runfolder.RunInfo
 	Summary  []summarise.Row
 	CacheHit bool
 	// Report holds the P0 and P1 diagnostics checks (overall status first when written).
@@ -78,8 +80,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
 	// Everything logged also goes to 00_run_metadata/run.log, written when the run ends.
 	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
-	r.info = &RunInfo{
-		Status:          StatusRunning,
+	r.info = &runfolder.RunInfo{
+		Status:          runfolder.StatusRunning,
 		Model:           cfg.Model.Name,
 		Formula:         cfg.Model.Formula,
 		Config:          cfg.Path,
@@ -91,7 +93,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res, err := r.run(ctx)
 	r.finish(err)
-	r.writeHTML(ctx)
+	r.step("report", func() error { r.writeHTML(ctx); return nil })
+	r.saveInfo() // again, with the report's timing
 	if res == nil {
 		// The folder exists: callers can point users at it, even when the run failed.
 		res = &Result{RunDir: folder.Dir, Info: r.info, Report: r.report}
@@ -117,15 +120,15 @@ func (r *runner) writeHTML(ctx context.Context) {
 	fmt.Fprintf(r.opts.Log, "report: %s\n", m.Index)
 }
 
-func resolveFolder(cfg *ingest.Config, opts Options) (Folder, error) {
-	f := Folder{Flat: cfg.Outputs.Layout == "flat"}
+func resolveFolder(cfg *ingest.Config, opts Options) (runfolder.Folder, error) {
+	f := runfolder.Folder{Flat: cfg.Outputs.Layout == runfolder.LayoutFlat}
 	switch {
 	case opts.RunDir != "":
 		f.Dir = opts.RunDir
 	case cfg.Outputs.RunDir != "":
 		f.Dir = cfg.Outputs.RunDir
 	default:
-		d, err := NewRunDir(cfg.Outputs.RootDir, cfg.Model.Name, opts.Now())
+		d, err := runfolder.NewRunDir(cfg.Outputs.RootDir, cfg.Model.Name, opts.Now())
 		if err != nil {
 			return f, err
 		}
@@ -145,8 +148,8 @@ func resolveFolder(cfg *ingest.Config, opts Options) (Folder, error) {
 type runner struct {
 	opts   Options
 	cfg    *ingest.Config
-	folder Folder
-	info   *RunInfo
+	folder runfolder.Folder
+	info   *runfolder.RunInfo
 	clock  time.Time
 	report *diagnostics.Report // P0 checks, then P1 after sampling
 	log    syncBuffer          // a copy of the log, for run.log
@@ -193,7 +196,7 @@ func (r *runner) writeReport() error {
 		return err
 	}
 	r.info.Diagnostics = r.report.Status()
-	return r.folder.Write(StageDiagnosis, diagnostics.ReportFile, buf.Bytes())
+	return r.folder.Write(runfolder.StageDiagnostics, runfolder.DiagnosticsReport, buf.Bytes())
 }
 
 // step times one stage of the run into run.json's timings.
@@ -206,19 +209,79 @@ func (r *runner) step(name string, fn func() error) error {
 
 func (r *runner) logf(format string, a ...any) { fmt.Fprintf(r.opts.Log, format+"\n", a...) }
 
+// run is the run's sequence of steps, each timed into run.json: ingest, pre_run, render,
+// compile, fit, summarise, derive, loo and optimise (the report is drawn by Run after it).
 func (r *runner) run(ctx context.Context) (*Result, error) {
-	if err := r.folder.Write(StageMetadata, "config.original.yaml", r.cfg.Raw); err != nil {
+	if err := r.writeConfig(); err != nil {
 		return nil, err
 	}
-	if err := r.info.save(r.folder); err != nil {
+	spec, err := r.ingest(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if err := r.step("pre_run", func() error { return WritePreRun(r.folder, r.cfg, r.table, spec) }); err != nil {
+		return nil, err
+	}
+	if err := r.preflight(spec); err != nil {
+		return nil, err
+	}
+	var prog *codegen.Program
+	if err := r.step("render", func() (err error) {
+		prog, err = codegen.Render(ctx, nil, spec)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	fitDir, dataPath, err := r.writeProgram(prog)
+	if err != nil {
+		return nil, err
+	}
+	runner, err := r.openCmdStan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := r.compile(ctx, runner, prog)
+	if err != nil {
+		return nil, err
+	}
+	var csvs []string
+	if err := r.step("fit", func() (err error) {
+		csvs, err = r.fit(ctx, runner, prog, compiled.Exe, dataPath, fitDir)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r.info.Chains = csvs
+	rows, err := r.postRun(ctx, spec, prog, csvs)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.folder.Write(runfolder.StageMetadata, runfolder.SessionInfo, r.sessionInfo(spec, prog)); err != nil {
+		return nil, err
+	}
+	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: compiled.CacheHit, Report: r.report}, nil
+}
+
+// writeConfig writes the config as given, the first run.json ("running") and the resolved
+// config.
+func (r *runner) writeConfig() error {
+	if err := r.folder.Write(runfolder.StageMetadata, runfolder.ConfigOriginal, r.cfg.Raw); err != nil {
+		return err
+	}
+	if err := r.info.Save(r.folder); err != nil {
+		return err
 	}
 	if resolved, err := r.cfg.ResolvedYAML(); err == nil {
-		if err := r.folder.Write(StageMetadata, "config.resolved.yaml", resolved); err != nil {
-			return nil, err
+		if err := r.folder.Write(runfolder.StageMetadata, runfolder.ConfigResolved, resolved); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
+// ingest loads the data, builds the model spec and checks the allocation section against
+// them; the spec's warnings go to run.json and the log.
+func (r *runner) ingest(ctx context.Context) (*ingest.Spec, error) {
 	var spec *ingest.Spec
 	if err := r.step("ingest", func() (err error) {
 		r.table, err = ingest.LoadCSV(r.cfg.Data.Path)
@@ -236,35 +299,43 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	for _, w := range spec.Warnings {
 		r.logf("warning: %s", w)
 	}
+	return spec, nil
+}
+
+// preflight runs the P0 data checks and writes their report; a failing check stops the run
+// before anything is compiled.
+func (r *runner) preflight(spec *ingest.Spec) error {
 	r.report = &diagnostics.Report{Mode: r.cfg.Diagnostics.PolicyMode, Checks: diagnostics.P0(spec, r.cfg.Diagnostics.PolicyMode)}
 	if err := r.writeReport(); err != nil {
-		return nil, err
+		return err
 	}
 	if r.report.Status() == diagnostics.StatusFail {
-		return nil, &PreflightError{Report: r.report}
+		return &PreflightError{Report: r.report}
 	}
+	return nil
+}
 
-	var prog *codegen.Program
-	if err := r.step("render", func() (err error) {
-		prog, err = codegen.Render(ctx, nil, spec)
-		return err
-	}); err != nil {
-		return nil, err
-	}
+// writeProgram records the program in run.json and writes it and its data into
+// 20_model_fit/, returning that folder and the data file's path.
+func (r *runner) writeProgram(prog *codegen.Program) (fitDir, dataPath string, err error) {
 	r.info.Template = prog.Template
 	r.info.RandomEffects = prog.RandomEffects
-	fitDir, err := r.folder.Mkdir(StageModelFit)
-	if err != nil {
-		return nil, err
+	if fitDir, err = r.folder.Mkdir(runfolder.StageModelFit); err != nil {
+		return "", "", err
 	}
-	if err := r.folder.Write(StageModelFit, "model.stan", prog.Code); err != nil {
-		return nil, err
+	if err := r.folder.Write(runfolder.StageModelFit, runfolder.ModelStan, prog.Code); err != nil {
+		return "", "", err
 	}
-	dataPath := r.folder.Path(StageModelFit, "data.json")
+	dataPath = r.folder.Path(runfolder.StageModelFit, runfolder.DataJSON)
 	if err := stanio.WriteDataFile(dataPath, prog.Data); err != nil {
-		return nil, err
+		return "", "", err
 	}
+	return fitDir, dataPath, nil
+}
 
+// openCmdStan finds CmdStan and the compile cache and records CmdStan's and stanc's
+// versions.
+func (r *runner) openCmdStan(ctx context.Context) (*cmdstan.Runner, error) {
 	inst, err := cmdstan.Find(r.opts.CmdStanDir)
 	if err != nil {
 		return nil, err
@@ -280,7 +351,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	} else {
 		r.logf("warning: %v", err)
 	}
+	return runner, nil
+}
 
+// compile compiles the program through the cache and records the cache key and hit.
+func (r *runner) compile(ctx context.Context, runner *cmdstan.Runner, prog *codegen.Program) (*cmdstan.Compiled, error) {
 	var compiled *cmdstan.Compiled
 	if err := r.step("compile", func() (err error) {
 		compiled, err = runner.Compile(ctx, prog.Code, cmdstan.CompileOptions{
@@ -298,27 +373,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	} else {
 		r.logf("compiled %s in %.1fs", prog.Template, compiled.Duration.Seconds())
 	}
-
-	var csvs []string
-	if err := r.step("fit", func() (err error) {
-		csvs, err = r.fit(ctx, runner, prog, compiled.Exe, dataPath, fitDir)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	r.info.Chains = csvs
-
-	var rows []summarise.Row
-	if err := r.step("summarise", func() (err error) {
-		rows, err = r.summarise(ctx, spec, prog, csvs)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := r.folder.Write(StageMetadata, "session_info.txt", r.sessionInfo(spec, prog)); err != nil {
-		return nil, err
-	}
-	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: hit, Report: r.report}, nil
+	return compiled, nil
 }
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
@@ -359,16 +414,49 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 	return csvs, err
 }
 
+// postRun summarises the fit and, for MCMC fits, derives the row-wise tables, computes
+// PSIS-LOO and optimises the budget, each its own timed step.
+func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
+	var d *decoded
+	var rows []summarise.Row
+	if err := r.step("summarise", func() (err error) {
+		d, rows, err = r.summarise(ctx, spec, prog, csvs)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if r.cfg.Fit.Method == "optimise" {
+		return rows, nil // one point estimate: nothing to derive, no LOO, no allocation
+	}
+	var pd *posterior.Draws
+	if err := r.step("derive", func() (err error) {
+		pd, err = r.writeDerived(ctx, spec, d)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := r.step("loo", func() error { return r.writeLOO(spec, pd) }); err != nil {
+		return nil, err
+	}
+	if r.cfg.Allocation != nil {
+		if err := r.step("optimise", func() error { return r.writeOptimisation(ctx, spec, r.table, d) }); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
 // summarise reads the chain CSVs, maps every Stan column back to the parameters users see
-// (original units), writes the summary table and, for MCMC fits, the derived tables.
-func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
+// (original units), adds the sampler checks to the diagnostics report (MCMC fits) and
+// writes the summary table.
+func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) (*decoded, []summarise.Row, error) {
 	chains, err := stanio.ReadCSVFiles(ctx, csvs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d, err := decode(prog, chains)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mapFit := r.cfg.Fit.Method == "optimise"
 	if !mapFit {
@@ -378,25 +466,15 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 		}
 		r.report.Checks = append(r.report.Checks, diagnostics.P1(chains, params, r.cfg.Diagnostics.PolicyMode)...)
 		if err := r.writeReport(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	groupAverages(spec, d)
 	rows := summaryRows(d, mapFit)
-	if err := r.folder.Write(StagePostRun, "posterior_summary.csv", summaryCSV(rows)); err != nil {
-		return nil, err
+	if err := r.folder.Write(runfolder.StagePostRun, runfolder.PosteriorSummary, summaryCSV(rows)); err != nil {
+		return nil, nil, err
 	}
-	if !mapFit {
-		if err := r.writeDerived(ctx, spec, d); err != nil {
-			return nil, err
-		}
-		if r.cfg.Allocation != nil {
-			if err := r.writeOptimisation(ctx, spec, r.table, d); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return rows, nil
+	return d, rows, nil
 }
 
 func summaryCSV(rows []summarise.Row) []byte {
@@ -436,21 +514,26 @@ func (r *runner) finish(err error) {
 	r.info.Timings["total"] = now.Sub(r.clock).Seconds()
 	switch {
 	case err == nil:
-		r.info.Status = StatusCompleted
+		r.info.Status = runfolder.StatusCompleted
 	case errors.Is(err, cmdstan.ErrInterrupted) || errors.Is(err, context.Canceled):
-		r.info.Status = StatusInterrupted
+		r.info.Status = runfolder.StatusInterrupted
 		r.info.Error = err.Error()
 	default:
-		r.info.Status = StatusFailed
+		r.info.Status = runfolder.StatusFailed
 		r.info.Error = err.Error()
 	}
 	if err != nil {
 		fmt.Fprintf(&r.log, "error: %v\n", err)
 	}
-	if werr := r.folder.Write(StageMetadata, "run.log", r.log.Bytes()); werr != nil {
+	if werr := r.folder.Write(runfolder.StageMetadata, runfolder.RunLog, r.log.Bytes()); werr != nil {
 		fmt.Fprintf(r.opts.Log, "warning: could not write run.log: %v\n", werr)
 	}
-	if werr := r.info.save(r.folder); werr != nil {
+	r.saveInfo()
+}
+
+// saveInfo writes run.json, warning (never failing) when it cannot.
+func (r *runner) saveInfo() {
+	if werr := r.info.Save(r.folder); werr != nil {
 		fmt.Fprintf(r.opts.Log, "warning: could not record the run's status: %v\n", werr)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
 )
 
@@ -192,10 +193,10 @@ func TestHostileRunStaysInsideTheRoot(t *testing.T) {
 	}
 
 	info := readRunInfo(t, res.RunDir)
-	if info.Status != StatusCompleted || info.Model != hostileModelName || !strings.HasPrefix(info.Formula, "`x; } model") {
+	if info.Status != runfolder.StatusCompleted || info.Model != hostileModelName || !strings.HasPrefix(info.Formula, "`x; } model") {
 		t.Errorf("run.json: status %q model %q formula %.40q", info.Status, info.Model, info.Formula)
 	}
-	f, err := os.Open(filepath.Join(res.RunDir, StagePostRun, "posterior_summary.csv"))
+	f, err := os.Open(filepath.Join(res.RunDir, runfolder.StagePostRun, "posterior_summary.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,13 +219,13 @@ func TestHostileRunStaysInsideTheRoot(t *testing.T) {
 func TestHostileModelNameSlug(t *testing.T) {
 	root := t.TempDir()
 	for _, name := range []string{"../../etc", "..", "/etc/passwd", "a/../../b", `..\..\win`, "\x00", "~root", hostileModelName, strings.Repeat("../", 1000)} {
-		dir, err := NewRunDir(root, name, fixedNow())
+		dir, err := runfolder.NewRunDir(root, name, fixedNow())
 		if err != nil {
-			t.Fatalf("NewRunDir(%q): %v", name, err)
+			t.Fatalf("runfolder.NewRunDir(%q): %v", name, err)
 		}
 		rel, err := filepath.Rel(root, dir)
 		if err != nil || rel != filepath.Base(dir) || strings.HasPrefix(rel, ".") {
-			t.Errorf("NewRunDir(%.30q) = %s, outside %s", name, dir, root)
+			t.Errorf("runfolder.NewRunDir(%.30q) = %s, outside %s", name, dir, root)
 		}
 	}
 }

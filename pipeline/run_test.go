@@ -13,6 +13,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/simulate"
 )
 
@@ -30,13 +31,13 @@ func writeExample(t *testing.T) string {
 	return filepath.Join(dir, "config.yaml")
 }
 
-func readRunInfo(t *testing.T, dir string) RunInfo {
+func readRunInfo(t *testing.T, dir string) runfolder.RunInfo {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, StageMetadata, "run.json"))
+	b, err := os.ReadFile(filepath.Join(dir, runfolder.StageMetadata, "run.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info RunInfo
+	var info runfolder.RunInfo
 	if err := json.Unmarshal(b, &info); err != nil {
 		t.Fatalf("run.json: %v", err)
 	}
@@ -64,7 +65,7 @@ func TestRunWritesTheRunFolder(t *testing.T) {
 		}
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusCompleted || info.CompileCacheHit == nil || *info.CompileCacheHit {
+	if info.Status != runfolder.StatusCompleted || info.CompileCacheHit == nil || *info.CompileCacheHit {
 		t.Errorf("run.json status %q cache hit %v; want completed, miss", info.Status, info.CompileCacheHit)
 	}
 	sum, _ := os.ReadFile(filepath.Join(runDir, "30_post_run/posterior_summary.csv"))
@@ -109,7 +110,7 @@ func TestRunCrashingSamplerShowsItsStderr(t *testing.T) {
 		t.Errorf("error does not carry the sampler's stderr:\n%v", err)
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusFailed || !strings.Contains(info.Error, "Scale parameter is 0") {
+	if info.Status != runfolder.StatusFailed || !strings.Contains(info.Error, "Scale parameter is 0") {
 		t.Errorf("run.json: status %q error %q; want failed with the sampler's message", info.Status, info.Error)
 	}
 	if page, err := os.ReadFile(filepath.Join(runDir, "index.html")); err != nil || !strings.Contains(string(page), "Scale parameter is 0") {
@@ -144,7 +145,7 @@ func TestRunInterruptedIsRecorded(t *testing.T) {
 		t.Errorf("interrupt took %v; the chains were not stopped", d)
 	}
 	info := readRunInfo(t, runDir)
-	if info.Status != StatusInterrupted {
+	if info.Status != runfolder.StatusInterrupted {
 		t.Errorf("run.json status = %q; want interrupted", info.Status)
 	}
 	if page, err := os.ReadFile(filepath.Join(runDir, "index.html")); err != nil || !strings.Contains(strings.ToLower(string(page)), "interrupted") {
@@ -166,7 +167,7 @@ func TestRunWithoutCmdStanSaysHowToInstall(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "install_cmdstan.sh") {
 		t.Fatalf("err = %v; want a message naming scripts/install_cmdstan.sh", err)
 	}
-	if info := readRunInfo(t, runDir); info.Status != StatusFailed {
+	if info := readRunInfo(t, runDir); info.Status != runfolder.StatusFailed {
 		t.Errorf("run.json status = %q; want failed", info.Status)
 	}
 }
@@ -245,12 +246,12 @@ func TestSlugKeepsRunFoldersInsideTheRoot(t *testing.T) {
 		"Märkte 2026":                   "M_rkte_2026",
 		strings.Repeat("a", 4096):       strings.Repeat("a", 64),
 	} {
-		got := Slug(name)
+		got := runfolder.Slug(name)
 		if got != want {
-			t.Errorf("Slug(%.20q) = %q; want %q", name, got, want)
+			t.Errorf("runfolder.Slug(%.20q) = %q; want %q", name, got, want)
 		}
 		if filepath.Base(got) != got || strings.HasPrefix(got, ".") {
-			t.Errorf("Slug(%.20q) = %q escapes its folder", name, got)
+			t.Errorf("runfolder.Slug(%.20q) = %q escapes its folder", name, got)
 		}
 	}
 }
@@ -295,7 +296,7 @@ func TestPreflightFailureStopsBeforeCompiling(t *testing.T) {
 			if entries, _ := os.ReadDir(os.Getenv("DSAMSTAN_CACHE")); len(entries) > 0 {
 				t.Error("something was compiled after a failed pre-flight check")
 			}
-			if info := readRunInfo(t, runDir); info.Status != StatusFailed || info.Diagnostics != "fail" {
+			if info := readRunInfo(t, runDir); info.Status != runfolder.StatusFailed || info.Diagnostics != "fail" {
 				t.Errorf("run.json: status %q diagnostics %q; want failed, fail", info.Status, info.Diagnostics)
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // findChromium returns a headless-capable Chromium, or skips the test.
@@ -110,7 +112,7 @@ func TestChromiumRendersReport(t *testing.T) {
 	}
 
 	// The check can fail: a missing PNG is reported.
-	if err := os.Remove(filepath.Join(dir, StageModelFit, "fit_scatter.png")); err != nil {
+	if err := os.Remove(filepath.Join(dir, runfolder.StageModelFit, "fit_scatter.png")); err != nil {
 		t.Fatal(err)
 	}
 	rc = render(t, chromium, dir)

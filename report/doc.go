@@ -1,9 +1,13 @@
 // Package report draws the plots of a run folder and writes its index.html.
 //
 // It reads only the files a run left behind (00_run_metadata/run.json and the resolved
-// config, the tables of 30_post_run to 60_optimisation, and the data file the config
-// names), so it is decoupled from the fitting code: Build can run after a completed,
-// failed or interrupted run, or again later on an old folder. Each plot is written only
+// config, what the pipeline wrote about the model and its data in 10_pre_run/, and the
+// tables of 30_post_run to 60_optimisation), never the data file, which may have moved or
+// changed since the run. Tables are read with the readers of the packages that write them
+// (summarise, posterior, diagnostics, runfolder), and the layout, file names and run.json
+// come from package runfolder. So Build can run after a completed, failed or interrupted
+// run, or again later on an old folder; a folder written before 10_pre_run/ existed gets
+// every plot except those that need it, which are skipped with the reason. Each plot is written only
 // when its inputs exist; a plot whose inputs are missing is skipped, and one that fails
 // (a corrupt table, data that cannot be drawn) is recorded in the Manifest and on the page
 // without stopping the others.
@@ -19,12 +23,12 @@
 //
 // # Plots
 //
-//	10_pre_run/media_spend_timeseries.png   stacked spend by media channel (data file)
-//	10_pre_run/vif_bar.png                  variance inflation factor per predictor (data file)
+//	10_pre_run/media_spend_timeseries.png   stacked spend by media channel (media_spend.csv)
+//	10_pre_run/vif_bar.png                  variance inflation factor per predictor (vif.csv)
 //	20_model_fit/fit_timeseries.png         observed vs fitted with the 95% predictive interval
 //	20_model_fit/fit_scatter.png            observed vs fitted
 //	20_model_fit/posterior_forest.png       90% intervals per coefficient (and per group)
-//	20_model_fit/prior_posterior.png        prior vs posterior density of the media terms
+//	20_model_fit/prior_posterior.png        prior vs posterior density of the media terms (model_spec.json)
 //	30_post_run/decomp_predictor_impact.png total contribution per term
 //	30_post_run/decomp_timeseries.png       stacked media contributions over time
 //	40_diagnostics/ppc.png                  posterior predictive fan chart

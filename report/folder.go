@@ -6,97 +6,29 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-)
 
-// Stage folders of the staged layout (spec §7.7), in page order.
-const (
-	StageMetadata       = "00_run_metadata"
-	StagePreRun         = "10_pre_run"
-	StageModelFit       = "20_model_fit"
-	StagePostRun        = "30_post_run"
-	StageDiagnostics    = "40_diagnostics"
-	StageModelSelection = "50_model_selection"
-	StageOptimisation   = "60_optimisation"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
-
-// Stages lists the stage folders in order.
-var Stages = []string{StageMetadata, StagePreRun, StageModelFit, StagePostRun, StageDiagnostics,
-	StageModelSelection, StageOptimisation}
 
 // stageTitles are the page's headings for the stages.
 var stageTitles = map[string]string{
-	StageMetadata:       "Run metadata",
-	StagePreRun:         "Pre-run checks",
-	StageModelFit:       "Model fit",
-	StagePostRun:        "Posterior and decomposition",
-	StageDiagnostics:    "Diagnostics",
-	StageModelSelection: "Model selection",
-	StageOptimisation:   "Budget optimisation",
+	runfolder.StageMetadata:       "Run metadata",
+	runfolder.StagePreRun:         "Pre-run checks",
+	runfolder.StageModelFit:       "Model fit",
+	runfolder.StagePostRun:        "Posterior and decomposition",
+	runfolder.StageDiagnostics:    "Diagnostics",
+	runfolder.StageModelSelection: "Model selection",
+	runfolder.StageOptimisation:   "Budget optimisation",
 }
 
 // IndexFile is the report page's name at the top of the run folder.
-const IndexFile = "index.html"
+const IndexFile = runfolder.IndexHTML
 
-// Layouts (outputs.layout).
+// Layouts (outputs.layout), for Options.Layout.
 const (
-	LayoutStaged = "staged"
-	LayoutFlat   = "flat"
+	LayoutStaged = runfolder.LayoutStaged
+	LayoutFlat   = runfolder.LayoutFlat
 )
-
-// folder locates a run's files under either layout.
-type folder struct {
-	dir  string
-	flat bool
-}
-
-// detectLayout decides whether dir uses the flat layout: a stage folder means staged, a
-// run.json (or posterior summary) at the top means flat; an empty folder counts as staged.
-func detectLayout(dir string) bool {
-	for _, s := range Stages {
-		if isDir(filepath.Join(dir, s)) {
-			return false
-		}
-	}
-	for _, name := range []string{"run.json", "config.resolved.yaml", "posterior_summary.csv"} {
-		if isFile(filepath.Join(dir, name)) {
-			return true
-		}
-	}
-	return false
-}
-
-// out returns where a file of a stage is written.
-func (f folder) out(stage, name string) string {
-	if f.flat {
-		return filepath.Join(f.dir, name)
-	}
-	return filepath.Join(f.dir, stage, name)
-}
-
-// rel returns the slash-separated path of a stage's file relative to the run folder, as
-// the page links it.
-func (f folder) rel(stage, name string) string {
-	if f.flat {
-		return name
-	}
-	return stage + "/" + name
-}
-
-// find returns the path of an existing file of a stage: where the layout puts it, else
-// where the other layout would (a folder written partly by an older version).
-func (f folder) find(stage, name string) (string, bool) {
-	for _, p := range []string{f.out(stage, name), folder{f.dir, !f.flat}.out(stage, name)} {
-		if isFile(p) {
-			return p, true
-		}
-	}
-	return "", false
-}
-
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
 
 func isDir(p string) bool {
 	st, err := os.Stat(p)
@@ -110,36 +42,39 @@ type fileDoc struct {
 
 // knownFiles are the files the runner writes, by name. The sentences appear on the page.
 var knownFiles = map[string]fileDoc{
-	"run.json":             {StageMetadata, "Status of the run (completed, failed or interrupted, and why), timings, CmdStan version and the compile-cache key."},
-	"config.original.yaml": {StageMetadata, "The run config exactly as given."},
-	"config.resolved.yaml": {StageMetadata, "The config with every default filled in and every path made absolute: what the run actually used."},
-	"session_info.txt":     {StageMetadata, "Versions of dsamstan, Go, CmdStan and stanc, and the sampler settings, for reproducing the run."},
-	"run.log":              {StageMetadata, "Everything dsamstan and CmdStan printed during the run; look here first when a run failed."},
+	runfolder.RunJSON:        {runfolder.StageMetadata, "Status of the run (completed, failed or interrupted, and why), timings, CmdStan version and the compile-cache key."},
+	runfolder.ConfigOriginal: {runfolder.StageMetadata, "The run config exactly as given."},
+	runfolder.ConfigResolved: {runfolder.StageMetadata, "The config with every default filled in and every path made absolute: what the run actually used."},
+	runfolder.SessionInfo:    {runfolder.StageMetadata, "Versions of dsamstan, Go, CmdStan and stanc, and the sampler settings, for reproducing the run."},
+	runfolder.RunLog:         {runfolder.StageMetadata, "Everything dsamstan and CmdStan printed during the run; look here first when a run failed."},
 
-	"transform_assumptions.txt":         {StagePreRun, "The media transforms assumed before fitting."},
-	"transform_sensitivity_summary.csv": {StagePreRun, "How the fit changes under other transform assumptions."},
+	runfolder.ModelSpecFile:             {runfolder.StagePreRun, "The model as fitted: each term's prior and bounds, the groups of a panel and the allocation channels; the plots read it instead of the data file."},
+	runfolder.VIFFile:                   {runfolder.StagePreRun, "Variance inflation factor of each predictor (NA for constant ones): above 5 deserves a look, above 10 means the data cannot separate that predictor from the others."},
+	runfolder.MediaSpendFile:            {runfolder.StagePreRun, "Each media channel's spend on every row of the data file, as the run read it."},
+	"transform_assumptions.txt":         {runfolder.StagePreRun, "The media transforms assumed before fitting."},
+	"transform_sensitivity_summary.csv": {runfolder.StagePreRun, "How the fit changes under other transform assumptions."},
 
-	"model.stan": {StageModelFit, "The Stan program that was compiled and sampled."},
-	"data.json":  {StageModelFit, "The data handed to CmdStan (standardised when model.scale is true)."},
+	runfolder.ModelStan: {runfolder.StageModelFit, "The Stan program that was compiled and sampled."},
+	runfolder.DataJSON:  {runfolder.StageModelFit, "The data handed to CmdStan (standardised when model.scale is true)."},
 
-	"posterior_summary.csv":    {StagePostRun, "One row per parameter in original units: mean, sd and 90% interval (q5–q95); Rhat above 1.01 or ESS below 400 means that row has not converged."},
-	"posterior_draws.csv":      {StagePostRun, "Every posterior draw of every parameter, one row per draw, with that draw's R², RMSE and sMAPE: the raw material for your own summaries."},
-	"fitted_values.csv":        {StagePostRun, "Observed and fitted value per row, with the fitted mean's quantiles and the 95% predictive interval (pred_lo95–pred_hi95)."},
-	"fit_metrics.csv":          {StagePostRun, "In-sample fit overall and per group: R² near 1 and small RMSE are good, coverage_95 should be near 0.95 and acf1 near 0."},
-	"decomposition.csv":        {StagePostRun, "Each term's contribution (coefficient × column) per row, with its 90% interval; the terms of a row add up to its fitted value."},
-	"decomposition_totals.csv": {StagePostRun, "Each term's contribution summed over all rows (and per group), its 90% interval and its share of the summed fit."},
+	runfolder.PosteriorSummary:    {runfolder.StagePostRun, "One row per parameter in original units: mean, sd and 90% interval (q5–q95); Rhat above 1.01 or ESS below 400 means that row has not converged."},
+	runfolder.PosteriorDraws:      {runfolder.StagePostRun, "Every posterior draw of every parameter, one row per draw, with that draw's R², RMSE and sMAPE: the raw material for your own summaries."},
+	runfolder.FittedValues:        {runfolder.StagePostRun, "Observed and fitted value per row, with the fitted mean's quantiles and the 95% predictive interval (pred_lo95–pred_hi95)."},
+	runfolder.FitMetrics:          {runfolder.StagePostRun, "In-sample fit overall and per group: R² near 1 and small RMSE are good, coverage_95 should be near 0.95 and acf1 near 0."},
+	runfolder.Decomposition:       {runfolder.StagePostRun, "Each term's contribution (coefficient × column) per row, with its 90% interval; the terms of a row add up to its fitted value."},
+	runfolder.DecompositionTotals: {runfolder.StagePostRun, "Each term's contribution summed over all rows (and per group), its 90% interval and its share of the summed fit."},
 
-	"diagnostics_report.csv": {StageDiagnostics, "One row per check: fix the fail rows first, P0 (data and design) before P1 (sampler); each message says what to do."},
+	runfolder.DiagnosticsReport: {runfolder.StageDiagnostics, "One row per check: fix the fail rows first, P0 (data and design) before P1 (sampler); each message says what to do."},
 
-	"loo_summary.csv":   {StageModelSelection, "PSIS-LOO: elpd_loo is higher for the better of two models fitted to the same data; any pareto_k_bad or pareto_k_very_bad makes it unreliable."},
-	"loo_pointwise.csv": {StageModelSelection, "Per-observation ELPD and Pareto k; rows with influential = true (k > 0.7) dominate the LOO estimate."},
-	"tscv_summary.csv":  {StageModelSelection, "Time-series cross-validation: holdout ELPD, RMSE and sMAPE per fold."},
+	runfolder.LOOSummary:   {runfolder.StageModelSelection, "PSIS-LOO: elpd_loo is higher for the better of two models fitted to the same data; any pareto_k_bad or pareto_k_very_bad makes it unreliable."},
+	runfolder.LOOPointwise: {runfolder.StageModelSelection, "Per-observation ELPD and Pareto k; rows with influential = true (k > 0.7) dominate the LOO estimate."},
+	"tscv_summary.csv":     {runfolder.StageModelSelection, "Time-series cross-validation: holdout ELPD, RMSE and sMAPE per fold."},
 
-	"allocation.csv":      {StageOptimisation, "Current and optimised spend per channel with the contribution's mean and 90% interval at each; marginal_roi is what one more unit of spend returns at the optimum."},
-	"response_curves.csv": {StageOptimisation, "Each channel's contribution (mean and 90% interval) over a grid of spend levels."},
-	"frontier.csv":        {StageOptimisation, "The optimised total contribution at each total budget, with the spend per channel."},
-	"sensitivity.csv":     {StageOptimisation, "The total contribution when one channel's optimised spend moves down or up, the others fixed."},
-	"summary.json":        {StageOptimisation, "Headline of the optimisation: budget, objective, solver, current and optimised totals and the lift."},
+	runfolder.Allocation:          {runfolder.StageOptimisation, "Current and optimised spend per channel with the contribution's mean and 90% interval at each; marginal_roi is what one more unit of spend returns at the optimum."},
+	runfolder.ResponseCurves:      {runfolder.StageOptimisation, "Each channel's contribution (mean and 90% interval) over a grid of spend levels."},
+	runfolder.Frontier:            {runfolder.StageOptimisation, "The optimised total contribution at each total budget, with the spend per channel."},
+	runfolder.Sensitivity:         {runfolder.StageOptimisation, "The total contribution when one channel's optimised spend moves down or up, the others fixed."},
+	runfolder.OptimisationSummary: {runfolder.StageOptimisation, "Headline of the optimisation: budget, objective, solver, current and optimised totals and the lift."},
 }
 
 // fitOutput matches the CmdStan output files of 20_model_fit.
@@ -154,9 +89,9 @@ func docOf(name string) fileDoc {
 	if fitOutput.MatchString(name) {
 		switch filepath.Ext(name) {
 		case ".csv":
-			return fileDoc{StageModelFit, "CmdStan's output for one chain (or optimisation run): every draw of every sampler parameter."}
+			return fileDoc{runfolder.StageModelFit, "CmdStan's output for one chain (or optimisation run): every draw of every sampler parameter."}
 		default:
-			return fileDoc{StageModelFit, "What CmdStan printed for this chain; look here when a chain failed."}
+			return fileDoc{runfolder.StageModelFit, "What CmdStan printed for this chain; look here when a chain failed."}
 		}
 	}
 	for _, p := range plotDefs {

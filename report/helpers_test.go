@@ -6,55 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gonum.org/v1/gonum/stat"
-
-	"github.com/dsamstan/dsamstan/ingest"
 )
-
-// TestVIFTwoPredictors checks VIF against its closed form for two predictors:
-// both have VIF 1/(1 − r²), r their sample correlation.
-func TestVIFTwoPredictors(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	x1, x2 := make([]float64, 200), make([]float64, 200)
-	for i := range x1 {
-		x1[i] = rng.NormFloat64()
-		x2[i] = 0.8*x1[i] + 0.6*rng.NormFloat64()
-	}
-	r := stat.Correlation(x1, x2, nil)
-	want := 1 / (1 - r*r)
-	for j, got := range vif([][]float64{x1, x2}) {
-		if math.Abs(got-want) > 1e-9*want {
-			t.Errorf("VIF[%d] = %v; want %v (tol 1e-9 relative)", j, got, want)
-		}
-	}
-}
-
-// TestVIFCollinear: a column that is an exact combination of two others makes all three
-// infinite; an unrelated fourth column stays near 1.
-func TestVIFCollinear(t *testing.T) {
-	rng := rand.New(rand.NewPCG(2, 2))
-	n := 100
-	cols := make([][]float64, 4)
-	for j := range cols {
-		cols[j] = make([]float64, n)
-	}
-	for i := range n {
-		cols[0][i] = rng.NormFloat64()
-		cols[1][i] = rng.NormFloat64()
-		cols[2][i] = cols[0][i] + 2*cols[1][i]
-		cols[3][i] = rng.NormFloat64()
-	}
-	v := vif(cols)
-	for j := range 3 {
-		if !math.IsInf(v[j], 1) {
-			t.Errorf("VIF[%d] = %v; want +Inf (exact collinearity)", j, v[j])
-		}
-	}
-	if v[3] < 1 || v[3] > 1.2 {
-		t.Errorf("VIF[3] = %v; want about 1 for an unrelated column", v[3])
-	}
-}
 
 // TestKDEMass: the density estimate integrates to 1, and reflection at a bound keeps the
 // mass of draws piled against it inside the bound.
@@ -64,7 +16,7 @@ func TestKDEMass(t *testing.T) {
 	for i := range draws {
 		draws[i] = math.Abs(rng.NormFloat64()) // half-normal: piled against 0
 	}
-	integrate := func(b ingest.Bound, lo, hi float64) float64 {
+	integrate := func(b bound, lo, hi float64) float64 {
 		x := make([]float64, 2001)
 		for i := range x {
 			x[i] = lo + (hi-lo)*float64(i)/2000
@@ -76,10 +28,10 @@ func TestKDEMass(t *testing.T) {
 		}
 		return s
 	}
-	if m := integrate(ingest.Unbounded, -3, 6); math.Abs(m-1) > 0.01 {
+	if m := integrate(unbounded, -3, 6); math.Abs(m-1) > 0.01 {
 		t.Errorf("unbounded KDE integrates to %v; want 1 (tol 0.01)", m)
 	}
-	bounded := ingest.Bound{Lower: 0, Upper: math.Inf(1)}
+	bounded := bound{Lower: 0, Upper: math.Inf(1)}
 	if m := integrate(bounded, 0, 6); math.Abs(m-1) > 0.01 {
 		t.Errorf("KDE reflected at 0 integrates to %v over [0, 6]; want 1 (tol 0.01)", m)
 	}
@@ -98,27 +50,6 @@ func TestDateTicks(t *testing.T) {
 	want := "Jul 2022,Jan 2023,Jul 2023,Jan 2024,Jul 2024"
 	if strings.Join(got, ",") != want {
 		t.Errorf("ticks = %v; want %s", got, want)
-	}
-}
-
-func TestParseTableErrors(t *testing.T) {
-	if _, err := parseTable(strings.NewReader("a,b\n1,2\n3\n"), "x.csv"); err == nil ||
-		!strings.Contains(err.Error(), "x.csv") || !strings.Contains(err.Error(), "line 3") {
-		t.Errorf("ragged row: err = %v; want one naming x.csv and line 3", err)
-	}
-	tb, err := parseTable(strings.NewReader("a,b\n1,NA\n2,Inf\n3,x\n"), "y.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tb.floats("b"); err == nil || err.Error() != `report: y.csv:4: column "b": "x" is not a number` {
-		t.Errorf("bad cell: err = %v", err)
-	}
-	a, _ := tb.floats("a")
-	if a[2] != 3 {
-		t.Errorf("a = %v", a)
-	}
-	if _, err := parseTable(strings.NewReader(""), "z.csv"); err == nil {
-		t.Error("empty file: no error")
 	}
 }
 

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 //go:embed page.html.tmpl
@@ -122,7 +124,7 @@ func buildPage(in *inputs, m *Manifest) (*page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: listing %s: %w", m.RunDir, err)
 	}
-	for _, st := range Stages {
+	for _, st := range runfolder.Stages {
 		sec := section{ID: "s" + st[:2], Title: stageTitles[st], Folder: st}
 		for _, p := range m.Plots {
 			if p.Stage != st {
@@ -160,7 +162,7 @@ func isSkip(err error) bool {
 	return errors.As(err, &s)
 }
 
-func (pg *page) fromRun(r *runInfo) {
+func (pg *page) fromRun(r *runfolder.RunInfo) {
 	if r.Model != "" {
 		pg.Title = r.Model
 	}
@@ -188,33 +190,22 @@ func (pg *page) fromRun(r *runInfo) {
 	add("CmdStan", r.CmdStanVersion)
 }
 
-// verdict reads the overall row and the warn and fail rows of the diagnostics report.
+// verdict reads the diagnostics report: its overall status and message, its policy and the
+// checks that warned or failed.
 func (pg *page) verdict(in *inputs) {
-	t, err := in.table(StageDiagnostics, "diagnostics_report.csv")
+	rep, err := in.diagnosticsReport()
 	if err != nil {
 		if !isSkip(err) {
 			pg.VerdictError = err.Error()
 		}
 		return
 	}
-	if err := t.need("check_id", "status", "message"); err != nil {
-		pg.VerdictError = err.Error()
-		return
-	}
-	for _, r := range t.rows {
-		id, status, msg := r[t.index["check_id"]], r[t.index["status"]], r[t.index["message"]]
-		switch {
-		case id == "overall":
-			pg.Verdict, pg.VerdictMessage = status, msg
-			if j, ok := t.index["threshold"]; ok {
-				pg.Policy = strings.TrimPrefix(r[j], "policy=")
-			}
-		case status == "warn" || status == "fail":
-			pg.Problems = append(pg.Problems, problem{id, status, msg})
+	overall := rep.Overall()
+	pg.Verdict, pg.VerdictMessage, pg.Policy = overall.Status, overall.Message, rep.Mode
+	for _, c := range rep.Checks {
+		if c.Status == diagnostics.StatusWarn || c.Status == diagnostics.StatusFail {
+			pg.Problems = append(pg.Problems, problem{c.ID, c.Status, c.Message})
 		}
-	}
-	if pg.Verdict == "" {
-		pg.VerdictError = fmt.Sprintf("%s has no overall row", t.name)
 	}
 }
 
@@ -223,20 +214,14 @@ func (pg *page) headline(in *inputs) {
 	if m := in.metrics()["all"]; m != nil {
 		pg.Facts = append(pg.Facts, fact{"In-sample fit", metricsLine(m, true)})
 	}
-	if t, err := in.table(StageModelSelection, "loo_summary.csv"); err == nil && len(t.rows) > 0 && t.has("elpd_loo") {
-		v, _ := parseNum(t.rows[0][t.index["elpd_loo"]])
-		s := "elpd_loo " + num.Sig(v, 5)
-		if t.has("se_elpd_loo") {
-			se, _ := parseNum(t.rows[0][t.index["se_elpd_loo"]])
-			s += " (SE " + num.Sig(se, 3) + ")"
-		}
-		pg.Facts = append(pg.Facts, fact{"PSIS-LOO", s})
+	if r, err := in.looSummary(); err == nil {
+		pg.Facts = append(pg.Facts, fact{"PSIS-LOO", "elpd_loo " + num.Sig(r.ELPD, 5) + " (SE " + num.Sig(r.ELPDSE, 3) + ")"})
 	}
 }
 
 // files lists the run folder's files by stage ("" for files of no stage), leaving out the
 // plots Build draws (they come from the manifest) and index.html.
-func (pg *page) files(f folder) (map[string][]string, error) {
+func (pg *page) files(f runfolder.Folder) (map[string][]string, error) {
 	out := map[string][]string{}
 	skip := func(name string) bool {
 		if name == IndexFile {
@@ -244,8 +229,8 @@ func (pg *page) files(f folder) (map[string][]string, error) {
 		}
 		return slices.ContainsFunc(plotDefs, func(d plotDef) bool { return d.name == name })
 	}
-	if f.flat {
-		names, err := listDir(f.dir)
+	if f.Flat {
+		names, err := listDir(f.Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -257,8 +242,8 @@ func (pg *page) files(f folder) (map[string][]string, error) {
 		}
 		return out, nil
 	}
-	for _, st := range Stages {
-		names, err := listDir(filepath.Join(f.dir, st))
+	for _, st := range runfolder.Stages {
+		names, err := listDir(filepath.Join(f.Dir, st))
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +253,7 @@ func (pg *page) files(f folder) (map[string][]string, error) {
 			}
 		}
 	}
-	top, err := listDir(f.dir)
+	top, err := listDir(f.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -283,17 +268,18 @@ func (pg *page) files(f folder) (map[string][]string, error) {
 // fileOrder puts a stage's files in a stable, useful order: known tables first in the order
 // of knownFiles' descriptions on the page, then the rest by name.
 var fileOrder = []string{
-	"run.json", "config.resolved.yaml", "config.original.yaml", "session_info.txt",
-	"posterior_summary.csv", "fit_metrics.csv", "decomposition_totals.csv", "fitted_values.csv",
-	"decomposition.csv", "posterior_draws.csv",
-	"diagnostics_report.csv", "loo_summary.csv", "loo_pointwise.csv", "tscv_summary.csv",
-	"allocation.csv", "summary.json", "response_curves.csv", "frontier.csv", "sensitivity.csv",
-	"model.stan", "data.json",
+	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo,
+	runfolder.VIFFile, runfolder.MediaSpendFile, runfolder.ModelSpecFile,
+	runfolder.PosteriorSummary, runfolder.FitMetrics, runfolder.DecompositionTotals, runfolder.FittedValues,
+	runfolder.Decomposition, runfolder.PosteriorDraws,
+	runfolder.DiagnosticsReport, runfolder.LOOSummary, runfolder.LOOPointwise, "tscv_summary.csv",
+	runfolder.Allocation, runfolder.OptimisationSummary, runfolder.ResponseCurves, runfolder.Frontier, runfolder.Sensitivity,
+	runfolder.ModelStan, runfolder.DataJSON,
 }
 
 // addFiles adds a stage's files: CSV tables and small text files shown inline, the rest
 // (chain CSVs, large files) as links.
-func (sec *section) addFiles(f folder, names []string) {
+func (sec *section) addFiles(f runfolder.Folder, names []string) {
 	slices.SortStableFunc(names, func(a, b string) int {
 		ia, ib := slices.Index(fileOrder, a), slices.Index(fileOrder, b)
 		switch {
@@ -307,10 +293,10 @@ func (sec *section) addFiles(f folder, names []string) {
 		return naturalCompare(a, b)
 	})
 	for _, name := range names {
-		p := filepath.Join(f.dir, name)
+		p := filepath.Join(f.Dir, name)
 		rel := href(name)
-		if !f.flat && sec.Folder != "" {
-			p = filepath.Join(f.dir, sec.Folder, name)
+		if !f.Flat && sec.Folder != "" {
+			p = filepath.Join(f.Dir, sec.Folder, name)
 			rel = href(sec.Folder + "/" + name)
 		}
 		st, err := os.Stat(p)

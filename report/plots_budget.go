@@ -1,11 +1,9 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"slices"
 	"strings"
 
@@ -14,6 +12,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/optimise"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // allocation is 60_optimisation/allocation.csv.
@@ -25,77 +25,22 @@ type allocation struct {
 }
 
 func (in *inputs) allocation() (*allocation, error) {
-	t, err := in.table(StageOptimisation, "allocation.csv")
+	t, err := load(in, runfolder.StageOptimisation, runfolder.Allocation, "", optimise.ReadAllocation)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("channel", "current_spend", "optimised_spend"); err != nil {
-		return nil, err
-	}
-	a := &allocation{}
-	a.channels, _ = t.strs("channel")
-	for _, c := range []struct {
-		col string
-		dst *[]float64
-	}{
-		{"current_spend", &a.current}, {"optimised_spend", &a.optimised},
-		{"current_mean", &a.curMean}, {"optimised_mean", &a.optMean},
-	} {
-		if !t.has(c.col) {
-			*c.dst = nanSlice(len(t.rows))
-			continue
-		}
-		if *c.dst, err = t.floats(c.col); err != nil {
-			return nil, err
-		}
-	}
-	for _, eff := range []string{"roi", "cpa"} {
-		if t.has("current_"+eff) && t.has("optimised_"+eff) {
-			a.effName = eff
-			if a.curEff, err = t.floats("current_" + eff); err != nil {
-				return nil, err
-			}
-			if a.optEff, err = t.floats("optimised_" + eff); err != nil {
-				return nil, err
-			}
-			break
-		}
+	a := &allocation{effName: t.Efficiency}
+	for _, r := range t.Rows {
+		a.channels = append(a.channels, r.Channel)
+		a.current, a.optimised = append(a.current, r.CurrentSpend), append(a.optimised, r.OptimisedSpend)
+		a.curMean, a.optMean = append(a.curMean, r.Current.Mean), append(a.optMean, r.Optimised.Mean)
+		a.curEff, a.optEff = append(a.curEff, r.CurrentEff), append(a.optEff, r.OptimisedEff)
 	}
 	return a, nil
 }
 
-// budgetSummary is the part of summary.json the plots use.
-type budgetSummary struct {
-	KPIType     string   `json:"kpi_type"`
-	BudgetTotal *float64 `json:"budget_total"`
-	Current     struct {
-		Spend *float64 `json:"spend"`
-		KPI   struct {
-			Mean *float64 `json:"mean"`
-		} `json:"kpi"`
-	} `json:"current"`
-	Optimised struct {
-		Spend *float64 `json:"spend"`
-		KPI   struct {
-			Mean *float64 `json:"mean"`
-		} `json:"kpi"`
-	} `json:"optimised"`
-}
-
-func (in *inputs) budgetSummary() (*budgetSummary, error) {
-	p, ok := in.f.find(StageOptimisation, "summary.json")
-	if !ok {
-		return nil, skipf("no %s", in.f.rel(StageOptimisation, "summary.json"))
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	var s budgetSummary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("report: %s: %w", in.f.rel(StageOptimisation, "summary.json"), err)
-	}
-	return &s, nil
+func (in *inputs) budgetSummary() (*optimise.Summary, error) {
+	return load(in, runfolder.StageOptimisation, runfolder.OptimisationSummary, "", optimise.ReadSummary)
 }
 
 var (
@@ -106,27 +51,15 @@ var (
 )
 
 func drawResponseCurves(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "response_curves.csv")
+	curves, err := load(in, runfolder.StageOptimisation, runfolder.ResponseCurves, "", optimise.ReadResponseCurves)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("channel", "spend", "mean"); err != nil {
-		return nil, err
-	}
-	ch, _ := t.strs("channel")
-	cols, err := t.floatCols("spend", "mean")
-	if err != nil {
-		return nil, err
-	}
-	spend, mean := cols[0], cols[1]
-	lo, hi := nanSlice(len(mean)), nanSlice(len(mean))
-	if t.has("q05") && t.has("q95") {
-		if lo, err = t.floats("q05"); err != nil {
-			return nil, err
-		}
-		if hi, err = t.floats("q95"); err != nil {
-			return nil, err
-		}
+	n := len(curves)
+	ch := make([]string, n)
+	spend, mean, lo, hi := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, c := range curves {
+		ch[i], spend[i], mean[i], lo[i], hi[i] = c.Channel, c.Spend, c.Contribution.Mean, c.Contribution.Q05, c.Contribution.Q95
 	}
 	alloc, aerr := in.allocation()
 	var channels []string
@@ -216,9 +149,6 @@ func drawROI(in *inputs) (*figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.effName == "" {
-		return nil, fmt.Errorf("report: allocation.csv has neither current_roi/optimised_roi nor current_cpa/optimised_cpa")
-	}
 	p := channelBars(a.channels, [][]float64{a.curEff, a.optEff}, []color.Color{colCurrent, colOptimised})
 	title, label := "Return on investment by channel", "ROI: contribution per unit of spend"
 	if a.effName == "cpa" {
@@ -282,26 +212,14 @@ func drawImpact(in *inputs) (*figure, error) {
 }
 
 func drawFrontier(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "frontier.csv")
+	fr, err := load(in, runfolder.StageOptimisation, runfolder.Frontier, "", optimise.ReadFrontier)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("budget", "total_mean"); err != nil {
-		return nil, err
-	}
-	cols, err := t.floatCols("budget", "total_mean")
-	if err != nil {
-		return nil, err
-	}
-	budget, mean := cols[0], cols[1]
-	lo, hi := nanSlice(len(mean)), nanSlice(len(mean))
-	if t.has("total_q05") && t.has("total_q95") {
-		if lo, err = t.floats("total_q05"); err != nil {
-			return nil, err
-		}
-		if hi, err = t.floats("total_q95"); err != nil {
-			return nil, err
-		}
+	n := len(fr.Points)
+	budget, mean, lo, hi := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, pt := range fr.Points {
+		budget[i], mean[i], lo[i], hi[i] = pt.Budget, pt.KPI.Mean, pt.KPI.Q05, pt.KPI.Q95
 	}
 	idx := make([]int, len(budget))
 	for i := range idx {
@@ -319,12 +237,12 @@ func drawFrontier(in *inputs) (*figure, error) {
 		{"90% interval", swatch{alpha(colFitted, 0.2)}},
 	}
 	if s, err := in.budgetSummary(); err == nil {
-		if s.BudgetTotal != nil {
-			p.Add(vline(*s.BudgetTotal, colMuted, true))
+		if !math.IsNaN(s.BudgetTotal) {
+			p.Add(vline(s.BudgetTotal, colMuted, true))
 			legend = append(legend, legendEntry{"Scenario budget", lineThumb{refStyle(colMuted, true)}})
 		}
-		if s.Current.Spend != nil && s.Current.KPI.Mean != nil {
-			p.Add(&dots{x: []float64{*s.Current.Spend}, y: []float64{*s.Current.KPI.Mean}, sty: glyph(colObserved, 4.5)})
+		if !math.IsNaN(s.Current.Spend) && !math.IsNaN(s.Current.KPI.Mean) {
+			p.Add(&dots{x: []float64{s.Current.Spend}, y: []float64{s.Current.KPI.Mean}, sty: glyph(colObserved, 4.5)})
 			legend = append(legend, legendEntry{"Current allocation", dotThumb{glyph(colObserved, 4)}})
 		}
 	}
@@ -336,19 +254,15 @@ func drawFrontier(in *inputs) (*figure, error) {
 }
 
 func drawSensitivity(in *inputs) (*figure, error) {
-	t, err := in.table(StageOptimisation, "sensitivity.csv")
+	sens, err := load(in, runfolder.StageOptimisation, runfolder.Sensitivity, "", optimise.ReadSensitivity)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("channel", "change", "delta_mean"); err != nil {
-		return nil, err
+	ch := make([]string, len(sens))
+	change, delta := make([]float64, len(sens)), make([]float64, len(sens))
+	for i, pt := range sens {
+		ch[i], change[i], delta[i] = pt.Channel, pt.Change, pt.DeltaMean
 	}
-	ch, _ := t.strs("channel")
-	cols, err := t.floatCols("change", "delta_mean")
-	if err != nil {
-		return nil, err
-	}
-	change, delta := cols[0], cols[1]
 	var channels []string
 	var changes []float64
 	for i, c := range ch {

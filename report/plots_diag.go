@@ -5,14 +5,15 @@ import (
 	"image/color"
 	"math"
 	"slices"
-	"strings"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // boundaryTol is the distance from a bound, in posterior sds, within which a draw counts as
@@ -40,16 +41,16 @@ func drawBoundaryHits(in *inputs) (*figure, error) {
 	if len(sides) == 0 {
 		return nil, skipf("the config sets no finite coefficient bounds")
 	}
-	draws, err := in.table(StagePostRun, "posterior_draws.csv")
+	draws, err := in.draws()
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	var share []float64
 	for _, s := range sides {
-		v, err := draws.floats(s.param)
-		if err != nil {
-			return nil, err
+		v, ok := draws.Column(s.param)
+		if !ok {
+			return nil, fmt.Errorf("report: %s has no column %q", in.f.Rel(runfolder.StagePostRun, runfolder.PosteriorDraws), s.param)
 		}
 		v = finiteOnly(v)
 		if len(v) < 2 {
@@ -103,138 +104,53 @@ func boundaryShare(draws []float64, bound float64) float64 {
 	return float64(hits) / float64(len(draws))
 }
 
-// Rhat and ESS thresholds (warn, fail) of each policy mode, from the diagnostics package's
-// documentation (diagnostics/doc.go).
-var convergenceThresholds = map[string]struct{ rhatWarn, rhatFail, essWarn, essFail float64 }{
-	"explore": {1.05, 1.10, 100, 50},
-	"publish": {1.01, 1.05, 400, 100},
-	"strict":  {1.005, 1.01, 1000, 400},
-}
-
-// policyMode returns the diagnostics policy of the run: the report's, else the config's,
-// else publish.
-func (in *inputs) policyMode() string {
-	if t, err := in.table(StageDiagnostics, "diagnostics_report.csv"); err == nil && t.has("threshold") && len(t.rows) > 0 {
-		if mode, ok := strings.CutPrefix(t.rows[0][t.index["threshold"]], "policy="); ok {
-			if _, known := convergenceThresholds[mode]; known {
-				return mode
-			}
+// policyMode returns the diagnostics policy of the run and its Rhat and ESS thresholds:
+// the diagnostics report's, else the config's, else publish.
+func (in *inputs) policyMode() (string, diagnostics.Convergence) {
+	if rep, err := in.diagnosticsReport(); err == nil {
+		if th, known := diagnostics.ConvergenceThresholds(rep.Mode); known {
+			return rep.Mode, th
 		}
 	}
 	if cfg, err := in.runConfig(); err == nil {
-		if _, known := convergenceThresholds[cfg.Diagnostics.PolicyMode]; known {
-			return cfg.Diagnostics.PolicyMode
+		if th, known := diagnostics.ConvergenceThresholds(cfg.Diagnostics.PolicyMode); known {
+			return cfg.Diagnostics.PolicyMode, th
 		}
 	}
-	return "publish"
+	th, _ := diagnostics.ConvergenceThresholds(diagnostics.ModePublish)
+	return diagnostics.ModePublish, th
 }
 
 // maxRhatRows caps the parameters rhat_ess.png lists.
 const maxRhatRows = 40
 
 func drawRhatESS(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "posterior_summary.csv")
+	rows, err := in.summary()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("parameter", "rhat", "ess_bulk", "ess_tail"); err != nil {
-		return nil, err
+	names := make([]string, len(rows))
+	rhat, bulk, tail := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
+	for i, r := range rows {
+		names[i], rhat[i], bulk[i], tail[i] = r.Parameter, r.Rhat, r.ESSBulk, r.ESSTail
 	}
-	names, _ := t.strs("parameter")
-	cols, err := t.floatCols("rhat", "ess_bulk", "ess_tail")
-	if err != nil {
-		return nil, err
-	}
-	rhat, bulk, tail := cols[0], cols[1], cols[2]
-	mode := in.policyMode()
-	th := convergenceThresholds[mode]
-	var idx []int
-	score := make([]float64, len(names))
-	for i := range names {
-		if !finite(rhat[i]) && !finite(bulk[i]) {
-			continue // a MAP fit, or a constant parameter
-		}
-		idx = append(idx, i)
-		// How close each parameter comes to a warning, on a common scale (1 = at the
-		// warn threshold).
-		score[i] = math.Max((rhat[i]-1)/(th.rhatWarn-1), th.essWarn/math.Min(bulk[i], tail[i]))
-		if !finite(score[i]) {
-			score[i] = math.Inf(1)
-		}
-	}
+	mode, th := in.policyMode()
+	idx := convergenceOrder(rhat, bulk, tail, th)
 	if len(idx) == 0 {
 		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit)")
 	}
 	note := ""
-	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(score[a], score[b]) })
 	if len(idx) > maxRhatRows {
 		note = fmt.Sprintf("Showing the %d parameters closest to (or beyond) the thresholds, of %d; all are in posterior_summary.csv.", maxRhatRows, len(idx))
 		idx = idx[:maxRhatRows]
 	}
-	labelsTxt := make([]string, len(idx))
-	for k, i := range idx {
-		labelsTxt[k] = names[i]
-	}
-	status := func(bad, warn bool) color.Color {
-		switch {
-		case bad:
-			return colBad
-		case warn:
-			return colOK
-		}
-		return colFitted
-	}
-
-	left := newPlot()
-	y := nominalY(left, labelsTxt)
-	left.Add(gridLines{vertical: true})
-	ry := rowYs(y, len(idx))
-	rx := pick(rhat, idx)
-	rd := newDots(rx, ry, colFitted, 3)
-	rd.colors = make([]color.Color, len(idx))
-	for k, v := range rx {
-		rd.colors[k] = status(v > th.rhatFail, v > th.rhatWarn)
-	}
-	left.Add(vline(1, colMuted, false))
-	left.Add(vline(th.rhatWarn, colOK, true), vline(th.rhatFail, colBad, true))
-	left.Add(rd)
-	left.X.Label.Text = "Rhat (rank-normalised split)"
-	xmin, xmax, _, _ := rd.DataRange()
-	left.X.Min = math.Min(0.998, xmin)
-	left.X.Max = math.Max(th.rhatFail+0.2*(th.rhatFail-1), xmax+0.002)
-
-	right := newPlot()
-	nominalY(right, make([]string, len(idx)))
-	right.Add(gridLines{vertical: true})
-	bx, tx := pick(bulk, idx), pick(tail, idx)
-	bd := newDots(bx, ry, colFitted, 3)
-	td := newDots(tx, ry, colFitted, 3)
-	td.sty.Shape = draw.PyramidGlyph{}
-	bd.colors, td.colors = make([]color.Color, len(idx)), make([]color.Color, len(idx))
-	for k := range idx {
-		bd.colors[k] = status(bx[k] < th.essFail, bx[k] < th.essWarn)
-		td.colors[k] = status(tx[k] < th.essFail, tx[k] < th.essWarn)
-	}
-	right.Add(vline(th.essWarn, colOK, true), vline(th.essFail, colBad, true))
-	right.Add(bd, td)
-	right.X.Scale = plot.LogScale{}
-	right.X.Tick.Marker = logTicks{}
-	right.X.Label.Text = "Effective sample size (log scale)"
-	lo := math.Inf(1)
-	hi := 0.0
-	for _, v := range append(slices.Clone(bx), tx...) {
-		if finite(v) && v > 0 {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-	}
-	right.X.Min = math.Min(lo, th.essFail) / 1.5
-	right.X.Max = math.Max(hi, th.essWarn) * 1.5
-
+	left, ry := rhatPanel(pick(names, idx), pick(rhat, idx), th)
+	right := essPanel(ry, pick(bulk, idx), pick(tail, idx), th)
 	h := max(4.5*vg.Inch, vg.Length(0.2*float64(len(idx))+1.9)*vg.Inch)
 	f := &figure{
 		title: "Convergence: Rhat and effective sample size",
 		subtitle: fmt.Sprintf("Policy %s: Rhat warns above %g and fails above %g; bulk and tail ESS warn below %g and fail below %g",
-			mode, th.rhatWarn, th.rhatFail, th.essWarn, th.essFail),
+			mode, th.RhatWarn, th.RhatFail, th.ESSWarn, th.ESSFail),
 		grid:  [][]*plot.Plot{{left, right}},
 		width: 10 * vg.Inch, height: h, note: note,
 		legend: []legendEntry{
@@ -246,6 +162,88 @@ func drawRhatESS(in *inputs) (*figure, error) {
 		},
 	}
 	return f, nil
+}
+
+// convergenceOrder returns the parameters with an Rhat or ESS, those closest to (or
+// beyond) a warning first: on a common scale where 1 is at the warn threshold.
+func convergenceOrder(rhat, bulk, tail []float64, th diagnostics.Convergence) []int {
+	var idx []int
+	score := make([]float64, len(rhat))
+	for i := range rhat {
+		if !finite(rhat[i]) && !finite(bulk[i]) {
+			continue // a MAP fit, or a constant parameter
+		}
+		idx = append(idx, i)
+		score[i] = math.Max((rhat[i]-1)/(th.RhatWarn-1), th.ESSWarn/math.Min(bulk[i], tail[i]))
+		if !finite(score[i]) {
+			score[i] = math.Inf(1)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(score[a], score[b]) })
+	return idx
+}
+
+// convergenceColor colours a value that fails, warns or passes.
+func convergenceColor(bad, warn bool) color.Color {
+	switch {
+	case bad:
+		return colBad
+	case warn:
+		return colOK
+	}
+	return colFitted
+}
+
+// rhatPanel draws each parameter's Rhat against the thresholds, one row each; ry are the
+// rows' y values, for the ESS panel beside it.
+func rhatPanel(names []string, rx []float64, th diagnostics.Convergence) (*plot.Plot, []float64) {
+	left := newPlot()
+	y := nominalY(left, names)
+	left.Add(gridLines{vertical: true})
+	ry := rowYs(y, len(names))
+	rd := newDots(rx, ry, colFitted, 3)
+	rd.colors = make([]color.Color, len(names))
+	for k, v := range rx {
+		rd.colors[k] = convergenceColor(v > th.RhatFail, v > th.RhatWarn)
+	}
+	left.Add(vline(1, colMuted, false))
+	left.Add(vline(th.RhatWarn, colOK, true), vline(th.RhatFail, colBad, true))
+	left.Add(rd)
+	left.X.Label.Text = "Rhat (rank-normalised split)"
+	xmin, xmax, _, _ := rd.DataRange()
+	left.X.Min = math.Min(0.998, xmin)
+	left.X.Max = math.Max(th.RhatFail+0.2*(th.RhatFail-1), xmax+0.002)
+	return left, ry
+}
+
+// essPanel draws each parameter's bulk and tail ESS on a log scale against the thresholds.
+func essPanel(ry, bx, tx []float64, th diagnostics.Convergence) *plot.Plot {
+	right := newPlot()
+	nominalY(right, make([]string, len(ry)))
+	right.Add(gridLines{vertical: true})
+	bd := newDots(bx, ry, colFitted, 3)
+	td := newDots(tx, ry, colFitted, 3)
+	td.sty.Shape = draw.PyramidGlyph{}
+	bd.colors, td.colors = make([]color.Color, len(ry)), make([]color.Color, len(ry))
+	for k := range ry {
+		bd.colors[k] = convergenceColor(bx[k] < th.ESSFail, bx[k] < th.ESSWarn)
+		td.colors[k] = convergenceColor(tx[k] < th.ESSFail, tx[k] < th.ESSWarn)
+	}
+	right.Add(vline(th.ESSWarn, colOK, true), vline(th.ESSFail, colBad, true))
+	right.Add(bd, td)
+	right.X.Scale = plot.LogScale{}
+	right.X.Tick.Marker = logTicks{}
+	right.X.Label.Text = "Effective sample size (log scale)"
+	lo := math.Inf(1)
+	hi := 0.0
+	for _, v := range append(slices.Clone(bx), tx...) {
+		if finite(v) && v > 0 {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	right.X.Min = math.Min(lo, th.ESSFail) / 1.5
+	right.X.Max = math.Max(hi, th.ESSWarn) * 1.5
+	return right
 }
 
 // logTicks labels a log axis at 1, 2 and 5 times powers of ten.
@@ -289,27 +287,20 @@ func kBand(k float64) int {
 }
 
 func drawParetoK(in *inputs) (*figure, error) {
-	t, err := in.table(StageModelSelection, "loo_pointwise.csv")
+	lp, err := in.looPoints()
 	if err != nil {
 		return nil, err
 	}
-	k, err := t.floats("pareto_k")
-	if err != nil {
-		return nil, err
-	}
+	k := make([]float64, len(lp.res.Pointwise))
 	x := make([]float64, len(k))
-	obs, oerr := t.floats("obs")
-	for i := range x {
-		x[i] = float64(i + 1)
-		if oerr == nil && finite(obs[i]) {
-			x[i] = obs[i]
-		}
+	for i, pt := range lp.res.Pointwise {
+		k[i], x[i] = pt.ParetoK, float64(i+1)
 	}
 	dated := false
-	if lab, err := t.strs("label"); err == nil && len(lab) > 0 {
-		ds := make([]float64, len(lab))
+	if len(lp.labels) > 0 {
+		ds := make([]float64, len(lp.labels))
 		dated = true
-		for i, s := range lab {
+		for i, s := range lp.labels {
 			tm, err := parseDate(s)
 			if err != nil {
 				dated = false

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/internal/acf"
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/posterior"
 )
 
 // fitData is fitted_values.csv, on the KPI scale (the kpi_* columns of a log model) as
@@ -38,60 +39,25 @@ type fitData struct {
 
 // fitData reads fitted_values.csv.
 func (in *inputs) fitData() (*fitData, error) {
-	t, err := in.table(StagePostRun, "fitted_values.csv")
+	t, err := in.fitted()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("observed", "mean"); err != nil {
-		return nil, err
-	}
 	d := &fitData{response: in.responseName(), scopes: map[string]string{}}
-	prefix := ""
-	if t.has("kpi_mean") && t.has("kpi_observed") {
-		prefix = "kpi_"
-		if d.latentObs, err = t.floats("observed"); err != nil {
-			return nil, err
-		}
-		if d.latentMean, err = t.floats("mean"); err != nil {
-			return nil, err
-		}
+	d.observed, d.mean, d.q5, d.q95, d.predLo, d.predHi = t.Observed, t.Model.Mean, t.Model.Q5, t.Model.Q95, t.Model.PredLo95, t.Model.PredHi95
+	if t.KPI != nil {
+		d.latentObs, d.latentMean = t.Observed, t.Model.Mean
+		d.observed, d.mean, d.q5, d.q95, d.predLo, d.predHi = t.KPIObserved, t.KPI.Mean, t.KPI.Q5, t.KPI.Q95, t.KPI.PredLo95, t.KPI.PredHi95
 	}
-	cols := []struct {
-		name string
-		dst  *[]float64
-	}{
-		{"observed", &d.observed}, {"mean", &d.mean}, {"q5", &d.q5}, {"q95", &d.q95},
-		{"pred_lo95", &d.predLo}, {"pred_hi95", &d.predHi},
-	}
-	for _, c := range cols {
-		if !t.has(prefix + c.name) {
-			*c.dst = nanSlice(len(t.rows))
-			continue
-		}
-		if *c.dst, err = t.floats(prefix + c.name); err != nil {
-			return nil, err
-		}
-	}
-	// Group columns sit between date (or row) and observed.
-	var factors []string
-	if j, ok := t.index["observed"]; ok {
-		for _, h := range t.header[:j] {
-			if h != "row" && h != "date" {
-				factors = append(factors, h)
+	d.factor = strings.Join(t.Factors, " × ")
+	d.group = make([]string, len(t.Keys))
+	if len(t.Factors) > 0 {
+		for i, k := range t.Keys {
+			scope := make([]string, len(t.Factors))
+			for j, fct := range t.Factors {
+				scope[j] = fct + "=" + k.Groups[j]
 			}
-		}
-	}
-	d.factor = strings.Join(factors, " × ")
-	d.group = make([]string, len(t.rows))
-	if len(factors) > 0 {
-		for i, r := range t.rows {
-			parts := make([]string, len(factors))
-			scope := make([]string, len(factors))
-			for k, fct := range factors {
-				parts[k] = r[t.index[fct]]
-				scope[k] = fct + "=" + parts[k]
-			}
-			g := strings.Join(parts, " / ")
+			g := strings.Join(k.Groups, " / ")
 			d.group[i] = g
 			if _, seen := d.scopes[g]; !seen {
 				d.scopes[g] = strings.Join(scope, ",")
@@ -99,36 +65,8 @@ func (in *inputs) fitData() (*fitData, error) {
 			}
 		}
 	}
-	d.x, d.dated = rowAxis(t)
+	d.x, d.dated = keyAxis(t.Keys)
 	return d, nil
-}
-
-// rowAxis returns the table's dates as Unix seconds when every row has a parseable date,
-// else the row numbers (1-based).
-func rowAxis(t *table) ([]float64, bool) {
-	x := make([]float64, len(t.rows))
-	if dates, err := t.strs("date"); err == nil && len(dates) > 0 {
-		ok := true
-		for i, s := range dates {
-			tm, err := parseDate(s)
-			if err != nil {
-				ok = false
-				break
-			}
-			x[i] = float64(tm.Unix())
-		}
-		if ok {
-			return x, true
-		}
-	}
-	rows, err := t.floats("row")
-	for i := range x {
-		x[i] = float64(i + 1)
-		if err == nil && finite(rows[i]) {
-			x[i] = rows[i]
-		}
-	}
-	return x, false
 }
 
 var dateLayouts = []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05", "2006/01/02", "2006-01"}
@@ -169,14 +107,6 @@ func (in *inputs) responseName() string {
 	return strings.Trim(lhs, "`")
 }
 
-func nanSlice(n int) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = math.NaN()
-	}
-	return out
-}
-
 // panel is the rows of one group, in time order.
 type panel struct {
 	label string
@@ -212,8 +142,8 @@ func (d *fitData) sorted(rows []int) []int {
 	return rows
 }
 
-func pick(v []float64, rows []int) []float64 {
-	out := make([]float64, len(rows))
+func pick[T any](v []T, rows []int) []T {
+	out := make([]T, len(rows))
 	for i, r := range rows {
 		out[i] = v[r]
 	}
@@ -234,58 +164,48 @@ func (d *fitData) styleX(p *plot.Plot, maxTicks int) {
 	}
 }
 
-// metrics reads fit_metrics.csv into scope → column → value (nil without the file).
-func (in *inputs) metrics() map[string]map[string]float64 {
-	t, err := in.table(StagePostRun, "fit_metrics.csv")
-	if err != nil || !t.has("scope") {
+// metrics reads fit_metrics.csv by scope (nil without the file).
+func (in *inputs) metrics() map[string]*posterior.FitMetrics {
+	rows, err := in.fitMetrics()
+	if err != nil {
 		return nil
 	}
-	out := map[string]map[string]float64{}
-	for _, r := range t.rows {
-		m := map[string]float64{}
-		for j, h := range t.header {
-			if v, err := parseNum(r[j]); err == nil && h != "scope" {
-				m[h] = v
-			}
-		}
-		out[r[t.index["scope"]]] = m
+	out := map[string]*posterior.FitMetrics{}
+	for i := range rows {
+		out[rows[i].Scope] = &rows[i]
 	}
 	return out
 }
 
 // metricsLine formats a scope's fit metrics for a subtitle.
-func metricsLine(m map[string]float64, short bool) string {
+func metricsLine(m *posterior.FitMetrics, short bool) string {
 	if m == nil {
 		return ""
 	}
 	var parts []string
-	add := func(key, format string, scale float64) {
-		if v, ok := m[key]; ok && finite(v) {
+	add := func(v float64, format string, scale float64) {
+		if finite(v) {
 			parts = append(parts, fmt.Sprintf(format, num.Sig(v*scale, 3)))
 		}
 	}
-	add("r2", "R² %s", 1)
-	add("rmse", "RMSE %s", 1)
+	add(m.R2, "R² %s", 1)
+	add(m.RMSE, "RMSE %s", 1)
 	if short {
 		return strings.Join(parts, " · ")
 	}
-	add("mae", "MAE %s", 1)
-	add("mean_error", "bias %s", 1)
-	add("smape", "sMAPE %s%%", 100)
-	add("coverage_95", "95%% PI coverage %s%%", 100)
-	add("acf1", "residual lag-1 ACF %s", 1)
-	if n, ok := m["n"]; ok && finite(n) {
-		parts = append(parts, fmt.Sprintf("n = %d", int(n)))
-	}
+	add(m.MAE, "MAE %s", 1)
+	add(m.MeanError, "bias %s", 1)
+	add(m.SMAPE, "sMAPE %s%%", 100)
+	add(m.Coverage95, "95%% PI coverage %s%%", 100)
+	add(m.ACF1, "residual lag-1 ACF %s", 1)
+	parts = append(parts, fmt.Sprintf("n = %d", m.N))
 	return strings.Join(parts, " · ")
 }
 
 // facetTitle is a panel's title: its group and, when known, its R².
-func facetTitle(label string, m map[string]float64) string {
-	if m != nil {
-		if r2, ok := m["r2"]; ok && finite(r2) {
-			return fmt.Sprintf("%s  (R² %s)", label, num.Sig(r2, 2))
-		}
+func facetTitle(label string, m *posterior.FitMetrics) string {
+	if m != nil && finite(m.R2) {
+		return fmt.Sprintf("%s  (R² %s)", label, num.Sig(m.R2, 2))
 	}
 	return label
 }
@@ -413,10 +333,8 @@ func drawPPC(in *inputs) (*figure, error) {
 		p.Add(newDots(x, pick(d.observed, rows), colObserved, 1.6))
 	}
 	sub := ""
-	if m := in.metrics()["all"]; m != nil {
-		if c, ok := m["coverage_95"]; ok && finite(c) {
-			sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", num.Sig(100*c, 3))
-		}
+	if m := in.metrics()["all"]; m != nil && finite(m.Coverage95) {
+		sub = fmt.Sprintf("%s%% of observations fall inside their 95%% predictive interval (expect about 95%%)", num.Sig(100*m.Coverage95, 3))
 	}
 	f := d.timeFacets(fill, "Posterior predictive check: "+d.response, sub, d.response)
 	f.legend = []legendEntry{

@@ -14,8 +14,10 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
@@ -36,55 +38,13 @@ type coefRow struct {
 }
 
 func drawForest(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "posterior_summary.csv")
+	sum, err := in.summary()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("parameter", "mean", "q5", "q95"); err != nil {
-		return nil, err
-	}
-	names, _ := t.strs("parameter")
-	cols, err := t.floatCols("mean", "q5", "q95")
-	if err != nil {
-		return nil, err
-	}
-	mean, q5, q95 := cols[0], cols[1], cols[2]
-	var terms []string
-	rows := map[string][]coefRow{}
-	isTerm := map[string]bool{}
-	for i, n := range names {
-		if strings.Contains(n, "[") || n == noiseSD || strings.HasSuffix(n, "__") {
-			continue
-		}
-		terms = append(terms, n)
-		isTerm[n] = true
-		rows[n] = []coefRow{{label: "population", mean: mean[i], q5: q5[i], q95: q95[i], population: true}}
-	}
+	terms, rows, groups := forestRows(sum)
 	if len(terms) == 0 {
-		return nil, fmt.Errorf("report: %s has no coefficient rows", t.name)
-	}
-	var groups []string
-	seen := map[string]bool{}
-	for i, n := range names {
-		m := bracketed.FindStringSubmatch(n)
-		if m == nil || groupScaleName.MatchString(n) || !isTerm[m[1]] {
-			continue
-		}
-		label := m[2]
-		r := coefRow{label: label, mean: mean[i], q5: q5[i], q95: q95[i]}
-		if strings.HasPrefix(label, "average over ") {
-			r.average = true
-			rows[m[1]] = slices.Insert(rows[m[1]], 1, r)
-			continue
-		}
-		if _, level, ok := strings.Cut(label, "="); ok {
-			r.label = level
-		}
-		if !seen[label] {
-			seen[label] = true
-			groups = append(groups, label)
-		}
-		rows[m[1]] = append(rows[m[1]], r)
+		return nil, fmt.Errorf("report: %s has no coefficient rows", in.f.Rel(runfolder.StagePostRun, runfolder.PosteriorSummary))
 	}
 	note := ""
 	if len(groups) > MaxFacets {
@@ -100,39 +60,7 @@ func drawForest(in *inputs) (*figure, error) {
 		}
 		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in posterior_summary.csv.", MaxFacets, len(groups))
 	}
-	// One column of panels, two when they are many, each panel as high as its rows.
-	const rowH, panelPad = 0.22 * vg.Inch, 0.62 * vg.Inch
-	var items []stacked
-	var total vg.Length
-	for _, term := range terms {
-		h := panelPad + rowH*vg.Length(len(rows[term]))
-		if len(groups) == 0 {
-			h = 0.62 * vg.Inch
-		} else if len(rows[term]) == 1 {
-			h = panelPad + rowH*1.5
-		}
-		items = append(items, stacked{forestPanel(term, rows[term], len(groups) > 0), h})
-		total += h
-	}
-	stack := [][]stacked{items}
-	if total > 14*vg.Inch {
-		var acc vg.Length
-		for i, it := range items {
-			if acc+it.h/2 > total/2 {
-				stack = [][]stacked{items[:i], items[i:]}
-				break
-			}
-			acc += it.h
-		}
-	}
-	var colH vg.Length
-	for _, col := range stack {
-		var h vg.Length
-		for _, it := range col {
-			h += it.h
-		}
-		colH = max(colH, h)
-	}
+	stack, colH := forestStack(terms, rows, len(groups) > 0)
 	f := &figure{title: "Posterior coefficients", stack: stack, width: figWidth,
 		subtitle: "Posterior mean (dot) and 90% interval (q5–q95) in original units; each panel has its own scale, the dashed line is zero"}
 	if len(stack) > 1 {
@@ -147,6 +75,83 @@ func drawForest(in *inputs) (*figure, error) {
 			legendEntry{"Each group's own coefficient", dotThumb{glyph(colMuted, 3)}})
 	}
 	return f, nil
+}
+
+// forestRows arranges the summary's coefficients by term: the population coefficient first,
+// then the average over the groups, then each group's own. groups lists the groups
+// ("market=north") in order of first appearance.
+func forestRows(sum []summarise.Row) (terms []string, rows map[string][]coefRow, groups []string) {
+	rows = map[string][]coefRow{}
+	isTerm := map[string]bool{}
+	for _, r := range sum {
+		n := r.Parameter
+		if strings.Contains(n, "[") || n == noiseSD || strings.HasSuffix(n, "__") {
+			continue
+		}
+		terms = append(terms, n)
+		isTerm[n] = true
+		rows[n] = []coefRow{{label: "population", mean: r.Mean, q5: r.Q5, q95: r.Q95, population: true}}
+	}
+	seen := map[string]bool{}
+	for _, s := range sum {
+		m := bracketed.FindStringSubmatch(s.Parameter)
+		if m == nil || groupScaleName.MatchString(s.Parameter) || !isTerm[m[1]] {
+			continue
+		}
+		label := m[2]
+		r := coefRow{label: label, mean: s.Mean, q5: s.Q5, q95: s.Q95}
+		if strings.HasPrefix(label, "average over ") {
+			r.average = true
+			rows[m[1]] = slices.Insert(rows[m[1]], 1, r)
+			continue
+		}
+		if _, level, ok := strings.Cut(label, "="); ok {
+			r.label = level
+		}
+		if !seen[label] {
+			seen[label] = true
+			groups = append(groups, label)
+		}
+		rows[m[1]] = append(rows[m[1]], r)
+	}
+	return terms, rows, groups
+}
+
+// forestStack lays the terms' panels out in one column, two when they are many, each panel
+// as high as its rows; colH is the taller column's height.
+func forestStack(terms []string, rows map[string][]coefRow, grouped bool) (stack [][]stacked, colH vg.Length) {
+	const rowH, panelPad = 0.22 * vg.Inch, 0.62 * vg.Inch
+	var items []stacked
+	var total vg.Length
+	for _, term := range terms {
+		h := panelPad + rowH*vg.Length(len(rows[term]))
+		if !grouped {
+			h = 0.62 * vg.Inch
+		} else if len(rows[term]) == 1 {
+			h = panelPad + rowH*1.5
+		}
+		items = append(items, stacked{forestPanel(term, rows[term], grouped), h})
+		total += h
+	}
+	stack = [][]stacked{items}
+	if total > 14*vg.Inch {
+		var acc vg.Length
+		for i, it := range items {
+			if acc+it.h/2 > total/2 {
+				stack = [][]stacked{items[:i], items[i:]}
+				break
+			}
+			acc += it.h
+		}
+	}
+	for _, col := range stack {
+		var h vg.Length
+		for _, it := range col {
+			h += it.h
+		}
+		colH = max(colH, h)
+	}
+	return stack, colH
 }
 
 func glyph(c color.Color, r float64) draw.GlyphStyle {
@@ -199,10 +204,8 @@ func forestPanel(term string, rows []coefRow, panel bool) *plot.Plot {
 // convention) and the terms of the allocation channels, in the order names lists them.
 func (in *inputs) mediaTerms(names []string) []string {
 	alloc := map[string]bool{}
-	if cfg, err := in.runConfig(); err == nil {
-		for _, ch := range allocationChannels(cfg) {
-			alloc[ch.term] = true
-		}
+	for _, ch := range in.channels() {
+		alloc[ch.Term] = true
 	}
 	var out []string
 	for _, n := range names {
@@ -213,36 +216,12 @@ func (in *inputs) mediaTerms(names []string) []string {
 	return out
 }
 
-// channel is one allocation channel of the config.
-type channel struct{ term, name, spendCol string }
-
-// allocationChannels reads allocation.channels from the config, with DSAMbayes's
-// defaults (name = term, spend_col = name); entries without a term are ignored.
-func allocationChannels(cfg *runConfig) []channel {
-	var out []channel
-	for _, c := range cfg.Allocation.Channels {
-		if c.Term == "" {
-			continue
-		}
-		ch := channel{term: c.Term, name: c.Term}
-		if c.Name != "" {
-			ch.name = c.Name
-		}
-		ch.spendCol = ch.name
-		if c.SpendCol != "" {
-			ch.spendCol = c.SpendCol
-		}
-		out = append(out, ch)
-	}
-	return out
-}
-
 func drawPriorPosterior(in *inputs) (*figure, error) {
-	draws, err := in.table(StagePostRun, "posterior_draws.csv")
+	draws, err := in.draws()
 	if err != nil {
 		return nil, err
 	}
-	media := in.mediaTerms(draws.header)
+	media := in.mediaTerms(draws.Names)
 	if len(media) == 0 {
 		return nil, skipf("the model has no media terms (m_* or allocation channels)")
 	}
@@ -256,15 +235,13 @@ func drawPriorPosterior(in *inputs) (*figure, error) {
 	}
 	var plots []*plot.Plot
 	for _, term := range media {
-		k := slices.IndexFunc(spec.Terms, func(t ingest.Term) bool { return t.Name == term })
-		if k < 0 {
+		st, ok := spec.Term(term)
+		if !ok {
 			continue
 		}
-		v, err := draws.floats(term)
-		if err != nil {
-			return nil, err
-		}
-		p, err := priorPosteriorPanel(term, finiteOnly(v), spec.Priors[k], spec.Bounds[k])
+		v, _ := draws.Column(term)
+		p, err := priorPosteriorPanel(term, finiteOnly(v), prior{float64(st.PriorMean), float64(st.PriorSD)},
+			bound{float64(st.Lower), float64(st.Upper)})
 		if err != nil {
 			return nil, err
 		}
@@ -291,9 +268,19 @@ func drawPriorPosterior(in *inputs) (*figure, error) {
 	return f, nil
 }
 
+// prior is a normal prior on a coefficient; bound its constraint Lower ≤ coefficient ≤
+// Upper (±Inf for an open side).
+type (
+	prior struct{ Mean, SD float64 }
+	bound struct{ Lower, Upper float64 }
+)
+
+// unbounded leaves both sides open.
+var unbounded = bound{math.Inf(-1), math.Inf(1)}
+
 // priorPosteriorPanel draws a term's posterior density (a kernel estimate reflected at
 // its bounds) and its normal prior truncated to the bounds.
-func priorPosteriorPanel(term string, draws []float64, prior ingest.Prior, b ingest.Bound) (*plot.Plot, error) {
+func priorPosteriorPanel(term string, draws []float64, prior prior, b bound) (*plot.Plot, error) {
 	if len(draws) < 10 {
 		return nil, fmt.Errorf("report: %s has %d finite draws; need at least 10", term, len(draws))
 	}
@@ -352,7 +339,7 @@ func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
 // kde is a Gaussian kernel density estimate of draws at x, with Silverman's bandwidth and
 // the draws reflected at finite bounds, so the density does not leak past a bound.
-func kde(draws, x []float64, b ingest.Bound) []float64 {
+func kde(draws, x []float64, b bound) []float64 {
 	_, sd := stat.MeanStdDev(draws, nil)
 	sorted := slices.Clone(draws)
 	slices.Sort(sorted)
@@ -389,6 +376,16 @@ func kde(draws, x []float64, b ingest.Bound) []float64 {
 	return out
 }
 
+// isIntercept reports whether term is the model's intercept: the term model_spec.json marks
+// so, or for runs without one the name every run gives it, "(Intercept)".
+func (in *inputs) isIntercept(term string) bool {
+	if s, err := in.modelSpec(); err == nil {
+		t, ok := s.Term(term)
+		return ok && t.Intercept
+	}
+	return term == "(Intercept)"
+}
+
 // isLog reports whether the run's response is log(y), from the formula.
 func (in *inputs) isLog() bool {
 	lhs, _, _ := strings.Cut(in.formula(), "~")
@@ -396,37 +393,17 @@ func (in *inputs) isLog() bool {
 }
 
 func drawPredictorImpact(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "decomposition_totals.csv")
+	rows, err := in.totals()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("scope", "term", "mean"); err != nil {
-		return nil, err
-	}
-	scope, _ := t.strs("scope")
-	terms, _ := t.strs("term")
-	mean, err := t.floats("mean")
-	if err != nil {
-		return nil, err
-	}
-	q5, q95 := nanSlice(len(mean)), nanSlice(len(mean))
-	if t.has("q5") && t.has("q95") {
-		if q5, err = t.floats("q5"); err != nil {
-			return nil, err
-		}
-		if q95, err = t.floats("q95"); err != nil {
-			return nil, err
-		}
-	}
-	share := nanSlice(len(mean))
-	if t.has("share_of_fit") {
-		if share, err = t.floats("share_of_fit"); err != nil {
-			return nil, err
-		}
-	}
+	n := len(rows)
+	terms := make([]string, n)
+	mean, q5, q95, share := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	var idx []int
-	for i := range terms {
-		if scope[i] == "all" && terms[i] != ingest.InterceptName && !strings.EqualFold(terms[i], "total") {
+	for i, r := range rows {
+		terms[i], mean[i], q5[i], q95[i], share[i] = r.Term, r.Mean, r.Q5, r.Q95, r.Share
+		if r.Scope == "all" && !in.isIntercept(r.Term) && !strings.EqualFold(r.Term, "total") {
 			idx = append(idx, i)
 		}
 	}
@@ -434,6 +411,29 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 		return nil, skipf("decomposition_totals.csv has no terms besides the intercept")
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return num.CompareDesc(math.Abs(mean[a]), math.Abs(mean[b])) })
+	p, y, shares := impactBars(in, terms, mean, share, q95, idx)
+	p.Add(&segments{x0: pick(q5, idx), y0: rowYs(y, len(idx)), x1: pick(q95, idx), y1: rowYs(y, len(idx)),
+		sty: draw.LineStyle{Color: colText, Width: vg.Points(1)}})
+	p.Add(vline(0, colText, false))
+	p.Add(shares)
+	unit := "in " + in.responseName() + " units"
+	if in.isLog() {
+		unit = "on the log scale"
+	}
+	p.X.Label.Text = "Total contribution over all rows (" + unit + ")"
+	// Leave room right of the longest bar or whisker for its share label.
+	p.X.Max = math.Max(p.X.Max, 0) + 0.1*(math.Max(p.X.Max, 0)-math.Min(p.X.Min, 0))
+	f := single(p, "Contribution by predictor", "Sum over all rows of each term's contribution (intercept excluded), posterior mean with 90% interval; labels give the share of the summed fit")
+	f.height = max(4*vg.Inch, vg.Length(0.32*float64(len(idx))+1.8)*vg.Inch)
+	f.legend = []legendEntry{{"Media term", swatch{colFitted}}, {"Other term", swatch{rgb(0x9a, 0xa5, 0xb1)}},
+		{"90% interval", lineThumb{draw.LineStyle{Color: colText, Width: vg.Points(1)}}}}
+	return f, nil
+}
+
+// impactBars starts the predictor-impact plot: one bar per term of idx (media terms
+// coloured). It returns the plot, the y of each bar and the labels of the terms' shares of
+// the fit (right of the bar or its whisker), for the caller to add above the whiskers.
+func impactBars(in *inputs, terms []string, mean, share, q95 []float64, idx []int) (*plot.Plot, func(int) float64, *labels) {
 	media := map[string]bool{}
 	for _, m := range in.mediaTerms(terms) {
 		media[m] = true
@@ -464,24 +464,9 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 		}
 	}
 	p.Add(bars)
-	p.Add(&segments{x0: pick(q5, idx), y0: rowYs(y, len(idx)), x1: pick(q95, idx), y1: rowYs(y, len(idx)),
-		sty: draw.LineStyle{Color: colText, Width: vg.Points(1)}})
-	p.Add(vline(0, colText, false))
 	ls := textStyle(8, false, colMuted)
 	ls.YAlign = draw.YCenter
-	p.Add(&labels{x: lx, y: ly, text: lt, sty: ls, dx: vg.Points(4)})
-	unit := "in " + in.responseName() + " units"
-	if in.isLog() {
-		unit = "on the log scale"
-	}
-	p.X.Label.Text = "Total contribution over all rows (" + unit + ")"
-	// Leave room right of the longest bar or whisker for its share label.
-	p.X.Max = math.Max(p.X.Max, 0) + 0.1*(math.Max(p.X.Max, 0)-math.Min(p.X.Min, 0))
-	f := single(p, "Contribution by predictor", "Sum over all rows of each term's contribution (intercept excluded), posterior mean with 90% interval; labels give the share of the summed fit")
-	f.height = max(4*vg.Inch, vg.Length(0.32*float64(len(idx))+1.8)*vg.Inch)
-	f.legend = []legendEntry{{"Media term", swatch{colFitted}}, {"Other term", swatch{rgb(0x9a, 0xa5, 0xb1)}},
-		{"90% interval", lineThumb{draw.LineStyle{Color: colText, Width: vg.Points(1)}}}}
-	return f, nil
+	return p, y, &labels{x: lx, y: ly, text: lt, sty: ls, dx: vg.Points(4)}
 }
 
 func rowYs(y func(int) float64, n int) []float64 {
@@ -493,17 +478,13 @@ func rowYs(y func(int) float64, n int) []float64 {
 }
 
 func drawDecompTimeseries(in *inputs) (*figure, error) {
-	t, err := in.table(StagePostRun, "decomposition.csv")
+	d, err := in.decomposition()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.need("term", "mean"); err != nil {
-		return nil, err
-	}
-	terms, _ := t.strs("term")
 	var uniq []string
 	seen := map[string]bool{}
-	for _, term := range terms {
+	for _, term := range d.Terms {
 		if !seen[term] {
 			seen[term] = true
 			uniq = append(uniq, term)
@@ -513,56 +494,8 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 	if len(media) == 0 {
 		return nil, skipf("the model has no media terms (m_* or allocation channels)")
 	}
-	mean, err := t.floats("mean")
-	if err != nil {
-		return nil, err
-	}
-	var factors []string
-	for _, h := range t.header[:t.index["term"]] {
-		if h != "row" && h != "date" {
-			factors = append(factors, h)
-		}
-	}
-	x, dated := rowAxis(t)
-	// One point per (group, row key): the row number, else the date.
-	type point struct {
-		x       float64
-		contrib []float64
-	}
-	mi := map[string]int{}
-	for k, m := range media {
-		mi[m] = k
-	}
-	var groups []string
-	series := map[string]map[string]*point{}
-	keys := map[string][]string{}
-	rowKey, _ := t.strs("row")
-	for i, r := range t.rows {
-		k, ok := mi[terms[i]]
-		if !ok {
-			continue
-		}
-		parts := make([]string, len(factors))
-		for j, fct := range factors {
-			parts[j] = r[t.index[fct]]
-		}
-		g := strings.Join(parts, " / ")
-		if _, ok := series[g]; !ok {
-			series[g] = map[string]*point{}
-			groups = append(groups, g)
-		}
-		key := fmt.Sprint(x[i])
-		if rowKey != nil {
-			key = rowKey[i]
-		}
-		pt, ok := series[g][key]
-		if !ok {
-			pt = &point{x: x[i], contrib: make([]float64, len(media))}
-			series[g][key] = pt
-			keys[g] = append(keys[g], key)
-		}
-		pt.contrib[k] += mean[i]
-	}
+	x, dated := keyAxis(d.Keys)
+	groups, points := decompByGroup(d, media, x)
 	note := ""
 	if len(groups) > MaxFacets {
 		note = fmt.Sprintf("Showing the first %d of %d groups; every group is in decomposition.csv.", MaxFacets, len(groups))
@@ -570,41 +503,7 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 	}
 	var plots []*plot.Plot
 	for _, g := range groups {
-		pts := make([]*point, 0, len(keys[g]))
-		for _, k := range keys[g] {
-			pts = append(pts, series[g][k])
-		}
-		slices.SortStableFunc(pts, func(a, b *point) int { return num.Compare(a.x, b.x) })
-		xs := make([]float64, len(pts))
-		for i, pt := range pts {
-			xs[i] = pt.x
-		}
-		p := newPlot()
-		p.Add(gridLines{true, true})
-		posBase, negBase := make([]float64, len(pts)), make([]float64, len(pts))
-		for k := range media {
-			lo, hi := make([]float64, len(pts)), make([]float64, len(pts))
-			for i, pt := range pts {
-				v := pt.contrib[k]
-				if v >= 0 {
-					lo[i], hi[i] = posBase[i], posBase[i]+v
-					posBase[i] = hi[i]
-				} else {
-					hi[i], lo[i] = negBase[i], negBase[i]+v
-					negBase[i] = lo[i]
-				}
-			}
-			p.Add(&band{x: xs, lo: lo, hi: hi, fill: alpha(paletteAt(k), 0.85)})
-		}
-		p.Add(hline(0, colText, false))
-		if dated {
-			p.X.Tick.Marker = dateTicks{max: 8}
-			if len(groups) > 1 {
-				p.X.Tick.Marker = dateTicks{max: 5}
-			}
-		}
-		p.Title.Text = g
-		plots = append(plots, p)
+		plots = append(plots, decompPanel(points[g], len(media), dated, len(groups) > 1, g))
 	}
 	if len(plots) == 0 {
 		return nil, skipf("decomposition.csv has no rows for the media terms")
@@ -632,4 +531,101 @@ func drawDecompTimeseries(in *inputs) (*figure, error) {
 		f.legend = append(f.legend, legendEntry{m, swatch{alpha(paletteAt(k), 0.85)}})
 	}
 	return f, nil
+}
+
+// decompPoint is one row of a group: its x and each media term's contribution.
+type decompPoint struct {
+	x       float64
+	contrib []float64
+}
+
+// decompByGroup sums the media terms' mean contributions per group and row: groups in order
+// of first appearance, each group's points in x order.
+func decompByGroup(d *posterior.DecompositionTable, media []string, x []float64) ([]string, map[string][]*decompPoint) {
+	mi := map[string]int{}
+	for k, m := range media {
+		mi[m] = k
+	}
+	var groups []string
+	series := map[string]map[int]*decompPoint{}
+	points := map[string][]*decompPoint{}
+	for i, key := range d.Keys {
+		k, ok := mi[d.Terms[i]]
+		if !ok {
+			continue
+		}
+		g := strings.Join(key.Groups, " / ")
+		if _, ok := series[g]; !ok {
+			series[g] = map[int]*decompPoint{}
+			groups = append(groups, g)
+		}
+		pt, ok := series[g][key.Row]
+		if !ok {
+			pt = &decompPoint{x: x[i], contrib: make([]float64, len(media))}
+			series[g][key.Row] = pt
+			points[g] = append(points[g], pt)
+		}
+		pt.contrib[k] += d.Mean[i]
+	}
+	for _, pts := range points {
+		slices.SortStableFunc(pts, func(a, b *decompPoint) int { return num.Compare(a.x, b.x) })
+	}
+	return groups, points
+}
+
+// decompPanel stacks one group's media contributions over time: positive ones up from zero,
+// negative ones down.
+func decompPanel(pts []*decompPoint, nMedia int, dated, faceted bool, title string) *plot.Plot {
+	xs := make([]float64, len(pts))
+	for i, pt := range pts {
+		xs[i] = pt.x
+	}
+	p := newPlot()
+	p.Add(gridLines{true, true})
+	posBase, negBase := make([]float64, len(pts)), make([]float64, len(pts))
+	for k := range nMedia {
+		lo, hi := make([]float64, len(pts)), make([]float64, len(pts))
+		for i, pt := range pts {
+			v := pt.contrib[k]
+			if v >= 0 {
+				lo[i], hi[i] = posBase[i], posBase[i]+v
+				posBase[i] = hi[i]
+			} else {
+				hi[i], lo[i] = negBase[i], negBase[i]+v
+				negBase[i] = lo[i]
+			}
+		}
+		p.Add(&band{x: xs, lo: lo, hi: hi, fill: alpha(paletteAt(k), 0.85)})
+	}
+	p.Add(hline(0, colText, false))
+	if dated {
+		p.X.Tick.Marker = dateTicks{max: 8}
+		if faceted {
+			p.X.Tick.Marker = dateTicks{max: 5}
+		}
+	}
+	p.Title.Text = title
+	return p
+}
+
+// keyAxis returns the rows' dates as Unix seconds when every row has a parseable date,
+// else their row numbers.
+func keyAxis(keys []posterior.RowKey) ([]float64, bool) {
+	x := make([]float64, len(keys))
+	dated := len(keys) > 0
+	for i, k := range keys {
+		tm, err := parseDate(k.Date)
+		if err != nil {
+			dated = false
+			break
+		}
+		x[i] = float64(tm.Unix())
+	}
+	if dated {
+		return x, true
+	}
+	for i, k := range keys {
+		x[i] = float64(k.Row)
+	}
+	return x, false
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // Options tune Build; the zero value detects the layout and draws at 130 dpi.
@@ -90,14 +91,8 @@ func Build(ctx context.Context, runDir string, opts Options) (*Manifest, error) 
 	if !isDir(runDir) {
 		return nil, fmt.Errorf("report: run folder %s does not exist", runDir)
 	}
-	f := folder{dir: runDir}
-	switch opts.Layout {
-	case "":
-		f.flat = detectLayout(runDir)
-	case LayoutFlat:
-		f.flat = true
-	case LayoutStaged:
-	default:
+	f, err := runfolder.Open(runDir, opts.Layout)
+	if err != nil {
 		return nil, fmt.Errorf("report: layout %q: use %s or %s", opts.Layout, LayoutStaged, LayoutFlat)
 	}
 	if opts.DPI <= 0 {
@@ -108,11 +103,11 @@ func Build(ctx context.Context, runDir string, opts Options) (*Manifest, error) 
 	}
 
 	in := newInputs(f)
-	m := &Manifest{RunDir: runDir, Flat: f.flat, Plots: make([]Plot, len(plotDefs))}
+	m := &Manifest{RunDir: runDir, Flat: f.Flat, Plots: make([]Plot, len(plotDefs))}
 	var g errgroup.Group
 	g.SetLimit(opts.Workers)
 	for i, def := range plotDefs {
-		m.Plots[i] = Plot{Stage: def.stage, Name: def.name, Path: f.rel(def.stage, def.name)}
+		m.Plots[i] = Plot{Stage: def.stage, Name: def.name, Path: f.Rel(def.stage, def.name)}
 		g.Go(func() error {
 			m.Plots[i] = drawOne(ctx, in, f, def, m.Plots[i], opts.DPI)
 			return nil
@@ -134,7 +129,7 @@ func Build(ctx context.Context, runDir string, opts Options) (*Manifest, error) 
 
 // drawOne draws one plot and writes it, turning a panic inside the plotting code into a
 // failure of that plot alone.
-func drawOne(ctx context.Context, in *inputs, f folder, def plotDef, rec Plot, dpi float64) (out Plot) {
+func drawOne(ctx context.Context, in *inputs, f runfolder.Folder, def plotDef, rec Plot, dpi float64) (out Plot) {
 	out = rec
 	defer func() {
 		if r := recover(); r != nil {
@@ -151,7 +146,7 @@ func drawOne(ctx context.Context, in *inputs, f folder, def plotDef, rec Plot, d
 	if err == nil {
 		var png []byte
 		if png, err = fig.png(dpi); err == nil {
-			p := f.out(def.stage, def.name)
+			p := f.Path(def.stage, def.name)
 			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
 				err = atomicfile.WriteFile(p, png, 0o644)
 			}
@@ -182,27 +177,27 @@ var plotDefs []plotDef
 
 func init() {
 	plotDefs = []plotDef{
-		{StagePreRun, "media_spend_timeseries.png", "Spend per media channel stacked over time: check for plausible seasonality, no unexpected zero-spend gaps mid-campaign (an ingestion problem) and sensible relative sizes.", drawMediaSpend},
-		{StagePreRun, "vif_bar.png", "How much each predictor's coefficient variance is inflated by its correlation with the others: above 5 deserves a look, above 10 means the data cannot separate that predictor's effect from the others'.", drawVIF},
-		{StageModelFit, "fit_timeseries.png", "The fitted line should follow the observed level and seasonality, with about 95% of observations inside the band; systematic misses (holiday peaks, level shifts) point to a missing term.", drawFitTimeseries},
-		{StageModelFit, "fit_scatter.png", "Points should lie close to the diagonal across the whole range; curvature or a fan shape means the model misses a non-linearity or the noise grows with the level.", drawFitScatter},
-		{StageModelFit, "posterior_forest.png", "Each line is a coefficient's 90% interval with its posterior mean; an interval that crosses zero is not distinguishable from no effect, and a very wide one is dominated by its prior.", drawForest},
-		{StageModelFit, "prior_posterior.png", "A posterior much narrower than its prior means the data inform that media effect; a posterior that looks like its prior means the data say little about it.", drawPriorPosterior},
-		{StagePostRun, "decomp_predictor_impact.png", "Total modelled contribution of each term over the whole period; long media bars are the largest media contributions, and controls (trend, seasonality) usually dominate the baseline.", drawPredictorImpact},
-		{StagePostRun, "decomp_timeseries.png", "Media contributions stacked over time: their height is the part of the KPI the model attributes to media in each period.", drawDecompTimeseries},
-		{StageDiagnostics, "ppc.png", "Posterior predictive check: observed points should scatter inside the predictive band, with about 1 in 20 outside it; runs of points outside it mark periods the model cannot reproduce.", drawPPC},
-		{StageDiagnostics, "residuals_timeseries.png", "Residuals should scatter around zero with no trend, seasonal pattern or level shift; clusters outside the dashed ±2 RMSE lines are periods the model misses.", drawResidualsTime},
-		{StageDiagnostics, "residuals_vs_fitted.png", "There should be no pattern: a curved binned mean means a missing non-linearity, a fan shape means the noise grows with the level (consider log(y)).", drawResidualsVsFitted},
-		{StageDiagnostics, "residuals_hist.png", "Residuals should look roughly like the normal curve; heavy tails or skew point to outliers or a response that needs a log.", drawResidualsHist},
-		{StageDiagnostics, "residuals_acf.png", "Bars beyond the dashed 95% lines are autocorrelation the model leaves in its residuals: a missing trend, seasonality or carry-over, which makes the intervals too narrow.", drawResidualsACF},
-		{StageDiagnostics, "residuals_latent_acf.png", "The same autocorrelation check on the log scale the model is fitted on.", drawResidualsLatentACF},
-		{StageDiagnostics, "boundary_hits.png", "Share of draws pressed against each finite bound; a large share means the data push that coefficient against its constraint, so the bound, not the data, sets its value.", drawBoundaryHits},
-		{StageDiagnostics, "rhat_ess.png", "Every Rhat should sit left of the dashed line and every ESS right of it; parameters on the wrong side have not converged, so run longer chains or reparameterise.", drawRhatESS},
-		{StageModelSelection, "pareto_k.png", "Pareto k per observation: clusters of red or purple points are influential observations for which PSIS-LOO is unreliable.", drawParetoK},
-		{StageOptimisation, "budget_response_curves.png", "Each channel's modelled contribution as its spend grows, with the current and optimised spend marked; a flattening curve means diminishing returns.", drawResponseCurves},
-		{StageOptimisation, "budget_roi_cpa.png", "Return per unit of spend for each channel at the current and the optimised allocation.", drawROI},
-		{StageOptimisation, "budget_impact.png", "Where the optimiser moves money (left) and what that does to each channel's contribution (right).", drawImpact},
-		{StageOptimisation, "budget_efficient_frontier.png", "The best achievable total contribution at each total budget; where the curve flattens, more budget buys little.", drawFrontier},
-		{StageOptimisation, "budget_sensitivity.png", "How the total contribution changes when one channel's optimised spend moves down or up, the others fixed: long bars are the channels the result is most sensitive to.", drawSensitivity},
+		{runfolder.StagePreRun, "media_spend_timeseries.png", "Spend per media channel stacked over time: check for plausible seasonality, no unexpected zero-spend gaps mid-campaign (an ingestion problem) and sensible relative sizes.", drawMediaSpend},
+		{runfolder.StagePreRun, "vif_bar.png", "How much each predictor's coefficient variance is inflated by its correlation with the others: above 5 deserves a look, above 10 means the data cannot separate that predictor's effect from the others'.", drawVIF},
+		{runfolder.StageModelFit, "fit_timeseries.png", "The fitted line should follow the observed level and seasonality, with about 95% of observations inside the band; systematic misses (holiday peaks, level shifts) point to a missing term.", drawFitTimeseries},
+		{runfolder.StageModelFit, "fit_scatter.png", "Points should lie close to the diagonal across the whole range; curvature or a fan shape means the model misses a non-linearity or the noise grows with the level.", drawFitScatter},
+		{runfolder.StageModelFit, "posterior_forest.png", "Each line is a coefficient's 90% interval with its posterior mean; an interval that crosses zero is not distinguishable from no effect, and a very wide one is dominated by its prior.", drawForest},
+		{runfolder.StageModelFit, "prior_posterior.png", "A posterior much narrower than its prior means the data inform that media effect; a posterior that looks like its prior means the data say little about it.", drawPriorPosterior},
+		{runfolder.StagePostRun, "decomp_predictor_impact.png", "Total modelled contribution of each term over the whole period; long media bars are the largest media contributions, and controls (trend, seasonality) usually dominate the baseline.", drawPredictorImpact},
+		{runfolder.StagePostRun, "decomp_timeseries.png", "Media contributions stacked over time: their height is the part of the KPI the model attributes to media in each period.", drawDecompTimeseries},
+		{runfolder.StageDiagnostics, "ppc.png", "Posterior predictive check: observed points should scatter inside the predictive band, with about 1 in 20 outside it; runs of points outside it mark periods the model cannot reproduce.", drawPPC},
+		{runfolder.StageDiagnostics, "residuals_timeseries.png", "Residuals should scatter around zero with no trend, seasonal pattern or level shift; clusters outside the dashed ±2 RMSE lines are periods the model misses.", drawResidualsTime},
+		{runfolder.StageDiagnostics, "residuals_vs_fitted.png", "There should be no pattern: a curved binned mean means a missing non-linearity, a fan shape means the noise grows with the level (consider log(y)).", drawResidualsVsFitted},
+		{runfolder.StageDiagnostics, "residuals_hist.png", "Residuals should look roughly like the normal curve; heavy tails or skew point to outliers or a response that needs a log.", drawResidualsHist},
+		{runfolder.StageDiagnostics, "residuals_acf.png", "Bars beyond the dashed 95% lines are autocorrelation the model leaves in its residuals: a missing trend, seasonality or carry-over, which makes the intervals too narrow.", drawResidualsACF},
+		{runfolder.StageDiagnostics, "residuals_latent_acf.png", "The same autocorrelation check on the log scale the model is fitted on.", drawResidualsLatentACF},
+		{runfolder.StageDiagnostics, "boundary_hits.png", "Share of draws pressed against each finite bound; a large share means the data push that coefficient against its constraint, so the bound, not the data, sets its value.", drawBoundaryHits},
+		{runfolder.StageDiagnostics, "rhat_ess.png", "Every Rhat should sit left of the dashed line and every ESS right of it; parameters on the wrong side have not converged, so run longer chains or reparameterise.", drawRhatESS},
+		{runfolder.StageModelSelection, "pareto_k.png", "Pareto k per observation: clusters of red or purple points are influential observations for which PSIS-LOO is unreliable.", drawParetoK},
+		{runfolder.StageOptimisation, "budget_response_curves.png", "Each channel's modelled contribution as its spend grows, with the current and optimised spend marked; a flattening curve means diminishing returns.", drawResponseCurves},
+		{runfolder.StageOptimisation, "budget_roi_cpa.png", "Return per unit of spend for each channel at the current and the optimised allocation.", drawROI},
+		{runfolder.StageOptimisation, "budget_impact.png", "Where the optimiser moves money (left) and what that does to each channel's contribution (right).", drawImpact},
+		{runfolder.StageOptimisation, "budget_efficient_frontier.png", "The best achievable total contribution at each total budget; where the curve flattens, more budget buys little.", drawFrontier},
+		{runfolder.StageOptimisation, "budget_sensitivity.png", "How the total contribution changes when one channel's optimised spend moves down or up, the others fixed: long bars are the channels the result is most sensitive to.", drawSensitivity},
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -11,8 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // The fixtures in testdata/ are real run folders, trimmed (see testdata/README.md).
@@ -155,7 +159,7 @@ func TestBuildWritesEveryPlot(t *testing.T) {
 func TestVerdict(t *testing.T) {
 	for fixture, want := range map[string]string{"blm": "pass", "panel": "pass"} {
 		dir := copyFixture(t, fixture)
-		rep, err := readTable(filepath.Join(dir, StageDiagnostics, "diagnostics_report.csv"), "report")
+		rep, err := readTable(filepath.Join(dir, runfolder.StageDiagnostics, "diagnostics_report.csv"), "report")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +181,7 @@ func TestVerdict(t *testing.T) {
 // failing check's message first.
 func TestVerdictFail(t *testing.T) {
 	dir := copyFixture(t, "blm")
-	p := filepath.Join(dir, StageDiagnostics, "diagnostics_report.csv")
+	p := filepath.Join(dir, runfolder.StageDiagnostics, "diagnostics_report.csv")
 	rewrite(t, p, "overall,all,,pass,non_pass_checks,0,policy=publish,every check passed",
 		"overall,all,,fail,non_pass_checks,1,policy=strict,1 failed (sampler_divergences): fix them first")
 	rewrite(t, p, "sampler_divergences,P1,important,pass,", "sampler_divergences,P1,important,fail,")
@@ -206,7 +210,7 @@ func TestFlatLayout(t *testing.T) {
 	if err := os.MkdirAll(flat, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range Stages {
+	for _, st := range runfolder.Stages {
 		names, _ := listDir(filepath.Join(staged, st))
 		for _, n := range names {
 			if err := os.Rename(filepath.Join(staged, st, n), filepath.Join(flat, n)); err != nil {
@@ -229,7 +233,7 @@ func TestFlatLayout(t *testing.T) {
 			t.Errorf("index.html has no <img> for %s", name)
 		}
 	}
-	for _, st := range Stages {
+	for _, st := range runfolder.Stages {
 		if isDir(filepath.Join(flat, st)) {
 			t.Errorf("Build created the stage folder %s in a flat run folder", st)
 		}
@@ -253,11 +257,12 @@ func rewrite(t *testing.T, path, old, new string) {
 	}
 }
 
-// TestMissingInputsSkip removes stages and the data file: their plots are skipped, not
-// failed, and the rest are drawn.
+// TestMissingInputsSkip removes stages and the data file: the stages' plots are skipped,
+// not failed, and the rest are drawn — the pre-run plots too, which read 10_pre_run/, never
+// the data file.
 func TestMissingInputsSkip(t *testing.T) {
 	dir := copyFixture(t, "blm")
-	for _, st := range []string{StageDiagnostics, StageModelSelection, StageOptimisation} {
+	for _, st := range []string{runfolder.StageDiagnostics, runfolder.StageModelSelection, runfolder.StageOptimisation} {
 		if err := os.RemoveAll(filepath.Join(dir, st)); err != nil {
 			t.Fatal(err)
 		}
@@ -269,8 +274,7 @@ func TestMissingInputsSkip(t *testing.T) {
 	if f := m.Failed(); len(f) > 0 {
 		t.Fatalf("plots failed: %v", f)
 	}
-	skipped := []string{"media_spend_timeseries.png", "vif_bar.png", "prior_posterior.png", "pareto_k.png",
-		"budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
+	skipped := []string{"pareto_k.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
 		"budget_efficient_frontier.png", "budget_sensitivity.png"}
 	for _, p := range m.Plots {
 		want := PlotWritten
@@ -300,11 +304,45 @@ func TestMissingInputsSkip(t *testing.T) {
 	}
 }
 
+// TestOldRunWithoutPreRunFiles builds the page of a run folder written before dsamstan
+// wrote 10_pre_run/: the plots that need it are skipped with a reason, none fails, and the
+// media terms still come from the config's allocation section.
+func TestOldRunWithoutPreRunFiles(t *testing.T) {
+	dir := copyFixture(t, "blm")
+	if err := os.RemoveAll(filepath.Join(dir, runfolder.StagePreRun)); err != nil {
+		t.Fatal(err)
+	}
+	m := build(t, dir, fast)
+	if f := m.Failed(); len(f) > 0 {
+		t.Fatalf("plots failed: %v", f)
+	}
+	for _, p := range m.Plots {
+		want := PlotWritten
+		switch p.Name {
+		case "media_spend_timeseries.png", "vif_bar.png", "prior_posterior.png", "residuals_latent_acf.png":
+			want = PlotSkipped
+		}
+		if p.Status != want {
+			t.Errorf("%s: %s (%s); want %s", p.Name, p.Status, p.Reason, want)
+		}
+		if p.Status == PlotSkipped && p.Name != "residuals_latent_acf.png" && !strings.Contains(p.Reason, "10_pre_run/") {
+			t.Errorf("%s is skipped for %q; want the missing 10_pre_run file named", p.Name, p.Reason)
+		}
+	}
+	// The channels come from the config, with the optimiser's defaults for what it omits.
+	rewrite(t, filepath.Join(dir, runfolder.StageMetadata, "config.resolved.yaml"), "      spend_col: m_tv\n", "")
+	in := newInputs(runfolder.Folder{Dir: dir})
+	got := in.channels()
+	if len(got) != 3 || got[0] != (runfolder.SpecChannel{Term: "m_tv", Name: "tv", SpendCol: "tv"}) {
+		t.Errorf("channels without model_spec.json = %+v; want 3, the first {m_tv tv tv} (spend_col defaults to name)", got)
+	}
+}
+
 // TestCorruptCSVFailsOnlyItsPlots breaks fitted_values.csv: the plots drawn from it fail,
 // every other plot is drawn, and the page lists the failures.
 func TestCorruptCSVFailsOnlyItsPlots(t *testing.T) {
 	dir := copyFixture(t, "blm")
-	p := filepath.Join(dir, StagePostRun, "fitted_values.csv")
+	p := filepath.Join(dir, runfolder.StagePostRun, "fitted_values.csv")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +391,7 @@ func TestCorruptCSVFailsOnlyItsPlots(t *testing.T) {
 func TestHostileStringsAreEscaped(t *testing.T) {
 	dir := copyFixture(t, "panel")
 	const script = "<script>alert(1)</script>"
-	runJSON := filepath.Join(dir, StageMetadata, "run.json")
+	runJSON := filepath.Join(dir, runfolder.StageMetadata, "run.json")
 	b, _ := os.ReadFile(runJSON)
 	var run map[string]any
 	if err := json.Unmarshal(b, &run); err != nil {
@@ -368,13 +406,13 @@ func TestHostileStringsAreEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A group label and a term name in the tables, a message in the diagnostics report.
-	rewrite(t, filepath.Join(dir, StagePostRun, "fit_metrics.csv"), "market=north", "market=<i>north</i>")
-	rewrite(t, filepath.Join(dir, StagePostRun, "fitted_values.csv"), ",north,", ",<i>north</i>,")
-	rewrite(t, filepath.Join(dir, StageDiagnostics, "diagnostics_report.csv"), "sampler_divergences,", "<svg onload=alert(3)>,")
+	rewrite(t, filepath.Join(dir, runfolder.StagePostRun, "fit_metrics.csv"), "market=north", "market=<i>north</i>")
+	rewrite(t, filepath.Join(dir, runfolder.StagePostRun, "fitted_values.csv"), ",north,", ",<i>north</i>,")
+	rewrite(t, filepath.Join(dir, runfolder.StageDiagnostics, "diagnostics_report.csv"), "sampler_divergences,", "<svg onload=alert(3)>,")
 
 	// A file name the runner never writes, with markup, '#' and a colon.
 	odd := "notes <b>#1: todo.txt"
-	if err := os.WriteFile(filepath.Join(dir, StageDiagnostics, odd), []byte("x"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, runfolder.StageDiagnostics, odd), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m := build(t, dir, fast)
@@ -409,10 +447,10 @@ func TestHostileStringsAreEscaped(t *testing.T) {
 // the model exist.
 func TestInterruptedRun(t *testing.T) {
 	dir := copyFixture(t, "blm")
-	for _, st := range []string{StagePostRun, StageDiagnostics, StageModelSelection, StageOptimisation} {
+	for _, st := range []string{runfolder.StagePostRun, runfolder.StageDiagnostics, runfolder.StageModelSelection, runfolder.StageOptimisation} {
 		os.RemoveAll(filepath.Join(dir, st))
 	}
-	rewrite(t, filepath.Join(dir, StageMetadata, "run.json"), `"status": "completed"`,
+	rewrite(t, filepath.Join(dir, runfolder.StageMetadata, "run.json"), `"status": "completed"`,
 		`"status": "interrupted", "error": "cmdstan: interrupted"`)
 	m := build(t, dir, fast)
 	if m.Status != "interrupted" {
@@ -428,7 +466,7 @@ func TestInterruptedRun(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
-	// The pre-run plots need only the config and the data.
+	// The pre-run plots need only 10_pre_run/.
 	if p := plotOf(t, m, "vif_bar.png"); p.Status != PlotWritten {
 		t.Errorf("vif_bar.png: %s (%s)", p.Status, p.Reason)
 	}
@@ -507,8 +545,8 @@ func BenchmarkBuild(b *testing.B) {
 // for a log model. The latent-scale ACF is drawn, and the fit plots read the KPI scale.
 func TestLogResponse(t *testing.T) {
 	dir := copyFixture(t, "blm")
-	rewrite(t, filepath.Join(dir, StageMetadata, "run.json"), `"formula": "kpi_value ~`, `"formula": "log(kpi_value) ~`)
-	p := filepath.Join(dir, StagePostRun, "fitted_values.csv")
+	rewrite(t, filepath.Join(dir, runfolder.StageMetadata, "run.json"), `"formula": "kpi_value ~`, `"formula": "log(kpi_value) ~`)
+	p := filepath.Join(dir, runfolder.StagePostRun, "fitted_values.csv")
 	tb, err := readTable(p, "fitted_values.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -522,7 +560,7 @@ func TestLogResponse(t *testing.T) {
 	for _, r := range tb.rows {
 		rec := slices.Clone(r[:2])
 		for _, v := range r[2:] {
-			x, _ := parseNum(v)
+			x, _ := strconv.ParseFloat(v, 64)
 			rec = append(rec, fmt.Sprint(math.Log(x)))
 		}
 		rec = append(rec, r[2:]...)
@@ -537,7 +575,7 @@ func TestLogResponse(t *testing.T) {
 			t.Errorf("%s: %s (%s)", name, pl.Status, pl.Reason)
 		}
 	}
-	in := newInputs(folder{dir: dir})
+	in := newInputs(runfolder.Folder{Dir: dir})
 	d, err := in.fitData()
 	if err != nil {
 		t.Fatal(err)
@@ -547,9 +585,33 @@ func TestLogResponse(t *testing.T) {
 	}
 }
 
-func (tb *table) floatAt(t *testing.T, row int, col string) float64 {
+// csvTable is a CSV file read whole, for tests that rewrite the fixtures.
+type csvTable struct {
+	header []string
+	rows   [][]string
+	index  map[string]int
+}
+
+func readTable(path, _ string) (*csvTable, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	t := &csvTable{header: recs[0], rows: recs[1:], index: map[string]int{}}
+	for j, h := range t.header {
+		t.index[h] = j
+	}
+	return t, nil
+}
+
+func (tb *csvTable) floatAt(t *testing.T, row int, col string) float64 {
 	t.Helper()
-	v, err := parseNum(tb.rows[row][tb.index[col]])
+	v, err := strconv.ParseFloat(tb.rows[row][tb.index[col]], 64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsamstan/dsamstan/loo"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 type compareOptions struct {
@@ -38,7 +37,7 @@ run.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runCompare(opts)
+			return runCompare(cmd.Context(), opts)
 		},
 	}
 	return cmd
@@ -46,21 +45,19 @@ run.`,
 
 // findRunFile finds name in a run folder, staged or flat.
 func findRunFile(dir, stage, name string) (string, error) {
-	for _, p := range []string{filepath.Join(dir, stage, name), filepath.Join(dir, name)} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	if p, ok := (runfolder.Folder{Dir: dir}).Find(stage, name); ok {
+		return p, nil
 	}
 	return "", fmt.Errorf("compare: %s has no %s/%s: is it a completed MCMC run folder? (MAP fits have no LOO)", dir, stage, name)
 }
 
-func runCompare(opts *compareOptions) error {
+func runCompare(_ context.Context, opts *compareOptions) error {
 	var names []string
 	var results []*loo.Result
 	var firstLabels []string
 	verdicts := map[string]string{}
 	for _, dir := range opts.Runs {
-		p, err := findRunFile(dir, "50_model_selection", "loo_pointwise.csv")
+		p, err := findRunFile(dir, runfolder.StageModelSelection, runfolder.LOOPointwise)
 		if err != nil {
 			return err
 		}
@@ -116,16 +113,8 @@ func indexOf(xs []string, x string) int {
 
 // runVerdict reads the diagnostics verdict a run recorded in run.json ("?" if unknown).
 func runVerdict(dir string) string {
-	p, err := findRunFile(dir, "00_run_metadata", "run.json")
-	if err != nil {
-		return "?"
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
-		return "?"
-	}
-	var info struct{ Diagnostics string }
-	if json.Unmarshal(b, &info) != nil || info.Diagnostics == "" {
+	info, err := runfolder.ReadRunInfo(runfolder.Detect(dir))
+	if err != nil || info.Diagnostics == "" {
 		return "?"
 	}
 	return info.Diagnostics

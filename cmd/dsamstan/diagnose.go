@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +14,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/internal/num"
-	"github.com/dsamstan/dsamstan/pipeline"
+	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
 )
 
@@ -131,31 +129,26 @@ func diagnoseReport(ctx context.Context, opts *diagnoseOptions) (*diagnostics.Re
 // readStoredReport returns the run folder's report (staged or flat layout), or nil when it
 // has none.
 func readStoredReport(dir string) (*diagnostics.Report, error) {
-	for _, p := range []string{
-		filepath.Join(dir, pipeline.StageDiagnosis, diagnostics.ReportFile),
-		filepath.Join(dir, diagnostics.ReportFile),
-	} {
-		f, err := os.Open(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("diagnose: %w", err)
-		}
-		defer f.Close()
-		rep, err := diagnostics.ReadCSV(f)
-		if err != nil {
-			return nil, fmt.Errorf("diagnose: %s: %w", p, err)
-		}
-		return rep, nil
+	p, ok := (runfolder.Folder{Dir: dir}).Find(runfolder.StageDiagnostics, runfolder.DiagnosticsReport)
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %w", err)
+	}
+	defer f.Close()
+	rep, err := diagnostics.ReadCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %s: %w", p, err)
+	}
+	return rep, nil
 }
 
 // runChainFiles finds a run folder's chain CSVs (staged or flat layout), in chain order.
 func runChainFiles(dir string) ([]string, error) {
 	for _, pattern := range []string{
-		filepath.Join(dir, pipeline.StageModelFit, "chain_*.csv"),
+		filepath.Join(dir, runfolder.StageModelFit, "chain_*.csv"),
 		filepath.Join(dir, "chain_*.csv"),
 	} {
 		files, err := filepath.Glob(pattern)
@@ -174,7 +167,7 @@ func runChainFiles(dir string) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("diagnose: %s has neither %s/%s nor %s/chain_*.csv: is it a dsamstan run folder?",
-		dir, pipeline.StageDiagnosis, diagnostics.ReportFile, pipeline.StageModelFit)
+		dir, runfolder.StageDiagnostics, runfolder.DiagnosticsReport, runfolder.StageModelFit)
 }
 
 // printDiagnostics writes the report as an aligned table for people, overall status first.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -59,7 +60,7 @@ same files.
 			if runF != nil {
 				return runF(opts)
 			}
-			return runExample(opts)
+			return runExample(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Out, "out", "", "folder to write into (created if missing)")
@@ -70,7 +71,7 @@ same files.
 	return cmd
 }
 
-func runExample(opts *exampleOptions) error {
+func runExample(_ context.Context, opts *exampleOptions) error {
 	var ex *simulate.Example
 	var err error
 	switch opts.Kind {

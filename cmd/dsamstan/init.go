@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ data. An existing file is kept unless --overwrite is given.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runInit(opts)
+			return runInit(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Template, "template", "blm", "blm, re (hierarchical) or cre")
@@ -58,7 +59,7 @@ data. An existing file is kept unless --overwrite is given.`,
 	return cmd
 }
 
-func runInit(opts *initOptions) error {
+func runInit(_ context.Context, opts *initOptions) error {
 	body, err := fs.ReadFile(configTemplates, "templates/"+templateNames[opts.Template])
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 
@@ -39,7 +40,7 @@ names: those travel in the data JSON (--data FILE writes it).
 			if runF != nil {
 				return runF(opts)
 			}
-			return runRender(cmd, opts)
+			return runRender(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Data, "data", "", "also write the CmdStan data JSON to this file")
@@ -47,12 +48,12 @@ names: those travel in the data JSON (--data FILE writes it).
 	return cmd
 }
 
-func runRender(cmd *cobra.Command, opts *renderOptions) error {
+func runRender(ctx context.Context, opts *renderOptions) error {
 	_, spec, err := ingest.Load(opts.Config)
 	if err != nil {
 		return err
 	}
-	prog, err := codegen.Render(cmd.Context(), nil, spec)
+	prog, err := codegen.Render(ctx, nil, spec)
 	if err != nil {
 		return err
 	}

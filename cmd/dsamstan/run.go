@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -30,6 +31,7 @@ func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
 		Long: `Fit the model described by a YAML run config with CmdStan and write a run folder:
 
   00_run_metadata/  config.original.yaml, config.resolved.yaml, run.json, session_info.txt
+  10_pre_run/       model_spec.json, vif.csv, media_spend.csv (what the report needs from the data)
   20_model_fit/     model.stan, data.json, the chain CSVs and their logs
   30_post_run/      posterior_summary.csv (parameter,mean,sd,q5,q50,q95,rhat,ess_bulk,ess_tail,mcse_mean),
                     posterior_draws.csv, fitted_values.csv, fit_metrics.csv,
@@ -55,7 +57,7 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 			if runF != nil {
 				return runF(opts)
 			}
-			return runRun(cmd, opts)
+			return runRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.RunDir, "run-dir", "", "write the run folder here (beats outputs.run_dir)")
@@ -66,8 +68,8 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 	return cmd
 }
 
-func runRun(cmd *cobra.Command, opts *runOptions) error {
-	res, err := pipeline.Run(cmd.Context(), pipeline.Options{
+func runRun(ctx context.Context, opts *runOptions) error {
+	res, err := pipeline.Run(ctx, pipeline.Options{
 		ConfigPath: opts.Config,
 		RunDir:     opts.RunDir,
 		CmdStanDir: opts.CmdStan,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -40,7 +41,7 @@ table with names in users' terms.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runSummary(cmd, opts)
+			return runSummary(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.CSV, "csv", false, "write CSV instead of a table")
@@ -48,8 +49,8 @@ table with names in users' terms.`,
 	return cmd
 }
 
-func runSummary(cmd *cobra.Command, opts *summaryOptions) error {
-	chains, err := stanio.ReadCSVFiles(cmd.Context(), opts.Files)
+func runSummary(ctx context.Context, opts *summaryOptions) error {
+	chains, err := stanio.ReadCSVFiles(ctx, opts.Files)
 	if err != nil {
 		return err
 	}

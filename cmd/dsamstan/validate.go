@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -31,13 +32,13 @@ with its file, line and column or its config key, and exits 1.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runValidate(cmd, opts)
+			return runValidate(cmd.Context(), opts)
 		},
 	}
 	return cmd
 }
 
-func runValidate(cmd *cobra.Command, opts *validateOptions) error {
+func runValidate(ctx context.Context, opts *validateOptions) error {
 	cfg, spec, err := ingest.Load(opts.Config)
 	if err != nil {
 		return err
@@ -46,10 +47,10 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := pipeline.CheckAllocation(cmd.Context(), cfg, spec, t); err != nil {
+	if err := pipeline.CheckAllocation(ctx, cfg, spec, t); err != nil {
 		return err
 	}
-	if _, err := codegen.Render(cmd.Context(), nil, spec); err != nil {
+	if _, err := codegen.Render(ctx, nil, spec); err != nil {
 		return err
 	}
 	out := opts.io.Out

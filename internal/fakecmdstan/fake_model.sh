@@ -1,6 +1,8 @@
 #!/bin/sh
 # A stand-in for a compiled BLM model executable, used by the pipeline tests. It reads the
 # CmdStan arguments it needs and behaves as $FAKE_MODE says: ok, crash, hang or crash-mid.
+# $FAKE_COLUMNS, when set, replaces the BLM parameter columns (beta.1..7,noise_sd) by its
+# comma-separated list, each drawn around 0.1·(its position), for other programs.
 out=""; id=1; samples=1000; k=7; cut=""
 for a in "$@"; do
   case "$a" in
@@ -34,8 +36,13 @@ esac
   echo "#     thin = 1"
   echo "# id = $id"
   printf 'lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__'
-  i=1; while [ $i -le $k ]; do printf ',beta.%d' $i; i=$((i+1)); done
-  echo ",noise_sd"
+  if [ -n "$FAKE_COLUMNS" ]; then
+    echo ",$FAKE_COLUMNS"
+    k=$(echo "$FAKE_COLUMNS" | awk -F, '{print NF - 1}')
+  else
+    i=1; while [ $i -le $k ]; do printf ',beta.%d' $i; i=$((i+1)); done
+    echo ",noise_sd"
+  fi
   echo "# Adaptation terminated"
   echo "# Step size = 0.5"
   echo "# Diagonal elements of inverse mass matrix:"

@@ -12,6 +12,10 @@ import (
 //go:embed fake_model.sh
 var fakeModel string
 
+// Columns is the environment variable that gives the fake sampler the parameter columns of
+// a program other than the single-market one (comma-separated, as CmdStan names them).
+const Columns = "FAKE_COLUMNS"
+
 // Modes of the fake sampler.
 const (
 	OK    = "ok"    // writes a valid CSV for the single-market (BLM) program

@@ -1,0 +1,64 @@
+package runfolder
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/dsamstan/dsamstan/codegen"
+)
+
+// RunInfo is the content of 00_run_metadata/run.json.
+type RunInfo struct {
+	Status          string             `json:"status"`
+	Error           string             `json:"error,omitempty"`
+	Model           string             `json:"model"`
+	Formula         string             `json:"formula"`
+	Config          string             `json:"config"`
+	RunDir          string             `json:"run_dir"`
+	Started         time.Time          `json:"started"`
+	Finished        *time.Time         `json:"finished,omitempty"`
+	Timings         map[string]float64 `json:"timings_seconds"`
+	DsamstanVersion string             `json:"dsamstan_version"`
+	CmdStan         string             `json:"cmdstan_dir,omitempty"`
+	CmdStanVersion  string             `json:"cmdstan_version,omitempty"`
+	StancVersion    string             `json:"stanc_version,omitempty"`
+	Template        string             `json:"template,omitempty"`
+	// RandomEffects records the parameterisation chosen for each group-varying term.
+	RandomEffects   []codegen.REChoice `json:"random_effects,omitempty"`
+	CompileKey      string             `json:"compile_cache_key,omitempty"`
+	CompileCacheHit *bool              `json:"compile_cache_hit,omitempty"`
+	Method          string             `json:"fit_method"`
+	Chains          []string           `json:"chain_csv,omitempty"`
+	Warnings        []string           `json:"warnings,omitempty"`
+	// Diagnostics is the diagnostics report's overall status: pass, warn or fail.
+	Diagnostics string `json:"diagnostics,omitempty"`
+}
+
+// Save writes run.json into the folder's metadata stage.
+func (r *RunInfo) Save(f Folder) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("runfolder: %s: %w", RunJSON, err)
+	}
+	return f.Write(StageMetadata, RunJSON, append(b, '\n'))
+}
+
+// ReadRunInfo reads the folder's run.json; the error wraps fs.ErrNotExist when the run has
+// none.
+func ReadRunInfo(f Folder) (*RunInfo, error) {
+	p, ok := f.Find(StageMetadata, RunJSON)
+	if !ok {
+		return nil, fmt.Errorf("runfolder: no %s: %w", f.Rel(StageMetadata, RunJSON), os.ErrNotExist)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("runfolder: %w", err)
+	}
+	var r RunInfo
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("runfolder: %s: %w", f.Rel(StageMetadata, RunJSON), err)
+	}
+	return &r, nil
+}
