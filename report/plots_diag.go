@@ -265,7 +265,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
-// Pareto k bands of PSIS-LOO (spec §7.5): good ≤ 0.5, ok ≤ 0.7, bad ≤ 1, very bad above.
+// Pareto k bands of PSIS-LOO (docs/dsambayes.md#psis-loo): good ≤ 0.5, ok ≤ 0.7, bad ≤ 1, very bad above.
 var kBands = []struct {
 	upper float64
 	label string

@@ -20,7 +20,7 @@ import (
 	"github.com/dsamstan/dsamstan/summarise"
 )
 
-// Parameter names as the runner writes them (DESIGN.md decision 7): a group scale is
+// Parameter names as the runner writes them (docs/architecture.md, decision 7): a group scale is
 // sd_<i>[term], a group's coefficient term[factor=level], the average over a factor's
 // groups term[average over factor].
 var (
