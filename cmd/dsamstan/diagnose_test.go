@@ -21,8 +21,8 @@ const (
 )
 
 // diagnose runs the diagnose command in-process (it is not reached through run until the
-// root registers it) and returns its error, stdout and stderr.
-func diagnose(t *testing.T, args ...string) (error, string, string) {
+// root registers it) and returns its stdout, stderr and error.
+func diagnose(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cmd := newDiagnoseCmd(streams{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
@@ -31,7 +31,7 @@ func diagnose(t *testing.T, args ...string) (error, string, string) {
 	cmd.SetErr(&errb)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err := cmd.Execute()
-	return err, out.String(), errb.String()
+	return out.String(), errb.String(), err
 }
 
 // rowStatus returns the status column of the table row of check id.
@@ -80,7 +80,7 @@ func runFolder(t *testing.T, rep *diagnostics.Report, chains ...string) string {
 }
 
 func TestDiagnoseCSVFiles(t *testing.T) {
-	err, out, _ := diagnose(t, divergentCSV)
+	out, _, err := diagnose(t, divergentCSV)
 	if err != nil {
 		t.Fatalf("diagnose without --fail-on: %v", err)
 	}
@@ -99,13 +99,13 @@ func TestDiagnoseCSVFiles(t *testing.T) {
 		t.Errorf("no divergence count in\n%s", out)
 	}
 
-	_, out, _ = diagnose(t, "--policy", "explore", divergentCSV)
+	out, _, _ = diagnose(t, "--policy", "explore", divergentCSV)
 	if got := rowStatus(t, out, "sampler_divergences"); got != "warn" {
 		t.Errorf("explore: sampler_divergences %s; want warn", got)
 	}
 
 	// Two chains of a model with group scales: the _sd rows are graded.
-	_, out, _ = diagnose(t, hier1CSV, hier2CSV)
+	out, _, _ = diagnose(t, hier1CSV, hier2CSV)
 	if got := rowStatus(t, out, "sampler_rhat_max_sd"); got == "skipped" || !strings.Contains(out, "sd_1.") {
 		t.Errorf("hier: sampler_rhat_max_sd %s\n%s", got, out)
 	}
@@ -128,7 +128,7 @@ func TestDiagnoseFailOn(t *testing.T) {
 		{append([]string{"--fail-on", "warn", "--policy", "explore"}, hier...), "warn", []string{"sampler_divergences"}},
 		{append([]string{"--policy", "strict"}, hier...), "", nil},
 	} {
-		err, out, _ := diagnose(t, tt.args...)
+		out, _, err := diagnose(t, tt.args...)
 		if !strings.Contains(out, "overall") {
 			t.Errorf("%v: the report was not printed", tt.args)
 		}
@@ -148,7 +148,7 @@ func TestDiagnoseFailOn(t *testing.T) {
 func TestDiagnoseRunFolder(t *testing.T) {
 	// Without a stored report the sampler checks come from 20_model_fit/chain_*.csv.
 	dir := runFolder(t, nil, hier1CSV, hier2CSV)
-	err, out, _ := diagnose(t, dir)
+	out, _, err := diagnose(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,11 +168,11 @@ func TestDiagnoseRunFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err, out, _ = diagnose(t, "--csv", dir)
+	out, _, err = diagnose(t, "--csv", dir)
 	if err != nil || out != string(want) {
 		t.Errorf("--csv of a stored report: %v\n%s\nwant\n%s", err, out, want)
 	}
-	err, out, _ = diagnose(t, "--fail-on", "warn", dir)
+	out, _, err = diagnose(t, "--fail-on", "warn", dir)
 	var ge *diagnostics.GateError
 	if !errors.As(err, &ge) || ge.Status != "warn" || !slices.Equal(ge.Failed, []string{"pre_design_condition_number"}) {
 		t.Errorf("stored report with --fail-on warn: %v", err)
@@ -185,13 +185,13 @@ func TestDiagnoseRunFolder(t *testing.T) {
 	}
 
 	// Asked under another policy, the sampler checks are recomputed from the chains.
-	err, out, errOut := diagnose(t, "--policy", "strict", dir)
+	out, errOut, err := diagnose(t, "--policy", "strict", dir)
 	if err != nil || rowStatus(t, out, "sampler_ebfmi_min") != "fail" || strings.Contains(out, "pre_design") ||
 		!strings.Contains(errOut, "written under policy publish") {
 		t.Errorf("--policy strict on a publish report: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	// The same policy as stored shows the stored report.
-	_, out, _ = diagnose(t, "--policy", "publish", dir)
+	out, _, _ = diagnose(t, "--policy", "publish", dir)
 	if strings.Contains(out, "sampler_") {
 		t.Errorf("--policy publish on a publish report recomputed it:\n%s", out)
 	}
@@ -212,7 +212,7 @@ func TestDiagnoseErrors(t *testing.T) {
 		{[]string{divergentCSV, hier1CSV}, false, "have different columns"},
 		{[]string{filepath.Join(empty, "missing.csv")}, false, "no such file"},
 	} {
-		err, _, _ := diagnose(t, tt.args...)
+		_, _, err := diagnose(t, tt.args...)
 		var fe *flagError
 		if err == nil || !strings.Contains(err.Error(), tt.want) || errors.As(err, &fe) != tt.usage {
 			t.Errorf("diagnose %v: %v; want an error containing %q (usage error: %v)", tt.args, err, tt.want, tt.usage)
