@@ -50,7 +50,7 @@ check-clean: golden ## fail when formatting, go mod tidy or the goldens would ch
 	git diff --exit-code
 
 cmdstan: ## install CmdStan into ~/.cmdstan unless one is found
-	@if [ -n "$(CMDSTAN_FOUND)" ] && [ -x "$(CMDSTAN_FOUND)/bin/stanc" ]; then \
+	@if [ -n "$(CMDSTAN_FOUND)" ] && [ -x "$(CMDSTAN_FOUND)/bin/stanc" ] && ls "$(CMDSTAN_FOUND)"/src/cmdstan/main*.o >/dev/null 2>&1; then \
 		echo "CmdStan found: $(CMDSTAN_FOUND)"; \
 	else \
 		scripts/install_cmdstan.sh; \
