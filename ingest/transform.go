@@ -404,7 +404,7 @@ func (b *builder) series() ([][]int, error) {
 		if len(factors) == 0 {
 			return "the data"
 		}
-		return fmt.Sprintf("%s %s", strings.Join(factors, ":"), show(labels[k]))
+		return fmt.Sprintf("%s %q", strings.Join(factors, ":"), labels[k])
 	}
 	var errs []error
 	for k, rows := range series {

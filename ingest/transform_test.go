@@ -111,6 +111,15 @@ func TestBuildSpecTransformsPanel(t *testing.T) {
 			t.Errorf("m_social row %d: %v; want %v", i, spec.X[2][i], wantSocial[i])
 		}
 	}
+	// CRE takes the group mean of the transformed column.
+	_, cre, err := runIn(t, transformYAML("kpi ~ m_tv + m_social + (1 | market)", tr)+"cre:\n  enabled: true\n  vars: [m_social]\n", csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	north, south := (0.5+80.0/120+0.5)/3, (10.0/50+0+20.0/60)/3
+	if k := len(cre.Terms) - 1; cre.Terms[k].Name != "cre_mean_m_social" || !near(cre.X[k][0], north) || !near(cre.X[k][1], south) {
+		t.Errorf("%s = %v; want the market means of hill(m_social): north %v, south %v", cre.Terms[len(cre.Terms)-1].Name, cre.X[len(cre.X)-1], north, south)
+	}
 	// The default prior is set on the transformed column.
 	if sd := sampleSD(wantSocial); !near(spec.Priors[2].SD, defaultPriorSD*sampleSD(spec.Y)/sd) {
 		t.Errorf("m_social prior sd %v; want on the transformed column's sd", spec.Priors[2].SD)
@@ -122,10 +131,10 @@ func TestBuildSpecTransformsDataErrors(t *testing.T) {
 	for _, c := range []struct{ name, formula, csv, want string }{
 		{"duplicate date", "kpi ~ m_tv + (1 | market)",
 			"date,kpi,m_tv,market\n2024-01-01,1,1,a\n2024-01-08,2,2,a\n2024-01-01,3,3,a\n2024-01-01,3,3,b\n",
-			`ingest: data.csv:2 and 4: market a has the date 2024-01-01 twice`},
+			`ingest: data.csv:2 and 4: market "a" has the date 2024-01-01 twice`},
 		{"gap", "kpi ~ m_tv + (1 | market)",
 			"date,kpi,m_tv,market\n2024-01-01,1,1,a\n2024-01-08,2,2,a\n2024-01-29,3,3,a\n2024-01-01,3,3,b\n2024-01-08,3,3,b\n",
-			`ingest: data.csv:3 and 4: market a jumps from 2024-01-08 to 2024-01-29, a gap in its dates (every other step is 1 week)`},
+			`ingest: data.csv:3 and 4: market "a" jumps from 2024-01-08 to 2024-01-29, a gap in its dates (every other step is 1 week)`},
 		{"stacked panel without group term", "kpi ~ m_tv",
 			"date,kpi,m_tv,market\n2024-01-01,1,1,a\n2024-01-01,2,2,b\n",
 			"add a group term such as (1 | market)"},
