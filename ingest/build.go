@@ -78,6 +78,9 @@ type builder struct {
 	missing  []bool               // per row: a used cell is missing
 	keep     []int                // rows kept, in file order
 	warnings []string
+
+	// transformed holds the transformed design columns by name, on the kept rows.
+	transformed map[string][]float64
 }
 
 // where is the file position of a config key, "" when unknown.
@@ -388,9 +391,18 @@ func (b *builder) spec() (*Spec, error) {
 		s.Terms = append(s.Terms, Term{Name: InterceptName, Intercept: true})
 		s.X = append(s.X, ones)
 	}
+	ts, series, err := b.transforms(f.Terms)
+	if err != nil {
+		return nil, err
+	}
+	s.Transforms = ts
+	b.transformed = map[string][]float64{}
+	for _, t := range ts {
+		b.transformed[t.Column] = t.Apply(b.column(t.Column), series)
+	}
 	for _, name := range f.Terms {
 		s.Terms = append(s.Terms, Term{Name: name})
-		s.X = append(s.X, b.column(name))
+		s.X = append(s.X, b.termColumn(name))
 	}
 	if cfg.Data.DateVar != "" {
 		s.Dates = b.text(cfg.Data.DateVar)
@@ -420,6 +432,15 @@ func (b *builder) column(name string) []float64 {
 		out[k] = all[i]
 	}
 	return out
+}
+
+// termColumn returns a term's design column: its transformed values when the config
+// transforms it, else the column restricted to the kept rows.
+func (b *builder) termColumn(name string) []float64 {
+	if x, ok := b.transformed[name]; ok {
+		return slices.Clone(x)
+	}
+	return b.column(name)
 }
 
 // text returns a text column restricted to the kept rows.

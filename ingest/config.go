@@ -30,6 +30,9 @@ type Config struct {
 	Fit           FitConfig         `yaml:"fit"`
 	Diagnostics   DiagnosticsConfig `yaml:"diagnostics"`
 	Outputs       OutputsConfig     `yaml:"outputs"`
+	// Transforms are the fixed media transforms of formula terms by column (adstock, then
+	// saturation); nil when the file has none.
+	Transforms Transforms `yaml:"transforms,omitempty"`
 	// Allocation is the budget-optimisation section, nil when the file has none. Package
 	// optimise owns its schema: ParseConfig decodes and checks it with the rest of the file,
 	// so its problems come in the same *ConfigError, and its later errors (a term the model
@@ -235,7 +238,6 @@ var aliases = map[string]map[string]string{
 // than "unknown key".
 var unsupported = map[string]string{
 	"pooling":                                "pooled models are not supported",
-	"transforms":                             "media transforms are not supported yet; add transformed columns to the data",
 	"time_components":                        "managed holiday terms are not supported yet; add holiday columns to the data",
 	"forecast":                               "forecasting is not supported",
 	"security":                               "the formula grammar is fixed, so there is nothing to allow",
@@ -249,7 +251,7 @@ var unsupported = map[string]string{
 	"diagnostics.model_selection":            "model-selection settings are not supported yet",
 	"diagnostics.time_series_selection":      "time-series cross-validation is not supported yet",
 	"outputs.save_session_info_txt":          "dsamstan always writes its run metadata",
-	"outputs.save_transform_assumptions_txt": "media transforms are not supported yet",
+	"outputs.save_transform_assumptions_txt": "dsamstan always writes transform_assumptions.txt",
 }
 
 // LoadConfig reads and parses a run config file (see ParseConfig).

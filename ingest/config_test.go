@@ -163,7 +163,7 @@ func TestBadConfigs(t *testing.T) {
 		{
 			name:    "unknown top-level key",
 			yaml:    head + "sampler: {chains: 4}\n",
-			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, allocation)",
+			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, transforms, allocation)",
 		},
 		{
 			name:    "DSAMbayes key dsamstan lacks",

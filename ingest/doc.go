@@ -64,6 +64,20 @@
 // is true; since predictors are scaled but not centred, each coefficient maps by its own
 // factor and priors and bounds map exactly.
 //
+// # Media transforms
+//
+// The transforms section fixes, per formula term, a geometric adstock and then a Hill
+// saturation of the term's column (see Transform for the formulas). BuildSpec applies them
+// when it builds the design, so Spec.X holds the transformed columns: default priors, CRE
+// means and everything downstream see the transformed values, and the coefficient
+// multiplies them. The adstock runs within each series, the rows that share the value of
+// every grouping column of the formula (the whole data without group terms), in the order of
+// data.date_var: rows out of date order are sorted for the adstock (the data keeps its
+// order), and a date repeated within a series, or a gap in its cadence (the shortest step
+// between its dates, or calendar months), is an error naming the series, the lines and the
+// dates. The value estimate and transforms.sensitivity are refused: estimated transforms and
+// sensitivity scenarios are not supported yet.
+//
 // # Panel models
 //
 // Each group term ( … | g ) becomes a Grouping: its levels (composite keys market:brand

@@ -190,7 +190,7 @@ func (b *builder) addCRE(s *Spec) error {
 	}
 	var errs []error
 	for j, v := range cre.Vars {
-		x := b.column(v)
+		x := b.termColumn(v)
 		sum := make([]float64, len(g.Levels))
 		cnt := make([]float64, len(g.Levels))
 		for i, l := range g.Of {

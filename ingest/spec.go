@@ -36,6 +36,9 @@ type Spec struct {
 	// Scale reports model.scale; Scaling is the identity when it is false.
 	Scale   bool
 	Scaling Scaling
+	// Transforms are the fixed media transforms of terms, in term order: X holds the
+	// transformed columns, so each such term's coefficient multiplies the transformed values.
+	Transforms []Transform
 	// Dates holds the date_var value of each kept row (nil without data.date_var).
 	Dates []string
 	// Lines holds the 1-based CSV line number of each kept row, for messages.

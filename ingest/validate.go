@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateData(v)
 	f := c.validateModel(v)
+	c.validateTransforms(v, f)
 	c.validatePriors(v, f)
 	c.validateFit(v)
 	v.enum("diagnostics.policy_mode", c.Diagnostics.PolicyMode, policyModes)

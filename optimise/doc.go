@@ -34,6 +34,14 @@
 // log1p, hill with slope ≤ 1 and power with exponent ≤ 1 are concave (diminishing
 // returns); hill with slope > 1 is S-shaped and power with exponent > 1 convex.
 //
+// A term whose column the model transforms itself (fixed adstock and Hill saturation) needs
+// no response: Inputs.ModelResponses holds the model's steady-state curve for it, which its
+// channel takes. Constant spend s gives an adstocked value of s (the weights sum to 1), so
+// the curve is hill {ec50: half_saturation, slope: shape} with Hill saturation and the
+// identity with adstock alone. A channel on such a term that writes its own response is an
+// error, and so is a Hill-saturated one whose spend_col is not the term's column: the
+// half-saturation is in that column's units, so the spend must be too.
+//
 // # Contributions and objectives
 //
 // With β_{d,c} the coefficient of channel c's term in draw d (d = 1…S), the channel's

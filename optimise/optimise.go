@@ -35,6 +35,10 @@ type Inputs struct {
 	KPIType string
 	// Group labels the result ("" for the population).
 	Group string
+	// ModelResponses are the responses the model itself fixes, by term: a term whose column
+	// the model transforms (adstock and saturation) has the model's steady-state curve,
+	// so a channel on it takes that response and must not write its own.
+	ModelResponses map[string]Response
 }
 
 // Options tune Optimise; the zero value gives the defaults.
@@ -197,11 +201,16 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 	if sc == nil {
 		return nil, fmt.Errorf("optimise: no scenario; add an allocation section or pass --scenario")
 	}
+	written := sc
 	sc = sc.withDefaults()
 	if err := sc.errorOf(sc.validate(true)); err != nil {
 		return nil, err
 	}
-	opts, err := opts.withDefaults()
+	sc, err := sc.withModelResponses(written, in.ModelResponses)
+	if err != nil {
+		return nil, err
+	}
+	opts, err = opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}

@@ -564,3 +564,41 @@ func showList(names []string) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// withModelResponses returns the scenario with each channel whose term has a response in
+// model taking that response. written is the scenario as given (before defaults): a
+// channel there that sets its own response is an error, and so is a Hill response on a
+// channel whose spend_col is not the term's column (the half-saturation is in the units of
+// the term's column, so the budget must be too).
+func (sc *Scenario) withModelResponses(written *Scenario, model map[string]Response) (*Scenario, error) {
+	if len(model) == 0 {
+		return sc, nil
+	}
+	out := *sc
+	out.Channels = slices.Clone(sc.Channels)
+	var p problems
+	for i := range out.Channels {
+		ch := &out.Channels[i]
+		r, ok := model[ch.Term]
+		if !ok {
+			continue
+		}
+		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
+		own := written.Channels[i].Response
+		if sc.pos != nil && sc.pos.Given(key+".response") || sc.pos == nil && own.Type != "" && own.Type != ResponseIdentity {
+			p.add(key+".response", "`%s.response` is set, but the model transforms %s itself, so the channel's response is the model's steady-state curve, %s (constant spend gives an adstocked value equal to it); remove the response",
+				key, strictyaml.Show(ch.Term), r)
+			continue
+		}
+		if r.Type == ResponseHill && ch.SpendCol != ch.Term {
+			p.add(key+".spend_col", "`%s.spend_col` is %q, but the model saturates %s with a half-saturation in the units of column %s (%s), so the channel's spend must be that column; set spend_col: %s",
+				key, ch.SpendCol, strictyaml.Show(ch.Term), strictyaml.Show(ch.Term), r, ch.Term)
+			continue
+		}
+		ch.Response = r
+	}
+	if err := sc.errorOf(p); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

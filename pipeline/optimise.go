@@ -58,6 +58,7 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 	}
 	res, err := optimise.Optimise(ctx, sc, optimise.Inputs{
 		Terms: terms, Draws: PopulationDraws(beta), SpendColumns: SpendColumns(t), KPIType: r.cfg.Model.KPIType,
+		ModelResponses: ModelResponses(spec),
 	}, optimise.Options{Seed: uint64(r.cfg.Fit.MCMC.Seed)})
 	if err != nil {
 		return err
@@ -67,6 +68,25 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 		return err
 	}
 	return res.WriteFiles(dir)
+}
+
+// ModelResponses are the steady-state response curves of the terms spec transforms, for
+// the optimiser: constant spend s gives an adstocked value of s (the adstock weights sum to
+// 1), so a term with Hill saturation responds as hill {ec50: half_saturation, slope: shape}
+// in its column's units, and one with adstock alone as the identity.
+func ModelResponses(spec *ingest.Spec) map[string]optimise.Response {
+	if len(spec.Transforms) == 0 {
+		return nil
+	}
+	out := map[string]optimise.Response{}
+	for _, t := range spec.Transforms {
+		r := optimise.Response{Type: optimise.ResponseIdentity}
+		if t.Hill {
+			r = optimise.Response{Type: optimise.ResponseHill, EC50: t.HalfSaturation, Slope: t.Shape}
+		}
+		out[t.Column] = r
+	}
+	return out
 }
 
 // CheckAllocation checks the config's allocation section against the model and data before
@@ -84,6 +104,7 @@ func CheckAllocation(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec,
 	}
 	_, err := optimise.Optimise(ctx, sc, optimise.Inputs{
 		Terms: terms, Draws: [][]float64{means}, SpendColumns: SpendColumns(t), KPIType: cfg.Model.KPIType,
+		ModelResponses: ModelResponses(spec),
 	}, optimise.Options{Starts: -1, FrontierSteps: 2, CurvePoints: 2})
 	return err
 }
@@ -148,7 +169,8 @@ func OptimiseRun(ctx context.Context, opts OptimiseOptions) error {
 	if out == "" {
 		out = filepath.Join(opts.RunDir, runfolder.StageOptimisation)
 	}
-	s := &solver{opts: opts, sc: sc, spend: SpendColumns(t), kpiType: cfg.Model.KPIType, draws: draws, drawsPath: drawsPath}
+	s := &solver{opts: opts, sc: sc, spend: SpendColumns(t), kpiType: cfg.Model.KPIType, draws: draws, drawsPath: drawsPath,
+		responses: ModelResponses(spec)}
 	for k := range spec.Terms {
 		s.terms = append(s.terms, spec.Terms[k].Name)
 	}
@@ -234,6 +256,7 @@ type solver struct {
 	terms     []string
 	draws     map[string][]float64
 	drawsPath string
+	responses map[string]optimise.Response // the model's own, by term
 }
 
 // solve optimises on the draws of column(k) for each term k and writes the files into dir.
@@ -249,7 +272,7 @@ func (s *solver) solve(ctx context.Context, group, dir string, column func(k int
 	}
 	res, err := optimise.Optimise(ctx, s.sc, optimise.Inputs{
 		Terms: s.terms, Draws: PopulationDraws(beta), SpendColumns: s.spend,
-		KPIType: s.kpiType, Group: group,
+		KPIType: s.kpiType, Group: group, ModelResponses: s.responses,
 	}, optimise.Options{Seed: s.opts.Seed})
 	if err != nil {
 		return err

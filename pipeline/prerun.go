@@ -13,9 +13,9 @@ import (
 
 // WritePreRun writes what the report needs from the data and the model spec into the
 // folder's 10_pre_run/: model_spec.json (terms, priors, bounds, groups, allocation
-// channels), vif.csv and media_spend.csv. The report then draws from the run folder alone,
-// even when the data file has moved or changed since. t is the data file as loaded, spec
-// the model built from it and cfg.
+// channels), vif.csv, media_spend.csv and transform_assumptions.txt. The report then draws
+// from the run folder alone, even when the data file has moved or changed since. t is the
+// data file as loaded, spec the model built from it and cfg.
 func WritePreRun(f runfolder.Folder, cfg *ingest.Config, t *ingest.Table, spec *ingest.Spec) error {
 	ms := modelSpec(cfg, spec)
 	spend := mediaSpend(cfg, t, spec, ms)
@@ -33,7 +33,23 @@ func WritePreRun(f runfolder.Folder, cfg *ingest.Config, t *ingest.Table, spec *
 	if err := runfolder.WriteMediaSpend(&spendCSV, spend); err != nil {
 		return err
 	}
-	return f.Write(runfolder.StagePreRun, runfolder.MediaSpendFile, spendCSV.Bytes())
+	if err := f.Write(runfolder.StagePreRun, runfolder.MediaSpendFile, spendCSV.Bytes()); err != nil {
+		return err
+	}
+	var tr bytes.Buffer
+	if err := runfolder.WriteTransformAssumptions(&tr, transformColumns(spec)); err != nil {
+		return err
+	}
+	return f.Write(runfolder.StagePreRun, runfolder.TransformAssumptionsFile, tr.Bytes())
+}
+
+// transformColumns describes spec's media transforms for transform_assumptions.txt.
+func transformColumns(spec *ingest.Spec) []runfolder.TransformColumn {
+	var cols []runfolder.TransformColumn
+	for _, t := range spec.Transforms {
+		cols = append(cols, runfolder.TransformColumn{Column: t.Column, Description: t.Describe()})
+	}
+	return cols
 }
 
 // modelSpec describes spec and the config's allocation channels for model_spec.json.

@@ -269,7 +269,7 @@ func (pg *page) files(f runfolder.Folder) (map[string][]string, error) {
 // of knownFiles' descriptions on the page, then the rest by name.
 var fileOrder = []string{
 	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo,
-	runfolder.VIFFile, runfolder.MediaSpendFile, runfolder.ModelSpecFile,
+	runfolder.VIFFile, runfolder.MediaSpendFile, runfolder.ModelSpecFile, runfolder.TransformAssumptionsFile,
 	runfolder.PosteriorSummary, runfolder.FitMetrics, runfolder.DecompositionTotals, runfolder.FittedValues,
 	runfolder.Decomposition, runfolder.PosteriorDraws,
 	runfolder.DiagnosticsReport, runfolder.LOOSummary, runfolder.LOOPointwise, "tscv_summary.csv",

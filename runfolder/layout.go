@@ -40,6 +40,8 @@ const (
 	ModelSpecFile  = "model_spec.json"
 	VIFFile        = "vif.csv"
 	MediaSpendFile = "media_spend.csv"
+	// TransformAssumptionsFile is DSAMbayes's name for the media transforms in words.
+	TransformAssumptionsFile = "transform_assumptions.txt"
 
 	// 20_model_fit (besides CmdStan's chain_<k>.csv and optimize_<k>.csv)
 	ModelStan = "model.stan"
