@@ -320,6 +320,10 @@ var dateLayouts = []struct{ layout, name string }{
 func (b *builder) checkDates() []error {
 	dv := b.cfg.Data.DateVar
 	cells := b.t.Cells[b.t.Col(dv)]
+	if f := b.cfg.Data.DateFormat; f != "" {
+		layout, _ := DateLayout(f) // Validate checked it
+		return b.badDates(cells, layout, fmt.Sprintf("data.date_format %q", f))
+	}
 	best, bestN := -1, 0
 	for k, dl := range dateLayouts {
 		n := 0
@@ -336,15 +340,22 @@ func (b *builder) checkDates() []error {
 		return nil
 	}
 	dl := dateLayouts[best]
+	return b.badDates(cells, dl.layout, "the format of the other rows ("+dl.name+")")
+}
+
+// badDates reports the kept values of data.date_var that do not parse with layout, which
+// is described as format.
+func (b *builder) badDates(cells []string, layout, format string) []error {
+	dv := b.cfg.Data.DateVar
 	var errs []error
 	bad := 0
 	for _, i := range b.keep {
-		if _, err := time.Parse(dl.layout, strings.TrimSpace(cells[i])); err == nil {
+		if _, err := time.Parse(layout, strings.TrimSpace(cells[i])); err == nil {
 			continue
 		}
 		if bad < maxReported {
-			errs = append(errs, fmt.Errorf("ingest: %s:%d: column %q (data.date_var): %q is not a date in the format of the other rows (%s)",
-				b.t.name(), b.t.Lines[i], dv, cells[i], dl.name))
+			errs = append(errs, fmt.Errorf("ingest: %s:%d: column %q (data.date_var): %q is not a date in %s",
+				b.t.name(), b.t.Lines[i], dv, cells[i], format))
 		}
 		bad++
 	}

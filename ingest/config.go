@@ -39,6 +39,13 @@ type Config struct {
 	// lacks, say) point into this file.
 	Allocation *optimise.Scenario `yaml:"allocation,omitempty"`
 
+	// DSAMbayes sections for features dsamstan does not have, accepted while they are
+	// switched off (see ported.go); nil when the file has none.
+	Pooling        *PoolingConfig        `yaml:"pooling,omitempty"`
+	TimeComponents *TimeComponentsConfig `yaml:"time_components,omitempty"`
+	Forecast       *ForecastConfig       `yaml:"forecast,omitempty"`
+	Security       *SecurityConfig       `yaml:"security,omitempty"`
+
 	// Path is the absolute path of the config file, Dir its folder (relative paths in the
 	// file are resolved against Dir) and Raw the original text.
 	Path string `yaml:"-"`
@@ -59,6 +66,9 @@ type DataConfig struct {
 	Format string `yaml:"format"`
 	// DateVar optionally names the date column.
 	DateVar string `yaml:"date_var,omitempty"`
+	// DateFormat, when set, is the strftime-style format of every value of DateVar (see
+	// DateLayout); by default the format is recognised from the values.
+	DateFormat string `yaml:"date_format,omitempty"`
 	// NAAction is "omit" (drop rows with a missing value in a used column) or "error".
 	NAAction string `yaml:"na_action"`
 }
@@ -172,6 +182,11 @@ type OptimiseConfig struct {
 type DiagnosticsConfig struct {
 	// PolicyMode is explore, publish or strict.
 	PolicyMode string `yaml:"policy_mode"`
+	// Identifiability, ModelSelection and TimeSeriesSelection are DSAMbayes switches for
+	// features dsamstan does not have yet: accepted while not enabled.
+	Identifiability     *Switch `yaml:"identifiability,omitempty"`
+	ModelSelection      *Switch `yaml:"model_selection,omitempty"`
+	TimeSeriesSelection *Switch `yaml:"time_series_selection,omitempty"`
 }
 
 // OutputsConfig is the outputs section.
@@ -182,6 +197,21 @@ type OutputsConfig struct {
 	RunDir string `yaml:"run_dir,omitempty"`
 	// Layout is staged or flat.
 	Layout string `yaml:"layout"`
+	// SaveSessionInfoTxt false leaves 00_run_metadata/session_info.txt out; nil or true
+	// writes it.
+	SaveSessionInfoTxt *bool `yaml:"save_session_info_txt,omitempty"`
+	// SaveTransformAssumptionsTxt false leaves 10_pre_run/transform_assumptions.txt out.
+	SaveTransformAssumptionsTxt *bool `yaml:"save_transform_assumptions_txt,omitempty"`
+}
+
+// SessionInfo reports whether session_info.txt is to be written.
+func (o OutputsConfig) SessionInfo() bool {
+	return o.SaveSessionInfoTxt == nil || *o.SaveSessionInfoTxt
+}
+
+// TransformAssumptions reports whether transform_assumptions.txt is to be written.
+func (o OutputsConfig) TransformAssumptions() bool {
+	return o.SaveTransformAssumptionsTxt == nil || *o.SaveTransformAssumptionsTxt
 }
 
 // Problem is one thing wrong with a config: its key path (e.g. "fit.mcmc.chains" or
@@ -237,21 +267,11 @@ var aliases = map[string]map[string]string{
 // unsupported are DSAMbayes v1 keys dsamstan does not implement; they get a clearer message
 // than "unknown key".
 var unsupported = map[string]string{
-	"pooling":                                "pooled models are not supported",
-	"time_components":                        "managed holiday terms are not supported yet; add holiday columns to the data",
-	"forecast":                               "forecasting is not supported",
-	"security":                               "the formula grammar is fixed, so there is nothing to allow",
-	"data.date_format":                       "dates are recognised automatically",
-	"data.long_id_col":                       "long-format data is not supported; pivot it to one column per variable",
-	"data.long_variable_col":                 "long-format data is not supported; pivot it to one column per variable",
-	"data.long_value_col":                    "long-format data is not supported; pivot it to one column per variable",
-	"data.dictionary_path":                   "data dictionaries are not supported",
-	"data.dictionary":                        "data dictionaries are not supported",
-	"diagnostics.identifiability":            "identifiability settings are not supported yet",
-	"diagnostics.model_selection":            "model-selection settings are not supported yet",
-	"diagnostics.time_series_selection":      "time-series cross-validation is not supported yet",
-	"outputs.save_session_info_txt":          "dsamstan always writes its run metadata",
-	"outputs.save_transform_assumptions_txt": "dsamstan always writes transform_assumptions.txt",
+	"data.long_id_col":       "long-format data is not supported; pivot it to one column per variable",
+	"data.long_variable_col": "long-format data is not supported; pivot it to one column per variable",
+	"data.long_value_col":    "long-format data is not supported; pivot it to one column per variable",
+	"data.dictionary_path":   "data dictionaries are not supported",
+	"data.dictionary":        "data dictionaries are not supported",
 }
 
 // LoadConfig reads and parses a run config file (see ParseConfig).
@@ -328,6 +348,9 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 
 // unsupportedKey gives the message for a DSAMbayes key that dsamstan does not implement.
 func unsupportedKey(key string) (string, bool) {
+	if msg, ok := switchedOffKey(key); ok {
+		return msg, true
+	}
 	why, ok := unsupported[key]
 	if !ok {
 		return "", false

@@ -163,12 +163,35 @@ func TestBadConfigs(t *testing.T) {
 		{
 			name:    "unknown top-level key",
 			yaml:    head + "sampler: {chains: 4}\n",
-			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, transforms, allocation)",
+			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, transforms, allocation, pooling, time_components, forecast, security)",
 		},
 		{
 			name:    "DSAMbayes key dsamstan lacks",
-			yaml:    head + "pooling:\n  enabled: false\n",
-			wantErr: "ingest: testdata/bad.yaml:5:1: `pooling` is a DSAMbayes setting that dsamstan does not support (pooled models are not supported); remove it",
+			yaml:    "data:\n  path: data.csv\n  dictionary_path: dict.csv\nmodel:\n  formula: kpi ~ m_tv\n",
+			wantErr: "ingest: testdata/bad.yaml:3:3: `data.dictionary_path` is a DSAMbayes setting that dsamstan does not support (data dictionaries are not supported); remove it",
+		},
+		{
+			name: "DSAMbayes features switched on",
+			yaml: head + "pooling: {enabled: true}\nforecast:\n  enabled: true\nsecurity:\n  allow_unsafe_formula: true\n" +
+				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: holidays.csv\n" +
+				"diagnostics:\n  identifiability: {enabled: true}\n  model_selection:\n    enabled: true\n  time_series_selection:\n    enabled: true\n",
+			wantErr: "ingest: testdata/bad.yaml:5:11: `pooling.enabled` is true, but dsamstan has no pooled models; model groups with group terms such as (1 | market) instead; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true, but dsamstan has no forecasting; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:9:3: `security.allow_unsafe_formula` is true, but dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true, but dsamstan cannot generate holiday terms yet; add a column per holiday to the data and put it in the formula, and set `time_components.enabled: false`\n" +
+				"ingest: testdata/bad.yaml:16:21: `diagnostics.identifiability.enabled` is true, but dsamstan has no identifiability gate yet; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:18:5: `diagnostics.model_selection.enabled` is true, but dsamstan has no model-selection settings yet; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:20:5: `diagnostics.time_series_selection.enabled` is true, but dsamstan has no time-series cross-validation (blocked expanding-window CV) yet; set it to false (or remove the section)",
+		},
+		{
+			name:    "key inside a switched-off section",
+			yaml:    head + "pooling:\n  enabled: false\n  grouping_vars: [market]\n",
+			wantErr: "ingest: testdata/bad.yaml:7:3: `pooling.grouping_vars` is a DSAMbayes setting that dsamstan does not read (dsamstan has no pooled models; model groups with group terms such as (1 | market) instead); only `pooling.enabled: false` is accepted in this section; remove it",
+		},
+		{
+			name:    "date_format directive",
+			yaml:    "data:\n  path: data.csv\n  date_format: \"%d/%m/%Q\"\nmodel:\n  formula: kpi ~ m_tv\n",
+			wantErr: "ingest: testdata/bad.yaml:3:3: `data.date_format` is \"%d/%m/%Q\": %Q is not a date directive dsamstan reads (it reads %Y %y %m %d %e %b %h %B %a %A %H %M %S %F %z and %%)",
 		},
 		{
 			name:    "lower above upper",

@@ -36,6 +36,9 @@ func WritePreRun(f runfolder.Folder, cfg *ingest.Config, t *ingest.Table, spec *
 	if err := f.Write(runfolder.StagePreRun, runfolder.MediaSpendFile, spendCSV.Bytes()); err != nil {
 		return err
 	}
+	if !cfg.Outputs.TransformAssumptions() {
+		return nil
+	}
 	var tr bytes.Buffer
 	if err := runfolder.WriteTransformAssumptions(&tr, transformColumns(spec)); err != nil {
 		return err

@@ -256,8 +256,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.folder.Write(runfolder.StageMetadata, runfolder.SessionInfo, r.sessionInfo(spec, prog)); err != nil {
-		return nil, err
+	if r.cfg.Outputs.SessionInfo() {
+		if err := r.folder.Write(runfolder.StageMetadata, runfolder.SessionInfo, r.sessionInfo(spec, prog)); err != nil {
+			return nil, err
+		}
 	}
 	return &Result{RunDir: r.folder.Dir, Info: r.info, Summary: rows, CacheHit: compiled.CacheHit, Report: r.report}, nil
 }
