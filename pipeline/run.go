@@ -273,6 +273,11 @@ func (r *runner) writeConfig() error {
 	if err := r.info.Save(r.folder); err != nil {
 		return err
 	}
+	return r.writeResolved()
+}
+
+// writeResolved writes config.resolved.yaml.
+func (r *runner) writeResolved() error {
 	if resolved, err := r.cfg.ResolvedYAML(); err == nil {
 		if err := r.folder.Write(runfolder.StageMetadata, runfolder.ConfigResolved, resolved); err != nil {
 			return err
@@ -308,8 +313,10 @@ func (r *runner) ingest(ctx context.Context) (*ingest.Spec, error) {
 // before anything is compiled.
 func (r *runner) preflight(spec *ingest.Spec) error {
 	r.report = &diagnostics.Report{Mode: r.cfg.Diagnostics.PolicyMode, Checks: diagnostics.P0(spec, r.cfg.Diagnostics.PolicyMode)}
-	if err := r.writeReport(); err != nil {
-		return err
+	if r.folder.Dir != "" {
+		if err := r.writeReport(); err != nil {
+			return err
+		}
 	}
 	if r.report.Status() == diagnostics.StatusFail {
 		return &PreflightError{Report: r.report}
@@ -492,9 +499,13 @@ func (r *runner) sessionInfo(spec *ingest.Spec, prog *codegen.Program) []byte {
 	fmt.Fprintf(&b, "dsamstan %s\n", r.opts.Version)
 	fmt.Fprintf(&b, "schema_version: 1\n")
 	fmt.Fprintf(&b, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&b, "cmdstan: %s (%s)\n", r.info.CmdStanVersion, r.info.CmdStan)
-	fmt.Fprintf(&b, "stanc: %s\n", r.info.StancVersion)
-	fmt.Fprintf(&b, "template: %s (%s)\n", prog.Template, codegen.TemplateVersion)
+	if r.info.CmdStan != "" {
+		fmt.Fprintf(&b, "cmdstan: %s (%s)\n", r.info.CmdStanVersion, r.info.CmdStan)
+		fmt.Fprintf(&b, "stanc: %s\n", r.info.StancVersion)
+	}
+	if prog != nil {
+		fmt.Fprintf(&b, "template: %s (%s)\n", prog.Template, codegen.TemplateVersion)
+	}
 	fmt.Fprintf(&b, "model: %s\nformula: %s\n", r.cfg.Model.Name, r.cfg.Model.Formula)
 	fmt.Fprintf(&b, "rows: %d\nterms: %d\nscale: %v\n", spec.N, len(spec.Terms), spec.Scale)
 	fc := r.cfg.Fit

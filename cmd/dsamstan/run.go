@@ -26,7 +26,7 @@ type runOptions struct {
 func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
 	opts := &runOptions{io: io}
 	cmd := &cobra.Command{
-		Use:   "run CONFIG",
+		Use:   "run CONFIG | run --config CONFIG",
 		Short: "Fit the model of a run config and write its run folder",
 		Long: `Fit the model described by a YAML run config with CmdStan and write a run folder:
 
@@ -43,13 +43,16 @@ anything is compiled. --fail-on warn|fail makes a bad diagnostics verdict exit 4
 
 The folder is --run-dir, else outputs.run_dir, else <outputs.root_dir>/YYYYMMDD_HHMMSS_<model.name>/.
 The compiled model is cached by content: a second run of the same model structure compiles
-nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "interrupted".`,
+nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "interrupted".
+
+The config is the one argument, or --config FILE as DSAMbayes's runner takes it (not both).`,
 		Example: `  dsamstan example blm --out demo
   dsamstan run demo/config.yaml
-  dsamstan run demo/config.yaml --run-dir demo/run --chains 2 --cores 2`,
-		Args: exactArgs(1, "CONFIG"),
+  dsamstan run demo/config.yaml --run-dir demo/run --chains 2 --cores 2
+  dsamstan run --config demo/config.yaml --run-dir demo/run`,
+		Args: configArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Config = args[0]
+			opts.Config = configPath(cmd, args)
 			opts.CmdStan, _ = cmd.Flags().GetString("cmdstan")
 			if opts.FailOn != "" && opts.FailOn != "warn" && opts.FailOn != "fail" {
 				return flagErrorf("--fail-on is %q; use warn or fail", opts.FailOn)
@@ -60,6 +63,7 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 			return runRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().String("config", "", "the run config (instead of the CONFIG argument)")
 	cmd.Flags().StringVar(&opts.RunDir, "run-dir", "", "write the run folder here (beats outputs.run_dir)")
 	cmd.Flags().IntVar(&opts.Chains, "chains", 0, "number of chains (default fit.mcmc.chains)")
 	cmd.Flags().IntVar(&opts.Cores, "cores", 0, "chains run at once (default fit.mcmc.cores)")
