@@ -5,5 +5,8 @@
 // folder through package runfolder, every file atomically, and 00_run_metadata/run.json
 // always says whether the run completed, failed or was interrupted, and why.
 //
+// Validate makes every check Run makes before compiling (the validate command), with the same
+// steps and messages, and writes only the run metadata and the P0 report, when asked to.
+//
 // OptimiseRun re-optimises a finished run's budget (the optimise command).
 package pipeline

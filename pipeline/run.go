@@ -219,6 +219,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := writePriors(r.folder, r.cfg, spec); err != nil {
+		return nil, err
+	}
 	if err := r.step("pre_run", func() error { return WritePreRun(r.folder, r.cfg, r.table, spec) }); err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func TestRunWritesTheRunFolder(t *testing.T) {
 	}
 	for _, f := range []string{
 		"00_run_metadata/config.original.yaml", "00_run_metadata/config.resolved.yaml",
-		"00_run_metadata/run.json", "00_run_metadata/session_info.txt",
+		"00_run_metadata/run.json", "00_run_metadata/session_info.txt", "00_run_metadata/priors.csv",
 		"20_model_fit/model.stan", "20_model_fit/data.json", "20_model_fit/chain_1.csv", "20_model_fit/chain_2.csv",
 		"30_post_run/posterior_summary.csv",
 	} {

@@ -268,7 +268,7 @@ func (pg *page) files(f runfolder.Folder) (map[string][]string, error) {
 // fileOrder puts a stage's files in a stable, useful order: known tables first in the order
 // of knownFiles' descriptions on the page, then the rest by name.
 var fileOrder = []string{
-	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo,
+	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo, runfolder.PriorsFile,
 	runfolder.VIFFile, runfolder.MediaSpendFile, runfolder.ModelSpecFile, runfolder.TransformAssumptionsFile,
 	runfolder.PosteriorSummary, runfolder.FitMetrics, runfolder.DecompositionTotals, runfolder.FittedValues,
 	runfolder.Decomposition, runfolder.PosteriorDraws,

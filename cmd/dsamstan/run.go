@@ -30,7 +30,7 @@ func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
 		Short: "Fit the model of a run config and write its run folder",
 		Long: `Fit the model described by a YAML run config with CmdStan and write a run folder:
 
-  00_run_metadata/  config.original.yaml, config.resolved.yaml, run.json, session_info.txt
+  00_run_metadata/  config.original.yaml, config.resolved.yaml, run.json, session_info.txt, priors.csv
   10_pre_run/       model_spec.json, vif.csv, media_spend.csv (what the report needs from the data)
   20_model_fit/     model.stan, data.json, the chain CSVs and their logs
   30_post_run/      posterior_summary.csv (parameter,mean,sd,q5,q50,q95,rhat,ess_bulk,ess_tail,mcse_mean),

@@ -124,3 +124,34 @@ func TestValidateConfigFlag(t *testing.T) {
 		}
 	}
 }
+
+// priors prints the table every run writes to 00_run_metadata/priors.csv.
+func TestPriorsCommand(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	dir := exampleDir(t)
+	cfg := filepath.Join(dir, "config.yaml")
+	code, out, stderr := cli(t, "priors", cfg)
+	if code != 0 {
+		t.Fatalf("priors: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"parameter  ", "(Intercept)", "default: normal(mean(y), 5·sd(y))", "m_tv", "boundaries.overrides[0]", "noise_sd", "half_normal(0, "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("priors output lacks %q:\n%s", want, out)
+		}
+	}
+	code, csvOut, stderr := cli(t, "priors", "--config", cfg, "--csv")
+	if code != 0 {
+		t.Fatalf("priors --csv: exit %d\n%s", code, stderr)
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := cli(t, "run", cfg, "--run-dir", runDir, "--cmdstan", home, "--chains", "1"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	written, err := os.ReadFile(filepath.Join(runDir, "00_run_metadata", "priors.csv"))
+	if err != nil || string(written) != csvOut {
+		t.Errorf("priors.csv of the run differs from priors --csv (%v):\n%s\nvs\n%s", err, written, csvOut)
+	}
+	if code, _, _ := cli(t, "priors"); code != exitUsage {
+		t.Errorf("priors without a config: exit %d; want %d", code, exitUsage)
+	}
+}

@@ -1,0 +1,95 @@
+package ingest
+
+import (
+	"fmt"
+	"math"
+)
+
+// PriorRow is one parameter's effective prior and bounds, in original units (on the model
+// scale: log units for a log(y) response), and where each came from.
+type PriorRow struct {
+	// Parameter is the name used in outputs and in priors.overrides: a term, noise_sd or
+	// sd_<factor index>[term].
+	Parameter string
+	// Kind is intercept, coefficient, noise or group_scale.
+	Kind string
+	// Family is normal, or for a scale (noise_sd, sd_*) half_normal (a normal truncated at
+	// 0; Mean is its location) or lognormal_ms (Mean and SD on the natural scale).
+	Family   string
+	Mean, SD float64
+	// Lower and Upper bound the parameter (±Inf: open; scales are ≥ 0 by construction).
+	Lower, Upper float64
+	// PriorSource and BoundSource say where the prior and the bounds came from: the default
+	// rule, in words, or the config key that set them.
+	PriorSource, BoundSource string
+}
+
+// Prior kinds of PriorRow.Kind.
+const (
+	KindIntercept   = "intercept"
+	KindCoefficient = "coefficient"
+	KindNoise       = "noise"
+	KindGroupScale  = "group_scale"
+)
+
+// PriorTable lists the effective prior and bounds of every parameter of s, built from c:
+// the population terms in design order, noise_sd, then the group scales factor by factor.
+func (c *Config) PriorTable(s *Spec) []PriorRow {
+	override := map[string]string{}
+	for i, o := range c.Priors.Overrides {
+		override[o.Parameter] = fmt.Sprintf("priors.overrides[%d]", i)
+	}
+	bound := map[string]string{}
+	for i, o := range c.Boundaries.Overrides {
+		bound[o.Parameter] = fmt.Sprintf("boundaries.overrides[%d]", i)
+	}
+	source := func(name string, def bool, rule string) string {
+		if src, ok := override[name]; ok && !def {
+			return src
+		}
+		return rule
+	}
+	var rows []PriorRow
+	for k, t := range s.Terms {
+		p, b := s.Priors[k], s.Bounds[k]
+		r := PriorRow{Parameter: t.Name, Kind: KindCoefficient, Family: "normal", Mean: p.Mean, SD: p.SD, Lower: b.Lower, Upper: b.Upper,
+			PriorSource: source(t.Name, p.Default, fmt.Sprintf("default: normal(0, %d·sd(y)/sd(x))", defaultPriorSD)),
+			BoundSource: "default: unbounded"}
+		if t.Intercept {
+			r.Kind = KindIntercept
+			r.PriorSource = source(t.Name, p.Default, fmt.Sprintf("default: normal(mean(y), %d·sd(y))", defaultPriorSD))
+		}
+		if src, ok := bound[t.Name]; ok {
+			r.BoundSource = src
+		}
+		rows = append(rows, r)
+	}
+	ns := s.NoiseSD
+	noise := PriorRow{Parameter: NoiseSDName, Kind: KindNoise, Family: "half_normal", Mean: ns.Mean, SD: ns.SD, Lower: 0, Upper: math.Inf(1),
+		PriorSource: "default: half_normal(0, sd(y))", BoundSource: "a scale: ≥ 0"}
+	if ns.Family == NoiseLognormalMS {
+		noise.Family = NoiseLognormalMS
+	}
+	if !ns.Default {
+		noise.PriorSource = override[NoiseSDName]
+		if c.Priors.NoiseSD != nil {
+			noise.PriorSource = "priors.noise_sd"
+		}
+	}
+	rows = append(rows, noise)
+	for _, g := range s.Groups {
+		for j, k := range g.Terms {
+			name := GroupScaleName(g.Index, s.Terms[k].Name)
+			p := g.SDPriors[j]
+			scale := "s·sd(y)"
+			if !s.Terms[k].Intercept {
+				scale = "s·sd(y)/sd(x)"
+			}
+			rule := fmt.Sprintf("sd_* rule: half_normal(0, %s), s = sd of the %s means of standardised y (2 decimals, at least %g)",
+				scale, g.Factor, minGroupScale)
+			rows = append(rows, PriorRow{Parameter: name, Kind: KindGroupScale, Family: "half_normal", Mean: p.Mean, SD: p.SD,
+				Lower: 0, Upper: math.Inf(1), PriorSource: source(name, p.Default, rule), BoundSource: "a scale: ≥ 0"})
+		}
+	}
+	return rows
+}
