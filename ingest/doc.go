@@ -14,6 +14,13 @@
 // rest of the file (both with package internal/strictyaml), so its problems are in the same
 // *ConfigError, with their positions and keys under allocation.
 //
+// DSAMbayes sections for features dsamstan lacks (pooling, time_components, forecast,
+// security, diagnostics.identifiability / model_selection / time_series_selection) are
+// accepted while switched off, so ported configs load unchanged; the key that switches one
+// on is refused at its line, saying what is missing. Long-format data and data dictionaries
+// are still refused by key. data.date_format (strftime style, see DateLayout) makes every
+// value of data.date_var parse in that format.
+//
 // # Formula
 //
 // ParseFormula accepts column names (R-style, or `quoted with backticks`), +, 1 / 0 / - 1
@@ -62,7 +69,8 @@
 // intercept, a half-normal with sd sd(y) for noise_sd. User priors and bounds are in
 // original units too. Spec.Scaling records the affine map codegen applies when model.scale
 // is true; since predictors are scaled but not centred, each coefficient maps by its own
-// factor and priors and bounds map exactly.
+// factor and priors and bounds map exactly. Config.PriorTable lists every parameter's
+// effective prior and bounds and where each came from.
 //
 // # Media transforms
 //
