@@ -101,6 +101,9 @@ type hierLayout struct {
 	betaScale []float64
 	// sigma2 estimates the residual variance on the sampler's scale.
 	sigma2 float64
+	// integrated holds the group statistics of the integrated program (IntegratedTemplate),
+	// whose group effects Decode draws from their conditional; nil for HierTemplate.
+	integrated *integratedStats
 }
 
 // hierContext is everything general_hierarchical.stan.tmpl may use: the structure of the
@@ -187,6 +190,7 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		lay.xMean = columnMeans(x, nil, i)
 	}
 
+	integrated := useIntegrated(spec)
 	cells, cellRows := makeCells(spec)
 	var choices []REChoice
 	infos := make([][]termInfo, len(spec.Groups))
@@ -198,7 +202,14 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		for c, key := range cells {
 			fl.cellLevel[c] = key[gi]
 		}
-		kinds, info, ch := chooseParameterization(spec, g, x, y)
+		var kinds []string
+		var info []termInfo
+		var ch []REChoice
+		if integrated {
+			kinds, info, ch = integratedChoices(spec, g, x, y)
+		} else {
+			kinds, info, ch = chooseParameterization(spec, g, x, y)
+		}
 		infos[gi] = info
 		fl.kind = kinds
 		choices = append(choices, ch...)
@@ -273,6 +284,9 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		}
 	}
 	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
+	if integrated {
+		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
+	}
 
 	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
 		K: k, Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
