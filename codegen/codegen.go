@@ -87,7 +87,7 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 		return nil, err
 	}
 	if len(spec.Groups) > 0 {
-		return renderHier(t, spec)
+		return renderHier(t, spec, useIntegrated(spec))
 	}
 	return renderBLM(t, spec)
 }

@@ -165,8 +165,10 @@ type termContext struct {
 	IsPartial bool
 }
 
-// renderHier renders the panel program for spec, which has grouping factors.
-func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
+// renderHier renders a panel program for spec, which has grouping factors: the
+// integrated program (IntegratedTemplate) when integrated is true, which needs one
+// factor, else the sampled one (HierTemplate).
+func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Program, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
@@ -190,7 +192,6 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		lay.xMean = columnMeans(x, nil, i)
 	}
 
-	integrated := useIntegrated(spec)
 	cells, cellRows := makeCells(spec)
 	var choices []REChoice
 	infos := make([][]termInfo, len(spec.Groups))

@@ -76,8 +76,8 @@ func integratedChoices(spec *ingest.Spec, g *ingest.Grouping, x [][]float64, y [
 }
 
 // renderIntegrated renders the integrated program for the one-factor panel spec from the
-// layout renderHier built: choices are integratedChoices' records, r, qty and rss are the groups' QR statistics, sdPriors the
-// group-scale priors on the sampler's scale.
+// layout renderHier built: choices are integratedChoices' records, r, qty and rss the
+// groups' QR statistics, sdPriors the group-scale priors on the sampler's scale.
 func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, pop population, choices []REChoice,
 	r [][]float64, qty []float64, rss float64, sdPriors []ingest.Prior) (*Program, error) {
 	fl := &lay.factors[0]
