@@ -270,6 +270,10 @@ func runCalibration(t *testing.T, r *cmdstan.Runner, d calibrationDesign) *calib
 		if res.names == nil {
 			res.names = names
 		}
+		if res.fits%100 == 0 {
+			t.Logf("after %d fits: %d with divergences, %d divergent transitions, %d stuck, max Rhat(sd_*) %.4f",
+				res.fits, res.divergentFits, res.divergences, res.stuckFits, res.maxRhat)
+		}
 	}
 	return res
 }
