@@ -17,11 +17,9 @@
 // σ²I + Z_g S Sᵀ Z_gᵀ, whose log density follows from the group's QR statistics in
 // O(K·J² + J³) by Woodbury's identity (see integrate.go for the algebra). The sampler
 // sees only the population coefficients, the group scales, the correlation's Cholesky
-// factor and noise_sd: there is no funnel between the effects and their scales, and the
-// population coefficients of group-varying terms are sampled in units that follow their
-// group scales (hierLayout.betaUnits), which removes the milder one between b and sd. No
-// parameterisation is left to choose, and the program depends only on K, the group
-// count, the varying terms and the correlation flag. Decode draws each group's effects afterwards, draw by draw, from their exact
+// factor and noise_sd: there is no funnel and no parameterisation to choose, and the
+// program depends only on K, the group count, the varying terms and the correlation
+// flag. Decode draws each group's effects afterwards, draw by draw, from their exact
 // conditional N(S M⁻¹v, S M⁻¹Sᵀ) with a generator seeded from the chain's seed and id
 // (so decoding a CSV twice gives the same draws), or takes its mean for a MAP fit;
 // every output downstream sees them as it would see sampled ones. Program.RandomEffects
