@@ -9,16 +9,6 @@ functions {
     u[varying] = beta_scale[varying] .* sqrt((v + square(sd)) ./ (v + tau2));
     return u;
   }
-
-  // beta's bound for b's bound at the given units: (bound - centre) / units, and an
-  // infinite bound as it is (so that no gradient flows through it into the units).
-  vector beta_bound(vector bound, vector centre, vector units) {
-    vector[rows(bound)] out;
-    for (k in 1:rows(bound)) {
-      out[k] = is_inf(bound[k]) ? bound[k] : (bound[k] - centre[k]) / units[k];
-    }
-    return out;
-  }
 }
 data {
   int<lower=1> N;
@@ -54,8 +44,8 @@ data {
 parameters {
   vector<lower=0>[J] sd_1;
   cholesky_factor_corr[correlated ? J : 1] L_1;  // 1 x 1 (no free parameter) when independent
-  vector<lower=beta_bound(lb, beta_centre, beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)),
-         upper=beta_bound(ub, beta_centre, beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying))>[K] beta;
+  vector<lower=(lb - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying),
+         upper=(ub - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)>[K] beta;
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 model {

@@ -38,16 +38,6 @@ functions {
     u[varying] = beta_scale[varying] .* sqrt((v + square(sd)) ./ (v + tau2));
     return u;
   }
-
-  // beta's bound for b's bound at the given units: (bound - centre) / units, and an
-  // infinite bound as it is (so that no gradient flows through it into the units).
-  vector beta_bound(vector bound, vector centre, vector units) {
-    vector[rows(bound)] out;
-    for (k in 1:rows(bound)) {
-      out[k] = is_inf(bound[k]) ? bound[k] : (bound[k] - centre[k]) / units[k];
-    }
-    return out;
-  }
 }
 data {
   int<lower=1> N;                              // rows
@@ -79,8 +69,8 @@ transformed data {
 parameters {
   vector<lower=0>[3] sd_1;                        // group scales
   cholesky_factor_corr[3] L_1;                    // correlation of the group effects
-  vector<lower=beta_bound(lb, beta_centre, beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)),
-         upper=beta_bound(ub, beta_centre, beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying))>[5] beta;
+  vector<lower=(lb - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying),
+         upper=(ub - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)>[5] beta;
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 model {
