@@ -148,18 +148,6 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 			b[j][i] = lay.betaScale[j] * v
 		}
 	}
-	if st := lay.integrated; st != nil { // b = centre + units(sd) .* beta
-		units, sd := make([]float64, k), make([]float64, len(st.varying))
-		for i := range n {
-			for j := range sd {
-				sd[j] = fcols[0].sd[j][i]
-			}
-			lay.betaUnits(units, sd)
-			for j := range k {
-				b[j][i] = st.centre[j] + units[j]*beta[j][i]
-			}
-		}
-	}
 	if lay.xMean != nil {
 		i0 := lay.intercept
 		for i := range n {

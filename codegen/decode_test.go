@@ -55,20 +55,14 @@ func TestDecodeRoundTrip(t *testing.T) {
 						beta[lay.intercept] += m * b[j]
 					}
 				}
+				for j, v := range beta { // sampled in units of betaScale
+					set(fmt.Sprintf("beta.%d", j+1), i, v/lay.betaScale[j])
+				}
 				noise := 0.1 + rng.Float64()
 				set("log_noise_sd", i, math.Log(noise))
 				want["noise_sd"] = append(want["noise_sd"], c.spec.Scaling.YScale*noise)
 				for _, fl := range lay.factors {
 					invertFactor(t, rng, c.spec, &fl, b, i, set, want)
-				}
-				var sd []float64
-				if lay.integrated != nil {
-					for j := range lay.factors[0].terms {
-						sd = append(sd, cols[fmt.Sprintf("sd_1.%d", j+1)][i])
-					}
-				}
-				for j, v := range sampledBeta(lay, beta, sd) {
-					set(fmt.Sprintf("beta.%d", j+1), i, v)
 				}
 			}
 			ch := &cmdstan.Chain{Path: "fake.csv"}
@@ -340,8 +334,8 @@ func TestDecodeIntegrated(t *testing.T) {
 				}
 				ch.Columns, ch.Draws = append(ch.Columns, name), append(ch.Draws, col)
 			}
-			for j, v := range sampledBeta(lay, beta, sd) {
-				put(fmt.Sprintf("beta.%d", j+1), v)
+			for j, v := range beta {
+				put(fmt.Sprintf("beta.%d", j+1), v/lay.betaScale[j])
 			}
 			for j, v := range sd {
 				put(fmt.Sprintf("sd_1.%d", j+1), v)
@@ -447,21 +441,4 @@ func TestDecodeIntegrated(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sampledBeta returns the Stan parameter beta that gives the population coefficients
-// whose intercept is taken at the predictors' means (before the shear), at group scales
-// sd: b/betaScale for the sampled program; (b − centre)/units(sd) for the integrated one.
-func sampledBeta(lay *hierLayout, b, sd []float64) []float64 {
-	units := slices.Clone(lay.betaScale)
-	centre := make([]float64, len(b))
-	if lay.integrated != nil {
-		lay.betaUnits(units, sd)
-		centre = lay.integrated.centre
-	}
-	out := make([]float64, len(b))
-	for j := range b {
-		out[j] = (b[j] - centre[j]) / units[j]
-	}
-	return out
 }

@@ -99,10 +99,8 @@ type hierLayout struct {
 	xMean     []float64
 	// betaScale are the units beta is sampled in: b = betaScale .* beta, then the shear.
 	betaScale []float64
-	// sigma2 estimates the residual variance on the sampler's scale; tau2[f][j] the
-	// squared group scale of factor f's term j (the values behind the sampler's scales).
+	// sigma2 estimates the residual variance on the sampler's scale.
 	sigma2 float64
-	tau2   [][]float64
 	// integrated holds the group statistics of the integrated program (IntegratedTemplate),
 	// whose group effects Decode draws from their conditional; nil for HierTemplate.
 	integrated *integratedStats
@@ -288,7 +286,7 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 	}
 	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
 	if integrated {
-		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0], infos[0], y)
+		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
 	}
 
 	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
@@ -440,7 +438,6 @@ func (lay *hierLayout) setScales(r [][]float64, priorSD []float64, sigma2 float6
 		sigma2 = 1
 	}
 	lay.sigma2 = sigma2
-	lay.tau2 = tau2
 	la := newLaplace(lay, r, priorSD, sigma2, tau2)
 	for fi := range lay.factors {
 		fl := &lay.factors[fi]

@@ -33,27 +33,6 @@ type integratedStats struct {
 	r       [][]float64 // G·K rows: rows g·K to g·K+K−1 are group g's R
 	qty     []float64   // G·K: group g's Qty at g·K
 	varying []int       // P: the columns of the group-varying terms, in Grouping.Terms order
-	// The population coefficients are b = centre + units(sd) .* beta (then the intercept's
-	// shear), with units(sd) = betaScale except for the group-varying terms, whose unit
-	// is betaScale·sqrt((v + sd²)/(v + tau2)): see betaUnits.
-	centre  []float64 // per term
-	v, tau2 []float64 // per group-varying term
-}
-
-// betaUnits sets units to the units beta is sampled in at group scales sd (one per
-// group-varying term). A group-varying term's population coefficient has a conditional
-// posterior sd of about sqrt((v + sd²)/G) given its group scale sd, with v the groups'
-// sampling variance of their own estimates: it narrows as sd goes to 0, which makes a
-// funnel between the coefficient and its scale where the groups' data are strong. Sampled
-// in units that follow that sd (and around a fixed centre near its posterior mean), it
-// has no funnel. The unit is betaScale at sd² = tau2, the scale the approximation behind
-// betaScale assumed; v = noEstimate makes it betaScale at every sd.
-func (lay *hierLayout) betaUnits(units, sd []float64) {
-	st := lay.integrated
-	copy(units, lay.betaScale)
-	for j, t := range st.varying {
-		units[t] *= math.Sqrt((st.v[j] + sd[j]*sd[j]) / (st.v[j] + st.tau2[j]))
-	}
 }
 
 // integratedContext is everything integrated_hierarchical.stan.tmpl may use.
@@ -100,10 +79,9 @@ func integratedChoices(spec *ingest.Spec, g *ingest.Grouping, x [][]float64, y [
 // layout renderHier built: choices are integratedChoices' records, r, qty and rss the
 // groups' QR statistics, sdPriors the group-scale priors on the sampler's scale.
 func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, pop population, choices []REChoice,
-	r [][]float64, qty []float64, rss float64, sdPriors []ingest.Prior, info []termInfo, y []float64) (*Program, error) {
+	r [][]float64, qty []float64, rss float64, sdPriors []ingest.Prior) (*Program, error) {
 	fl := &lay.factors[0]
 	lay.integrated = &integratedStats{r: r, qty: qty, varying: fl.terms}
-	lay.setCentre(&spec.Groups[0], info, y)
 	var varying []string
 	for _, k := range fl.terms {
 		varying = append(varying, strconv.Itoa(k+1))
@@ -116,7 +94,11 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		return nil, err
 	}
 
-	st := lay.integrated
+	lb, ub := slices.Clone(pop.lb), slices.Clone(pop.ub)
+	for j, s := range lay.betaScale {
+		lb[j] /= s
+		ub[j] /= s
+	}
 	vars := []cmdstan.Var{
 		{Name: "N", Value: spec.N},
 		{Name: "R", Value: r},
@@ -125,11 +107,8 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		{Name: "prior_mean", Value: pop.priorMean},
 		{Name: "prior_sd", Value: pop.priorSD},
 		{Name: "beta_scale", Value: lay.betaScale},
-		{Name: "beta_centre", Value: st.centre},
-		{Name: "beta_v", Value: st.v},
-		{Name: "beta_tau2", Value: st.tau2},
-		{Name: "lb", Value: pop.lb},
-		{Name: "ub", Value: pop.ub},
+		{Name: "lb", Value: lb},
+		{Name: "ub", Value: ub},
 	}
 	if lay.xMean != nil {
 		vars = append(vars, cmdstan.Var{Name: "x_mean", Value: lay.xMean})
@@ -154,66 +133,6 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 	)
 	return &Program{Template: IntegratedTemplate, Code: code, Data: vars,
 		Metric: integratedMetric, RandomEffects: choices, hier: lay}, nil
-}
-
-// setCentre sets the centre and the unit figures of the population coefficients (see
-// betaUnits) from the groups' own fits info and the response y on the sampler's scale.
-// A varying slope is centred at the mean of the groups' estimates, with v their mean
-// sampling variance. The intercept, when sampled at the predictors' means, is centred at
-// the mean response, with v = sigma2/n_g averaged over the groups and tau2 the spread of
-// the groups' mean responses beyond that. Terms the groups cannot estimate keep unit
-// betaScale (v = noEstimate).
-func (lay *hierLayout) setCentre(g *ingest.Grouping, info []termInfo, y []float64) {
-	st := lay.integrated
-	k := len(lay.terms)
-	st.centre = make([]float64, k)
-	st.v = make([]float64, len(st.varying))
-	st.tau2 = slices.Clone(lay.tau2[0])
-	rows := rowsByLevel(g)
-	for j, t := range st.varying {
-		in := info[j]
-		st.v[j] = noEstimate
-		if t == lay.intercept && lay.xMean != nil {
-			means := make([]float64, len(rows))
-			v := 0.0
-			for l, rs := range rows {
-				means[l] = columnMeans([][]float64{y}, rs, -1)[0]
-				v += lay.sigma2 / float64(len(rs))
-			}
-			v /= float64(len(rows))
-			st.centre[t] = meanOf(y)
-			st.v[j] = v
-			if len(rows) > 1 {
-				m, s2 := meanOf(means), 0.0
-				for _, x := range means {
-					s2 += (x - m) * (x - m)
-				}
-				st.tau2[j] = math.Max(s2/float64(len(means)-1)-v, 0.25*v)
-			}
-			continue
-		}
-		if in.groups < 2 || !(in.v > 0) {
-			continue
-		}
-		c, n := 0.0, 0
-		for _, e := range in.est {
-			if !math.IsNaN(e) {
-				c += e
-				n++
-			}
-		}
-		st.centre[t] = c / float64(n)
-		st.v[j] = in.v
-	}
-}
-
-// meanOf is the mean of x.
-func meanOf(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // integratedMetric is the sampler metric of the integrated program: its few parameters

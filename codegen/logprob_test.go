@@ -106,20 +106,16 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			rng := rand.New(rand.NewPCG(21, uint64(c.opts.groups)))
 			var lp0Ours, lp0Naive float64
 			for i := range 5 {
+				beta := make([]float64, len(lb))
+				for k := range beta {
+					beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
+				}
 				sd := make([]float64, jn)
 				for j := range sd {
 					sd[j] = 0.05 + rng.Float64()
 					if i == 4 && j == 0 {
 						sd[j] = 1e-7 // near the funnel's neck
 					}
-				}
-				// beta's bounds follow from b's, which are lb and ub, at these scales.
-				units := make([]float64, len(lb))
-				lay.betaUnits(units, sd)
-				beta := make([]float64, len(lb))
-				for k := range beta {
-					c := lay.integrated.centre[k]
-					beta[k] = inside(rng.NormFloat64(), (lb[k]-c)/units[k], (ub[k]-c)/units[k], 1)
 				}
 				l := [][]float64{{1}}
 				if fl.correlated {

@@ -1,15 +1,8 @@
 // Reference for logprob_test.go: the integrated panel model written the direct way, each
 // group's rows y_g ~ multi_normal(X_g b, noise_sd^2 I + Z_g S S' Z_g') with a dense
-// n_g x n_g covariance, with the same parameters and transforms as
-// integrated_hierarchical.stan (beta's units included), plus the rows themselves. Its log
-// density must equal the template's up to a constant, and its gradient the template's.
-functions {
-  vector beta_units(vector beta_scale, vector sd, vector v, vector tau2, array[] int varying) {
-    vector[rows(beta_scale)] u = beta_scale;
-    u[varying] = beta_scale[varying] .* sqrt((v + square(sd)) ./ (v + tau2));
-    return u;
-  }
-}
+// n_g x n_g covariance, with the same parameters (and constrained-space transforms) as
+// integrated_hierarchical.stan, plus the rows themselves. Its log density must equal the
+// template's up to a constant, and its gradient must equal the template's.
 data {
   int<lower=1> N;
   int<lower=1> K;
@@ -27,9 +20,6 @@ data {
   vector[K] prior_mean;
   vector<lower=0>[K] prior_sd;
   vector<lower=0>[K] beta_scale;
-  vector[K] beta_centre;
-  vector<lower=0>[J] beta_v;
-  vector<lower=0>[J] beta_tau2;
   vector[K] lb;
   vector[K] ub;
   vector[J] sd_1_prior_mean;
@@ -42,21 +32,19 @@ data {
   real<lower=0> log_noise_sd_scale;
 }
 parameters {
+  vector<lower=lb, upper=ub>[K] beta;
   vector<lower=0>[J] sd_1;
   cholesky_factor_corr[correlated ? J : 1] L_1;  // 1 x 1 (no free parameter) when independent
-  vector<lower=(lb - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying),
-         upper=(ub - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)>[K] beta;
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 model {
   real noise_sd = exp(log_noise_sd);
-  vector[K] units = beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying);
-  vector[K] b = beta_centre + units .* beta;
+  vector[K] b = beta_scale .* beta;
   if (intercept > 0) {
     b[intercept] -= dot_product(x_mean_naive, b);
   }
   matrix[J, J] S = correlated ? diag_pre_multiply(sd_1, L_1) : diag_matrix(sd_1);
-  target += log_noise_sd + sum(log(units));
+  target += log_noise_sd;
   target += normal_lpdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
     target += normal_lpdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);

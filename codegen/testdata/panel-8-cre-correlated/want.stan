@@ -13,11 +13,8 @@
 // at O(K J^2 + J^3) per group. The sampler sees only b, the group scales, L_1 and
 // noise_sd: no funnel. dsamstan draws each group's d_g afterwards, per draw, from its exact
 // conditional normal(S M^-1 v, S M^-1 S'), and derives every output in Go.
-// b = beta_centre + units .* beta: beta is sampled around a centre near b's posterior mean
-// in units of its approximate posterior sd, which for a group-varying term follow its
-// group scale (about sqrt((v + sd^2) / G)), so that b has no funnel with sd_1 either.
-// beta[1] is the intercept where the predictors are at their means x_mean (the intercept
-// itself follows by a shear with unit Jacobian). log(noise_sd) is sampled in units of its
+// b[1] is sampled where the predictors are at their means x_mean (the intercept itself
+// follows by a shear with unit Jacobian); beta and log(noise_sd) in units of their
 // approximate posterior sd.
 functions {
   // Group g's log marginal likelihood less its share of -N log(noise_sd) and
@@ -29,15 +26,6 @@ functions {
     vector[cols(S)] w = mdivide_left_tri_low(L_M, U' * e / noise_sd);
     return -sum(log(diagonal(L_M))) + 0.5 * dot_self(w) - dot_self(e) / (2 * square(noise_sd));
   }
-
-  // Units of beta at group scales sd: beta_scale, and for each group-varying term (columns
-  // varying) beta_scale * sqrt((v + sd^2) / (v + tau2)), which follows the conditional
-  // posterior sd of its population coefficient given sd.
-  vector beta_units(vector beta_scale, vector sd, vector v, vector tau2, array[] int varying) {
-    vector[rows(beta_scale)] u = beta_scale;
-    u[varying] = beta_scale[varying] .* sqrt((v + square(sd)) ./ (v + tau2));
-    return u;
-  }
 }
 data {
   int<lower=1> N;                              // rows
@@ -46,11 +34,8 @@ data {
   real<lower=0> rss_ls;                        // least-squares residual sum of squares, all groups
   vector[5] prior_mean;                        // b ~ normal(prior_mean, prior_sd)
   vector<lower=0>[5] prior_sd;
-  vector<lower=0>[5] beta_scale;               // units of beta (at sd_1^2 = beta_tau2)
-  vector[5] beta_centre;                       // beta's origin
-  vector<lower=0>[3] beta_v;                   // group-varying terms: the groups' sampling variance
-  vector<lower=0>[3] beta_tau2;                // and the squared group scale beta_scale assumes
-  vector[5] lb;                                // bounds of b; +-infinity leaves a side open
+  vector<lower=0>[5] beta_scale;               // beta is sampled in these units
+  vector[5] lb;                                // bounds of beta; +-infinity leaves a side open
   vector[5] ub;
   vector[5] x_mean;                            // predictor means (0 for the intercept)
   vector[3] sd_1_prior_mean;                   // sd_1 ~ normal(mean, sd), truncated at 0
@@ -63,27 +48,23 @@ data {
   real<lower=0> log_noise_sd_scale;            // in these units
 }
 transformed data {
-  array[3] int varying = {1, 3, 4};          // columns of the group-varying terms
-  matrix[8 * 5, 3] Z = R[:, varying];               // per group: R_g P
+  matrix[8 * 5, 3] Z = R[:, {1, 3, 4}];          // per group: R_g P
 }
 parameters {
+  vector<lower=lb, upper=ub>[5] beta;         // beta[1]: the intercept at x_mean
   vector<lower=0>[3] sd_1;                        // group scales
   cholesky_factor_corr[3] L_1;                    // correlation of the group effects
-  vector<lower=(lb - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying),
-         upper=(ub - beta_centre) ./ beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying)>[5] beta;
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 model {
   real noise_sd = exp(log_noise_sd);
-  vector[5] units = beta_units(beta_scale, sd_1, beta_v, beta_tau2, varying);
-  vector[5] b = beta_centre + units .* beta;   // population coefficients
+  vector[5] b = beta_scale .* beta;            // population coefficients
   b[1] -= dot_product(x_mean, b);
   matrix[3, 3] S = diag_pre_multiply(sd_1, L_1);
   vector[8 * 5] e = Qty - R * b;                  // per group, stacked: Qty_g - R_g b
 
   // Priors.
   target += log_noise_sd;                      // Jacobian of exp
-  target += sum(log(units));                   // Jacobian of beta -> b
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
     target += normal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
