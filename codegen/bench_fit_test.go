@@ -48,7 +48,7 @@ func BenchmarkFit(b *testing.B) {
 		b.Run(panel.name+"/dsamstan", func(b *testing.B) {
 			var res *fitResult
 			for b.Loop() {
-				res = fitProgram(b, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 123, decode: p.Decode})
+				res = fitProgram(b, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 123, decode: p.Decode})
 			}
 			benchOurs.Store(panel.name, res.essPerSecond())
 			report(b, res)
@@ -58,7 +58,7 @@ func BenchmarkFit(b *testing.B) {
 			s := renderSampled(b, spec)
 			var res *fitResult
 			for b.Loop() {
-				res = fitProgram(b, r, s.Code, s.Data, fitOptions{metric: s.Metric, seed: 123, decode: s.Decode})
+				res = fitProgram(b, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 123, decode: s.Decode})
 			}
 			report(b, res)
 			if ours, ok := benchOurs.Load(panel.name); ok {

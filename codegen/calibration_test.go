@@ -204,6 +204,7 @@ func runCalibration(t *testing.T, r *cmdstan.Runner, d calibrationDesign) *calib
 		}
 		csvs, err := r.Sample(ctx, exe, dataFile, dir, cmdstan.SampleOptions{
 			Chains: 4, Cores: 2, Warmup: d.Warmup, Samples: d.Samples, Seed: int64(1000 + rep), Metric: p.Metric,
+			AdaptDelta: max(0.8, p.AdaptDelta), // as a run with the default adapt_delta
 		}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -271,8 +272,14 @@ func runCalibration(t *testing.T, r *cmdstan.Runner, d calibrationDesign) *calib
 			res.names = names
 		}
 		if res.fits%100 == 0 {
-			t.Logf("after %d fits: %d with divergences, %d divergent transitions, %d stuck, max Rhat(sd_*) %.4f",
-				res.fits, res.divergentFits, res.divergences, res.stuckFits, res.maxRhat)
+			minP, minName := 1.0, ""
+			for name, p := range res.uniformity(10) {
+				if p < minP {
+					minP, minName = p, name
+				}
+			}
+			t.Logf("after %d fits: %d with divergences, %d divergent transitions, %d stuck, max Rhat(sd_*) %.4f; least uniform ranks %s (p = %.3g, 10 bins, %d parameters)",
+				res.fits, res.divergentFits, res.divergences, res.stuckFits, res.maxRhat, minName, minP, len(res.names))
 		}
 	}
 	return res

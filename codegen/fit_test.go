@@ -37,6 +37,8 @@ func (r *fitResult) essPerSecond() float64 { return r.minESS / r.wall.Seconds() 
 // fitOptions sets how fitProgram samples.
 type fitOptions struct {
 	metric string
+	// adaptDelta is the target acceptance rate; 0 means CmdStan's default (0.8).
+	adaptDelta float64
 	seed   int64
 	// decode maps a chain to named draws; nil means Program.Decode of the program.
 	decode func(*cmdstan.Chain) ([]string, [][]float64, error)
@@ -76,7 +78,7 @@ func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []cmdstan.Va
 	}
 	start := time.Now()
 	csvs, err := r.Sample(ctx, comp.Exe, dataFile, dir, cmdstan.SampleOptions{
-		Chains: 4, Cores: 2, Warmup: 1000, Samples: 1000, Seed: o.seed, Metric: o.metric,
+		Chains: 4, Cores: 2, Warmup: 1000, Samples: 1000, Seed: o.seed, Metric: o.metric, AdaptDelta: o.adaptDelta,
 	}, nil)
 	wall := time.Since(start)
 	if err != nil {
@@ -157,7 +159,7 @@ func TestFitHierarchical(t *testing.T) {
 	r := cmdstanRunner(t)
 	spec, truth := panelSpec(t, simulate.PanelOptions{Seed: 1})
 	p := render(t, spec)
-	res := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 123, decode: p.Decode})
+	res := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 123, decode: p.Decode})
 	t.Logf("8x156: %.2fs, %d divergences, max Rhat(sd_*) %.4f, min ESS(sd_*) %.0f (%s); parameterisation %s",
 		res.wall.Seconds(), res.divergences, res.maxRhat, res.minESS, res.minESSName, describeChoices(p.RandomEffects))
 
@@ -374,7 +376,7 @@ func TestPanelMatchesBaseline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 11, decode: p.Decode})
+			ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 11, decode: p.Decode})
 			base := fitProgram(t, r, baseline, data, fitOptions{metric: "diag_e", seed: 11, decode: baselineDecoder(spec, p)})
 			t.Logf("%s: %s; ours %d divergences, baseline %d", c.name, describeChoices(p.RandomEffects), ours.divergences, base.divergences)
 			if !slices.Equal(ours.names, base.names) {
@@ -418,8 +420,8 @@ func TestIntegratedMatchesSampled(t *testing.T) {
 	if p.Template != IntegratedTemplate || s.Template != HierTemplate {
 		t.Fatalf("templates %s, %s", p.Template, s.Template)
 	}
-	ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 5, decode: p.Decode})
-	sampled := fitProgram(t, r, s.Code, s.Data, fitOptions{metric: s.Metric, seed: 5, decode: s.Decode})
+	ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 5, decode: p.Decode})
+	sampled := fitProgram(t, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 5, decode: s.Decode})
 	t.Logf("integrated: %.1fs, %d divergences; sampled (%s): %.1fs, %d divergences",
 		ours.wall.Seconds(), ours.divergences, describeChoices(s.RandomEffects), sampled.wall.Seconds(), sampled.divergences)
 	if !slices.Equal(ours.names, sampled.names) {

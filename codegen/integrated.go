@@ -132,13 +132,16 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		cmdstan.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
 	)
 	return &Program{Template: IntegratedTemplate, Code: code, Data: vars,
-		Metric: integratedMetric, RandomEffects: choices, hier: lay}, nil
+		Metric: integratedMetric, AdaptDelta: integratedAdaptDelta, RandomEffects: choices, hier: lay}, nil
 }
 
 // integratedMetric is the sampler metric of the integrated program: its few parameters
 // (K + J + J(J−1)/2 + 1, whatever the group count) are correlated, and a dense metric
 // that size costs nothing next to the likelihood.
 const integratedMetric = "dense_e"
+
+// integratedAdaptDelta is the integrated program's Program.AdaptDelta.
+const integratedAdaptDelta = 0.95
 
 // drawRNG returns the generator Decode draws chain ch's group effects with: seeded from
 // the run's seed and the chain's id, so that decoding the same CSV twice gives the same
