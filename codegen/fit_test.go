@@ -39,7 +39,7 @@ type fitOptions struct {
 	metric string
 	// adaptDelta is the target acceptance rate; 0 means CmdStan's default (0.8).
 	adaptDelta float64
-	seed   int64
+	seed       int64
 	// decode maps a chain to named draws; nil means Program.Decode of the program.
 	decode func(*cmdstan.Chain) ([]string, [][]float64, error)
 }
