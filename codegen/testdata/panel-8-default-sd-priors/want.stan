@@ -9,21 +9,22 @@
 // is, by Woodbury's identity and the determinant lemma (U = Z S / noise_sd),
 //   -(n_g/2) log(2 pi) - n_g log(noise_sd) - (||e||^2 + r_g^2) / (2 noise_sd^2)
 //   - 0.5 log|M| + 0.5 v' M^-1 v,   M = I + U'U,  v = U'e / noise_sd,
-// at O(K J^2 + J^3) per group. The sampler sees only b, the group scales and
-// noise_sd: no funnel. dsamstan draws each group's d_g afterwards, per draw, from its exact
-// conditional normal(S M^-1 v, S M^-1 S'), and derives every output in Go.
+// at O(J K + J^3) per group from Z'Z, Z'R_g and Z'Qty_g. The sampler sees only b, the
+// group scales and noise_sd: no funnel. dsamstan draws each group's d_g
+// afterwards, per draw, from its exact conditional normal(S M^-1 v, S M^-1 S'), and
+// derives every output in Go.
 // b[1] is sampled where the predictors are at their means x_mean (the intercept itself
 // follows by a shear with unit Jacobian); beta and log(noise_sd) in units of their
 // approximate posterior sd.
 functions {
-  // Group g's log marginal likelihood less its share of -N log(noise_sd) and
-  // -rss_ls / (2 noise_sd^2), which the model adds once for all groups: e = Qty_g - R_g b,
-  // Z = R_g P (K x J), S (J x J) the Cholesky factor of the group effects' covariance.
-  real integrated_group(vector e, matrix Z, matrix S, real noise_sd) {
-    matrix[rows(Z), cols(S)] U = Z * S / noise_sd;
-    matrix[cols(S), cols(S)] L_M = cholesky_decompose(add_diag(crossprod(U), 1));
-    vector[cols(S)] w = mdivide_left_tri_low(L_M, U' * e / noise_sd);
-    return -sum(log(diagonal(L_M))) + 0.5 * dot_self(w) - dot_self(e) / (2 * square(noise_sd));
+  // Group g's log marginal likelihood less the terms -n_g log(noise_sd) and
+  // -(||e||^2 + r_g^2) / (2 noise_sd^2), which the model adds once for all groups. With
+  // e = Qty_g - R_g b and Z = R_g P, it needs only Z'e (zte) and Z'Z (ztz); S (J x J) is the
+  // Cholesky factor of the group effects' covariance (diagonal for independent effects).
+  real integrated_group(vector zte, matrix ztz, matrix S, real noise_sd) {
+    matrix[cols(S), cols(S)] L_M = cholesky_decompose(add_diag(quad_form_sym(ztz, S) / square(noise_sd), 1));
+    vector[cols(S)] w = mdivide_left_tri_low(L_M, S' * zte / square(noise_sd));
+    return -sum(log(diagonal(L_M))) + 0.5 * dot_self(w);
   }
 }
 data {
@@ -46,7 +47,17 @@ data {
   real<lower=0> log_noise_sd_scale;            // in these units
 }
 transformed data {
-  matrix[8 * 4, 3] Z = R[:, {1, 3, 4}];          // per group: R_g P
+  // Per group, from Z = R_g P: Z'Z, Z'R_g and Z'Qty_g, so that Z'e = ZtQty - ZtR b.
+  array[8] matrix[3, 3] ZtZ;
+  array[8] matrix[3, 4] ZtR;
+  array[8] vector[3] ZtQty;
+  for (g in 1:8) {
+    matrix[4, 4] R_g = R[((g - 1) * 4 + 1):(g * 4)];
+    matrix[4, 3] Z = R_g[:, {1, 3, 4}];
+    ZtZ[g] = crossprod(Z);
+    ZtR[g] = Z' * R_g;
+    ZtQty[g] = Z' * Qty[((g - 1) * 4 + 1):(g * 4)];
+  }
 }
 parameters {
   vector<lower=lb, upper=ub>[4] beta;         // beta[1]: the intercept at x_mean
@@ -58,7 +69,6 @@ model {
   vector[4] b = beta_scale .* beta;            // population coefficients
   b[1] -= dot_product(x_mean, b);
   matrix[3, 3] S = diag_matrix(sd_1);
-  vector[8 * 4] e = Qty - R * b;                  // per group, stacked: Qty_g - R_g b
 
   // Priors.
   target += log_noise_sd;                      // Jacobian of exp
@@ -71,8 +81,8 @@ model {
   target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
 
   // Likelihood of all N rows, group effects integrated out, constants dropped.
-  target += -N * log_noise_sd - rss_ls / (2 * square(noise_sd));
+  target += -N * log_noise_sd - (dot_self(Qty - R * b) + rss_ls) / (2 * square(noise_sd));
   for (g in 1:8) {
-    target += integrated_group(e[((g - 1) * 4 + 1):(g * 4)], Z[((g - 1) * 4 + 1):(g * 4)], S, noise_sd);
+    target += integrated_group(ZtQty[g] - ZtR[g] * b, ZtZ[g], S, noise_sd);
   }
 }
