@@ -23,11 +23,13 @@ var benchPanels = []struct {
 var benchOurs sync.Map
 
 // BenchmarkFit fits the hierarchical example (8 markets × 156 weeks) and a 50 × 260
-// panel with dsamstan's program and with the textbook baseline
+// panel with dsamstan's program (integrated), with the sampled program (the default
+// before group effects were integrated out, reachable through
+// model.random_effects.parameterization) and with the textbook baseline
 // (testdata/bench/baseline_noncentred.stan: same data, priors and posterior), 4 chains
 // of 1000 warmup + 1000 draws, 2 at a time, and reports the sampling wall time, the
 // divergences, max Rhat and min bulk-ESS over the sd_* parameters and min ESS/s; the
-// baseline also reports speedup, our min ESS/s over its own. The baseline takes minutes
+// sampled program and the baseline also report speedup, our min ESS/s over their own. The baseline takes minutes
 // on 8 × 156 and 15 minutes or more on 50 × 260:
 //
 //	go test -tags cmdstan -run '^$' -bench 'Fit/8x156' -benchtime 1x -timeout 90m ./codegen
@@ -46,11 +48,23 @@ func BenchmarkFit(b *testing.B) {
 		b.Run(panel.name+"/dsamstan", func(b *testing.B) {
 			var res *fitResult
 			for b.Loop() {
-				res = fitProgram(b, r, p.Code, p.Data, fitOptions{metric: p.Metric, seed: 123, decode: p.Decode})
+				res = fitProgram(b, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 123, decode: p.Decode})
 			}
 			benchOurs.Store(panel.name, res.essPerSecond())
 			report(b, res)
 			b.Logf("%s: parameterisation %s", panel.name, describeChoices(p.RandomEffects))
+		})
+		b.Run(panel.name+"/sampled", func(b *testing.B) {
+			s := renderSampled(b, spec)
+			var res *fitResult
+			for b.Loop() {
+				res = fitProgram(b, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 123, decode: s.Decode})
+			}
+			report(b, res)
+			if ours, ok := benchOurs.Load(panel.name); ok {
+				b.ReportMetric(ours.(float64)/res.essPerSecond(), "speedup")
+			}
+			b.Logf("%s: parameterisation %s", panel.name, describeChoices(s.RandomEffects))
 		})
 		b.Run(panel.name+"/baseline", func(b *testing.B) {
 			data, err := baselineData(spec, p)

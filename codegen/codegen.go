@@ -51,6 +51,12 @@ type Program struct {
 	// uncentred predictors); "diag_e" for the panel model, whose dimension grows with the
 	// group count.
 	Metric string
+	// AdaptDelta is the smallest target acceptance rate the program should be sampled
+	// with (0: no minimum; the config's fit.mcmc.adapt_delta applies). The integrated panel
+	// program asks for more than CmdStan's 0.8: its few parameters make small steps cheap,
+	// and where a group scale's posterior reaches towards 0 its population coefficient
+	// narrows (see docs/hierarchical.md).
+	AdaptDelta float64
 	// RandomEffects records the parameterisation of every group-varying term of a panel
 	// model, factor by factor in Grouping.Terms order; nil for a single market.
 	RandomEffects []REChoice
@@ -87,7 +93,7 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 		return nil, err
 	}
 	if len(spec.Groups) > 0 {
-		return renderHier(t, spec)
+		return renderHier(t, spec, useIntegrated(spec))
 	}
 	return renderBLM(t, spec)
 }

@@ -618,7 +618,7 @@ func TestPanelProgramStructure(t *testing.T) {
 	}
 	other.Terms[2].Name = "tv_spend"
 	b := render(t, other)
-	if !bytes.Equal(a.Code, b.Code) || a.Template != HierTemplate {
+	if !bytes.Equal(a.Code, b.Code) || a.Template != IntegratedTemplate {
 		t.Errorf("programs differ for the same structure:\n%s", lineDiff(string(a.Code), string(b.Code)))
 	}
 	for _, name := range []string{"north", "market", "m_tv", "m_search", "trend", "kpi", "panel"} {
@@ -630,8 +630,20 @@ func TestPanelProgramStructure(t *testing.T) {
 	if bytes.Equal(a.Code, c.Code) {
 		t.Errorf("programs for 8 and 9 groups are the same; the group count must be literal")
 	}
-	if a.Metric != "diag_e" || render(t, goldenSpec(t, "bounds")).Metric != "dense_e" {
-		t.Errorf("Metric = %q (panel), want diag_e; single market dense_e", a.Metric)
+	sampled := render(t, panelTestSpec(panelOptions{groups: 8, weeks: 26, param: Centered}))
+	if a.Metric != "dense_e" || sampled.Metric != "diag_e" || render(t, goldenSpec(t, "bounds")).Metric != "dense_e" {
+		t.Errorf("Metric = %q (integrated panel), %q (sampled panel); want dense_e, diag_e; single market dense_e", a.Metric, sampled.Metric)
+	}
+	// One factor integrates its group effects out unless a parameterisation is configured;
+	// two factors keep the sampled program.
+	brands := render(t, panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true}))
+	if sampled.Template != HierTemplate || brands.Template != HierTemplate {
+		t.Errorf("Template = %q (parameterization centered), %q (two factors); want %q", sampled.Template, brands.Template, HierTemplate)
+	}
+	for _, c := range a.RandomEffects {
+		if c.Parameterization != Integrated {
+			t.Errorf("one factor: %s is %s; want %s", c.Term, c.Parameterization, Integrated)
+		}
 	}
 	if len(a.RandomEffects) != 3 || a.RandomEffects[1].Term != "m_tv" || a.RandomEffects[1].Factor != "market" ||
 		a.RandomEffects[1].Index != 1 || a.RandomEffects[1].Reason == "" {

@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/stanio"
@@ -50,7 +51,9 @@ func (p *Program) Decode(ch *stanio.Chain) (names []string, draws [][]float64, e
 		}
 		return names, draws, nil
 	}
-	return p.hier.decode(ch.NumDraws(), column)
+	// The integrated program's group effects are drawn per draw from their conditional,
+	// reproducibly (drawRNG); a MAP fit takes their conditional mean.
+	return p.hier.decode(ch.NumDraws(), column, drawRNG(ch), ch.Config.Method == "optimize")
 }
 
 func chainName(ch *stanio.Chain) string {
@@ -68,9 +71,10 @@ type factorColumns struct {
 	z     [][][]float64 // [row][group] of the non-centred block
 }
 
-// decode implements Program.Decode for the panel program; n is the number of draws and
-// column returns a Stan column's draws.
-func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (names []string, draws [][]float64, err error) {
+// decode implements Program.Decode for the panel programs; n is the number of draws and
+// column returns a Stan column's draws. The integrated program's group effects are drawn
+// with rng, or set to their conditional mean when mean is true.
+func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng *rand.Rand, mean bool) (names []string, draws [][]float64, err error) {
 	k := len(lay.terms)
 	beta := make([][]float64, k)
 	for j := range beta {
@@ -118,6 +122,9 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (na
 				}
 			}
 			return out, nil
+		}
+		if lay.integrated != nil {
+			continue
 		}
 		if fc.theta, err = block("theta", fl.nc); err != nil {
 			return nil, nil, err
@@ -190,7 +197,14 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error)) (na
 		}
 	}
 	for fi, fl := range lay.factors {
-		coef := fl.groupCoefficients(n, b, fcols[fi])
+		var coef [][][]float64
+		if lay.integrated != nil {
+			if coef, err = lay.integratedCoefficients(n, b, fcols[fi].sd, fcols[fi].l, noise, rng, mean); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			coef = fl.groupCoefficients(n, b, fcols[fi])
+		}
 		for j, t := range fl.terms {
 			for g, level := range fl.levels {
 				dst := out(GroupCoefficientName(lay.terms[t], fl.factor, level))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/stanio"
 )
@@ -82,6 +84,9 @@ func TestDecodeRoundTrip(t *testing.T) {
 					continue
 				}
 				for i := range w {
+					if math.IsNaN(w[i]) {
+						continue
+					}
 					if math.Abs(got[j][i]-w[i]) > 1e-9*math.Max(1, math.Abs(w[i])) {
 						t.Errorf("%s, draw %d: Decode gives %v; want %v", name, i, got[j][i], w[i])
 					}
@@ -150,6 +155,13 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 	}
 	for g, level := range fl.levels {
 		// The group's coefficients: b, with the varying terms moved.
+		if fl.kind[0] == Integrated { // drawn by Decode: TestDecodeIntegrated checks them
+			for _, term := range fl.terms {
+				name := GroupCoefficientName(spec.Terms[term].Name, fl.factor, level)
+				want[name] = append(want[name], math.NaN())
+			}
+			continue
+		}
 		coef := slices.Clone(b)
 		for _, term := range fl.terms {
 			coef[term] = b[term] + 0.3*rng.NormFloat64()
@@ -248,4 +260,185 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 func scaleOf(spec *ingest.Spec, k int) float64 {
 	_, s := coefScale(spec, k)
 	return s
+}
+
+// TestDecodeIntegrated checks the group coefficients Decode draws for the integrated
+// program against the textbook conditional of a group's effects given the population
+// coefficients, the group scales and correlation and noise_sd, computed from the group's
+// rows on the sampler's scale: precision Σ⁻¹ + ZᵀZ/σ², mean its inverse times
+// Zᵀ(y − X b)/σ². A MAP fit (method=optimize) gets the mean exactly; a sample gets draws
+// with that mean and variance, the same draws when decoded twice, other draws in
+// another chain.
+func TestDecodeIntegrated(t *testing.T) {
+	for _, c := range goldenCases() {
+		if len(c.spec.Groups) == 0 || !useIntegrated(c.spec) {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			p := render(t, c.spec)
+			lay := p.hier
+			fl := &lay.factors[0]
+			if p.Template != IntegratedTemplate || lay.integrated == nil {
+				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
+			}
+			rng := rand.New(rand.NewPCG(6, 6))
+			k, jn := len(lay.terms), len(fl.terms)
+			// One point (b, sd, L, σ), repeated over many draws.
+			b := make([]float64, k)
+			for j := range b {
+				b[j] = rng.NormFloat64()
+				if c.spec.Bounds[j].Lower == 0 {
+					b[j] = math.Abs(b[j])
+				}
+			}
+			beta := slices.Clone(b)
+			if lay.xMean != nil {
+				for j, m := range lay.xMean {
+					beta[lay.intercept] += m * b[j]
+				}
+			}
+			sd := make([]float64, jn)
+			for j := range sd {
+				sd[j] = 0.1 + 0.5*rng.Float64()
+			}
+			s := make([]float64, jn*jn) // S = diag(sd) L
+			l := make([][]float64, jn)
+			for a := range jn {
+				l[a] = make([]float64, jn)
+				l[a][a] = 1
+				if fl.correlated {
+					norm := 0.0
+					for cc := 0; cc <= a; cc++ {
+						l[a][cc] = rng.NormFloat64()
+						if cc == a {
+							l[a][cc] = math.Abs(l[a][cc]) + 0.5
+						}
+						norm += l[a][cc] * l[a][cc]
+					}
+					for cc := 0; cc <= a; cc++ {
+						l[a][cc] /= math.Sqrt(norm)
+					}
+				}
+				for cc := 0; cc <= a; cc++ {
+					s[a*jn+cc] = sd[a] * l[a][cc]
+				}
+			}
+			sigma := 0.3 + 0.2*rng.Float64()
+
+			const draws = 3000
+			ch := &stanio.Chain{Path: "fake.csv", Config: stanio.Config{Method: "optimize", Seed: 7, ID: 1}}
+			put := func(name string, v float64) {
+				col := make([]float64, draws)
+				for i := range col {
+					col[i] = v
+				}
+				ch.Columns, ch.Draws = append(ch.Columns, name), append(ch.Draws, col)
+			}
+			for j, v := range beta {
+				put(fmt.Sprintf("beta.%d", j+1), v/lay.betaScale[j])
+			}
+			for j, v := range sd {
+				put(fmt.Sprintf("sd_1.%d", j+1), v)
+			}
+			if fl.correlated {
+				for a := range jn {
+					for cc := 0; cc <= a; cc++ {
+						put(fmt.Sprintf("L_1.%d.%d", a+1, cc+1), l[a][cc])
+					}
+				}
+			}
+			put("log_noise_sd", math.Log(sigma))
+
+			// The textbook conditional of each group's effects, from its rows.
+			x, y := standardise(c.spec)
+			sm := mat.NewDense(jn, jn, s)
+			var cov, sigmaInv mat.Dense
+			cov.Mul(sm, sm.T())
+			if err := sigmaInv.Inverse(&cov); err != nil {
+				t.Fatal(err)
+			}
+			wantMean := make([][]float64, len(fl.levels)) // [group][term]
+			wantVar := make([][]float64, len(fl.levels))
+			for g, rows := range rowsByLevel(&c.spec.Groups[0]) {
+				prec := mat.NewDense(jn, jn, nil)
+				rhs := mat.NewVecDense(jn, nil)
+				for a, ta := range fl.terms {
+					for cc, tc := range fl.terms {
+						v := 0.0
+						for _, i := range rows {
+							v += x[ta][i] * x[tc][i]
+						}
+						prec.Set(a, cc, sigmaInv.At(a, cc)+v/(sigma*sigma))
+					}
+					v := 0.0
+					for _, i := range rows {
+						res := y[i]
+						for col := range x {
+							res -= x[col][i] * b[col]
+						}
+						v += x[ta][i] * res
+					}
+					rhs.SetVec(a, v/(sigma*sigma))
+				}
+				var pc mat.Dense
+				if err := pc.Inverse(prec); err != nil {
+					t.Fatal(err)
+				}
+				var m mat.VecDense
+				m.MulVec(&pc, rhs)
+				for a := range jn {
+					wantMean[g] = append(wantMean[g], m.AtVec(a))
+					wantVar[g] = append(wantVar[g], pc.At(a, a))
+				}
+			}
+			col := func(names []string, got [][]float64, name string) []float64 {
+				j := slices.Index(names, name)
+				if j < 0 {
+					t.Fatalf("Decode gives no %s", name)
+				}
+				return got[j]
+			}
+
+			names, mapDraws, err := p.Decode(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch.Config.Method = "sample"
+			names2, sampled, err := p.Decode(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, again, _ := p.Decode(ch)
+			ch.Config.ID = 2
+			_, other, _ := p.Decode(ch)
+			if !slices.Equal(names, names2) {
+				t.Fatalf("names differ between a MAP fit and a sample: %v, %v", names, names2)
+			}
+			for g, level := range fl.levels {
+				for a, term := range fl.terms {
+					name := GroupCoefficientName(lay.terms[term], fl.factor, level)
+					shift, scale := coefScale(c.spec, term)
+					wm := shift + scale*(b[term]+wantMean[g][a])
+					if got := col(names, mapDraws, name)[0]; math.Abs(got-wm) > 1e-8*math.Max(1, math.Abs(wm)) {
+						t.Errorf("%s (MAP): %.10g; conditional mean %.10g", name, got, wm)
+					}
+					d := col(names, sampled, name)
+					m, v := meanSD(d)
+					se := scale * math.Sqrt(wantVar[g][a]/draws)
+					if math.Abs(m-wm) > 5*se {
+						t.Errorf("%s: mean of %d draws %.6g; conditional mean %.6g ± %.2g", name, draws, m, wm, se)
+					}
+					if wv := scale * math.Sqrt(wantVar[g][a]); math.Abs(v-wv) > 0.1*wv {
+						t.Errorf("%s: sd of %d draws %.6g; conditional sd %.6g", name, draws, v, wv)
+					}
+					if !slices.Equal(d, col(names, again, name)) {
+						t.Errorf("%s: two decodes of the same chain draw differently", name)
+					}
+					if slices.Equal(d, col(names, other, name)) {
+						t.Errorf("%s: chains 1 and 2 draw the same", name)
+					}
+				}
+			}
+		})
+	}
 }

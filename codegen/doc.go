@@ -3,10 +3,27 @@
 // the sufficient statistics of the standardised design plus priors and bounds mapped into
 // the space the sampler works in. Render is pure: it writes nothing.
 //
-// Two programs: bayes_lm_updater_revised.stan for one market, general_hierarchical.stan
-// for a panel (a Spec with grouping factors). Program.Decode maps a chain's draws back to
-// the parameters users see, in original units, for both (DESIGN 1, 7: Stan samples, Go
-// derives).
+// Three programs: bayes_lm_updater_revised.stan for one market;
+// integrated_hierarchical.stan for a panel with one grouping factor (plain or composite
+// key, with or without CRE terms), the default; general_hierarchical.stan for a panel
+// with several factors, or one whose config sets model.random_effects.parameterization
+// to centered or noncentered. Program.Decode maps a chain's draws back to the parameters
+// users see, in original units, for all three (DESIGN 1, 7: Stan samples, Go derives).
+//
+// # The integrated panel program
+//
+// With one grouping factor the groups' effects d_g ~ N(0, S Sᵀ) are integrated out of
+// the likelihood: each group's rows are multivariate normal with covariance
+// σ²I + Z_g S Sᵀ Z_gᵀ, whose log density follows from the group's QR statistics in
+// O(K·J² + J³) by Woodbury's identity (see integrate.go for the algebra). The sampler
+// sees only the population coefficients, the group scales, the correlation's Cholesky
+// factor and noise_sd: there is no funnel and no parameterisation to choose, and the
+// program depends only on K, the group count, the varying terms and the correlation
+// flag. Decode draws each group's effects afterwards, draw by draw, from their exact
+// conditional N(S M⁻¹v, S M⁻¹Sᵀ) with a generator seeded from the chain's seed and id
+// (so decoding a CSV twice gives the same draws), or takes its mean for a MAP fit;
+// every output downstream sees them as it would see sampled ones. Program.RandomEffects
+// records "integrated" for every term.
 //
 // # One binary per structure
 //
@@ -17,7 +34,7 @@
 // whether a factor's effects are correlated are literal in it; values never are. Nothing
 // a user typed (column names, labels, formula text) is ever pasted into Stan code.
 //
-// # The panel program
+// # The sampled panel program
 //
 // A cell is a combination of all grouping factors' levels (with one factor, a group).
 // All rows of a cell share one coefficient vector, b plus each factor's group deviation,

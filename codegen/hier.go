@@ -101,6 +101,9 @@ type hierLayout struct {
 	betaScale []float64
 	// sigma2 estimates the residual variance on the sampler's scale.
 	sigma2 float64
+	// integrated holds the group statistics of the integrated program (IntegratedTemplate),
+	// whose group effects Decode draws from their conditional; nil for HierTemplate.
+	integrated *integratedStats
 }
 
 // hierContext is everything general_hierarchical.stan.tmpl may use: the structure of the
@@ -162,8 +165,10 @@ type termContext struct {
 	IsPartial bool
 }
 
-// renderHier renders the panel program for spec, which has grouping factors.
-func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
+// renderHier renders a panel program for spec, which has grouping factors: the
+// integrated program (IntegratedTemplate) when integrated is true, which needs one
+// factor, else the sampled one (HierTemplate).
+func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Program, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
@@ -198,7 +203,14 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		for c, key := range cells {
 			fl.cellLevel[c] = key[gi]
 		}
-		kinds, info, ch := chooseParameterization(spec, g, x, y)
+		var kinds []string
+		var info []termInfo
+		var ch []REChoice
+		if integrated {
+			kinds, info, ch = integratedChoices(spec, g, x, y)
+		} else {
+			kinds, info, ch = chooseParameterization(spec, g, x, y)
+		}
 		infos[gi] = info
 		fl.kind = kinds
 		choices = append(choices, ch...)
@@ -273,6 +285,9 @@ func renderHier(t *template.Template, spec *ingest.Spec) (*Program, error) {
 		}
 	}
 	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
+	if integrated {
+		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
+	}
 
 	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
 		K: k, Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}

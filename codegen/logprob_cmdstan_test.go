@@ -3,16 +3,12 @@
 package codegen
 
 import (
-	"bytes"
-	"context"
-	"encoding/csv"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/dsamstan/dsamstan/stanio"
@@ -73,54 +69,4 @@ func TestLogProbMatchesDirectModel(t *testing.T) {
 			}
 		}
 	}
-}
-
-// logProb runs model's log_prob method at point and returns lp__ and the gradient.
-func logProb(t *testing.T, dir, model, point string) []float64 {
-	t.Helper()
-	out := filepath.Join(dir, model+"-lp.csv")
-	cmd := exec.CommandContext(context.Background(), filepath.Join(dir, model), "log_prob",
-		"constrained_params="+point, "jacobian=1",
-		"data", "file="+filepath.Join(dir, model+".json"),
-		"output", "file="+out, "sig_figs=18")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s log_prob: %v\n%s", model, err, msg)
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	for _, line := range strings.SplitAfter(string(raw), "\n") {
-		if !strings.HasPrefix(line, "#") {
-			body.WriteString(line)
-		}
-	}
-	recs, err := csv.NewReader(&body).ReadAll()
-	if err != nil || len(recs) != 2 {
-		t.Fatalf("%s: log_prob output: %v (%d records)", out, err, len(recs))
-	}
-	vals := make([]float64, len(recs[1]))
-	for i, s := range recs[1] {
-		if vals[i], err = strconv.ParseFloat(s, 64); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return vals
-}
-
-func writeFile(t *testing.T, name string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeJSON(t *testing.T, name string, vars []stanio.Var) {
-	t.Helper()
-	var b bytes.Buffer
-	if err := stanio.WriteData(&b, vars); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, name, b.Bytes())
 }

@@ -409,6 +409,9 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 	if cores <= 0 {
 		cores = min(chains, runtime.NumCPU())
 	}
+	if p.AdaptDelta > fc.MCMC.AdaptDelta {
+		r.logf("fit: the %s program samples with adapt_delta %g (fit.mcmc.adapt_delta is %g)", p.Template, p.AdaptDelta, fc.MCMC.AdaptDelta)
+	}
 	prog := cmdstan.NewProgress(r.opts.Progress, chains)
 	csvs, err := runner.Sample(ctx, exe, dataPath, dir, cmdstan.SampleOptions{
 		Chains:       chains,
@@ -417,7 +420,7 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 		Warmup:       fc.MCMC.Warmup,
 		Samples:      fc.MCMC.Iter - fc.MCMC.Warmup,
 		Thin:         fc.MCMC.Thin,
-		AdaptDelta:   fc.MCMC.AdaptDelta,
+		AdaptDelta:   max(fc.MCMC.AdaptDelta, p.AdaptDelta), // the program may ask for more
 		MaxTreedepth: fc.MCMC.MaxTreedepth,
 		Metric:       p.Metric, // chosen by codegen for the program's geometry
 		Timeout:      r.opts.Timeout,
