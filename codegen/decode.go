@@ -10,7 +10,7 @@ import (
 )
 
 // Decode maps the draws of one chain of p back to the parameters users see, in original
-// units (DESIGN 1 and 7: Stan samples, Go derives). names lists them; draws[j] holds
+// units (docs/architecture.md, decisions 1 and 7: Stan samples, Go derives). names lists them; draws[j] holds
 // every post-warmup draw of names[j], in the chain's order (column by column, as
 // stanio.Chain.Draws).
 //

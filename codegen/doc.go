@@ -8,7 +8,7 @@
 // key, with or without CRE terms), the default; general_hierarchical.stan for a panel
 // with several factors, or one whose config sets model.random_effects.parameterization
 // to centered or noncentered. Program.Decode maps a chain's draws back to the parameters
-// users see, in original units, for all three (DESIGN 1, 7: Stan samples, Go derives).
+// users see, in original units, for all three (docs/architecture.md, decisions 1 and 7: Stan samples, Go derives).
 //
 // # The integrated panel program
 //
@@ -27,7 +27,7 @@
 //
 // # One binary per structure
 //
-// The single-market program text depends on no data and no config (DESIGN 2, 8): N, K,
+// The single-market program text depends on no data and no config (docs/architecture.md, decisions 2 and 8): N, K,
 // priors and bounds travel as data, so every single-market model shares one compiled
 // binary. The panel program is specialised to the model's structure: K, each factor's
 // group count, which terms vary by which factor, how each term is parameterised and
@@ -39,9 +39,9 @@
 // A cell is a combination of all grouping factors' levels (with one factor, a group).
 // All rows of a cell share one coefficient vector, b plus each factor's group deviation,
 // so the likelihood is computed from per-cell QR statistics (R_c, Qty_c, and the total
-// rss) at O(C·K²) per gradient instead of O(N·K) (DESIGN 3).
+// rss) at O(C·K²) per gradient instead of O(N·K) (docs/architecture.md, decision 3).
 //
-// Each group-varying term is parameterised from the data (DESIGN 4; see
+// Each group-varying term is parameterised from the data (docs/hierarchical.md; see
 // chooseParameterization, recorded in Program.RandomEffects): Centered when every group's
 // own data pin the term down far better than the spread between groups does, Partial
 // (group g's coefficient sampled as w·b + (1−w)·θ̂_g + sd·√w·z with w = v_g/(v_g + sd²),
@@ -91,7 +91,7 @@
 //
 // # Likelihood
 //
-// The Gaussian likelihood is computed from sufficient statistics (DESIGN 3), in QR form:
+// The Gaussian likelihood is computed from sufficient statistics (docs/architecture.md, decision 3), in QR form:
 // with [X* y*] = Q [R Qty; 0 r], ||y* - X* b||^2 = ||Qty - R b||^2 + r^2. It costs O(K^2)
 // per gradient like the Gram form yty - 2 b'Xty + b'XtX b, but it is a sum of squares
 // (never negative) and avoids that form's cancellation, which for an unscaled response

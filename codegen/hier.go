@@ -43,7 +43,7 @@ const noEstimate = 1e100
 const lkjEta = 2.0
 
 // REChoice records how one group-varying term is parameterised in the program, and why
-// (DESIGN 4). The pipeline writes it to run.json. A different choice is a different
+// (docs/architecture.md, decision 4). The pipeline writes it to run.json. A different choice is a different
 // program, so data that change a choice compile once more.
 type REChoice struct {
 	// Factor is the grouping factor as written ("market", "market:brand"); Index is its
@@ -640,7 +640,7 @@ func cellStats(x [][]float64, y []float64, cellRows [][]int) (r [][]float64, qty
 }
 
 // groupScalePriors returns g's group-scale priors, or, when ingest left them empty, the
-// default ingest computes (DSAMbayes's rule, spec §3.3): s = the sd of the group means of
+// default ingest computes (DSAMbayes's rule, docs/dsambayes.md#default-priors): s = the sd of the group means of
 // the standardised response, rounded to 2 decimals and at least 0.01; normal(0, s·sd(y))
 // for the intercept and normal(0, s·sd(y)/sd(x)) for a slope on x, truncated at 0.
 func groupScalePriors(spec *ingest.Spec, g *ingest.Grouping) []ingest.Prior {

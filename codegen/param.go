@@ -27,7 +27,7 @@ const centredAbove = 1.0
 const confidence = 0.999
 
 // chooseParameterization decides, for each group-varying term of g, how its group effects
-// are parameterised, from the data x, y on the sampler's scale (DESIGN 4), unless
+// are parameterised, from the data x, y on the sampler's scale (docs/architecture.md, decision 4), unless
 // spec.Parameterization forces Centered or Noncentered. It returns the choice for each
 // g.Terms entry, what the groups' own fits say about each, and the choices as users see
 // them.
