@@ -590,7 +590,7 @@ func TestRenderPanelErrors(t *testing.T) {
 		{"sd prior 0", func(s *ingest.Spec) { s.Groups[0].SDPriors[1].SD = 0 },
 			"codegen: sd_1[m_tv] prior normal(0, 0) needs a finite mean and a positive, finite sd"},
 		{"parameterization", func(s *ingest.Spec) { s.Parameterization = "centred" },
-			`codegen: parameterization "centred" is unknown; use "auto", "centered" or "noncentered"`},
+			`codegen: parameterization "centred" is unknown; use "auto", "integrated", "centered" or "noncentered"`},
 	} {
 		s := panelTestSpec(panelOptions{groups: 8, weeks: 26})
 		tc.mutate(s)

@@ -540,8 +540,13 @@ const hierMetric = "diag_e"
 func checkGroups(spec *ingest.Spec) error {
 	switch spec.Parameterization {
 	case "", autoParam, Centered, Noncentered:
+	case Integrated:
+		if len(spec.Groups) != 1 {
+			return fmt.Errorf("codegen: parameterization %q needs one grouping factor; this model has %d (use %q, %q or %q)",
+				Integrated, len(spec.Groups), autoParam, Centered, Noncentered)
+		}
 	default:
-		return fmt.Errorf("codegen: parameterization %q is unknown; use %q, %q or %q", spec.Parameterization, autoParam, Centered, Noncentered)
+		return fmt.Errorf("codegen: parameterization %q is unknown; use %q, %q, %q or %q", spec.Parameterization, autoParam, Integrated, Centered, Noncentered)
 	}
 	for _, g := range spec.Groups {
 		switch {

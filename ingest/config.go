@@ -248,7 +248,7 @@ var (
 	naActions   = []string{"omit", "error"}
 	modelTypes  = []string{"auto", "blm", "re", "cre"}
 	kpiTypes    = []string{"revenue", "subscriptions"}
-	reParams    = []string{"auto", "centered", "noncentered"}
+	reParams    = []string{"auto", "integrated", "centered", "noncentered"}
 	fitMethods  = []string{"mcmc", "optimise"}
 	policyModes = []string{"explore", "publish", "strict"}
 	layouts     = []string{"staged", "flat"}

@@ -161,7 +161,7 @@ func TestParameterization(t *testing.T) {
 	}
 
 	_, _, err = runIn(t, head+"  random_effects: {parameterization: partial}\n", csv)
-	want := "ingest: run.yaml:4:20: `model.random_effects.parameterization` is \"partial\"; must be one of auto, centered, noncentered"
+	want := "ingest: run.yaml:4:20: `model.random_effects.parameterization` is \"partial\"; must be one of auto, integrated, centered, noncentered"
 	if err == nil || err.Error() != want {
 		t.Errorf("bad parameterization: error =\n%v\nwant\n%s", err, want)
 	}
