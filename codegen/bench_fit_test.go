@@ -93,3 +93,6 @@ func report(b *testing.B, res *fitResult) {
 	b.Logf("wall %.2fs, %d divergences, max Rhat(sd_*) %.4f, min ESS(sd_*) %.0f (%s), min ESS/s %.1f",
 		res.wall.Seconds(), res.divergences, res.maxRhat, res.minESS, res.minESSName, res.essPerSecond())
 }
+
+// essPerSecond is the minimum bulk-ESS over the group scales per second of sampling.
+func (r *fitResult) essPerSecond() float64 { return r.minESS / r.wall.Seconds() }

@@ -32,9 +32,6 @@ type fitResult struct {
 	minESSName      string
 }
 
-// essPerSecond is the minimum bulk-ESS over the group scales per second of sampling.
-func (r *fitResult) essPerSecond() float64 { return r.minESS / r.wall.Seconds() }
-
 // fitOptions sets how fitProgram samples.
 type fitOptions struct {
 	metric string
