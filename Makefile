@@ -45,7 +45,7 @@ vet: ## go vet
 	$(GO) vet ./...
 
 golden: ## rewrite codegen golden files
-	$(GO) test ./codegen -update
+	$(GO) test -short ./codegen -update
 
 check-clean: golden ## fail when formatting, go mod tidy or the goldens would change the tree
 	gofmt -l . | (! grep .)
