@@ -119,20 +119,10 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 		want[name] = append(want[name], scaleOf(spec, term)*sd[j])
 	}
 	// A random correlation matrix's Cholesky factor, in L's order (fl.perm).
-	l := make([][]float64, jn)
-	for a := range l {
-		l[a] = make([]float64, jn)
-		norm := 0.0
-		for c := 0; c <= a; c++ {
-			l[a][c] = rng.NormFloat64()
-			if c == a {
-				l[a][c] = math.Abs(l[a][c]) + 0.5
-			}
-			norm += l[a][c] * l[a][c]
-		}
-		for c := 0; c <= a; c++ {
-			l[a][c] /= math.Sqrt(norm)
-			if fl.correlated {
+	l := randomCorrCholesky(rng, jn)
+	if fl.correlated {
+		for a := range l {
+			for c := 0; c <= a; c++ {
 				set(fmt.Sprintf("L_%d.%d.%d", f, a+1, c+1), i, l[a][c])
 			}
 		}

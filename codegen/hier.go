@@ -395,14 +395,7 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 			vars = append(vars, stanio.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
 		}
 	}
-	vars = append(vars,
-		stanio.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
-		stanio.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
-		stanio.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
-		// The posterior sd of log(noise_sd) is about 1/sqrt(2N) in a Gaussian model.
-		stanio.Var{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(lay.sigma2)},
-		stanio.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
-	)
+	vars = append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
 	return &Program{Template: HierTemplate, Code: code, Data: vars,
 		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil
 }
@@ -697,4 +690,17 @@ func meanSD(x []float64) (mean, sd float64) {
 		sd = 1
 	}
 	return mean, sd
+}
+
+// noiseVars is the noise_sd prior and the centre and units log(noise_sd) is sampled in,
+// for both panel programs: sigma2 estimates the residual variance on the sampler's scale,
+// and the posterior sd of log(noise_sd) is about 1/sqrt(2N) in a Gaussian model.
+func noiseVars(pop population, sigma2 float64, n int) []stanio.Var {
+	return []stanio.Var{
+		{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
+		{Name: "noise_sd_prior_a", Value: pop.noiseA},
+		{Name: "noise_sd_prior_b", Value: pop.noiseB},
+		{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(sigma2)},
+		{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(n))},
+	}
 }

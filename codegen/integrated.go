@@ -143,13 +143,7 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 	if fl.correlated {
 		vars = append(vars, stanio.Var{Name: "lkj_eta_1", Value: lkjEta})
 	}
-	vars = append(vars,
-		stanio.Var{Name: "prior_family_noise_sd", Value: pop.noiseFlag},
-		stanio.Var{Name: "noise_sd_prior_a", Value: pop.noiseA},
-		stanio.Var{Name: "noise_sd_prior_b", Value: pop.noiseB},
-		stanio.Var{Name: "log_noise_sd_centre", Value: 0.5 * math.Log(lay.sigma2)},
-		stanio.Var{Name: "log_noise_sd_scale", Value: 1 / math.Sqrt(2*float64(spec.N))},
-	)
+	vars = append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
 	return &Program{Template: IntegratedTemplate, Code: code, Data: vars,
 		Metric: integratedMetric, AdaptDelta: integratedAdaptDelta, RandomEffects: choices, hier: lay}, nil
 }
