@@ -167,7 +167,9 @@ type termContext struct {
 
 // renderHier renders a panel program for spec, which has grouping factors: the
 // integrated program (IntegratedTemplate) when integrated is true, which needs one
-// factor, else the sampled one (HierTemplate).
+// factor, else the sampled one (HierTemplate). It works in four steps: the layout of
+// coefficients and factors, each factor's parameterisation, the template context, and
+// the data.
 func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Program, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
@@ -177,8 +179,40 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 	}
 	x, y := standardise(spec)
 	pop := mapPopulation(spec)
-	k := len(spec.Terms)
+	lay := newHierLayout(spec, pop, x)
 
+	cells, cellRows := makeCells(spec)
+	var choices []REChoice
+	infos := make([][]termInfo, len(spec.Groups))
+	for gi := range spec.Groups {
+		fl, info, ch := layoutFactor(spec, gi, cells, x, y, lay.intercept, integrated)
+		infos[gi] = info
+		choices = append(choices, ch...)
+		lay.factors = append(lay.factors, fl)
+	}
+
+	r, qty, rss := cellStats(x, y, cellRows)
+	sdPriors := scaledSDPriors(spec, lay)
+	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
+	if integrated {
+		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
+	}
+
+	ctx := hierTemplateContext(spec, lay, len(cells))
+	code, err := execute(t, HierTemplate, ctx)
+	if err != nil {
+		return nil, err
+	}
+	vars := hierData(spec, lay, pop, len(cells), r, qty, rss, sdPriors)
+	return &Program{Template: HierTemplate, Code: code, Data: vars,
+		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil
+}
+
+// newHierLayout lays out the population coefficients: names, the map back to original
+// units, the intercept, and the predictor means the intercept is sampled at when it is
+// unbounded.
+func newHierLayout(spec *ingest.Spec, pop population, x [][]float64) *hierLayout {
+	k := len(spec.Terms)
 	lay := &hierLayout{noise: pop.noise, pop: pop.params, intercept: -1,
 		scale: make([]float64, k), shift: make([]float64, k)}
 	for j, term := range spec.Terms {
@@ -191,91 +225,106 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 	if i := lay.intercept; i >= 0 && math.IsInf(pop.lb[i], -1) && math.IsInf(pop.ub[i], 1) {
 		lay.xMean = columnMeans(x, nil, i)
 	}
+	return lay
+}
 
-	cells, cellRows := makeCells(spec)
-	var choices []REChoice
-	infos := make([][]termInfo, len(spec.Groups))
-	for gi := range spec.Groups {
-		g := &spec.Groups[gi]
-		fl := factorLayout{index: g.Index, factor: g.Factor, levels: g.Levels,
-			terms: g.Terms, correlated: !g.Independent && len(g.Terms) > 1, shear: -1}
-		fl.cellLevel = make([]int, len(cells))
-		for c, key := range cells {
-			fl.cellLevel[c] = key[gi]
-		}
-		var kinds []string
-		var info []termInfo
-		var ch []REChoice
-		if integrated {
-			kinds, info, ch = integratedChoices(spec, g, x, y)
-		} else {
-			kinds, info, ch = chooseParameterization(spec, g, x, y)
-		}
-		infos[gi] = info
-		fl.kind = kinds
-		choices = append(choices, ch...)
-		fl.row = make([]int, len(g.Terms))
-		for _, centred := range []bool{true, false} {
-			n := 0
-			for j, kind := range fl.kind {
-				if (kind == Centered) == centred {
-					fl.row[j] = n
-					n++
-					fl.perm = append(fl.perm, j)
-				}
-			}
-			if centred {
-				fl.nc = n
-			}
-		}
-
-		for j, t := range g.Terms {
-			// The intercept is sampled at each group's means of the predictors when it is
-			// centred, or partial in an independent factor (its own estimate is then the
-			// group's mean response, with sampling variance sigma²/n_g given the slopes).
-			// Not when partial in a correlated factor: there its prior mean at the means
-			// would depend on the deviations after it in L's order. (Putting it last in
-			// that order works, but its conditional sd then shrinks with the correlations
-			// and the example with correlated effects gave 3-14 divergences per run.)
-			if t == lay.intercept && (fl.kind[j] == Centered || fl.kind[j] == Partial && !fl.correlated) {
-				fl.shear = j
-				fl.xMean = make([][]float64, len(g.Levels))
-				for l, rows := range rowsByLevel(g) {
-					fl.xMean[l] = columnMeans(x, rows, t)
-					if fl.kind[j] == Partial && info[j].sigma2 > 0 {
-						info[j].est[l] = columnMeans([][]float64{y}, rows, -1)[0]
-						info[j].se2[l] = info[j].sigma2 / float64(len(rows))
-					}
-				}
-			}
-		}
-		fl.partial = make([]int, len(g.Terms))
-		fl.est = make([][]float64, len(g.Levels))
-		fl.se2 = make([][]float64, len(g.Levels))
-		np := 0
-		for j, kind := range fl.kind {
-			fl.partial[j] = -1
-			if kind != Partial {
-				continue
-			}
-			fl.partial[j] = np
-			np++
-			for l := range g.Levels {
-				e, v := info[j].est[l], info[j].se2[l]
-				if math.IsNaN(e) || !(v > 0) {
-					e, v = 0, noEstimate
-				}
-				fl.est[l] = append(fl.est[l], e)
-				fl.se2[l] = append(fl.se2[l], v)
-			}
-		}
-		if np == 0 {
-			fl.est, fl.se2 = nil, nil
-		}
-		lay.factors = append(lay.factors, fl)
+// layoutFactor lays out grouping factor gi: how each group-varying term is parameterised
+// (and why), their order in the program, where the intercept is sampled, and the groups'
+// own estimates that partial terms are centred on.
+func layoutFactor(spec *ingest.Spec, gi int, cells [][]int, x [][]float64, y []float64, intercept int, integrated bool) (factorLayout, []termInfo, []REChoice) {
+	g := &spec.Groups[gi]
+	fl := factorLayout{index: g.Index, factor: g.Factor, levels: g.Levels,
+		terms: g.Terms, correlated: !g.Independent && len(g.Terms) > 1, shear: -1}
+	fl.cellLevel = make([]int, len(cells))
+	for c, key := range cells {
+		fl.cellLevel[c] = key[gi]
 	}
+	var info []termInfo
+	var choices []REChoice
+	if integrated {
+		fl.kind, info, choices = integratedChoices(spec, g, x, y)
+	} else {
+		fl.kind, info, choices = chooseParameterization(spec, g, x, y)
+	}
+	fl.orderTerms()
+	fl.shearIntercept(g, x, y, intercept, info)
+	fl.partialEstimates(g, info)
+	return fl, info, choices
+}
 
-	r, qty, rss := cellStats(x, y, cellRows)
+// orderTerms puts the centred terms first: row is each term's row in theta (centred) or
+// z (the rest), perm the order of the Cholesky factor of a correlated factor.
+func (fl *factorLayout) orderTerms() {
+	fl.row = make([]int, len(fl.terms))
+	for _, centred := range []bool{true, false} {
+		n := 0
+		for j, kind := range fl.kind {
+			if (kind == Centered) == centred {
+				fl.row[j] = n
+				n++
+				fl.perm = append(fl.perm, j)
+			}
+		}
+		if centred {
+			fl.nc = n
+		}
+	}
+}
+
+// shearIntercept samples the group intercept at each group's means of the predictors when
+// it is centred, or partial in an independent factor (its own estimate is then the group's
+// mean response, with sampling variance sigma²/n_g given the slopes). Not when partial in
+// a correlated factor: there its prior mean at the means would depend on the deviations
+// after it in L's order. (Putting it last in that order works, but its conditional sd then
+// shrinks with the correlations and the example with correlated effects gave 3-14
+// divergences per run.)
+func (fl *factorLayout) shearIntercept(g *ingest.Grouping, x [][]float64, y []float64, intercept int, info []termInfo) {
+	for j, t := range g.Terms {
+		if t != intercept || !(fl.kind[j] == Centered || fl.kind[j] == Partial && !fl.correlated) {
+			continue
+		}
+		fl.shear = j
+		fl.xMean = make([][]float64, len(g.Levels))
+		for l, rows := range rowsByLevel(g) {
+			fl.xMean[l] = columnMeans(x, rows, t)
+			if fl.kind[j] == Partial && info[j].sigma2 > 0 {
+				info[j].est[l] = columnMeans([][]float64{y}, rows, -1)[0]
+				info[j].se2[l] = info[j].sigma2 / float64(len(rows))
+			}
+		}
+	}
+}
+
+// partialEstimates records, for the partial terms, each group's own estimate and its
+// sampling variance (noEstimate where a group cannot estimate it).
+func (fl *factorLayout) partialEstimates(g *ingest.Grouping, info []termInfo) {
+	fl.partial = make([]int, len(g.Terms))
+	fl.est = make([][]float64, len(g.Levels))
+	fl.se2 = make([][]float64, len(g.Levels))
+	np := 0
+	for j, kind := range fl.kind {
+		fl.partial[j] = -1
+		if kind != Partial {
+			continue
+		}
+		fl.partial[j] = np
+		np++
+		for l := range g.Levels {
+			e, v := info[j].est[l], info[j].se2[l]
+			if math.IsNaN(e) || !(v > 0) {
+				e, v = 0, noEstimate
+			}
+			fl.est[l] = append(fl.est[l], e)
+			fl.se2[l] = append(fl.se2[l], v)
+		}
+	}
+	if np == 0 {
+		fl.est, fl.se2 = nil, nil
+	}
+}
+
+// scaledSDPriors is each factor's group-scale priors on the sampler's scale.
+func scaledSDPriors(spec *ingest.Spec, lay *hierLayout) [][]ingest.Prior {
 	sdPriors := make([][]ingest.Prior, len(spec.Groups))
 	for gi, fl := range lay.factors {
 		sdPriors[gi] = slices.Clone(groupScalePriors(spec, &spec.Groups[gi])) // Render must not change spec
@@ -284,69 +333,74 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 			sdPriors[gi][j].SD /= lay.scale[t]
 		}
 	}
-	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
-	if integrated {
-		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
-	}
+	return sdPriors
+}
 
+// hierTemplateContext is what general_hierarchical.stan.tmpl renders from lay.
+func hierTemplateContext(spec *ingest.Spec, lay *hierLayout, ncells int) hierContext {
 	ctx := hierContext{Comment: header, Template: HierTemplate, TemplateVersion: TemplateVersion,
-		K: k, Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
+		K: len(spec.Terms), Multi: len(spec.Groups) > 1, Cells: "C", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
 	if !ctx.Multi {
-		ctx.Cells = strconv.Itoa(len(cells))
+		ctx.Cells = strconv.Itoa(ncells)
 	}
 	for _, fl := range lay.factors {
-		fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Correlated: fl.correlated, JC: fl.nc}
-		fc.JN = fc.J - fc.JC
-		var perm, betaC []string
-		for _, j := range fl.perm {
-			perm = append(perm, strconv.Itoa(j+1))
-			if fl.kind[j] == Centered {
-				betaC = append(betaC, strconv.Itoa(fl.terms[j]+1))
-			}
-		}
-		for a := fl.nc; a < len(fl.perm); a++ {
-			j := fl.perm[a]
-			fc.Block = append(fc.Block, termContext{Beta: fl.terms[j] + 1, SD: j + 1, Row: fl.row[j] + 1,
-				P: fl.partial[j] + 1, L: a + 1, IsPartial: fl.kind[j] == Partial})
-		}
-		for j, t := range fl.terms {
-			tc := termContext{Beta: t + 1, SD: j + 1, Row: fl.row[j] + 1, P: fl.partial[j] + 1}
-			switch {
-			case j == fl.shear:
-				fc.Shear = &tc
-				fc.ShearPartial = fl.kind[j] == Partial
-				if fc.ShearPartial {
-					fc.JP++
-				}
-			case fl.kind[j] == Centered:
-				fc.Centred = append(fc.Centred, tc)
-			case fl.kind[j] == Partial:
-				fc.Partial = append(fc.Partial, tc)
-				fc.JP++
-			default:
-				fc.Noncentred = append(fc.Noncentred, tc)
-			}
-		}
-		var ncRows []string
-		for _, tc := range fc.Noncentred {
-			ncRows = append(ncRows, strconv.Itoa(tc.Row))
-		}
-		fc.NoncentredRows = "{" + strings.Join(ncRows, ", ") + "}"
-		fc.Perm = "{" + strings.Join(perm, ", ") + "}"
-		fc.BetaC = "{" + strings.Join(betaC, ", ") + "}"
-		ctx.Factors = append(ctx.Factors, fc)
+		ctx.Factors = append(ctx.Factors, factorTemplateContext(fl))
 	}
-	code, err := execute(t, HierTemplate, ctx)
-	if err != nil {
-		return nil, err
-	}
+	return ctx
+}
 
-	// Data, in declaration order.
+// factorTemplateContext is one factor's part of the template context: its terms sorted by
+// treatment, and the Stan array literals of their rows and order.
+func factorTemplateContext(fl factorLayout) factorContext {
+	fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Correlated: fl.correlated, JC: fl.nc}
+	fc.JN = fc.J - fc.JC
+	var perm, betaC []string
+	for _, j := range fl.perm {
+		perm = append(perm, strconv.Itoa(j+1))
+		if fl.kind[j] == Centered {
+			betaC = append(betaC, strconv.Itoa(fl.terms[j]+1))
+		}
+	}
+	for a := fl.nc; a < len(fl.perm); a++ {
+		j := fl.perm[a]
+		fc.Block = append(fc.Block, termContext{Beta: fl.terms[j] + 1, SD: j + 1, Row: fl.row[j] + 1,
+			P: fl.partial[j] + 1, L: a + 1, IsPartial: fl.kind[j] == Partial})
+	}
+	for j, t := range fl.terms {
+		tc := termContext{Beta: t + 1, SD: j + 1, Row: fl.row[j] + 1, P: fl.partial[j] + 1}
+		switch {
+		case j == fl.shear:
+			fc.Shear = &tc
+			fc.ShearPartial = fl.kind[j] == Partial
+			if fc.ShearPartial {
+				fc.JP++
+			}
+		case fl.kind[j] == Centered:
+			fc.Centred = append(fc.Centred, tc)
+		case fl.kind[j] == Partial:
+			fc.Partial = append(fc.Partial, tc)
+			fc.JP++
+		default:
+			fc.Noncentred = append(fc.Noncentred, tc)
+		}
+	}
+	var ncRows []string
+	for _, tc := range fc.Noncentred {
+		ncRows = append(ncRows, strconv.Itoa(tc.Row))
+	}
+	fc.NoncentredRows = "{" + strings.Join(ncRows, ", ") + "}"
+	fc.Perm = "{" + strings.Join(perm, ", ") + "}"
+	fc.BetaC = "{" + strings.Join(betaC, ", ") + "}"
+	return fc
+}
+
+// hierData is the sampled program's data, in declaration order.
+func hierData(spec *ingest.Spec, lay *hierLayout, pop population, ncells int, r [][]float64, qty []float64, rss float64, sdPriors [][]ingest.Prior) []stanio.Var {
 	vars := []stanio.Var{{Name: "N", Value: spec.N}}
-	if ctx.Multi {
-		vars = append(vars, stanio.Var{Name: "C", Value: len(cells)})
+	if len(spec.Groups) > 1 {
+		vars = append(vars, stanio.Var{Name: "C", Value: ncells})
 		for _, fl := range lay.factors {
-			idx := make([]int, len(cells))
+			idx := make([]int, ncells)
 			for c, l := range fl.cellLevel {
 				idx[c] = l + 1
 			}
@@ -395,9 +449,7 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 			vars = append(vars, stanio.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
 		}
 	}
-	vars = append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
-	return &Program{Template: HierTemplate, Code: code, Data: vars,
-		Metric: hierMetric, RandomEffects: choices, hier: lay}, nil
+	return append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
 }
 
 // setScales sets the units the program samples beta and theta in (betaScale and each
