@@ -87,49 +87,8 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 		return nil, nil, err
 	}
 	fcols := make([]factorColumns, len(lay.factors))
-	for fi, fl := range lay.factors {
-		fc := &fcols[fi]
-		jn := len(fl.terms)
-		g := len(fl.levels)
-		for j := range jn {
-			c, err := column(fmt.Sprintf("sd_%d.%d", fl.index, j+1))
-			if err != nil {
-				return nil, nil, err
-			}
-			fc.sd = append(fc.sd, c)
-		}
-		if fl.correlated {
-			fc.l = make([][][]float64, jn)
-			for a := range jn {
-				fc.l[a] = make([][]float64, a+1)
-				for b := 0; b <= a; b++ {
-					if fc.l[a][b], err = column(fmt.Sprintf("L_%d.%d.%d", fl.index, a+1, b+1)); err != nil {
-						return nil, nil, err
-					}
-				}
-			}
-		}
-		block := func(name string, rows int) ([][][]float64, error) {
-			out := make([][][]float64, rows)
-			for r := range rows {
-				out[r] = make([][]float64, g)
-				for l := range g {
-					c, err := column(fmt.Sprintf("%s_%d.%d.%d", name, fl.index, r+1, l+1))
-					if err != nil {
-						return nil, err
-					}
-					out[r][l] = c
-				}
-			}
-			return out, nil
-		}
-		if lay.integrated != nil {
-			continue
-		}
-		if fc.theta, err = block("theta", fl.nc); err != nil {
-			return nil, nil, err
-		}
-		if fc.z, err = block("z", jn-fl.nc); err != nil {
+	for fi := range lay.factors {
+		if fcols[fi], err = lay.factors[fi].readColumns(column, lay.integrated == nil); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -140,24 +99,7 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 		draws = append(draws, d)
 		return d
 	}
-	// The population coefficients b on the sampler's scale, draw by draw.
-	b := make([][]float64, k)
-	for j := range b {
-		b[j] = make([]float64, n)
-		for i, v := range beta[j] {
-			b[j][i] = lay.betaScale[j] * v
-		}
-	}
-	if lay.xMean != nil {
-		i0 := lay.intercept
-		for i := range n {
-			for j := range k {
-				if j != i0 {
-					b[i0][i] -= lay.xMean[j] * b[j][i]
-				}
-			}
-		}
-	}
+	b := lay.populationCoefficients(n, beta)
 	for j, prm := range lay.pop {
 		dst := out(prm.Name)
 		for i, v := range b[j] {
@@ -173,27 +115,8 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 		}
 	}
 	for fi, fl := range lay.factors {
-		if !fl.correlated {
-			continue
-		}
-		// Correlation Ω = L L' in L's order; pos[j] is term j's place in that order.
-		pos := make([]int, len(fl.terms))
-		for p, j := range fl.perm {
-			pos[j] = p
-		}
-		l := fcols[fi].l
-		for a := range fl.terms {
-			for c := a + 1; c < len(fl.terms); c++ {
-				dst := out(fmt.Sprintf("cor_%d[%s,%s]", fl.index, lay.terms[fl.terms[a]], lay.terms[fl.terms[c]]))
-				pa, pc := pos[a], pos[c]
-				for i := range dst {
-					s := 0.0
-					for m := 0; m <= min(pa, pc); m++ {
-						s += l[pa][m][i] * l[pc][m][i]
-					}
-					dst[i] = s
-				}
-			}
+		if fl.correlated {
+			lay.correlations(fl, fcols[fi].l, out)
 		}
 	}
 	for fi, fl := range lay.factors {
@@ -221,6 +144,103 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 	return names, draws, nil
 }
 
+// readColumns reads grouping factor fl's Stan columns: its scales, the Cholesky factor of
+// a correlated factor, and the sampled program's centred and non-centred blocks (sampled
+// is false for the integrated program, which has none).
+func (fl *factorLayout) readColumns(column func(string) ([]float64, error), sampled bool) (factorColumns, error) {
+	var fc factorColumns
+	jn, g := len(fl.terms), len(fl.levels)
+	for j := range jn {
+		c, err := column(fmt.Sprintf("sd_%d.%d", fl.index, j+1))
+		if err != nil {
+			return fc, err
+		}
+		fc.sd = append(fc.sd, c)
+	}
+	if fl.correlated {
+		fc.l = make([][][]float64, jn)
+		for a := range jn {
+			fc.l[a] = make([][]float64, a+1)
+			for b := 0; b <= a; b++ {
+				var err error
+				if fc.l[a][b], err = column(fmt.Sprintf("L_%d.%d.%d", fl.index, a+1, b+1)); err != nil {
+					return fc, err
+				}
+			}
+		}
+	}
+	if !sampled {
+		return fc, nil
+	}
+	block := func(name string, rows int) ([][][]float64, error) {
+		out := make([][][]float64, rows)
+		for r := range rows {
+			out[r] = make([][]float64, g)
+			for l := range g {
+				c, err := column(fmt.Sprintf("%s_%d.%d.%d", name, fl.index, r+1, l+1))
+				if err != nil {
+					return nil, err
+				}
+				out[r][l] = c
+			}
+		}
+		return out, nil
+	}
+	var err error
+	if fc.theta, err = block("theta", fl.nc); err != nil {
+		return fc, err
+	}
+	fc.z, err = block("z", jn-fl.nc)
+	return fc, err
+}
+
+// populationCoefficients returns the population coefficients b[j][i] on the sampler's
+// scale, draw by draw, from the sampled beta: rescaled, and the intercept moved from the
+// predictors' means back to zero when it was sampled there.
+func (lay *hierLayout) populationCoefficients(n int, beta [][]float64) [][]float64 {
+	k := len(beta)
+	b := make([][]float64, k)
+	for j := range b {
+		b[j] = make([]float64, n)
+		for i, v := range beta[j] {
+			b[j][i] = lay.betaScale[j] * v
+		}
+	}
+	if lay.xMean != nil {
+		i0 := lay.intercept
+		for i := range n {
+			for j := range k {
+				if j != i0 {
+					b[i0][i] -= lay.xMean[j] * b[j][i]
+				}
+			}
+		}
+	}
+	return b
+}
+
+// correlations writes the correlations cor_<f>[a,c] of a correlated factor's effects,
+// Ω = L L' in L's order, from its Cholesky factor l; out names and allocates a column.
+func (lay *hierLayout) correlations(fl factorLayout, l [][][]float64, out func(string) []float64) {
+	pos := make([]int, len(fl.terms)) // pos[j] is term j's place in L's order
+	for p, j := range fl.perm {
+		pos[j] = p
+	}
+	for a := range fl.terms {
+		for c := a + 1; c < len(fl.terms); c++ {
+			dst := out(fmt.Sprintf("cor_%d[%s,%s]", fl.index, lay.terms[fl.terms[a]], lay.terms[fl.terms[c]]))
+			pa, pc := pos[a], pos[c]
+			for i := range dst {
+				s := 0.0
+				for m := 0; m <= min(pa, pc); m++ {
+					s += l[pa][m][i] * l[pc][m][i]
+				}
+				dst[i] = s
+			}
+		}
+	}
+}
+
 // groupCoefficients returns, on the sampler's scale, coef[j][g][i]: term j's coefficient
 // in group g at draw i (the population coefficient b plus the group's deviation),
 // computed as the program computes B_<f>.
@@ -239,28 +259,6 @@ func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns
 		s[a] = make([]float64, jn)
 	}
 	zs := make([]float64, jn)
-	// shear derives the intercept sampled at group l's predictor means, at draw i, from
-	// row (the group's other coefficients), as the program does.
-	shear := func(l, i int) {
-		j := fl.shear
-		t := fl.terms[j]
-		mu := b[t][i] // prior mean of the intercept at the group's means, given the slopes
-		for c, m := range fl.xMean[l] {
-			if c != t {
-				mu += m * row[c]
-			}
-		}
-		r := fl.row[j]
-		if fl.kind[j] == Partial {
-			p, sd := fl.partial[j], fc.sd[j][i]
-			v := fl.se2[l][p]
-			w := v / (v + sd*sd)
-			alpha := w*mu + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*fc.z[r][l][i]
-			row[t] = alpha - (mu - b[t][i])
-			return
-		}
-		row[t] = fc.theta[r][l][i] - (mu - b[t][i])
-	}
 	for i := range n {
 		if fl.correlated {
 			// S = diag(sd) L in L's order (centred block first).
@@ -280,57 +278,15 @@ func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns
 					row[t] = fc.theta[fl.row[j]][l][i]
 				}
 			}
-			if !fl.correlated {
-				for j, t := range fl.terms {
-					if fl.kind[j] == Centered || j == fl.shear {
-						continue
-					}
-					sd, z := fc.sd[j][i], fc.z[fl.row[j]][l][i]
-					switch fl.kind[j] {
-					case Noncentered:
-						row[t] += sd * z
-					case Partial:
-						p := fl.partial[j]
-						v := fl.se2[l][p]
-						w := v / (v + sd*sd)
-						row[t] = w*b[t][i] + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*z
-					}
-				}
-				if fl.shear >= 0 {
-					shear(l, i)
-				}
-			} else {
+			if fl.correlated {
 				if fl.shear >= 0 && fl.kind[fl.shear] == Centered {
-					shear(l, i) // before the non-centred deviations, as in the program
+					fl.shearRow(row, b, fc, l, i) // before the non-centred deviations, as in the program
 				}
-				// zs: the standardised effects in L's order, B − b = S·zs. The centred block
-				// solves S_cc·zs_c = θ_c − b_c; each later term's deviation has prior mean
-				// m = Σ S[a][c]·zs[c] over the terms before it.
-				for a := range fl.nc {
-					t := fl.terms[fl.perm[a]]
-					v := row[t] - b[t][i]
-					for c := range a {
-						v -= s[a][c] * zs[c]
-					}
-					zs[a] = v / s[a][a]
-				}
-				for a := fl.nc; a < jn; a++ {
-					j := fl.perm[a]
-					t := fl.terms[j]
-					m := 0.0
-					for c := range a {
-						m += s[a][c] * zs[c]
-					}
-					z := fc.z[fl.row[j]][l][i]
-					u := m + s[a][a]*z
-					if fl.kind[j] == Partial {
-						p := fl.partial[j]
-						v := fl.se2[l][p]
-						w := v / (v + s[a][a]*s[a][a])
-						u = w*m + (1-w)*(fl.est[l][p]-b[t][i]) + s[a][a]*math.Sqrt(w)*z
-					}
-					zs[a] = (u - m) / s[a][a]
-					row[t] += u
+				fl.correlatedDeviations(row, b, fc, s, zs, l, i)
+			} else {
+				fl.independentDeviations(row, b, fc, l, i)
+				if fl.shear >= 0 {
+					fl.shearRow(row, b, fc, l, i)
 				}
 			}
 			for j, t := range fl.terms {
@@ -339,4 +295,80 @@ func (fl *factorLayout) groupCoefficients(n int, b [][]float64, fc factorColumns
 		}
 	}
 	return coef
+}
+
+// independentDeviations adds group l's non-centred and partial deviations at draw i to
+// row, in an independent factor.
+func (fl *factorLayout) independentDeviations(row []float64, b [][]float64, fc factorColumns, l, i int) {
+	for j, t := range fl.terms {
+		if fl.kind[j] == Centered || j == fl.shear {
+			continue
+		}
+		sd, z := fc.sd[j][i], fc.z[fl.row[j]][l][i]
+		switch fl.kind[j] {
+		case Noncentered:
+			row[t] += sd * z
+		case Partial:
+			p := fl.partial[j]
+			v := fl.se2[l][p]
+			w := v / (v + sd*sd)
+			row[t] = w*b[t][i] + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*z
+		}
+	}
+}
+
+// correlatedDeviations adds group l's deviations at draw i to row in a correlated factor,
+// with S = diag(sd) L in L's order. zs holds the standardised effects in that order,
+// B − b = S·zs: the centred block solves S_cc·zs_c = θ_c − b_c, and each later term's
+// deviation has prior mean m = Σ S[a][c]·zs[c] over the terms before it.
+func (fl *factorLayout) correlatedDeviations(row []float64, b [][]float64, fc factorColumns, s [][]float64, zs []float64, l, i int) {
+	for a := range fl.nc {
+		t := fl.terms[fl.perm[a]]
+		v := row[t] - b[t][i]
+		for c := range a {
+			v -= s[a][c] * zs[c]
+		}
+		zs[a] = v / s[a][a]
+	}
+	for a := fl.nc; a < len(fl.terms); a++ {
+		j := fl.perm[a]
+		t := fl.terms[j]
+		m := 0.0
+		for c := range a {
+			m += s[a][c] * zs[c]
+		}
+		z := fc.z[fl.row[j]][l][i]
+		u := m + s[a][a]*z
+		if fl.kind[j] == Partial {
+			p := fl.partial[j]
+			v := fl.se2[l][p]
+			w := v / (v + s[a][a]*s[a][a])
+			u = w*m + (1-w)*(fl.est[l][p]-b[t][i]) + s[a][a]*math.Sqrt(w)*z
+		}
+		zs[a] = (u - m) / s[a][a]
+		row[t] += u
+	}
+}
+
+// shearRow derives the intercept sampled at group l's predictor means, at draw i, from
+// row (the group's other coefficients), as the program does.
+func (fl *factorLayout) shearRow(row []float64, b [][]float64, fc factorColumns, l, i int) {
+	j := fl.shear
+	t := fl.terms[j]
+	mu := b[t][i] // prior mean of the intercept at the group's means, given the slopes
+	for c, m := range fl.xMean[l] {
+		if c != t {
+			mu += m * row[c]
+		}
+	}
+	r := fl.row[j]
+	if fl.kind[j] == Partial {
+		p, sd := fl.partial[j], fc.sd[j][i]
+		v := fl.se2[l][p]
+		w := v / (v + sd*sd)
+		alpha := w*mu + (1-w)*fl.est[l][p] + sd*math.Sqrt(w)*fc.z[r][l][i]
+		row[t] = alpha - (mu - b[t][i])
+		return
+	}
+	row[t] = fc.theta[r][l][i] - (mu - b[t][i])
 }
