@@ -125,12 +125,17 @@ type hierContext struct {
 	// (an unbounded intercept), which decorrelates it from the slopes.
 	Intercept int
 	ShearBeta bool
-	Factors   []factorContext
+	// Partial is true when some factor has partial terms: the program then declares the
+	// functions they use.
+	Partial bool
+	Factors []factorContext
 }
 
 // factorContext is one grouping factor in the template.
 type factorContext struct {
-	F, G, J    int
+	F, G, J int
+	// K is the number of population coefficients (columns of B_<F>).
+	K          int
 	Correlated bool
 	// JC counts the centred terms (rows of theta_<F>), JN the others (rows of z_<F>), JP
 	// the partial ones among those. Centred, Partial and Noncentred list them.
@@ -344,7 +349,10 @@ func hierTemplateContext(spec *ingest.Spec, lay *hierLayout, ncells int) hierCon
 		ctx.Cells = strconv.Itoa(ncells)
 	}
 	for _, fl := range lay.factors {
-		ctx.Factors = append(ctx.Factors, factorTemplateContext(fl))
+		fc := factorTemplateContext(fl)
+		fc.K = ctx.K
+		ctx.Partial = ctx.Partial || fc.JP > 0
+		ctx.Factors = append(ctx.Factors, fc)
 	}
 	return ctx
 }

@@ -24,6 +24,28 @@
 // their effects, in the order centred terms first; each later term's deviation has a
 // normal prior given the ones before it, and is partial or non-centred around it.
 // Stan samples; dsamstan derives per-group coefficients and every output in Go.
+functions {
+  // A partial term's weight of its prior mean in each group, from the group's own
+  // estimate's sampling variance theta_var and the term's scale sd.
+  vector partial_weight(vector theta_var, real sd) {
+    return theta_var ./ (theta_var + square(sd));
+  }
+
+  // A partial term's coefficients: mu is their prior mean in each group, theta_hat each
+  // group's own estimate, z the standardised deviations; the coefficients are centred on
+  // their conditional posterior mean given mu and sd.
+  vector partial_coefficient(vector mu, vector theta_hat, vector theta_var, real sd, vector z) {
+    vector[rows(z)] w = partial_weight(theta_var, sd);
+    return w .* mu + (1 - w) .* theta_hat + sd * sqrt(w) .* z;
+  }
+
+  // The prior normal(b, sd) of a partial term's coefficients, with the log Jacobian
+  // log(sd * sqrt(w)) per group of z -> coefficient.
+  real partial_lpdf(vector coefficient, real b, vector theta_var, real sd) {
+    return normal_lupdf(coefficient | b, sd)
+           + rows(coefficient) * log(sd) + 0.5 * sum(log(partial_weight(theta_var, sd)));
+  }
+}
 data {
   int<lower=1> N;                              // rows
   matrix[50 * 5, 5] R;                    // per cell, stacked: upper-triangular QR factor
@@ -68,15 +90,15 @@ model {
   b[1] -= dot_product(x_mean, b);
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
-    noise_sd ~ normal(noise_sd_prior_a, noise_sd_prior_b);
+    target += normal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   } else {
-    noise_sd ~ lognormal(noise_sd_prior_a, noise_sd_prior_b);
+    target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
   // Grouping factor 1: 50 groups, 3 group-varying terms (0 centred, 3 partial, 0 non-centred), correlated.
-  sd_1 ~ normal(sd_1_prior_mean, sd_1_prior_sd);
+  target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[50, 5] B_1 = rep_matrix(b', 50);           // coefficients of each group
-  L_1 ~ lkj_corr_cholesky(lkj_eta_1);
+  target += lkj_corr_cholesky_lupdf(L_1 | lkj_eta_1);
   {
     matrix[3, 3] S = diag_pre_multiply(sd_1[{1, 2, 3}], L_1);
     // each group's standardised effects, in L's order: B - b = S * zs, zs ~ normal(0, 1)
@@ -85,31 +107,31 @@ model {
       // prior mean of the deviation given the effects before it in L's order
       row_vector[50] m = rep_row_vector(0, 50);
       // partial: centred on each group's conditional posterior mean given the rest
-      vector[50] w = theta_var_1[:, 1] ./ (theta_var_1[:, 1] + square(S[1, 1]));
-      vector[50] u = w .* m' + (1 - w) .* (theta_hat_1[:, 1] - b[1]) + S[1, 1] * sqrt(w) .* z_1[1]';
+      vector[50] u = partial_coefficient(m', theta_hat_1[:, 1] - b[1], theta_var_1[:, 1], S[1, 1], z_1[1]');
       zs[1] = (u' - m) / S[1, 1];
       B_1[:, 1] += u;
-      target += 0.5 * sum(log(w));                // Jacobian of z -> u, with the prior's
+      // Jacobian of z -> zs (the prior of zs is below)
+      target += 0.5 * sum(log(partial_weight(theta_var_1[:, 1], S[1, 1])));
     }
     {
       // prior mean of the deviation given the effects before it in L's order
       row_vector[50] m = S[2, 1:1] * zs[1:1];
       // partial: centred on each group's conditional posterior mean given the rest
-      vector[50] w = theta_var_1[:, 2] ./ (theta_var_1[:, 2] + square(S[2, 2]));
-      vector[50] u = w .* m' + (1 - w) .* (theta_hat_1[:, 2] - b[3]) + S[2, 2] * sqrt(w) .* z_1[2]';
+      vector[50] u = partial_coefficient(m', theta_hat_1[:, 2] - b[3], theta_var_1[:, 2], S[2, 2], z_1[2]');
       zs[2] = (u' - m) / S[2, 2];
       B_1[:, 3] += u;
-      target += 0.5 * sum(log(w));                // Jacobian of z -> u, with the prior's
+      // Jacobian of z -> zs (the prior of zs is below)
+      target += 0.5 * sum(log(partial_weight(theta_var_1[:, 2], S[2, 2])));
     }
     {
       // prior mean of the deviation given the effects before it in L's order
       row_vector[50] m = S[3, 1:2] * zs[1:2];
       // partial: centred on each group's conditional posterior mean given the rest
-      vector[50] w = theta_var_1[:, 3] ./ (theta_var_1[:, 3] + square(S[3, 3]));
-      vector[50] u = w .* m' + (1 - w) .* (theta_hat_1[:, 3] - b[4]) + S[3, 3] * sqrt(w) .* z_1[3]';
+      vector[50] u = partial_coefficient(m', theta_hat_1[:, 3] - b[4], theta_var_1[:, 3], S[3, 3], z_1[3]');
       zs[3] = (u' - m) / S[3, 3];
       B_1[:, 4] += u;
-      target += 0.5 * sum(log(w));                // Jacobian of z -> u, with the prior's
+      // Jacobian of z -> zs (the prior of zs is below)
+      target += 0.5 * sum(log(partial_weight(theta_var_1[:, 3], S[3, 3])));
     }
     target += std_normal_lupdf(to_vector(zs));
   }

@@ -24,6 +24,28 @@
 // their effects, in the order centred terms first; each later term's deviation has a
 // normal prior given the ones before it, and is partial or non-centred around it.
 // Stan samples; dsamstan derives per-group coefficients and every output in Go.
+functions {
+  // A partial term's weight of its prior mean in each group, from the group's own
+  // estimate's sampling variance theta_var and the term's scale sd.
+  vector partial_weight(vector theta_var, real sd) {
+    return theta_var ./ (theta_var + square(sd));
+  }
+
+  // A partial term's coefficients: mu is their prior mean in each group, theta_hat each
+  // group's own estimate, z the standardised deviations; the coefficients are centred on
+  // their conditional posterior mean given mu and sd.
+  vector partial_coefficient(vector mu, vector theta_hat, vector theta_var, real sd, vector z) {
+    vector[rows(z)] w = partial_weight(theta_var, sd);
+    return w .* mu + (1 - w) .* theta_hat + sd * sqrt(w) .* z;
+  }
+
+  // The prior normal(b, sd) of a partial term's coefficients, with the log Jacobian
+  // log(sd * sqrt(w)) per group of z -> coefficient.
+  real partial_lpdf(vector coefficient, real b, vector theta_var, real sd) {
+    return normal_lupdf(coefficient | b, sd)
+           + rows(coefficient) * log(sd) + 0.5 * sum(log(partial_weight(theta_var, sd)));
+  }
+}
 data {
   int<lower=1> N;                              // rows
   matrix[50 * 4, 4] R;                    // per cell, stacked: upper-triangular QR factor
@@ -69,32 +91,20 @@ model {
   b[1] -= dot_product(x_mean, b);
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
-    noise_sd ~ normal(noise_sd_prior_a, noise_sd_prior_b);
+    target += normal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   } else {
-    noise_sd ~ lognormal(noise_sd_prior_a, noise_sd_prior_b);
+    target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
   // Grouping factor 1: 50 groups, 3 group-varying terms (1 centred, 2 partial, 0 non-centred).
-  sd_1 ~ normal(sd_1_prior_mean, sd_1_prior_sd);
+  target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[50, 4] B_1 = rep_matrix(b', 50);           // coefficients of each group
-  {
-    // partial: centred on each group's conditional posterior mean given b and sd; w is the
-    // weight of b, 1 - w that of the group's own estimate
-    vector[50] w = theta_var_1[:, 1] ./ (theta_var_1[:, 1] + square(sd_1[2]));
-    B_1[:, 3] = w * b[3] + (1 - w) .* theta_hat_1[:, 1] + sd_1[2] * sqrt(w) .* z_1[1]';
-    // prior of the coefficients, and the Jacobian sd * sqrt(w) of z -> coefficient
-    target += normal_lupdf(B_1[:, 3] | b[3], sd_1[2])
-              + 50 * log(sd_1[2]) + 0.5 * sum(log(w));
-  }
-  {
-    // partial: centred on each group's conditional posterior mean given b and sd; w is the
-    // weight of b, 1 - w that of the group's own estimate
-    vector[50] w = theta_var_1[:, 2] ./ (theta_var_1[:, 2] + square(sd_1[3]));
-    B_1[:, 4] = w * b[4] + (1 - w) .* theta_hat_1[:, 2] + sd_1[3] * sqrt(w) .* z_1[2]';
-    // prior of the coefficients, and the Jacobian sd * sqrt(w) of z -> coefficient
-    target += normal_lupdf(B_1[:, 4] | b[4], sd_1[3])
-              + 50 * log(sd_1[3]) + 0.5 * sum(log(w));
-  }
+  // partial: centred on each group's conditional posterior mean given b and sd
+  B_1[:, 3] = partial_coefficient(rep_vector(b[3], 50), theta_hat_1[:, 1], theta_var_1[:, 1], sd_1[2], z_1[1]');
+  target += partial_lupdf(B_1[:, 3] | b[3], theta_var_1[:, 1], sd_1[2]);
+  // partial: centred on each group's conditional posterior mean given b and sd
+  B_1[:, 4] = partial_coefficient(rep_vector(b[4], 50), theta_hat_1[:, 2], theta_var_1[:, 2], sd_1[3], z_1[2]');
+  target += partial_lupdf(B_1[:, 4] | b[4], theta_var_1[:, 2], sd_1[3]);
   B_1[:, 1] = theta_1[1]' - rows_dot_product(x_mean_1, B_1);
   target += normal_lupdf(B_1[:, 1] | b[1], sd_1[1]);
 

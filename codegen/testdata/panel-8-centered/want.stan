@@ -66,20 +66,20 @@ model {
   b[1] -= dot_product(x_mean, b);
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
-    noise_sd ~ normal(noise_sd_prior_a, noise_sd_prior_b);
+    target += normal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   } else {
-    noise_sd ~ lognormal(noise_sd_prior_a, noise_sd_prior_b);
+    target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
   // Grouping factor 1: 8 groups, 3 group-varying terms (3 centred, 0 partial, 0 non-centred).
-  sd_1 ~ normal(sd_1_prior_mean, sd_1_prior_sd);
+  target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[8, 4] B_1 = rep_matrix(b', 8);           // coefficients of each group
   B_1[:, 3] = theta_1[2]';
   B_1[:, 4] = theta_1[3]';
   B_1[:, 1] = theta_1[1]' - rows_dot_product(x_mean_1, B_1);
-  theta_1[2] ~ normal(b[3], sd_1[2]);
-  theta_1[3] ~ normal(b[4], sd_1[3]);
   target += normal_lupdf(B_1[:, 1] | b[1], sd_1[1]);
+  target += normal_lupdf(theta_1[2] | b[3], sd_1[2]);
+  target += normal_lupdf(theta_1[3] | b[4], sd_1[3]);
 
   // Gaussian log likelihood of all N rows, constants dropped.
   target += -N * log_noise_sd

@@ -64,18 +64,18 @@ model {
   b[1] -= dot_product(x_mean, b);
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
-    noise_sd ~ normal(noise_sd_prior_a, noise_sd_prior_b);
+    target += normal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   } else {
-    noise_sd ~ lognormal(noise_sd_prior_a, noise_sd_prior_b);
+    target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
   // Grouping factor 1: 8 groups, 3 group-varying terms (0 centred, 0 partial, 3 non-centred).
-  sd_1 ~ normal(sd_1_prior_mean, sd_1_prior_sd);
+  target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[8, 4] B_1 = rep_matrix(b', 8);           // coefficients of each group
   B_1[:, 1] += sd_1[1] * z_1[1]';
   B_1[:, 3] += sd_1[2] * z_1[2]';
   B_1[:, 4] += sd_1[3] * z_1[3]';
-  to_vector(z_1) ~ std_normal();
+  target += std_normal_lupdf(to_vector(z_1));
 
   // Gaussian log likelihood of all N rows, constants dropped.
   target += -N * log_noise_sd
