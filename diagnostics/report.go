@@ -2,11 +2,11 @@ package diagnostics
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/dsamstan/dsamstan/internal/csvtab"
 	"github.com/dsamstan/dsamstan/internal/num"
 )
 
@@ -171,17 +171,12 @@ func WriteCSV(w io.Writer, rep *Report) error {
 // ReadCSV reads a report written by WriteCSV. The overall row is not kept as a check (Status
 // recomputes it); the mode comes from its threshold.
 func ReadCSV(r io.Reader) (*Report, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(Header)
-	recs, err := cr.ReadAll()
+	data, err := csvtab.Read(r, Header)
 	if err != nil {
 		return nil, fmt.Errorf("diagnostics: reading report: %w", err)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(Header, ",") {
-		return nil, errors.New("diagnostics: reading report: the first line is not the header " + strings.Join(Header, ","))
-	}
 	rep := &Report{Mode: ModePublish}
-	for i, rec := range recs[1:] {
+	for i, rec := range data {
 		v, err := num.Parse(rec[5])
 		if err != nil {
 			return nil, fmt.Errorf("diagnostics: reading report: line %d: value %q is not a number", i+2, rec[5])

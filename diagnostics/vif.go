@@ -2,7 +2,6 @@ package diagnostics
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/csvtab"
 	"github.com/dsamstan/dsamstan/internal/num"
 )
 
@@ -135,17 +135,12 @@ func WriteVIF(w io.Writer, rows []VIFRow) error {
 
 // ReadVIF reads a table written by WriteVIF.
 func ReadVIF(r io.Reader) ([]VIFRow, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(vifHeader)
-	recs, err := cr.ReadAll()
+	data, err := csvtab.Read(r, vifHeader)
 	if err != nil {
 		return nil, fmt.Errorf("diagnostics: reading vif.csv: %w", err)
 	}
-	if len(recs) == 0 || fmt.Sprint(recs[0]) != fmt.Sprint(vifHeader) {
-		return nil, errors.New("diagnostics: reading vif.csv: the first line is not the header term,vif,constant")
-	}
-	rows := make([]VIFRow, 0, len(recs)-1)
-	for i, rec := range recs[1:] {
+	rows := make([]VIFRow, 0, len(data))
+	for i, rec := range data {
 		v, err := num.Parse(rec[1])
 		if err != nil {
 			return nil, fmt.Errorf("diagnostics: vif.csv:%d: vif %q is not a number", i+2, rec[1])

@@ -1,12 +1,11 @@
 package loo
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
+	"github.com/dsamstan/dsamstan/internal/csvtab"
 	"github.com/dsamstan/dsamstan/internal/num"
 )
 
@@ -14,16 +13,14 @@ import (
 // KThreshold and KCounts of the Result it came from (Pointwise and Warnings are not in the
 // file).
 func ReadSummaryCSV(rd io.Reader) (*Result, error) {
-	cr := csv.NewReader(rd)
-	cr.FieldsPerRecord = len(summaryHeader)
-	recs, err := cr.ReadAll()
+	rows, err := csvtab.Read(rd, summaryHeader)
 	if err != nil {
 		return nil, fmt.Errorf("loo: loo_summary.csv: %w", err)
 	}
-	if len(recs) != 2 || strings.Join(recs[0], ",") != strings.Join(summaryHeader, ",") {
-		return nil, fmt.Errorf("loo: loo_summary.csv: want the header %s and one row", strings.Join(summaryHeader, ","))
+	if len(rows) != 1 {
+		return nil, fmt.Errorf("loo: loo_summary.csv: want one row after the header, not %d", len(rows))
 	}
-	rec := recs[1]
+	rec := rows[0]
 	v := make([]float64, len(rec))
 	for j, cell := range rec {
 		if v[j], err = num.Parse(cell); err != nil {

@@ -1,28 +1,21 @@
 package summarise
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/dsamstan/dsamstan/internal/csvtab"
 	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // ReadCSV reads rows written by WriteCSV (posterior_summary.csv). NA reads as NaN.
 func ReadCSV(r io.Reader) ([]Row, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(csvHeader)
-	recs, err := cr.ReadAll()
+	data, err := csvtab.Read(r, csvHeader)
 	if err != nil {
 		return nil, fmt.Errorf("summarise: reading posterior_summary.csv: %w", err)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(csvHeader, ",") {
-		return nil, errors.New("summarise: reading posterior_summary.csv: the first line is not the header " + strings.Join(csvHeader, ","))
-	}
-	rows := make([]Row, 0, len(recs)-1)
-	for i, rec := range recs[1:] {
+	rows := make([]Row, 0, len(data))
+	for i, rec := range data {
 		var v [9]float64
 		for k := range v {
 			if v[k], err = num.Parse(rec[k+1]); err != nil {
