@@ -406,10 +406,11 @@ func (b *builder) spec() (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Transforms = ts
+	s.Transforms, s.Series = ts, series
 	b.transformed = map[string][]float64{}
-	for _, t := range ts {
-		b.transformed[t.Column] = t.Apply(b.column(t.Column), series)
+	for i := range ts {
+		ts[i].Raw = b.column(ts[i].Column)
+		b.transformed[ts[i].Column] = ts[i].Apply(ts[i].Raw, series)
 	}
 	for _, name := range f.Terms {
 		s.Terms = append(s.Terms, Term{Name: name})

@@ -39,6 +39,10 @@ type Spec struct {
 	// Transforms are the fixed media transforms of terms, in term order: X holds the
 	// transformed columns, so each such term's coefficient multiplies the transformed values.
 	Transforms []Transform
+	// Series lists each series' rows (indexes into the kept rows), in date order: the rows
+	// that share every grouping column, along which adstock carries over. Nil when no term
+	// has adstock.
+	Series [][]int
 	// Dates holds the date_var value of each kept row (nil without data.date_var).
 	Dates []string
 	// Lines holds the 1-based CSV line number of each kept row, for messages.

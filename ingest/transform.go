@@ -119,6 +119,75 @@ type Transform struct {
 	// Hill is true for Hill saturation with HalfSaturation (in the column's units) and Shape.
 	Hill                  bool
 	HalfSaturation, Shape float64
+	// DecayPrior, HalfSaturationPrior and ShapePrior are set for the parameters the model
+	// estimates (transforms.<column>…: estimate) and nil for fixed ones. An estimated
+	// parameter's value field holds its prior's centre (TransformPrior.Centre): Spec.X holds
+	// the column transformed at those centres, which sets the predictor's scale and feeds the
+	// pre-run checks; the sampler replaces it in every draw.
+	DecayPrior, HalfSaturationPrior, ShapePrior *TransformPrior
+	// Raw is the term's untransformed column in row order (length Spec.N); with
+	// Spec.Series it is what the program and every per-draw output transform.
+	Raw []float64
+}
+
+// Estimated reports whether the model samples any of t's parameters.
+func (t Transform) Estimated() bool {
+	return t.DecayPrior != nil || t.HalfSaturationPrior != nil || t.ShapePrior != nil
+}
+
+// With returns t with its parameter values replaced (one posterior draw): decay, half
+// saturation and shape, each used only where t has that transform.
+func (t Transform) With(decay, halfSaturation, shape float64) Transform {
+	if t.Adstock {
+		t.Decay = decay
+	}
+	if t.Hill {
+		t.HalfSaturation, t.Shape = halfSaturation, shape
+	}
+	return t
+}
+
+// Names of the transform parameters in every output (summary, draws, priors.overrides,
+// report): adstock_decay[m_tv], half_saturation[m_tv], hill_shape[m_tv].
+const (
+	DecayParam          = "adstock_decay"
+	HalfSaturationParam = "half_saturation"
+	ShapeParam          = "hill_shape"
+)
+
+// TransformParamName is the name users see for transform parameter kind (DecayParam,
+// HalfSaturationParam or ShapeParam) of column.
+func TransformParamName(kind, column string) string { return kind + "[" + column + "]" }
+
+// Transform prior families.
+const (
+	PriorBeta      = "beta"      // beta(A, B): decay
+	PriorLognormal = "lognormal" // lognormal(meanlog A, sdlog B), in the column's units
+	PriorGamma     = "gamma"     // gamma(shape A, rate B), in the column's units
+)
+
+// TransformPrior is the prior of one estimated transform parameter, in original units.
+// Defaults: decay beta(2, 2); hill_shape lognormal(0, 0.5); half_saturation
+// lognormal(log(median positive value of the column), 1).
+type TransformPrior struct {
+	Family string
+	A, B   float64
+	// Default is true when the prior came from the defaults, not from priors.overrides.
+	Default bool
+}
+
+// Centre is the prior's median (beta and gamma: their mean), the value at which Spec.X
+// holds an estimated transform.
+func (p TransformPrior) Centre() float64 {
+	switch p.Family {
+	case PriorBeta:
+		return p.A / (p.A + p.B)
+	case PriorLognormal:
+		return math.Exp(p.A)
+	case PriorGamma:
+		return p.A / p.B
+	}
+	return math.NaN()
 }
 
 // AdstockWeights returns the normalised geometric weights w_0 … w_L, which sum to 1.
