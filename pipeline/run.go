@@ -42,6 +42,8 @@ type Options struct {
 	Log, Progress io.Writer
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+
+	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
 }
 
 // Result is what a finished run produced.
@@ -73,6 +75,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if scenarios := cfg.SensitivityScenarios(); len(scenarios) > 0 {
+		return runSensitivity(ctx, cfg, scenarios, opts)
+	}
+	return runConfig(ctx, cfg, opts)
+}
+
+// runConfig fits the loaded config cfg and writes its run folder (see Run).
+func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, error) {
 	folder, err := resolveFolder(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -214,6 +224,13 @@ func (r *runner) logf(format string, a ...any) { fmt.Fprintf(r.opts.Log, format+
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := r.writeConfig(); err != nil {
 		return nil, err
+	}
+	if sens := r.opts.sensitivity; sens != nil {
+		r.info.Sensitivity = sens.note
+		r.logf("%s", sens.note)
+		if err := r.folder.Write(runfolder.StagePreRun, runfolder.TransformSensitivityFile, sens.summary); err != nil {
+			return nil, err
+		}
 	}
 	spec, err := r.ingest(ctx)
 	if err != nil {

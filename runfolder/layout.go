@@ -42,6 +42,8 @@ const (
 	MediaSpendFile = "media_spend.csv"
 	// TransformAssumptionsFile is DSAMbayes's name for the media transforms in words.
 	TransformAssumptionsFile = "transform_assumptions.txt"
+	// TransformSensitivityFile is DSAMbayes's name for the ranked transform scenarios.
+	TransformSensitivityFile = "transform_sensitivity_summary.csv"
 
 	// 20_model_fit (besides CmdStan's chain_<k>.csv and optimize_<k>.csv)
 	ModelStan = "model.stan"

@@ -32,6 +32,9 @@ type RunInfo struct {
 	Method          string             `json:"fit_method"`
 	Chains          []string           `json:"chain_csv,omitempty"`
 	Warnings        []string           `json:"warnings,omitempty"`
+	// Sensitivity says, for a run with transform sensitivity scenarios, which scenario the
+	// run is and where the others are.
+	Sensitivity string `json:"transform_sensitivity,omitempty"`
 	// Diagnostics is the diagnostics report's overall status: pass, warn or fail.
 	Diagnostics string `json:"diagnostics,omitempty"`
 }
