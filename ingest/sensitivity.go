@@ -107,7 +107,7 @@ func (c *Config) validateSensitivity(v *validator) {
 		if slices.Contains(c.Transforms.failed, a.Column) {
 			continue // its problems are reported already
 		}
-		if _, msg := c.sensitivityTarget(a.Column, a.Param); msg != "" {
+		if msg := c.sensitivityTarget(a.Column, a.Param); msg != "" {
 			v.add(key, "%s: %s", label, msg)
 			continue
 		}
@@ -142,38 +142,42 @@ func showProduct(axes []SensitivityAxis) string {
 	return fmt.Sprint(n)
 }
 
-// sensitivityTarget finds the config key of the fixed parameter param of column's
-// transforms; when there is none, msg says why.
-func (c *Config) sensitivityTarget(column, param string) (pk, msg string) {
+// sensitivityTarget says why param of column's transforms is not a fixed parameter that
+// sensitivity scenarios may vary, or returns "" when it is one.
+func (c *Config) sensitivityTarget(column, param string) string {
 	ct, ok := c.Transforms.Columns[column]
 	if !ok {
 		names := sortedNames(c.Transforms.Columns)
 		if len(names) == 0 {
-			return "", fmt.Sprintf("%s has no transforms; the transforms section sets none", show(column))
+			return fmt.Sprintf("%s has no transforms; the transforms section sets none", show(column))
 		}
-		return "", fmt.Sprintf("%s has no transforms (transformed columns: %s)", show(column), showList(names))
+		return fmt.Sprintf("%s has no transforms (transformed columns: %s)", show(column), showList(names))
 	}
 	base := "transforms." + column
+	var pk string
 	var pv *ParamValue
 	switch param {
 	case "decay":
 		if a := ct.Adstock; a == nil || a.Type != AdstockGeometric {
-			return "", fmt.Sprintf("%s has no geometric adstock, so no decay to vary", strictyaml.Label(base))
+			return fmt.Sprintf("%s has no geometric adstock, so no decay to vary", strictyaml.Label(base))
 		}
 		pk, pv = base+".adstock.decay", ct.Adstock.Decay
 	default:
 		if s := ct.Saturation; s == nil || s.Type != SaturationHill {
-			return "", fmt.Sprintf("%s has no Hill saturation, so no %s to vary", strictyaml.Label(base), param)
+			return fmt.Sprintf("%s has no Hill saturation, so no %s to vary", strictyaml.Label(base), param)
 		}
 		pk, pv = base+".saturation."+param, ct.Saturation.Shape
 		if param == "half_saturation" {
 			pv = ct.Saturation.HalfSaturation
 		}
 	}
-	if pv.Estimate {
-		return pk, fmt.Sprintf("%s is estimate; sensitivity scenarios vary a fixed value (fix it at a number, or leave it out of sensitivity)", strictyaml.Label(pk))
+	if pv == nil {
+		return fmt.Sprintf("%s is not set", strictyaml.Label(pk))
 	}
-	return pk, ""
+	if pv.Estimate {
+		return fmt.Sprintf("%s is estimate; sensitivity scenarios vary a fixed value (fix it at a number, or leave it out of sensitivity)", strictyaml.Label(pk))
+	}
+	return ""
 }
 
 // SensitivityScenario is one combination of the values of transforms.sensitivity.
@@ -225,7 +229,7 @@ func (c *Config) WithScenario(s SensitivityScenario) (*Config, error) {
 		if !ok {
 			return nil, fmt.Errorf("ingest: scenario %q: %q is not `<column>.<parameter>` with the parameter decay, half_saturation or shape", s.Name, key)
 		}
-		if _, msg := c.sensitivityTarget(column, param); msg != "" {
+		if msg := c.sensitivityTarget(column, param); msg != "" {
 			return nil, fmt.Errorf("ingest: scenario %q: %s: %s", s.Name, key, msg)
 		}
 		if msg := checkParam(sensitivityParams[param], x); msg != "" {

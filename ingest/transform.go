@@ -507,7 +507,7 @@ func sortedNames(t map[string]ColumnTransform) []string {
 }
 
 // transform resolves a validated column's transforms; ok is false when it does nothing. The
-// value of an estimated parameter is left at 0 and its prior nil (see builder.transforms).
+// value of an estimated parameter is left at 0 and its prior nil (see setTransformPriors).
 func (ct ColumnTransform) transform(column string) (Transform, bool) {
 	t := Transform{Column: column}
 	if a := ct.Adstock; a != nil && a.Type == AdstockGeometric {
@@ -522,17 +522,20 @@ func (ct ColumnTransform) transform(column string) (Transform, bool) {
 	return t, t.Adstock || t.Hill
 }
 
-// estimated reports which of the parameters of a validated column's transforms are
-// estimate: decay, half_saturation and shape.
+// estimated reports which of the parameters of a column's transforms are estimate: decay,
+// half_saturation and shape.
 func (ct ColumnTransform) estimated() (decay, halfSaturation, shape bool) {
 	if a := ct.Adstock; a != nil && a.Type == AdstockGeometric {
-		decay = a.Decay.Estimate
+		decay = a.Decay.estimate()
 	}
 	if s := ct.Saturation; s != nil && s.Type == SaturationHill {
-		halfSaturation, shape = s.HalfSaturation.Estimate, s.Shape.Estimate
+		halfSaturation, shape = s.HalfSaturation.estimate(), s.Shape.estimate()
 	}
 	return decay, halfSaturation, shape
 }
+
+// estimate reports whether x is set to estimate.
+func (x *ParamValue) estimate() bool { return x != nil && x.Estimate }
 
 // Default priors of estimated transform parameters; the half-saturation default depends on
 // the data (see builder.setTransformPriors).
@@ -545,11 +548,17 @@ var (
 const halfSaturationSDLog = 1
 
 // transformOverride returns the prior priors.overrides gives the transform parameter name
-// (e.g. adstock_decay[m_tv]), converted from its mean and sd by moment matching.
+// (e.g. adstock_decay[m_tv]), converted from its mean and sd by moment matching; without a
+// family, the parameter's default family.
 func (c *Config) transformOverride(name string) (TransformPrior, bool) {
+	kind, _, _ := parseTransformParam(name)
 	for _, o := range c.Priors.Overrides {
 		if o.Parameter == name && o.Mean != nil && o.SD != nil {
-			return momentPrior(o.Family, *o.Mean, *o.SD), true
+			family := o.Family
+			if family == "" {
+				family = transformFamilies[kind][0]
+			}
+			return momentPrior(family, *o.Mean, *o.SD), true
 		}
 	}
 	return TransformPrior{}, false

@@ -84,6 +84,9 @@ func (c *Config) transformParamState(kind, column string) string {
 			key, pv = base+".saturation.half_saturation", ct.Saturation.HalfSaturation
 		}
 	}
+	if pv == nil {
+		return fmt.Sprintf("but %s is not set", strictyaml.Label(key))
+	}
 	if !pv.Estimate {
 		return fmt.Sprintf("but %s fixes it at %s; a prior applies only to an estimated parameter (set it to estimate)", strictyaml.Label(key), num.Plain(pv.Value))
 	}
@@ -110,14 +113,18 @@ func (c *Config) validateTransformOverride(v *validator, item string, o PriorOve
 	if kind != DecayParam {
 		why = "it is > 0, so its prior is a lognormal or a gamma"
 	}
-	beta := o.Family == PriorBeta
+	family := o.Family
+	if family == "" { // a config built in code; ParseConfig fills the default
+		family = fams[0]
+	}
+	beta := family == PriorBeta
 	switch {
-	case slices.Contains(fams, o.Family):
-	case slices.Contains(knownFamilies, o.Family):
-		v.add(item+".family", "`%s.family` is %q, which makes no sense for %s: %s; use %s", item, o.Family, name, why, strings.Join(fams, " or "))
+	case slices.Contains(fams, family):
+	case slices.Contains(knownFamilies, family):
+		v.add(item+".family", "`%s.family` is %q, which makes no sense for %s: %s; use %s", item, family, name, why, strings.Join(fams, " or "))
 		beta = false
 	default:
-		v.add(item+".family", "`%s.family` is %q; must be %s for %s (%s)", item, o.Family, strings.Join(fams, " or "), name, why)
+		v.add(item+".family", "`%s.family` is %q; must be %s for %s (%s)", item, family, strings.Join(fams, " or "), name, why)
 		beta = false
 	}
 
