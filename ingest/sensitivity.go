@@ -130,7 +130,7 @@ func (c *Config) validateSensitivity(v *validator) {
 	}
 }
 
-// showProduct is the number of scenarios the axes make, as a number or "more than 10^6".
+// showProduct is the number of scenarios the axes make, or "more than 1000000".
 func showProduct(axes []SensitivityAxis) string {
 	n := 1
 	for _, a := range axes {

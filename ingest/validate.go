@@ -186,8 +186,8 @@ func (c *Config) validateModel(v *validator) *Formula {
 	return f
 }
 
-// Parameters returns the names priors may refer to for formula f (noise_sd aside), in
-// order: the coefficients (see Coefficients), then the group scales sd_<i>[term] of each
+// Parameters returns the names priors may refer to for formula f (noise_sd and the
+// estimated transform parameters aside, see EstimatedTransformParams), in order: the coefficients (see Coefficients), then the group scales sd_<i>[term] of each
 // group term, i counting the group terms from 1 and the varying intercept named
 // (Intercept): sd_1[(Intercept)], sd_1[m_tv].
 func (c *Config) Parameters(f *Formula) []string {
