@@ -566,6 +566,9 @@ func (b *builder) priors(s *Spec) error {
 	// below only fail if Spec and Config.Parameters disagree.
 	var errs []error
 	for i, o := range cfg.Priors.Overrides {
+		if _, _, ok := parseTransformParam(o.Parameter); ok {
+			continue // set with the transforms (see setTransformPriors)
+		}
 		if o.Parameter == NoiseSDName {
 			s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: *o.Mean, SD: *o.SD}
 			continue

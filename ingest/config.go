@@ -30,8 +30,9 @@ type Config struct {
 	Fit           FitConfig         `yaml:"fit"`
 	Diagnostics   DiagnosticsConfig `yaml:"diagnostics"`
 	Outputs       OutputsConfig     `yaml:"outputs"`
-	// Transforms are the fixed media transforms of formula terms by column (adstock, then
-	// saturation); nil when the file has none.
+	// Transforms are the media transforms of formula terms by column (adstock, then
+	// saturation, each parameter fixed or estimated) and the sensitivity scenarios; empty
+	// when the file has none.
 	Transforms Transforms `yaml:"transforms,omitempty"`
 	// Allocation is the budget-optimisation section, nil when the file has none. Package
 	// optimise owns its schema: ParseConfig decodes and checks it with the rest of the file,
@@ -56,6 +57,8 @@ type Config struct {
 	dataPath   string               // data.path as written, for messages
 	pos        strictyaml.Positions // where each key appears
 	allocation map[string]any       // the allocation section as written, for ResolvedYAML
+
+	transformsDropped bool // the transforms section had problems and was left out
 }
 
 // DataConfig is the data section.
@@ -125,11 +128,18 @@ type PriorsConfig struct {
 	NoiseSD *NoiseSDConfig `yaml:"noise_sd,omitempty"`
 }
 
-// PriorOverride sets a normal(Mean, SD) prior on one parameter.
+// PriorOverride sets the prior of one parameter: a normal(Mean, SD) on a coefficient, a
+// group scale or noise_sd (Family empty or normal), or, for an estimated transform
+// parameter (adstock_decay[m_tv], half_saturation[m_tv], hill_shape[m_tv]), a prior of
+// Family with mean Mean and sd SD on the natural scale, converted by moment matching: beta
+// for a decay, lognormal (the default) or gamma for a half-saturation or a shape.
 type PriorOverride struct {
-	Parameter string   `yaml:"parameter"`
-	Mean      *float64 `yaml:"mean"`
-	SD        *float64 `yaml:"sd"`
+	Parameter string `yaml:"parameter"`
+	// Family is filled for transform parameters (beta for a decay, lognormal otherwise)
+	// and left empty for the others.
+	Family string   `yaml:"family,omitempty"`
+	Mean   *float64 `yaml:"mean"`
+	SD     *float64 `yaml:"sd"`
 }
 
 // NoiseSDConfig is the prior on noise_sd: half-normal (family normal) or lognormal_ms, both
@@ -315,6 +325,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		d.Decode("", body, c)
 	}
 	probs := d.Problems()
+	c.transformsDropped = d.Dropped("transforms")
 	if !d.Fatal() {
 		c.applyDefaults()
 		var ce *ConfigError
@@ -401,6 +412,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Priors.Overrides == nil {
 		c.Priors.Overrides = []PriorOverride{}
+	}
+	for i := range c.Priors.Overrides {
+		o := &c.Priors.Overrides[i]
+		if kind, _, ok := parseTransformParam(o.Parameter); ok && o.Family == "" {
+			o.Family = transformFamilies[kind][0]
+		}
 	}
 	if ns := c.Priors.NoiseSD; ns != nil {
 		setStr("priors.noise_sd.family", &ns.Family, NoiseNormal)

@@ -400,6 +400,8 @@ func FuzzParseConfig(f *testing.F) {
 		"boundaries:\n  overrides:\n    - {parameter: m_tv, lower: Inf, upper: -.inf}\npriors:\n  overrides: [{parameter: x, sd: -1}]\n",
 		"data:\n  path: &p data.csv\nmodel:\n  <<: {formula: *p}\n",
 		"cre: {enabled: true, vars: [a, a], prefix: 1x}\nmodel: {formula: 'y ~ a + (1|g) + (1|h)', type: blm}\n",
+		"data: {path: data.csv, date_var: d}\nmodel: {formula: kpi ~ m_tv}\ntransforms:\n  m_tv: {adstock: {type: geometric, decay: estimate}, saturation: {type: hill, half_saturation: estimate, shape: 2}}\n" +
+			"  sensitivity: {m_tv.shape: [1, 2]}\npriors:\n  overrides: [{parameter: \"adstock_decay[m_tv]\", family: beta, mean: 0.4, sd: 0.1}]\n",
 	} {
 		f.Add([]byte(s))
 	}

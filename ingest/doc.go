@@ -74,17 +74,24 @@
 //
 // # Media transforms
 //
-// The transforms section fixes, per formula term, a geometric adstock and then a Hill
-// saturation of the term's column (see Transform for the formulas). BuildSpec applies them
-// when it builds the design, so Spec.X holds the transformed columns: default priors, CRE
-// means and everything downstream see the transformed values, and the coefficient
-// multiplies them. The adstock runs within each series, the rows that share the value of
-// every grouping column of the formula (the whole data without group terms), in the order of
-// data.date_var: rows out of date order are sorted for the adstock (the data keeps its
-// order), and a date repeated within a series, or a gap in its cadence (the shortest step
-// between its dates, or calendar months), is an error naming the series, the lines and the
-// dates. The value estimate and transforms.sensitivity are refused: estimated transforms and
-// sensitivity scenarios are not supported yet.
+// The transforms section sets, per formula term, a geometric adstock and then a Hill
+// saturation of the term's column (see Transform for the formulas). Each parameter is a
+// number, which fixes it, or estimate, which makes the model sample it under a prior:
+// decay beta(2, 2), hill_shape lognormal(0, 0.5) and half_saturation lognormal(log(median
+// positive value of the column over the rows used), 1) by default, or the prior an entry of
+// priors.overrides gives by family, mean and sd (moment matching, see TransformPrior). BuildSpec
+// applies the transforms when it builds the design, an estimated parameter at its prior's
+// centre, so Spec.X holds the transformed columns: default priors, CRE means and everything
+// downstream see the transformed values, and the coefficient multiplies them. The adstock
+// runs within each series, the rows that share the value of every grouping column of the
+// formula (the whole data without group terms), in the order of data.date_var: rows out of
+// date order are sorted for the adstock (the data keeps its order), and a date repeated
+// within a series, or a gap in its cadence (the shortest step between its dates, or
+// calendar months), is an error naming the series, the lines and the dates.
+//
+// transforms.sensitivity lists values to try for fixed parameters; SensitivityScenarios
+// expands them into every combination and WithScenario gives the config of one, fixed at
+// those values.
 //
 // # Panel models
 //

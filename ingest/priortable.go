@@ -8,13 +8,17 @@ import (
 // PriorRow is one parameter's effective prior and bounds, in original units (on the model
 // scale: log units for a log(y) response), and where each came from.
 type PriorRow struct {
-	// Parameter is the name used in outputs and in priors.overrides: a term, noise_sd or
-	// sd_<factor index>[term].
+	// Parameter is the name used in outputs and in priors.overrides: a term, noise_sd,
+	// sd_<factor index>[term], or an estimated transform parameter (adstock_decay[m_tv],
+	// half_saturation[m_tv], hill_shape[m_tv]).
 	Parameter string
-	// Kind is intercept, coefficient, noise or group_scale.
+	// Kind is intercept, coefficient, noise, group_scale or transform.
 	Kind string
 	// Family is normal, or for a scale (noise_sd, sd_*) half_normal (a normal truncated at
-	// 0; Mean is its location) or lognormal_ms (Mean and SD on the natural scale).
+	// 0; Mean is its location) or lognormal_ms (Mean and SD on the natural scale). A
+	// transform parameter's is its prior's family with _ms: beta_ms, lognormal_ms or
+	// gamma_ms, Mean and SD being the prior's mean and sd on the natural scale (in the
+	// column's units); PriorSource gives the prior in its own parameters, beta(2, 2).
 	Family   string
 	Mean, SD float64
 	// Lower and Upper bound the parameter (±Inf: open; scales are ≥ 0 by construction).
@@ -30,14 +34,19 @@ const (
 	KindCoefficient = "coefficient"
 	KindNoise       = "noise"
 	KindGroupScale  = "group_scale"
+	KindTransform   = "transform"
 )
 
 // PriorTable lists the effective prior and bounds of every parameter of s, built from c:
-// the population terms in design order, noise_sd, then the group scales factor by factor.
+// the population terms in design order, noise_sd, the group scales factor by factor, then
+// the estimated transform parameters transform by transform (decay, half_saturation,
+// shape).
 func (c *Config) PriorTable(s *Spec) []PriorRow {
 	override := map[string]string{}
+	overrideAt := map[string]PriorOverride{}
 	for i, o := range c.Priors.Overrides {
 		override[o.Parameter] = fmt.Sprintf("priors.overrides[%d]", i)
+		overrideAt[o.Parameter] = o
 	}
 	bound := map[string]string{}
 	for i, o := range c.Boundaries.Overrides {
@@ -89,6 +98,38 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 				scale, g.Factor, minGroupScale)
 			rows = append(rows, PriorRow{Parameter: name, Kind: KindGroupScale, Family: "half_normal", Mean: p.Mean, SD: p.SD,
 				Lower: 0, Upper: math.Inf(1), PriorSource: source(name, p.Default, rule), BoundSource: "a scale: ≥ 0"})
+		}
+	}
+	for _, t := range s.Transforms {
+		for _, tp := range []struct {
+			kind  string
+			prior *TransformPrior
+			rule  string
+			upper float64
+			bound string
+		}{
+			{DecayParam, t.DecayPrior, "default: beta(2, 2)", 1, "a decay: in [0, 1)"},
+			{HalfSaturationParam, t.HalfSaturationPrior, "default: lognormal(log(median of the positive values of " + t.Column + "), 1)", math.Inf(1), "a half-saturation: > 0"},
+			{ShapeParam, t.ShapePrior, "default: lognormal(0, 0.5)", math.Inf(1), "a shape: > 0"},
+		} {
+			p := tp.prior
+			if p == nil {
+				continue
+			}
+			name := TransformParamName(tp.kind, t.Column)
+			r := PriorRow{Parameter: name, Kind: KindTransform, Family: p.Family + "_ms", Lower: 0, Upper: tp.upper, BoundSource: tp.bound}
+			r.Mean, r.SD = p.Moments()
+			switch o, ok := overrideAt[name]; {
+			case !p.Default && ok && o.Mean != nil && o.SD != nil:
+				// The numbers the override gives, not their round trip through the prior.
+				r.Mean, r.SD = *o.Mean, *o.SD
+				r.PriorSource = fmt.Sprintf("%s, as %s", override[name], p)
+			case tp.kind == HalfSaturationParam:
+				r.PriorSource = fmt.Sprintf("%s = %s", tp.rule, p)
+			default:
+				r.PriorSource = tp.rule
+			}
+			rows = append(rows, r)
 		}
 	}
 	return rows

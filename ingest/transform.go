@@ -6,9 +6,11 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/dsamstan/dsamstan/internal/num"
@@ -25,9 +27,39 @@ const (
 // DefaultMaxLag is the adstock max_lag when the config does not set it.
 const DefaultMaxLag = 8
 
-// Transforms is the transforms section: the fixed media transforms of formula terms, by
-// column name.
-type Transforms map[string]ColumnTransform
+// Transforms is the transforms section: the media transforms of formula terms by column,
+// and the fixed-value sensitivity scenarios.
+type Transforms struct {
+	// Columns are the transforms of each column, by column name.
+	Columns map[string]ColumnTransform
+	// Sensitivity lists the values to try for fixed transform parameters, in file order
+	// (see Config.SensitivityScenarios); nil without transforms.sensitivity.
+	Sensitivity []SensitivityAxis
+
+	failed []string // columns whose entry had problems and was left out
+}
+
+// IsZero reports whether the section is empty, so that ResolvedYAML leaves it out.
+func (t Transforms) IsZero() bool { return len(t.Columns) == 0 && len(t.Sensitivity) == 0 }
+
+// MarshalYAML writes the columns in name order, then sensitivity in file order.
+func (t Transforms) MarshalYAML() (any, error) {
+	var out yaml.MapSlice
+	for _, name := range sortedNames(t.Columns) {
+		out = append(out, yaml.MapItem{Key: name, Value: t.Columns[name]})
+	}
+	if len(t.Sensitivity) > 0 {
+		var s yaml.MapSlice
+		for _, a := range t.Sensitivity {
+			s = append(s, yaml.MapItem{Key: a.Key(), Value: a.Values})
+		}
+		out = append(out, yaml.MapItem{Key: sensitivityKey, Value: s})
+	}
+	return out, nil
+}
+
+// sensitivityKey is the key of the sensitivity scenarios in the transforms section.
+const sensitivityKey = "sensitivity"
 
 // ColumnTransform is one column's transforms, applied in order: adstock, then saturation.
 type ColumnTransform struct {
@@ -35,36 +67,85 @@ type ColumnTransform struct {
 	Saturation *SaturationConfig `yaml:"saturation,omitempty"`
 }
 
+// clone returns a copy of ct that shares no pointer with it.
+func (ct ColumnTransform) clone() ColumnTransform {
+	if a := ct.Adstock; a != nil {
+		c := *a
+		c.Decay, c.MaxLag = clonePtr(a.Decay), clonePtr(a.MaxLag)
+		ct.Adstock = &c
+	}
+	if s := ct.Saturation; s != nil {
+		c := *s
+		c.HalfSaturation, c.Shape = clonePtr(s.HalfSaturation), clonePtr(s.Shape)
+		ct.Saturation = &c
+	}
+	return ct
+}
+
 // AdstockConfig is a column's carry-over: geometric (normalised, see Transform) or none.
 type AdstockConfig struct {
-	Type  string `yaml:"type"`
-	Decay *Fixed `yaml:"decay,omitempty"`
+	Type  string      `yaml:"type"`
+	Decay *ParamValue `yaml:"decay,omitempty"`
 	// MaxLag is the number of earlier rows that carry over (default DefaultMaxLag).
 	MaxLag *int `yaml:"max_lag,omitempty"`
 }
 
 // SaturationConfig is a column's diminishing returns: hill or none.
 type SaturationConfig struct {
-	Type           string `yaml:"type"`
-	HalfSaturation *Fixed `yaml:"half_saturation,omitempty"`
-	Shape          *Fixed `yaml:"shape,omitempty"`
+	Type           string      `yaml:"type"`
+	HalfSaturation *ParamValue `yaml:"half_saturation,omitempty"`
+	Shape          *ParamValue `yaml:"shape,omitempty"`
 }
 
-// Fixed is a transform parameter fixed at a number. The value estimate (sampling the
-// parameter) is refused: estimated transforms are not supported yet.
-type Fixed float64
+// Estimate is the config value that makes the model sample a transform parameter.
+const Estimate = "estimate"
 
-// UnmarshalStrictYAML decodes a number, refusing estimate with a message that says so.
-func (x *Fixed) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
-	if s, ok := n.(*ast.StringNode); ok && strings.EqualFold(strings.TrimSpace(s.Value), "estimate") {
-		d.Add(n, path, "%s is estimate, but estimated transforms are not supported yet; a number fixes the value", strictyaml.Label(path))
-		return
+// ParamValue is a transform parameter as the config sets it: a number that fixes it, or
+// estimate, which makes the model sample it under its prior (see TransformPrior).
+type ParamValue struct {
+	// Value is the fixed value; unused when Estimate is true.
+	Value float64
+	// Estimate is true for the value estimate.
+	Estimate bool
+}
+
+// UnmarshalStrictYAML decodes a number or estimate (in any case).
+func (x *ParamValue) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
+	if s, ok := n.(*ast.StringNode); ok {
+		v := strings.TrimSpace(s.Value)
+		if strings.EqualFold(v, Estimate) {
+			*x = ParamValue{Estimate: true}
+			return
+		}
+		if _, err := strconv.ParseFloat(v, 64); err != nil {
+			if _, inf := strictyaml.ParseInf(v); !inf {
+				d.Add(n, path, "%s is %q; must be a number, or estimate to sample it", strictyaml.Label(path), s.Value)
+				return
+			}
+		}
 	}
-	d.Decode(path, n, (*float64)(x))
+	*x = ParamValue{}
+	d.Decode(path, n, &x.Value)
 }
 
-// UnmarshalStrictYAML decodes the section: column names as keys, except sensitivity,
-// which is refused (sensitivity scenarios are not supported yet).
+// MarshalYAML writes the number, or estimate.
+func (x ParamValue) MarshalYAML() (any, error) {
+	if x.Estimate {
+		return Estimate, nil
+	}
+	return x.Value, nil
+}
+
+// String is the value as the config writes it.
+func (x ParamValue) String() string {
+	if x.Estimate {
+		return Estimate
+	}
+	return num.Plain(x.Value)
+}
+
+// UnmarshalStrictYAML decodes the section: column names as keys, and sensitivity (see
+// SensitivityAxis).
 func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n ast.Node) {
 	if !d.Mapping(path, n) {
 		return
@@ -76,7 +157,7 @@ func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n a
 	case *ast.MappingValueNode:
 		es = []*ast.MappingValueNode{m}
 	}
-	out := Transforms{}
+	out := Transforms{Columns: map[string]ColumnTransform{}}
 	for _, e := range es {
 		name := e.Key.GetToken().Value
 		if s, ok := e.Key.(*ast.StringNode); ok {
@@ -85,8 +166,8 @@ func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n a
 		child := path + "." + name
 		line, col := strictyaml.StartPos(e.Key)
 		d.Pos[child] = strictyaml.Position{Line: line, Col: col, Set: e.Value != nil && e.Value.Type() != ast.NullType}
-		if name == "sensitivity" {
-			d.Add(e.Key, child, "%s: transform sensitivity scenarios are not supported yet; fit each set of fixed values as its own run and compare them with LOO", strictyaml.Label(child))
+		if name == sensitivityKey {
+			out.Sensitivity = decodeSensitivity(d, child, e.Value)
 			continue
 		}
 		var ct ColumnTransform
@@ -96,13 +177,17 @@ func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n a
 			// Checked here too, so that a bad value in one column is reported with the
 			// problems of the others (any problem drops the section from Validate's checks).
 			ct.check(child, d.AddKey)
-			out[name] = ct
+		}
+		if d.Count() == before {
+			out.Columns[name] = ct
+		} else {
+			out.failed = append(out.failed, name)
 		}
 	}
 	*t = out
 }
 
-// Transform is the fixed transform of one term's column, resolved from the config:
+// Transform is the transform of one term's column, resolved from the config:
 //
 //	adstock (geometric):  a_t = Σ_{l=0..L} w_l x_{t−l},  w_l = decay^l / Σ_{j=0..L} decay^j
 //	saturation (hill):    h(a) = a^shape / (a^shape + half_saturation^shape)
@@ -190,6 +275,52 @@ func (p TransformPrior) Centre() float64 {
 	return math.NaN()
 }
 
+// Moments returns the prior's mean and standard deviation on the natural scale (in the
+// column's units): beta a/(a+b) and √(ab/((a+b)²(a+b+1))); lognormal exp(μ+σ²/2) and
+// mean·√(exp(σ²)−1); gamma a/b and √a/b.
+func (p TransformPrior) Moments() (mean, sd float64) {
+	a, b := p.A, p.B
+	switch p.Family {
+	case PriorBeta:
+		return a / (a + b), math.Sqrt(a * b / ((a + b) * (a + b) * (a + b + 1)))
+	case PriorLognormal:
+		m := math.Exp(a + b*b/2)
+		return m, m * math.Sqrt(math.Expm1(b*b))
+	case PriorGamma:
+		return a / b, math.Sqrt(a) / b
+	}
+	return math.NaN(), math.NaN()
+}
+
+// String writes the prior as Stan does, e.g. beta(2, 2) or lognormal(0, 0.5), with at most
+// four significant digits.
+func (p TransformPrior) String() string {
+	return fmt.Sprintf("%s(%s, %s)", p.Family, num.Short(p.A), num.Short(p.B))
+}
+
+// momentPrior returns the prior of family (beta, lognormal or gamma) whose mean is m and
+// whose sd is s on the natural scale, by moment matching:
+//
+//	beta:      a = m·k, b = (1−m)·k, k = m(1−m)/s² − 1   (needs 0 < m < 1, s² < m(1−m))
+//	lognormal: meanlog = ln m − ½·ln(1 + s²/m²), sdlog = √ln(1 + s²/m²)
+//	gamma:     shape m²/s², rate m/s²
+//
+// m and s must be > 0; Validate checks them.
+func momentPrior(family string, m, s float64) TransformPrior {
+	p := TransformPrior{Family: family}
+	switch family {
+	case PriorBeta:
+		k := m*(1-m)/(s*s) - 1
+		p.A, p.B = m*k, (1-m)*k
+	case PriorLognormal:
+		v := math.Log1p(s * s / (m * m))
+		p.A, p.B = math.Log(m)-v/2, math.Sqrt(v)
+	case PriorGamma:
+		p.A, p.B = m*m/(s*s), m/(s*s)
+	}
+	return p
+}
+
 // AdstockWeights returns the normalised geometric weights w_0 … w_L, which sum to 1.
 func AdstockWeights(decay float64, maxLag int) []float64 {
 	return adstockWeights(decay, maxLag, maxLag)
@@ -254,24 +385,32 @@ func (t Transform) Describe() string {
 	var parts []string
 	if t.Adstock {
 		parts = append(parts, fmt.Sprintf("geometric adstock, decay %s, max_lag %d (normalised weights: constant spend gives the same adstocked value; carry-over within each series only)",
-			num.Plain(t.Decay), t.MaxLag))
+			describeParam(t.Decay, t.DecayPrior), t.MaxLag))
 	} else {
 		parts = append(parts, "no adstock")
 	}
 	if t.Hill {
 		parts = append(parts, fmt.Sprintf("then Hill saturation, half_saturation %s (in %s's units), shape %s",
-			num.Plain(t.HalfSaturation), t.Column, num.Plain(t.Shape)))
+			describeParam(t.HalfSaturation, t.HalfSaturationPrior), t.Column, describeParam(t.Shape, t.ShapePrior)))
 	} else {
 		parts = append(parts, "no saturation")
 	}
 	return strings.Join(parts, "; ")
 }
 
+// describeParam is a parameter's value, or "estimated, prior …" when the model samples it.
+func describeParam(v float64, prior *TransformPrior) string {
+	if prior != nil {
+		return "estimated, prior " + prior.String()
+	}
+	return num.Plain(v)
+}
+
 // validateTransforms checks the transforms section against formula f (nil when it does not
 // parse).
 func (c *Config) validateTransforms(v *validator, f *Formula) {
-	for _, name := range sortedNames(c.Transforms) {
-		ct := c.Transforms[name]
+	for _, name := range sortedNames(c.Transforms.Columns) {
+		ct := c.Transforms.Columns[name]
 		key := "transforms." + name
 		label := strictyaml.Label(key)
 		if f != nil && !slices.Contains(f.Terms, name) {
@@ -283,6 +422,7 @@ func (c *Config) validateTransforms(v *validator, f *Formula) {
 			v.add(ak, "%s: adstock needs the rows in date order; set `data.date_var` to the date column", strictyaml.Label(ak))
 		}
 	}
+	c.validateSensitivity(v)
 }
 
 // check reports the values of one column's transforms that are out of range, with add, under
@@ -297,9 +437,9 @@ func (ct ColumnTransform) check(key string, add func(key, format string, args ..
 		switch a.Type {
 		case AdstockGeometric:
 			if a.Decay == nil {
-				add(ak, "%s: geometric adstock needs `decay`, a number in [0, 1)", strictyaml.Label(ak))
-			} else if d := float64(*a.Decay); !(d >= 0 && d < 1) {
-				add(ak+".decay", "%s is %s; must be in [0, 1) (0 is no carry-over)", strictyaml.Label(ak+".decay"), num.Plain(d))
+				add(ak, "%s: geometric adstock needs `decay`, a number in [0, 1) or estimate", strictyaml.Label(ak))
+			} else if msg := checkParam(DecayParam, a.Decay.Value); !a.Decay.Estimate && msg != "" {
+				add(ak+".decay", "%s is %s; %s", strictyaml.Label(ak+".decay"), num.Plain(a.Decay.Value), msg)
 			}
 			if a.MaxLag != nil && *a.MaxLag < 0 {
 				add(ak+".max_lag", "%s is %d; must be a whole number ≥ 0", strictyaml.Label(ak+".max_lag"), *a.MaxLag)
@@ -319,15 +459,14 @@ func (ct ColumnTransform) check(key string, add func(key, format string, args ..
 		switch s.Type {
 		case SaturationHill:
 			for _, p := range []struct {
-				name string
-				v    *Fixed
-			}{{"half_saturation", s.HalfSaturation}, {"shape", s.Shape}} {
+				name, kind string
+				v          *ParamValue
+			}{{"half_saturation", HalfSaturationParam, s.HalfSaturation}, {"shape", ShapeParam, s.Shape}} {
 				pk := sk + "." + p.name
-				switch {
-				case p.v == nil:
-					add(sk, "%s: Hill saturation needs `%s`, a number > 0", strictyaml.Label(sk), p.name)
-				case !(float64(*p.v) > 0) || math.IsInf(float64(*p.v), 0):
-					add(pk, "%s is %s; must be a finite number > 0", strictyaml.Label(pk), num.Plain(float64(*p.v)))
+				if p.v == nil {
+					add(sk, "%s: Hill saturation needs `%s`, a number > 0 or estimate", strictyaml.Label(sk), p.name)
+				} else if msg := checkParam(p.kind, p.v.Value); !p.v.Estimate && msg != "" {
+					add(pk, "%s is %s; %s", strictyaml.Label(pk), num.Plain(p.v.Value), msg)
 				}
 			}
 		case TransformNone:
@@ -342,8 +481,23 @@ func (ct ColumnTransform) check(key string, add func(key, format string, args ..
 	}
 }
 
+// checkParam says what is wrong with the fixed value v of a transform parameter of kind
+// (DecayParam, HalfSaturationParam or ShapeParam), or returns "".
+func checkParam(kind string, v float64) string {
+	if kind == DecayParam {
+		if !(v >= 0 && v < 1) {
+			return "must be in [0, 1) (0 is no carry-over)"
+		}
+		return ""
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return "must be a finite number > 0"
+	}
+	return ""
+}
+
 // sortedNames returns the keys of t in order.
-func sortedNames(t Transforms) []string {
+func sortedNames(t map[string]ColumnTransform) []string {
 	names := make([]string, 0, len(t))
 	for n := range t {
 		names = append(names, n)
@@ -352,19 +506,124 @@ func sortedNames(t Transforms) []string {
 	return names
 }
 
-// transform resolves a validated column's transforms; ok is false when it does nothing.
+// transform resolves a validated column's transforms; ok is false when it does nothing. The
+// value of an estimated parameter is left at 0 and its prior nil (see setTransformPriors).
 func (ct ColumnTransform) transform(column string) (Transform, bool) {
 	t := Transform{Column: column}
 	if a := ct.Adstock; a != nil && a.Type == AdstockGeometric {
-		t.Adstock, t.Decay, t.MaxLag = true, float64(*a.Decay), DefaultMaxLag
+		t.Adstock, t.Decay, t.MaxLag = true, a.Decay.Value, DefaultMaxLag
 		if a.MaxLag != nil {
 			t.MaxLag = *a.MaxLag
 		}
 	}
 	if s := ct.Saturation; s != nil && s.Type == SaturationHill {
-		t.Hill, t.HalfSaturation, t.Shape = true, float64(*s.HalfSaturation), float64(*s.Shape)
+		t.Hill, t.HalfSaturation, t.Shape = true, s.HalfSaturation.Value, s.Shape.Value
 	}
 	return t, t.Adstock || t.Hill
+}
+
+// estimated reports which of the parameters of a column's transforms are estimate: decay,
+// half_saturation and shape.
+func (ct ColumnTransform) estimated() (decay, halfSaturation, shape bool) {
+	if a := ct.Adstock; a != nil && a.Type == AdstockGeometric {
+		decay = a.Decay.estimate()
+	}
+	if s := ct.Saturation; s != nil && s.Type == SaturationHill {
+		halfSaturation, shape = s.HalfSaturation.estimate(), s.Shape.estimate()
+	}
+	return decay, halfSaturation, shape
+}
+
+// estimate reports whether x is set to estimate.
+func (x *ParamValue) estimate() bool { return x != nil && x.Estimate }
+
+// Default priors of estimated transform parameters; the half-saturation default depends on
+// the data (see builder.setTransformPriors).
+var (
+	defaultDecayPrior = TransformPrior{Family: PriorBeta, A: 2, B: 2, Default: true}
+	defaultShapePrior = TransformPrior{Family: PriorLognormal, A: 0, B: 0.5, Default: true}
+)
+
+// halfSaturationSDLog is the sdlog of the default half-saturation prior.
+const halfSaturationSDLog = 1
+
+// transformOverride returns the prior priors.overrides gives the transform parameter name
+// (e.g. adstock_decay[m_tv]), converted from its mean and sd by moment matching; without a
+// family, the parameter's default family.
+func (c *Config) transformOverride(name string) (TransformPrior, bool) {
+	kind, _, _ := parseTransformParam(name)
+	for _, o := range c.Priors.Overrides {
+		if o.Parameter == name && o.Mean != nil && o.SD != nil {
+			family := o.Family
+			if family == "" {
+				family = transformFamilies[kind][0]
+			}
+			return momentPrior(family, *o.Mean, *o.SD), true
+		}
+	}
+	return TransformPrior{}, false
+}
+
+// setTransformPriors sets the prior of every estimated parameter of ts, from
+// priors.overrides or the defaults, and its value to the prior's centre. The default
+// half-saturation prior is lognormal(log(median positive value of the column over the kept
+// rows), 1); a column without a positive value has none, which is an error naming it.
+func (b *builder) setTransformPriors(ts []Transform) error {
+	var errs []error
+	prior := func(kind, column string, def TransformPrior) *TransformPrior {
+		p, ok := b.cfg.transformOverride(TransformParamName(kind, column))
+		if !ok {
+			p = def
+		}
+		return &p
+	}
+	for i := range ts {
+		t := &ts[i]
+		decay, half, shape := b.cfg.Transforms.Columns[t.Column].estimated()
+		if decay {
+			t.DecayPrior = prior(DecayParam, t.Column, defaultDecayPrior)
+			t.Decay = t.DecayPrior.Centre()
+		}
+		if shape {
+			t.ShapePrior = prior(ShapeParam, t.Column, defaultShapePrior)
+			t.Shape = t.ShapePrior.Centre()
+		}
+		if !half {
+			continue
+		}
+		if p, ok := b.cfg.transformOverride(TransformParamName(HalfSaturationParam, t.Column)); ok {
+			t.HalfSaturationPrior = &p
+		} else if med, ok := positiveMedian(b.num[t.Column], b.keep); ok {
+			t.HalfSaturationPrior = &TransformPrior{Family: PriorLognormal, A: math.Log(med), B: halfSaturationSDLog, Default: true}
+		} else {
+			key := "transforms." + t.Column + ".saturation.half_saturation"
+			errs = append(errs, b.configErr(key, "%s is estimate, but column %q has no value > 0 in the rows used, so the default prior lognormal(log(median positive value), 1) is undefined; fix half_saturation at a number, or give %s a prior in `priors.overrides`",
+				strictyaml.Label(key), t.Column, TransformParamName(HalfSaturationParam, t.Column)))
+			continue
+		}
+		t.HalfSaturation = t.HalfSaturationPrior.Centre()
+	}
+	return errors.Join(errs...)
+}
+
+// positiveMedian returns the median of the values of x > 0 at rows (the mean of the two
+// middle values for an even count), and false when there is none.
+func positiveMedian(x []float64, rows []int) (float64, bool) {
+	var pos []float64
+	for _, i := range rows {
+		if x[i] > 0 && !math.IsInf(x[i], 1) {
+			pos = append(pos, x[i])
+		}
+	}
+	if len(pos) == 0 {
+		return 0, false
+	}
+	slices.Sort(pos)
+	n := len(pos)
+	if n%2 == 1 {
+		return pos[n/2], true
+	}
+	return (pos[n/2-1] + pos[n/2]) / 2, true
 }
 
 // transforms resolves the config's transforms in term order and the series the adstock runs
@@ -373,7 +632,7 @@ func (b *builder) transforms(terms []string) ([]Transform, [][]int, error) {
 	var ts []Transform
 	adstock := false
 	for _, name := range terms {
-		ct, ok := b.cfg.Transforms[name]
+		ct, ok := b.cfg.Transforms.Columns[name]
 		if !ok {
 			continue
 		}
@@ -401,6 +660,9 @@ func (b *builder) transforms(terms []string) ([]Transform, [][]int, error) {
 	}
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
+	}
+	if err := b.setTransformPriors(ts); err != nil {
+		return nil, nil, err
 	}
 	if !adstock {
 		return ts, nil, nil

@@ -180,12 +180,14 @@ func TestTransformConfigErrors(t *testing.T) {
 			"run.yaml:11:7: `transforms.m_tv.saturation.shape` is -2; must be a finite number > 0"},
 		{"unknown type", "kpi ~ m_tv", "  m_tv:\n    saturation:\n      type: logistic\n",
 			"run.yaml:9:7: `transforms.m_tv.saturation.type` is \"logistic\"; must be hill or none"},
-		{"estimate", "kpi ~ m_tv", "  m_tv:\n    adstock:\n      type: geometric\n      decay: estimate\n",
-			"run.yaml:10:14: `transforms.m_tv.adstock.decay` is estimate, but estimated transforms are not supported yet; a number fixes the value"},
+		{"estimate misspelt", "kpi ~ m_tv", "  m_tv:\n    adstock:\n      type: geometric\n      decay: estimat\n",
+			"run.yaml:10:14: `transforms.m_tv.adstock.decay` is \"estimat\"; must be a number, or estimate to sample it"},
+		{"half_saturation negative", "kpi ~ m_tv", "  m_tv:\n    saturation:\n      type: hill\n      half_saturation: -5\n      shape: estimate\n",
+			"run.yaml:10:7: `transforms.m_tv.saturation.half_saturation` is -5; must be a finite number > 0"},
 		{"two columns, every problem", "kpi ~ m_tv + price", "  m_tv:\n    adstock: { type: geometric, decay: estimate }\n  price:\n    saturation: { type: hill, half_saturation: 0, shape: 1 }\n",
 			"run.yaml:10:31: `transforms.price.saturation.half_saturation` is 0; must be a finite number > 0"},
-		{"sensitivity", "kpi ~ m_tv", "  sensitivity:\n    m_tv.decay: [0.1, 0.3]\n",
-			"run.yaml:7:3: `transforms.sensitivity`: transform sensitivity scenarios are not supported yet"},
+		{"sensitivity without the transform", "kpi ~ m_tv", "  sensitivity:\n    m_tv.decay: [0.1, 0.3]\n",
+			"run.yaml:8:5: `transforms.sensitivity.m_tv.decay`: m_tv has no transforms; the transforms section sets none"},
 		{"not a term", "kpi ~ m_tv", "  price:\n    saturation: { type: hill, half_saturation: 1, shape: 1 }\n",
 			"run.yaml:7:3: `transforms.price`: price is not a term of the formula (terms: m_tv)"},
 		{"unknown key", "kpi ~ m_tv", "  m_tv:\n    carryover: { type: geometric }\n",
@@ -224,7 +226,7 @@ func TestTransformsNone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if back.Transforms["m_tv"].Adstock.Type != "none" || back.Transforms["m_tv"].Saturation.Type != "none" {
+	if back.Transforms.Columns["m_tv"].Adstock.Type != "none" || back.Transforms.Columns["m_tv"].Saturation.Type != "none" {
 		t.Errorf("round trip: %+v", back.Transforms)
 	}
 }
@@ -244,7 +246,7 @@ func TestResolvedYAMLKeepsFixedValues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	got, _ := back.Transforms["m_tv"].transform("m_tv")
+	got, _ := back.Transforms.Columns["m_tv"].transform("m_tv")
 	want := spec.Transforms[0]
 	want.Raw = nil
 	if !reflect.DeepEqual(got, want) || got.Decay != 0.25 || got.MaxLag != 3 || got.HalfSaturation != 12.5 || got.Shape != 1.5 {

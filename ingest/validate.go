@@ -186,8 +186,8 @@ func (c *Config) validateModel(v *validator) *Formula {
 	return f
 }
 
-// Parameters returns the names priors may refer to for formula f (noise_sd aside), in
-// order: the coefficients (see Coefficients), then the group scales sd_<i>[term] of each
+// Parameters returns the names priors may refer to for formula f (noise_sd and the
+// estimated transform parameters aside, see EstimatedTransformParams), in order: the coefficients (see Coefficients), then the group scales sd_<i>[term] of each
 // group term, i counting the group terms from 1 and the varying intercept named
 // (Intercept): sd_1[(Intercept)], sd_1[m_tv].
 func (c *Config) Parameters(f *Formula) []string {
@@ -238,17 +238,18 @@ func scaleTerms(f *Formula) map[string]string {
 const NoiseSDName = "noise_sd"
 
 func (c *Config) validatePriors(v *validator, f *Formula) {
-	var params, coefs []string
+	var params, coefs, estimated []string
 	var scales map[string]string
 	if f != nil {
 		params, coefs, scales = c.Parameters(f), c.Coefficients(f), scaleTerms(f)
+		estimated = c.EstimatedTransformParams(f)
 	}
 	// known checks a prior's name (prior true: a coefficient, a group scale or noise_sd) or
 	// a bound's (a coefficient).
 	known := func(key, name string, prior bool) bool {
 		valid := coefs
 		if prior {
-			valid = append(slices.Clone(params), NoiseSDName)
+			valid = append(append(slices.Clone(params), NoiseSDName), estimated...)
 		}
 		if f == nil || slices.Contains(valid, name) {
 			return true
@@ -271,6 +272,14 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 	covered := map[string]bool{}
 	for i, o := range c.Priors.Overrides {
 		item := fmt.Sprintf("priors.overrides[%d]", i)
+		if kind, column, ok := parseTransformParam(o.Parameter); ok {
+			c.validateTransformOverride(v, item, o, kind, column, covered)
+			continue
+		}
+		if o.Family != "" && o.Family != "normal" {
+			v.add(item+".family", "`%s.family` is %q; a prior on %s is a normal (truncated at 0 for a scale), so family may only be normal (beta, lognormal and gamma are for estimated transform parameters)%s",
+				item, o.Family, show(o.Parameter), noiseFamilyHint(o.Parameter))
+		}
 		if o.Parameter == "" {
 			v.add(item+".parameter", "`%s` has no `parameter`; name the coefficient (or noise_sd)", item)
 		} else if known(item+".parameter", o.Parameter, true) {
@@ -317,7 +326,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 	}
 	if !c.Priors.UseDefaults && params != nil {
 		var missing []string
-		for _, p := range append(slices.Clone(params), NoiseSDName) {
+		for _, p := range append(append(slices.Clone(params), NoiseSDName), estimated...) {
 			if !covered[p] {
 				missing = append(missing, p)
 			}

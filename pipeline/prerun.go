@@ -50,7 +50,7 @@ func WritePreRun(f runfolder.Folder, cfg *ingest.Config, t *ingest.Table, spec *
 func transformColumns(spec *ingest.Spec) []runfolder.TransformColumn {
 	var cols []runfolder.TransformColumn
 	for _, t := range spec.Transforms {
-		cols = append(cols, runfolder.TransformColumn{Column: t.Column, Description: t.Describe()})
+		cols = append(cols, runfolder.TransformColumn{Column: t.Column, Description: t.Describe(), Estimated: t.Estimated()})
 	}
 	return cols
 }
@@ -62,6 +62,7 @@ func modelSpec(cfg *ingest.Config, spec *ingest.Spec) *runfolder.ModelSpec {
 		Rows:     spec.N,
 		DateVar:  cfg.Data.DateVar,
 	}
+	ms.Transforms = runfolder.SpecTransforms(spec.Transforms)
 	for k, t := range spec.Terms {
 		ms.Terms = append(ms.Terms, runfolder.SpecTerm{
 			Name: t.Name, Intercept: t.Intercept,

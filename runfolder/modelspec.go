@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"strconv"
+
+	"github.com/dsamstan/dsamstan/ingest"
 )
 
 // ModelSpec is 10_pre_run/model_spec.json: what the report needs to know about the model
@@ -30,6 +32,65 @@ type ModelSpec struct {
 	// MediaSpendFromChannels is true when media_spend.csv holds the channels' spend
 	// columns, false when it holds the model's m_* columns.
 	MediaSpendFromChannels bool `json:"media_spend_from_channels"`
+	// Transforms are the media transforms of the terms, in term order; nil without any.
+	Transforms []SpecTransform `json:"transforms,omitempty"`
+}
+
+// SpecTransform is one term's media transform (see ingest.Transform): geometric adstock or
+// none, then Hill saturation or none. A fixed parameter has its value; an estimated one has
+// its prior instead (the value is then left out).
+type SpecTransform struct {
+	Column string `json:"column"`
+	// Adstock is geometric or none; Decay and MaxLag are set for geometric.
+	Adstock    string     `json:"adstock"`
+	Decay      *Num       `json:"decay,omitempty"`
+	DecayPrior *SpecPrior `json:"decay_prior,omitempty"`
+	MaxLag     *int       `json:"max_lag,omitempty"`
+	// Saturation is hill or none; HalfSaturation (in the column's units) and Shape are set
+	// for hill.
+	Saturation          string     `json:"saturation"`
+	HalfSaturation      *Num       `json:"half_saturation,omitempty"`
+	HalfSaturationPrior *SpecPrior `json:"half_saturation_prior,omitempty"`
+	Shape               *Num       `json:"shape,omitempty"`
+	ShapePrior          *SpecPrior `json:"shape_prior,omitempty"`
+}
+
+// SpecPrior is the prior of an estimated transform parameter (see ingest.TransformPrior):
+// beta(a, b), lognormal(meanlog a, sdlog b) or gamma(shape a, rate b), in original units.
+type SpecPrior struct {
+	Family string `json:"family"`
+	A      Num    `json:"a"`
+	B      Num    `json:"b"`
+	// Default is true for the default prior, false for one from priors.overrides.
+	Default bool `json:"default"`
+}
+
+// SpecTransforms describes a spec's transforms (ingest.Spec.Transforms) for
+// model_spec.json.
+func SpecTransforms(ts []ingest.Transform) []SpecTransform {
+	var out []SpecTransform
+	value := func(v float64, p *ingest.TransformPrior) (*Num, *SpecPrior) {
+		if p != nil {
+			return nil, &SpecPrior{Family: p.Family, A: Num(p.A), B: Num(p.B), Default: p.Default}
+		}
+		n := Num(v)
+		return &n, nil
+	}
+	for _, t := range ts {
+		st := SpecTransform{Column: t.Column, Adstock: ingest.TransformNone, Saturation: ingest.TransformNone}
+		if t.Adstock {
+			lag := t.MaxLag
+			st.Adstock, st.MaxLag = ingest.AdstockGeometric, &lag
+			st.Decay, st.DecayPrior = value(t.Decay, t.DecayPrior)
+		}
+		if t.Hill {
+			st.Saturation = ingest.SaturationHill
+			st.HalfSaturation, st.HalfSaturationPrior = value(t.HalfSaturation, t.HalfSaturationPrior)
+			st.Shape, st.ShapePrior = value(t.Shape, t.ShapePrior)
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // SpecTerm is one population term: its normal prior and its bounds (±Inf for an open side).
