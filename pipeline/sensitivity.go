@@ -135,7 +135,7 @@ func fitScenario(ctx context.Context, base *ingest.Config, fit *scenarioFit, opt
 	}
 	fit.coef, fit.contrib = map[string]float64{}, map[string]float64{}
 	for _, row := range res.Summary {
-		if _, ok := cfg.Transforms[row.Parameter]; ok {
+		if _, ok := cfg.Transforms.Columns[row.Parameter]; ok {
 			fit.coef[row.Parameter] = row.Mean
 		}
 	}
@@ -149,7 +149,7 @@ func fitScenario(ctx context.Context, base *ingest.Config, fit *scenarioFit, opt
 			return err
 		}
 		for _, r := range rows {
-			if _, ok := cfg.Transforms[r.Term]; ok && r.Scope == "all" {
+			if _, ok := cfg.Transforms.Columns[r.Term]; ok && r.Scope == "all" {
 				fit.contrib[r.Term] = r.Mean
 			}
 		}

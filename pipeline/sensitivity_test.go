@@ -37,6 +37,7 @@ func TestRunSensitivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s:\n%s", runfolder.TransformSensitivityFile, raw)
 	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
