@@ -93,6 +93,9 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 		return nil, err
 	}
 	if len(spec.Groups) > 0 {
+		if hasEstimatedTransforms(spec) {
+			return nil, errors.New("codegen: estimated transforms in a panel model are not supported yet; fix their values")
+		}
 		return renderHier(t, spec, useIntegrated(spec))
 	}
 	return renderBLM(t, spec)
