@@ -94,7 +94,11 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 	}
 	if len(spec.Groups) > 0 {
 		if hasEstimatedTransforms(spec) {
-			return nil, errors.New("codegen: estimated transforms in a panel model are not supported yet; fix their values")
+			// Only the integrated program computes its statistics from the rows.
+			if err := checkTransformPanel(spec); err != nil {
+				return nil, err
+			}
+			return renderHier(t, spec, true)
 		}
 		return renderHier(t, spec, useIntegrated(spec))
 	}

@@ -29,8 +29,12 @@
 //
 // A term whose ingest.Transform has priors (adstock decay, Hill half saturation or shape
 // marked estimate) has its column computed in the program from the raw column at every
-// gradient, and its likelihood is row-wise (see transforms.go for the data and the scales;
-// panels with estimated transforms are refused for now). The Stan parameters are the vectors adstock_decay, half_saturation (in units
+// gradient (see transforms.go for the data and the scales). The single-market program's
+// likelihood is then row-wise; a panel always gets the integrated program (one grouping
+// factor; several factors, or parameterization centered or noncentered, are refused),
+// which computes each group's Z'Z, Z'e and e'e from the rows in the model block, and
+// Decode draws the group coefficients per draw from their conditional given that draw's
+// transformed columns. The Stan parameters are the vectors adstock_decay, half_saturation (in units
 // of the column's median positive raw value) and hill_shape over the estimated ones in term
 // order; Program.Params and Decode name them adstock_decay[m_tv], half_saturation[m_tv]
 // and hill_shape[m_tv] (ingest.TransformParamName), in original units, after noise_sd.

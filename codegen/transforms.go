@@ -442,3 +442,28 @@ func (et *estTransforms) setDesign(spec *ingest.Spec, x [][]float64, cols [][]fl
 		}
 	}
 }
+
+// varyingPositions returns, per estimated column, its 1-based place among the
+// group-varying terms varying (0 when it does not vary by group).
+func (et *estTransforms) varyingPositions(varying []int) []int {
+	pos := make([]int, len(et.cols))
+	for i, c := range et.cols {
+		pos[i] = slices.Index(varying, c.term) + 1
+	}
+	return pos
+}
+
+// checkTransformPanel refuses a panel with estimated transforms that the integrated
+// program cannot serve: several grouping factors, or a parameterisation that asks for the
+// sampled program.
+func checkTransformPanel(spec *ingest.Spec) error {
+	if len(spec.Groups) != 1 {
+		return fmt.Errorf("codegen: estimated transforms need a panel with one grouping factor (the integrated program); this model has %d; fix the transform values, or group by one factor", len(spec.Groups))
+	}
+	switch spec.Parameterization {
+	case Centered, Noncentered:
+		return fmt.Errorf("codegen: estimated transforms need the integrated panel program, but model.random_effects.parameterization is %q; set it to %q or %q, or fix the transform values",
+			spec.Parameterization, autoParam, Integrated)
+	}
+	return nil
+}

@@ -18,6 +18,10 @@ import (
 // loops in the model block.
 const naiveBLMTransforms = "testdata/naive_blm_transforms.stan"
 
+// naivePanelTransforms is the integrated panel model with estimated transforms computed by
+// loops and a dense multivariate normal per group.
+const naivePanelTransforms = "testdata/naive_panel_transforms.stan"
+
 // shuffledMarketSpec is a single market of n weeks whose rows are not in date order, with
 // spend columns that are sometimes 0, and estimated transforms of every kind: m_tv
 // (adstock and Hill, all estimated), m_search (fixed adstock, estimated half saturation
@@ -205,4 +209,82 @@ func TestTransformsLogProbMatchesNaive(t *testing.T) {
 		}
 		compareLogProb(t, r, p.Code, naiveBLMTransforms, p.Data, append(naiveTransformVars(spec), p.Data...), points)
 	})
+	for _, c := range []struct {
+		name string
+		opts panelOptions
+	}{
+		{"panel", panelOptions{groups: 4, weeks: 20}},
+		{"panel, CRE, correlated", panelOptions{groups: 3, weeks: 20, cre: true, correlated: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := panelTransformSpec(c.opts)
+			p := render(t, spec)
+			if p.Template != IntegratedTemplate {
+				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
+			}
+			lay := p.hier
+			fl := &lay.factors[0]
+			x, y := standardise(spec)
+			rows := make([][]float64, spec.N)
+			for i := range rows {
+				for k := range x {
+					rows[i] = append(rows[i], x[k][i])
+				}
+			}
+			var order, start, end, varying []int
+			for _, rs := range rowsByLevel(&spec.Groups[0]) {
+				start = append(start, len(order)+1)
+				for _, i := range rs {
+					order = append(order, i+1)
+				}
+				end = append(end, len(order))
+			}
+			for _, k := range fl.terms {
+				varying = append(varying, k+1)
+			}
+			xMean, intercept := make([]float64, len(x)), 0
+			if lay.xMean != nil {
+				xMean, intercept = lay.xMean, lay.intercept+1
+			}
+			corr := 0
+			if fl.correlated {
+				corr = 1
+			}
+			jn := len(fl.terms)
+			naive := append([]stanio.Var{
+				{Name: "K", Value: len(x)}, {Name: "G", Value: len(fl.levels)}, {Name: "J", Value: jn},
+				{Name: "X_naive", Value: rows}, {Name: "y_naive", Value: y},
+				{Name: "order", Value: order}, {Name: "start", Value: start}, {Name: "end", Value: end},
+				{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
+				{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
+				{Name: "lkj_eta_naive", Value: lkjEta},
+			}, naiveTransformVars(spec)...)
+
+			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
+			centre := dataVar(t, p, "log_noise_sd_centre").(float64)
+			rng := rand.New(rand.NewPCG(22, uint64(c.opts.groups)))
+			var points [][]stanio.Var
+			for i := range 6 {
+				beta := make([]float64, len(lb))
+				for k := range beta {
+					beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
+				}
+				sd := make([]float64, jn)
+				for j := range sd {
+					sd[j] = 0.05 + rng.Float64()
+					if i == 5 && j == 0 {
+						sd[j] = 1e-7
+					}
+				}
+				l := [][]float64{{1}}
+				if fl.correlated {
+					l = randomCorrCholesky(rng, jn)
+				}
+				points = append(points, append([]stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
+					{Name: "L_1", Value: l}, {Name: "log_noise_sd", Value: centre + 0.3*rng.NormFloat64()}},
+					randomTransformPoint(t, rng, p)...))
+			}
+			compareLogProb(t, r, p.Code, naivePanelTransforms, p.Data, append(naive, p.Data...), points)
+		})
+	}
 }

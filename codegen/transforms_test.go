@@ -260,3 +260,62 @@ func TestTransformErrors(t *testing.T) {
 		}
 	}
 }
+
+// panelTransformSpec is panelTestSpec with estimated transforms: m_tv (group-varying)
+// with adstock and Hill all estimated, m_search (group-varying) with an estimated half
+// saturation under a gamma prior at a fixed shape, and trend (population only) with an
+// estimated adstock; each market is one series.
+func panelTransformSpec(o panelOptions) *ingest.Spec {
+	s := panelTestSpec(o)
+	var series [][]int
+	for _, rows := range rowsByLevel(&s.Groups[0]) {
+		series = append(series, rows)
+	}
+	if o.brands { // a series is a market and brand
+		series = rowsByLevel(&s.Groups[1])
+	}
+	return withTransforms(s, series,
+		ingest.Transform{Column: "trend", Adstock: true, MaxLag: 2,
+			DecayPrior: &ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2}},
+		ingest.Transform{Column: "m_tv", Adstock: true, MaxLag: 4, Hill: true,
+			DecayPrior:          &ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2},
+			HalfSaturationPrior: &ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(60), B: 1},
+			ShapePrior:          &ingest.TransformPrior{Family: ingest.PriorLognormal, A: 0, B: 0.5}},
+		ingest.Transform{Column: "m_search", Hill: true, Shape: 2,
+			HalfSaturationPrior: &ingest.TransformPrior{Family: ingest.PriorGamma, A: 4, B: 0.2}})
+}
+
+// TestPanelTransformsProgram checks the program a panel with estimated transforms gets:
+// the integrated one, whatever its size under auto, the same text for other transform
+// values, and clear errors where it cannot serve.
+func TestPanelTransformsProgram(t *testing.T) {
+	big := panelTransformSpec(panelOptions{groups: 50, weeks: 12})
+	if useIntegrated(big) {
+		t.Fatal("50 groups × 3 terms should exceed maxIntegratedEffects")
+	}
+	if p := render(t, big); p.Template != IntegratedTemplate {
+		t.Errorf("50 groups with estimated transforms: template %s; want %s", p.Template, IntegratedTemplate)
+	}
+	a := render(t, panelTransformSpec(panelOptions{groups: 8, weeks: 26}))
+	other := panelTransformSpec(panelOptions{groups: 8, weeks: 26})
+	other.Transforms[1].DecayPrior = &ingest.TransformPrior{Family: ingest.PriorGamma, A: 1, B: 3}
+	other.Transforms[1].MaxLag = 7
+	other.Transforms[2].Shape = 0.7
+	b := render(t, other)
+	if !bytes.Equal(a.Code, b.Code) {
+		t.Errorf("programs differ between transform values:\n%s", lineDiff(string(a.Code), string(b.Code)))
+	}
+	for _, c := range []struct {
+		name string
+		spec *ingest.Spec
+		want string
+	}{
+		{"two factors", panelTransformSpec(panelOptions{groups: 8, weeks: 26, brands: true}), "need a panel with one grouping factor"},
+		{"centered", panelTransformSpec(panelOptions{groups: 8, weeks: 26, param: Centered}), `parameterization is "centered"`},
+	} {
+		_, err := Render(t.Context(), nil, c.spec)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v; want one containing %q", c.name, err, c.want)
+		}
+	}
+}
