@@ -94,13 +94,18 @@ func useIntegrated(spec *ingest.Spec) bool {
 // term of g, and what the groups' own fits say about each (for the sampler's scales).
 func integratedChoices(spec *ingest.Spec, g *ingest.Grouping, x [][]float64, y []float64) (kinds []string, info []termInfo, choices []REChoice) {
 	info = groupInfo(g, x, y)
+	reason := "auto: one grouping factor, so the group effects are integrated out of the likelihood " +
+		"(nothing to centre) and each draw's are drawn from their exact conditional in Go; " +
+		"model.random_effects.parameterization centered or noncentered samples them instead"
+	if hasEstimatedTransforms(spec) {
+		reason = "estimated media transforms: only the integrated program computes the groups' statistics " +
+			"from the rows at every draw's transforms; each draw's group effects are drawn from their exact " +
+			"conditional in Go"
+	}
 	for _, k := range g.Terms {
 		kinds = append(kinds, Integrated)
 		choices = append(choices, REChoice{Factor: g.Factor, Index: g.Index, Term: spec.Terms[k].Name,
-			Parameterization: Integrated,
-			Reason: "auto: one grouping factor, so the group effects are integrated out of the likelihood " +
-				"(nothing to centre) and each draw's are drawn from their exact conditional in Go; " +
-				"model.random_effects.parameterization centered or noncentered samples them instead"})
+			Parameterization: Integrated, Reason: reason})
 	}
 	return kinds, info, choices
 }

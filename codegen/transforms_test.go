@@ -293,8 +293,14 @@ func TestPanelTransformsProgram(t *testing.T) {
 	if useIntegrated(big) {
 		t.Fatal("50 groups × 3 terms should exceed maxIntegratedEffects")
 	}
-	if p := render(t, big); p.Template != IntegratedTemplate {
+	p := render(t, big)
+	if p.Template != IntegratedTemplate {
 		t.Errorf("50 groups with estimated transforms: template %s; want %s", p.Template, IntegratedTemplate)
+	}
+	for _, ch := range p.RandomEffects {
+		if ch.Parameterization != Integrated || !strings.Contains(ch.Reason, "estimated media transforms") {
+			t.Errorf("%s: parameterization %s (%s); want integrated, for the transforms", ch.Term, ch.Parameterization, ch.Reason)
+		}
 	}
 	a := render(t, panelTransformSpec(panelOptions{groups: 8, weeks: 26}))
 	other := panelTransformSpec(panelOptions{groups: 8, weeks: 26})
