@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"slices"
 	"text/template"
 
 	"github.com/dsamstan/dsamstan/ingest"
@@ -15,6 +16,9 @@ type blmContext struct {
 	Comment         string
 	Template        string
 	TemplateVersion string
+	// Transforms is true when the model estimates media transforms: the program then
+	// computes their columns and its likelihood row by row (see transforms.go).
+	Transforms bool
 }
 
 // Noise prior families as the program's prior_family_noise_sd flag encodes them.
@@ -41,15 +45,50 @@ func renderBLM(t *template.Template, spec *ingest.Spec) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	et, err := newEstTransforms(spec)
+	if err != nil {
+		return nil, err
+	}
 	code, err := execute(t, BLMTemplate, blmContext{
 		Comment:         header,
 		Template:        BLMTemplate,
 		TemplateVersion: TemplateVersion,
+		Transforms:      et != nil,
 	})
 	if err != nil {
 		return nil, err
 	}
+	if et != nil {
+		// The transform parameters follow noise_sd.
+		return &Program{Template: BLMTemplate, Code: code, Data: d.transformVars(spec, et),
+			Params: slices.Concat(d.params, et.params), Metric: "dense_e"}, nil
+	}
 	return &Program{Template: BLMTemplate, Code: code, Data: d.vars(), Params: d.params, Metric: "dense_e"}, nil
+}
+
+// transformVars lists the data of the program with estimated transforms, in its
+// declaration order: the rows of the standardised design and response instead of their
+// sufficient statistics, then the transforms'.
+func (d *blmData) transformVars(spec *ingest.Spec, et *estTransforms) []stanio.Var {
+	x, y := standardise(spec)
+	order := make([]int, spec.N)
+	for i := range order {
+		order[i] = i
+	}
+	vars := []stanio.Var{
+		{Name: "N", Value: d.n},
+		{Name: "K", Value: d.k},
+		{Name: "X", Value: et.designRows(x, order)},
+		{Name: "y", Value: y},
+		{Name: "prior_mean", Value: d.priorMean},
+		{Name: "prior_sd", Value: d.priorSD},
+		{Name: "lb", Value: d.lb},
+		{Name: "ub", Value: d.ub},
+		{Name: "prior_family_noise_sd", Value: d.noiseFlag},
+		{Name: "noise_sd_prior_a", Value: d.noiseA},
+		{Name: "noise_sd_prior_b", Value: d.noiseB},
+	}
+	return append(vars, et.vars(spec)...)
 }
 
 // vars lists the CmdStan data in the program's declaration order.

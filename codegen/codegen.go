@@ -93,6 +93,13 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 		return nil, err
 	}
 	if len(spec.Groups) > 0 {
+		if hasEstimatedTransforms(spec) {
+			// Only the integrated program computes its statistics from the rows.
+			if err := checkTransformPanel(spec); err != nil {
+				return nil, err
+			}
+			return renderHier(t, spec, true)
+		}
 		return renderHier(t, spec, useIntegrated(spec))
 	}
 	return renderBLM(t, spec)

@@ -21,6 +21,8 @@ import (
 // pair of its terms ("cor_1[(Intercept),m_tv]"); the coefficients of every group
 // (population plus the group's deviation), factor by factor, term by term, group by
 // group ("m_tv[market=north]", "(Intercept)[market:brand=north:acme]"); and noise_sd.
+// With estimated media transforms, both end with their parameters: adstock_decay[m_tv],
+// then half_saturation[...], then hill_shape[...], each in term order.
 //
 // A chain that lacks one of the program's columns gives an error naming it.
 func (p *Program) Decode(ch *stanio.Chain) (names []string, draws [][]float64, err error) {
@@ -119,10 +121,18 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 			lay.correlations(fl, fcols[fi].l, out)
 		}
 	}
+	var tr *estTransforms
+	var tcols [][]float64 // the transform parameters' draws, in original units
+	if lay.integrated != nil && lay.integrated.tr != nil {
+		tr = lay.integrated.tr
+		if tcols, err = tr.readValues(column); err != nil {
+			return nil, nil, err
+		}
+	}
 	for fi, fl := range lay.factors {
 		var coef [][][]float64
 		if lay.integrated != nil {
-			if coef, err = lay.integratedCoefficients(n, b, fcols[fi].sd, fcols[fi].l, noise, rng, mean); err != nil {
+			if coef, err = lay.integratedCoefficients(n, b, fcols[fi].sd, fcols[fi].l, noise, tcols, rng, mean); err != nil {
 				return nil, nil, err
 			}
 		} else {
@@ -140,6 +150,11 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 	dst := out(lay.noise.Name)
 	for i, v := range noise {
 		dst[i] = lay.noise.Unscale(math.Exp(v))
+	}
+	if tr != nil {
+		for j, p := range tr.params {
+			copy(out(p.Name), tcols[j])
+		}
 	}
 	return names, draws, nil
 }

@@ -64,6 +64,13 @@ func TestDecodeRoundTrip(t *testing.T) {
 				for _, fl := range lay.factors {
 					invertFactor(t, rng, c.spec, &fl, b, i, set, want)
 				}
+				if lay.integrated != nil && lay.integrated.tr != nil {
+					for _, prm := range lay.integrated.tr.params {
+						v := 0.1 + 0.8*rng.Float64()
+						set(prm.Column, i, v)
+						want[prm.Name] = append(want[prm.Name], prm.Scale*v)
+					}
+				}
 			}
 			ch := &stanio.Chain{Path: "fake.csv"}
 			for name, v := range cols {
@@ -92,8 +99,13 @@ func TestDecodeRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			// Order: population, scales, correlations, group coefficients, noise_sd.
-			if names[0] != lay.terms[0] || names[len(names)-1] != "noise_sd" || !strings.HasPrefix(names[k], "sd_1[") {
+			// Order: population, scales, correlations, group coefficients, noise_sd, transform
+			// parameters.
+			last := len(names) - 1
+			if lay.integrated != nil && lay.integrated.tr != nil {
+				last -= len(lay.integrated.tr.params)
+			}
+			if names[0] != lay.terms[0] || names[last] != "noise_sd" || !strings.HasPrefix(names[k], "sd_1[") {
 				t.Errorf("Decode order = %v", names)
 			}
 
@@ -341,6 +353,33 @@ func TestDecodeIntegrated(t *testing.T) {
 
 			// The textbook conditional of each group's effects, from its rows.
 			x, y := standardise(c.spec)
+			if hasEstimatedTransforms(c.spec) {
+				// Estimated transforms at one value each, their columns computed from the raw
+				// values at it.
+				values := map[string]float64{}
+				for _, tr := range c.spec.Transforms {
+					decay, half, shape := 0.6, 1.5*rawScale(tr.Raw), 0.8
+					values[ingest.TransformParamName(ingest.DecayParam, tr.Column)] = decay
+					values[ingest.TransformParamName(ingest.HalfSaturationParam, tr.Column)] = half
+					values[ingest.TransformParamName(ingest.ShapeParam, tr.Column)] = shape
+					if tr.DecayPrior == nil {
+						decay = tr.Decay
+					}
+					if tr.HalfSaturationPrior == nil {
+						half = tr.HalfSaturation
+					}
+					if tr.ShapePrior == nil {
+						shape = tr.Shape
+					}
+					k := slices.IndexFunc(c.spec.Terms, func(term ingest.Term) bool { return term.Name == tr.Column })
+					for i, v := range tr.With(decay, half, shape).Apply(tr.Raw, c.spec.Series) {
+						x[k][i] = v / c.spec.Scaling.XScale[k]
+					}
+				}
+				for _, prm := range lay.integrated.tr.params {
+					put(prm.Column, values[prm.Name]/prm.Scale)
+				}
+			}
 			sm := mat.NewDense(jn, jn, s)
 			var cov, sigmaInv mat.Dense
 			cov.Mul(sm, sm.T())

@@ -25,6 +25,22 @@
 // every output downstream sees them as it would see sampled ones. Program.RandomEffects
 // records "integrated" for every term.
 //
+// # Estimated media transforms
+//
+// A term whose ingest.Transform has priors (adstock decay, Hill half saturation or shape
+// marked estimate) has its column computed in the program from the raw column at every
+// gradient (see transforms.go for the data and the scales). The single-market program's
+// likelihood is then row-wise; a panel always gets the integrated program (one grouping
+// factor; several factors, or parameterization centered or noncentered, are refused),
+// which computes each group's Z'Z, Z'e and e'e from the rows in the model block, and
+// Decode draws the group coefficients per draw from their conditional given that draw's
+// transformed columns. The Stan parameters are the vectors adstock_decay, half_saturation (in units
+// of the column's median positive raw value) and hill_shape over the estimated ones in term
+// order; Program.Params and Decode name them adstock_decay[m_tv], half_saturation[m_tv]
+// and hill_shape[m_tv] (ingest.TransformParamName), in original units, after noise_sd.
+// Sizes, indexes and priors are data, so the program text is the same for every config
+// of the same structure; without estimated transforms it is unchanged.
+//
 // # One binary per structure
 //
 // The single-market program text depends on no data and no config (docs/architecture.md, decisions 2 and 8): N, K,

@@ -48,6 +48,7 @@ func goldenCases() []goldenCase {
 		{"log-response", weekSpec(specOptions{intercept: true, terms: all, scale: true, logY: true,
 			noise: ingest.NoisePrior{Family: ingest.NoiseNormal, Mean: 0, SD: 0.5}})},
 		{"no-intercept", weekSpec(specOptions{intercept: false, terms: []string{"m_tv", "m_search"}, scale: true})},
+		{"blm-transforms", defaultBLMTransformSpec()},
 		{"panel-2", panelTestSpec(panelOptions{groups: 2, weeks: 26})},
 		{"panel-2-correlated", panelTestSpec(panelOptions{groups: 2, weeks: 26, correlated: true})},
 		{"panel-8", panelTestSpec(panelOptions{groups: 8, weeks: 26})},
@@ -61,6 +62,8 @@ func goldenCases() []goldenCase {
 		{"panel-50-cre-correlated", panelTestSpec(panelOptions{groups: 50, weeks: 12, cre: true, correlated: true})},
 		{"panel-brands", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true})},
 		{"panel-brands-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true, correlated: true})},
+		{"panel-2-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26})},
+		{"panel-2-correlated-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26, correlated: true})},
 	}
 }
 

@@ -33,6 +33,14 @@ type integratedStats struct {
 	r       [][]float64 // G·K rows: rows g·K to g·K+K−1 are group g's R
 	qty     []float64   // G·K: group g's Qty at g·K
 	varying []int       // P: the columns of the group-varying terms, in Grouping.Terms order
+	// tr holds the estimated transforms (nil without): r and qty are then those at the
+	// priors' centres, and Decode recomputes them at every draw from the standardised
+	// design x (column by column), the response y and each group's rows.
+	tr   *estTransforms
+	spec *ingest.Spec
+	x    [][]float64
+	y    []float64
+	rows [][]int
 }
 
 // integratedContext is everything integrated_hierarchical.stan.tmpl may use.
@@ -50,6 +58,9 @@ type integratedContext struct {
 	// when beta[Intercept] is the intercept at the predictors' means x_mean.
 	Intercept int
 	ShearBeta bool
+	// Transforms is true when the model estimates media transforms: the groups' statistics
+	// are then computed from the rows in the model block (see transforms.go).
+	Transforms bool
 }
 
 // maxIntegratedEffects is the largest number of group effects (groups × group-varying
@@ -83,13 +94,18 @@ func useIntegrated(spec *ingest.Spec) bool {
 // term of g, and what the groups' own fits say about each (for the sampler's scales).
 func integratedChoices(spec *ingest.Spec, g *ingest.Grouping, x [][]float64, y []float64) (kinds []string, info []termInfo, choices []REChoice) {
 	info = groupInfo(g, x, y)
+	reason := "auto: one grouping factor, so the group effects are integrated out of the likelihood " +
+		"(nothing to centre) and each draw's are drawn from their exact conditional in Go; " +
+		"model.random_effects.parameterization centered or noncentered samples them instead"
+	if hasEstimatedTransforms(spec) {
+		reason = "estimated media transforms: only the integrated program computes the groups' statistics " +
+			"from the rows at every draw's transforms; each draw's group effects are drawn from their exact " +
+			"conditional in Go"
+	}
 	for _, k := range g.Terms {
 		kinds = append(kinds, Integrated)
 		choices = append(choices, REChoice{Factor: g.Factor, Index: g.Index, Term: spec.Terms[k].Name,
-			Parameterization: Integrated,
-			Reason: "auto: one grouping factor, so the group effects are integrated out of the likelihood " +
-				"(nothing to centre) and each draw's are drawn from their exact conditional in Go; " +
-				"model.random_effects.parameterization centered or noncentered samples them instead"})
+			Parameterization: Integrated, Reason: reason})
 	}
 	return kinds, info, choices
 }
@@ -105,9 +121,14 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 	for _, k := range fl.terms {
 		varying = append(varying, strconv.Itoa(k+1))
 	}
+	et, err := newEstTransforms(spec)
+	if err != nil {
+		return nil, err
+	}
 	ctx := integratedContext{Comment: header, Template: IntegratedTemplate, TemplateVersion: TemplateVersion,
 		K: len(lay.terms), G: len(fl.levels), J: len(fl.terms), Correlated: fl.correlated,
-		Varying: "{" + strings.Join(varying, ", ") + "}", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil}
+		Varying: "{" + strings.Join(varying, ", ") + "}", Intercept: lay.intercept + 1, ShearBeta: lay.xMean != nil,
+		Transforms: et != nil}
 	code, err := execute(t, IntegratedTemplate, ctx)
 	if err != nil {
 		return nil, err
@@ -118,17 +139,22 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		lb[j] /= s
 		ub[j] /= s
 	}
-	vars := []stanio.Var{
-		{Name: "N", Value: spec.N},
-		{Name: "R", Value: r},
-		{Name: "Qty", Value: qty},
-		{Name: "rss_ls", Value: rss},
+	vars := []stanio.Var{{Name: "N", Value: spec.N}}
+	if et == nil {
+		vars = append(vars,
+			stanio.Var{Name: "R", Value: r},
+			stanio.Var{Name: "Qty", Value: qty},
+			stanio.Var{Name: "rss_ls", Value: rss})
+	} else {
+		vars = append(vars, lay.integrated.useTransforms(spec, et, &spec.Groups[0])...)
+	}
+	vars = append(vars, []stanio.Var{
 		{Name: "prior_mean", Value: pop.priorMean},
 		{Name: "prior_sd", Value: pop.priorSD},
 		{Name: "beta_scale", Value: lay.betaScale},
 		{Name: "lb", Value: lb},
 		{Name: "ub", Value: ub},
-	}
+	}...)
 	if lay.xMean != nil {
 		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})
 	}
@@ -144,8 +170,39 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		vars = append(vars, stanio.Var{Name: "lkj_eta_1", Value: lkjEta})
 	}
 	vars = append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
+	if et != nil {
+		vars = append(vars, et.vars(spec)...)
+		vars = append(vars, stanio.Var{Name: "t_varying", Value: et.varyingPositions(fl.terms)})
+	}
 	return &Program{Template: IntegratedTemplate, Code: code, Data: vars,
 		Metric: integratedMetric, AdaptDelta: integratedAdaptDelta, RandomEffects: choices, hier: lay}, nil
+}
+
+// useTransforms records what Decode needs to recompute the groups' statistics at every
+// draw of the estimated transforms et, orders et's lag matrices group by group, and
+// returns the program's row data: the standardised design (estimated columns 0) and
+// response, group by group, and each group's first and last row.
+func (st *integratedStats) useTransforms(spec *ingest.Spec, et *estTransforms, g *ingest.Grouping) []stanio.Var {
+	st.tr, st.spec = et, spec
+	st.x, st.y = standardise(spec)
+	st.rows = rowsByLevel(g)
+	var order, start, end []int
+	for _, rows := range st.rows {
+		start = append(start, len(order)+1)
+		order = append(order, rows...)
+		end = append(end, len(order))
+	}
+	y := make([]float64, len(order))
+	for r, i := range order {
+		y[r] = st.y[i]
+	}
+	et.permuteRows(order)
+	return []stanio.Var{
+		{Name: "X", Value: et.designRows(st.x, order)},
+		{Name: "y", Value: y},
+		{Name: "group_start", Value: start},
+		{Name: "group_end", Value: end},
+	}
 }
 
 // integratedMetric is the sampler metric of the integrated program: its few parameters
@@ -168,7 +225,11 @@ func drawRNG(ch *stanio.Chain) *rand.Rand {
 // conditional given draw i's b, S and σ (their conditional mean when mean is true, for a
 // MAP fit). b is per term and draw, sd per varying term and draw, l the Cholesky factor
 // of the correlation ([a][c][draw], nil for independent effects), logSigma per draw.
-func (lay *hierLayout) integratedCoefficients(n int, b, sd [][]float64, l [][][]float64, logSigma []float64,
+//
+// With estimated transforms, tcols holds the transform parameters' draws in original
+// units (estTransforms.readValues), and each group's statistics are recomputed at draw
+// i's transforms.
+func (lay *hierLayout) integratedCoefficients(n int, b, sd [][]float64, l [][][]float64, logSigma []float64, tcols [][]float64,
 	rng *rand.Rand, mean bool) ([][][]float64, error) {
 	st := lay.integrated
 	fl := &lay.factors[0]
@@ -181,6 +242,13 @@ func (lay *hierLayout) integratedCoefficients(n int, b, sd [][]float64, l [][][]
 		}
 	}
 	gg := newGroupGauss(k, jn)
+	var x [][]float64 // the design at draw i's transforms (a copy: chains may decode concurrently)
+	if st.tr != nil {
+		x = make([][]float64, len(st.x))
+		for c, col := range st.x {
+			x[c] = slices.Clone(col)
+		}
+	}
 	bi := make([]float64, k)
 	s := make([]float64, jn*jn)
 	d := make([]float64, jn)
@@ -199,8 +267,13 @@ func (lay *hierLayout) integratedCoefficients(n int, b, sd [][]float64, l [][][]
 			}
 		}
 		sigma := math.Exp(logSigma[i])
+		r, qty := st.r, st.qty
+		if st.tr != nil {
+			st.tr.setDesign(st.spec, x, tcols, i)
+			r, qty, _ = cellStats(x, st.y, st.rows)
+		}
 		for grp := range g {
-			if !gg.set(st.r[grp*k:(grp+1)*k], st.qty[grp*k:(grp+1)*k], st.varying, bi, s, sigma) {
+			if !gg.set(r[grp*k:(grp+1)*k], qty[grp*k:(grp+1)*k], st.varying, bi, s, sigma) {
 				return nil, fmt.Errorf("codegen: draw %d: the group effects' conditional of %s is not finite (noise_sd %g)",
 					i+1, fl.levels[grp], sigma)
 			}
