@@ -186,7 +186,11 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 // writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds
 // the whole draws × rows matrix), into 50_model_selection/.
 func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
-	res, err := loo.PSIS(spec.N, func(i int) [][]float64 { return pd.LogLik(spec, i) }, 0)
+	logLik, err := pd.LogLik(spec)
+	if err != nil {
+		return err
+	}
+	res, err := loo.PSIS(spec.N, logLik, 0)
 	if err != nil {
 		return fmt.Errorf("pipeline: PSIS-LOO: %w", err)
 	}
