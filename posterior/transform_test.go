@@ -119,7 +119,7 @@ func TestEstimatedTransformsPerDraw(t *testing.T) {
 			want := 0.0
 			for k := range c {
 				ck := d.Beta[k][s] * cols[s][k][i]
-				if c[k][s] != ck {
+				if math.Abs(c[k][s]-ck) > 1e-13*math.Max(1, math.Abs(ck)) {
 					t.Fatalf("row %d draw %d: %s contributes %v; want β·x = %v", i, s, spec.Terms[k].Name, c[k][s], ck)
 				}
 				want += ck
