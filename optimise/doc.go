@@ -34,13 +34,19 @@
 // log1p, hill with slope ≤ 1 and power with exponent ≤ 1 are concave (diminishing
 // returns); hill with slope > 1 is S-shaped and power with exponent > 1 convex.
 //
-// A term whose column the model transforms itself (fixed adstock and Hill saturation) needs
-// no response: Inputs.ModelResponses holds the model's steady-state curve for it, which its
+// A term whose column the model transforms itself (adstock and Hill saturation) needs no
+// response: Inputs.ModelResponses holds the model's steady-state curve for it, which its
 // channel takes. Constant spend s gives an adstocked value of s (the weights sum to 1), so
 // the curve is hill {ec50: half_saturation, slope: shape} with Hill saturation and the
-// identity with adstock alone. A channel on such a term that writes its own response is an
-// error, and so is a Hill-saturated one whose spend_col is not the term's column: the
-// half-saturation is in that column's units, so the spend must be too.
+// identity with adstock alone, whether the decay is fixed or estimated (an estimated
+// adstock without saturation is linear in spend: β·s). When the model estimates the
+// saturation, the curve differs by draw: Inputs.ModelResponseDraws holds draw d's
+// hill {ec50: half_saturation_d, slope: shape_d}, so the contribution in draw d is
+// β_{d,c}·f_{d,c}(s_c), and the channel's response, as reported, is marked per draw with the
+// posterior medians of the parameters (for display only). A channel on such a term that
+// writes its own response is an error, and so is a Hill-saturated one whose spend_col is
+// not the term's column: the half-saturation is in that column's units, so the spend must
+// be too.
 //
 // # Contributions and objectives
 //
@@ -49,6 +55,7 @@
 //
 //	T_d(s) = Σ_c β_{d,c} f_c(s_c)
 //
+// (f_{d,c} in place of f_c for a curve that varies by draw; everything below then reads so).
 // The optimiser maximises one of, over allocations with Σ_c s_c = budget_total and
 // min_c ≤ s_c ≤ max_c:
 //
@@ -67,12 +74,14 @@
 //
 // Intervals are the 5% and 95% quantiles over the draws (type 7), so "90% interval". Since
 // f ≥ 0, a channel's contribution at spend s has mean β̄_c·f_c(s) and quantiles
-// f_c(s)·q(β_c). For model.kpi_type revenue, ROI = mean contribution / spend; for
-// subscriptions, CPA = spend / mean contribution (undefined values are NA in CSV, null in
-// JSON). The marginal ROI is the slope of the mean contribution at the optimised spend,
-// β̄_c·f_c'(s_c) (marginal KPI per unit of spend, for either KPI type). At an interior
-// optimum of the mean objective the marginal ROIs of all channels strictly inside their
-// bounds are equal. The current allocation is the reference spend: reference_spend by
+// f_c(s)·q(β_c); for a curve that varies by draw, the mean and quantiles of
+// β_{d,c}·f_{d,c}(s) over the draws. For model.kpi_type revenue, ROI = mean contribution /
+// spend; for subscriptions, CPA = spend / mean contribution (undefined values are NA in CSV,
+// null in JSON). The marginal ROI is the slope of the mean contribution at the optimised
+// spend, β̄_c·f_c'(s_c), or (1/S) Σ_d β_{d,c} f_{d,c}'(s_c) (marginal KPI per unit of spend,
+// for either KPI type). Response curves, ROI and marginal ROI all come from these curves.
+// At an interior optimum of the mean objective the marginal ROIs of all channels strictly
+// inside their bounds are equal. The current allocation is the reference spend: reference_spend by
 // channel name, else the mean of the channel's spend_col (missing values skipped).
 //
 // # Solvers
@@ -86,14 +95,17 @@
 //     maximum. A risk objective with identity responses is not linear (sd is convex in
 //     spend) and goes to the general solver.
 //   - lagrange-bisection: the mean objective with every β̄_c·f_c concave (concave f with
-//     β̄_c ≥ 0, or identity). The optimum equalises marginal returns: for a multiplier λ each
-//     channel takes s_c(λ) = argmax β̄_c f_c(s) − λs on its bounds (f_c'(s) = λ/β̄_c, solved
-//     in closed form for log1p, power and hill with slope 1, by bisection otherwise), and
-//     bisection on λ finds where Σ s_c(λ) crosses the budget; the two bracketing allocations
+//     β̄_c ≥ 0, or identity; for a curve that varies by draw, every f_{d,c} concave and every
+//     β_{d,c} ≥ 0, its expected marginal return then found by bisection). The optimum
+//     equalises marginal returns: for a multiplier λ each channel takes
+//     s_c(λ) = argmax β̄_c f_c(s) − λs on its bounds (f_c'(s) = λ/β̄_c, solved in closed
+//     form for log1p, power and hill with slope 1, by bisection otherwise), and bisection
+//     on λ finds where Σ s_c(λ) crosses the budget; the two bracketing allocations
 //     are mixed to spend it exactly. This is exact to rounding.
 //   - bfgs-multistart: the mean with non-concave responses (hill slope > 1, power exponent
-//     > 1, or a negative mean coefficient on a curved response) and mean_minus_sd; gonum's
-//     BFGS with the exact gradient.
+//     > 1, or a negative mean coefficient on a curved response; for curves that vary by
+//     draw, any draw's) and mean_minus_sd; gonum's BFGS with the exact gradient (draw by
+//     draw when a curve varies by draw).
 //   - nelder-mead-multistart: quantile and cvar, which are not smooth. Because for a normal
 //     T they equal mean − λ·sd with λ = −Φ⁻¹(q) (quantile) or φ(Φ⁻¹(α))/α (cvar), BFGS on
 //     that smooth surrogate first runs from every start; gonum's Nelder–Mead on the

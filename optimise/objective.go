@@ -9,18 +9,22 @@ import (
 // model is a scenario bound to the coefficient draws: what the solvers see.
 type model struct {
 	resp []Response
-	beta [][]float64 // beta[c][d]: coefficient of channel c in draw d
-	rows []float64   // the same, draw by draw: rows[d*C+c], for one pass per total
-	mean []float64   // posterior mean of each channel's coefficient
-	cov  []float64   // C×C sample covariance (n−1) of the coefficients, row-major
-	obj  Objective
-	nd   int // number of draws
+	// draws[c][d] is channel c's curve in draw d when it varies by draw (nil otherwise);
+	// perDraw is true when any channel's does, and the objectives then go draw by draw.
+	draws   [][]Response
+	perDraw bool
+	beta    [][]float64 // beta[c][d]: coefficient of channel c in draw d
+	rows    []float64   // the same, draw by draw: rows[d*C+c], for one pass per total
+	mean    []float64   // posterior mean of each channel's coefficient
+	cov     []float64   // C×C sample covariance (n−1) of the coefficients, row-major
+	obj     Objective
+	nd      int // number of draws
 }
 
 // newModel prepares the per-channel draws, their means and covariance.
 func newModel(resp []Response, beta [][]float64, obj Objective) *model {
 	c := len(beta)
-	m := &model{resp: resp, beta: beta, obj: obj, mean: make([]float64, c), cov: make([]float64, c*c)}
+	m := &model{resp: resp, draws: make([][]Response, c), beta: beta, obj: obj, mean: make([]float64, c), cov: make([]float64, c*c)}
 	if c > 0 {
 		m.nd = len(beta[0])
 	}
@@ -46,6 +50,43 @@ func newModel(resp []Response, beta [][]float64, obj Objective) *model {
 	return m
 }
 
+// setDraws gives the channels their curves per draw (draws[c] nil for one curve).
+func (m *model) setDraws(draws [][]Response) {
+	m.draws = make([][]Response, m.channels())
+	copy(m.draws, draws)
+	for _, d := range m.draws {
+		m.perDraw = m.perDraw || d != nil
+	}
+}
+
+// meanValue is channel c's expected contribution at spend s: β̄·f(s), or (1/S) Σ_d β_d f_d(s)
+// for curves that vary by draw.
+func (m *model) meanValue(c int, s float64) float64 {
+	if m.draws[c] == nil {
+		return m.mean[c] * m.resp[c].Value(s)
+	}
+	t := 0.0
+	for d, r := range m.draws[c] {
+		t += m.beta[c][d] * r.Value(s)
+	}
+	return t / float64(m.nd)
+}
+
+// meanDeriv is the slope of channel c's expected contribution at spend s: β̄·f'(s), or
+// (1/S) Σ_d β_d f_d'(s) for curves that vary by draw.
+func (m *model) meanDeriv(c int, s float64) float64 {
+	if m.draws[c] == nil {
+		return m.mean[c] * m.resp[c].Deriv(s)
+	}
+	t := 0.0
+	for d, r := range m.draws[c] {
+		if b := m.beta[c][d]; b != 0 {
+			t += b * r.Deriv(s)
+		}
+	}
+	return t / float64(m.nd)
+}
+
 // channels is the number of channels.
 func (m *model) channels() int { return len(m.resp) }
 
@@ -60,11 +101,16 @@ type evaluator struct {
 	x      []float64 // model variables f_c(s_c)
 	totals []float64 // per-draw totals T_d
 	cx     []float64 // cov·x
+	dx     []float64 // per-draw slopes β_{d,c} f_{d,c}'(s_c), dx[c*S+d] (curves per draw only)
 }
 
 func (m *model) evaluator() *evaluator {
 	c := m.channels()
-	return &evaluator{m: m, x: make([]float64, c), totals: make([]float64, m.nd), cx: make([]float64, c)}
+	e := &evaluator{m: m, x: make([]float64, c), totals: make([]float64, m.nd), cx: make([]float64, c)}
+	if m.perDraw {
+		e.dx = make([]float64, c*m.nd)
+	}
+	return e
 }
 
 // vars fills e.x with the model variables at spend s.
@@ -74,9 +120,27 @@ func (e *evaluator) vars(s []float64) {
 	}
 }
 
-// drawTotals writes T_d = Σ_c β_{d,c} f_c(s_c) for every draw into out.
+// drawTotals writes T_d = Σ_c β_{d,c} f_c(s_c) for every draw into out (f_{d,c} for
+// curves that vary by draw).
 func (m *model) drawTotals(s, out []float64) {
 	c := m.channels()
+	if m.perDraw {
+		clear(out)
+		for i, r := range m.resp {
+			b := m.beta[i]
+			if m.draws[i] == nil {
+				x := r.Value(s[i])
+				for d := range out {
+					out[d] += b[d] * x
+				}
+				continue
+			}
+			for d, rd := range m.draws[i] {
+				out[d] += b[d] * rd.Value(s[i])
+			}
+		}
+		return
+	}
 	var xs [8]float64
 	x := xs[:0]
 	if c > len(xs) {
@@ -98,8 +162,11 @@ func (m *model) drawTotals(s, out []float64) {
 // objective is the value the solver maximises at spend s.
 func (e *evaluator) objective(s []float64) float64 {
 	m := e.m
-	switch m.obj.Type {
-	case ObjectiveMean, ObjectiveMeanMinusSD:
+	switch {
+	case m.perDraw:
+		m.drawTotals(s, e.totals)
+		return riskValue(m.obj, e.totals)
+	case m.obj.Type == ObjectiveMean, m.obj.Type == ObjectiveMeanMinusSD:
 		e.vars(s)
 		mean, sd := e.meanSD()
 		return mean - m.obj.Lambda*sd
@@ -134,6 +201,9 @@ func (e *evaluator) meanSD() (mean, sd float64) {
 // so the solvers see a large finite number.
 func (e *evaluator) objectiveGrad(s, g []float64) float64 {
 	m := e.m
+	if m.perDraw {
+		return e.objectiveGradDraws(s, g)
+	}
 	e.vars(s)
 	mean, sd := e.meanSD()
 	for c, r := range m.resp {
@@ -145,6 +215,52 @@ func (e *evaluator) objectiveGrad(s, g []float64) float64 {
 		g[c] = w * d
 	}
 	return mean - m.obj.Lambda*sd
+}
+
+// objectiveGradDraws is objectiveGrad draw by draw, for curves that vary by draw: with
+// T_d the totals and T̄ their mean, ∂mean/∂s_c = (1/S) Σ_d β_{d,c} f_{d,c}'(s_c) and
+// ∂sd/∂s_c = Σ_d (T_d − T̄) β_{d,c} f_{d,c}'(s_c) / ((S−1)·sd).
+func (e *evaluator) objectiveGradDraws(s, g []float64) float64 {
+	m, nd := e.m, e.m.nd
+	clear(e.totals)
+	for c, r := range m.resp {
+		b, dx := m.beta[c], e.dx[c*nd:(c+1)*nd]
+		if m.draws[c] == nil {
+			x, d := r.Value(s[c]), math.Min(r.Deriv(s[c]), maxSlope)
+			for k := range dx {
+				e.totals[k] += b[k] * x
+				dx[k] = b[k] * d
+			}
+			continue
+		}
+		for k, rd := range m.draws[c] {
+			e.totals[k] += b[k] * rd.Value(s[c])
+			dx[k] = 0
+			if b[k] != 0 {
+				dx[k] = b[k] * math.Min(rd.Deriv(s[c]), maxSlope)
+			}
+		}
+	}
+	mean, sd := meanSD(e.totals)
+	risk := m.obj.Type == ObjectiveMeanMinusSD && sd > 0
+	for c := range g {
+		dx := e.dx[c*nd : (c+1)*nd]
+		gm, gs := 0.0, 0.0
+		for k, v := range dx {
+			gm += v
+			if risk {
+				gs += (e.totals[k] - mean) * v
+			}
+		}
+		g[c] = gm / float64(nd)
+		if risk {
+			g[c] -= m.obj.Lambda * gs / (float64(nd-1) * sd)
+		}
+	}
+	if m.obj.Type == ObjectiveMeanMinusSD {
+		return mean - m.obj.Lambda*sd
+	}
+	return mean
 }
 
 // maxSlope caps f'(s) where it is infinite.

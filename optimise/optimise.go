@@ -39,6 +39,10 @@ type Inputs struct {
 	// the model transforms (adstock and saturation) has the model's steady-state curve,
 	// so a channel on it takes that response and must not write its own.
 	ModelResponses map[string]Response
+	// ModelResponseDraws are the model's own curves that vary by draw, by term: a term whose
+	// saturation the model estimates has draw s's curve in ModelResponseDraws[term][s], one
+	// per coefficient draw. A channel on it takes them, as with ModelResponses.
+	ModelResponseDraws map[string][]Response
 }
 
 // Options tune Optimise; the zero value gives the defaults.
@@ -206,7 +210,7 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 	if err := sc.errorOf(sc.validate(true)); err != nil {
 		return nil, err
 	}
-	sc, err := sc.withModelResponses(written, in.ModelResponses)
+	sc, err := sc.withModelResponses(written, in.ModelResponses, in.ModelResponseDraws)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +223,7 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 		return nil, err
 	}
 	m := newModel(b.resp, b.beta, sc.Objective)
+	m.setDraws(b.draws)
 	main := newProblemAt(sc.BudgetTotal, b.lo, b.hi)
 	sol, err := m.solve(ctx, main, solveOptions{
 		rng: rand.New(rand.NewPCG(opts.Seed, 0)), random: opts.Starts, corners: true, ref: b.ref, finish: 3,
@@ -245,7 +250,8 @@ func Optimise(ctx context.Context, sc *Scenario, in Inputs, opts Options) (*Resu
 type bound struct {
 	kpiType string
 	resp    []Response
-	beta    [][]float64 // per channel, per draw
+	draws   [][]Response // per channel, per draw; nil for a channel with one curve
+	beta    [][]float64  // per channel, per draw
 	lo, hi  []float64
 	ref     []float64 // reference (current) spend
 }
@@ -291,7 +297,20 @@ func bind(sc *Scenario, in Inputs) (bound, error) {
 			}
 			col[s] = row[k]
 		}
+		var draws []Response
+		if ch.Response.PerDraw {
+			draws = in.ModelResponseDraws[ch.Term]
+			if len(draws) != len(in.Draws) {
+				return b, fmt.Errorf("optimise: %d response curves of %q for %d coefficient draws", len(draws), ch.Term, len(in.Draws))
+			}
+			for s, r := range draws {
+				if err := r.check(); err != nil {
+					return b, fmt.Errorf("optimise: draw %d of %q's response: %w", s, ch.Term, err)
+				}
+			}
+		}
 		b.resp = append(b.resp, ch.Response)
+		b.draws = append(b.draws, draws)
 		b.beta = append(b.beta, col)
 		b.lo = append(b.lo, ch.Bounds.Min)
 		b.hi = append(b.hi, ch.Bounds.Max)
@@ -398,16 +417,16 @@ func (m *model) summary(sc *Scenario, in Inputs, b bound, sol solution, opts Opt
 func (m *model) channelRows(sc *Scenario, b bound, spend []float64) []ChannelResult {
 	rows := make([]ChannelResult, m.channels())
 	for c, ch := range sc.Channels {
-		q := newCoefQuantiles(m.beta[c])
+		q := m.contribution(c)
 		r := ChannelResult{
 			Channel: ch.Name, Term: ch.Term, CurrentSpend: b.ref[c], OptimisedSpend: spend[c],
-			Current:   q.at(m.resp[c].Value(b.ref[c])),
-			Optimised: q.at(m.resp[c].Value(spend[c])),
+			Current:   q(b.ref[c]),
+			Optimised: q(spend[c]),
 			Min:       ch.Bounds.Min, Max: ch.Bounds.Max, Response: ch.Response,
 		}
 		r.CurrentROI, r.CurrentCPA = ratios(r.Current.Mean, r.CurrentSpend)
 		r.OptimisedROI, r.OptimisedCPA = ratios(r.Optimised.Mean, r.OptimisedSpend)
-		r.MarginalROI = m.mean[c] * m.resp[c].Deriv(spend[c])
+		r.MarginalROI = m.meanDeriv(c, spend[c])
 		rows[c] = r
 	}
 	return rows
@@ -423,19 +442,36 @@ func (q coefQuantiles) at(x float64) Interval {
 	return Interval{Mean: q.Mean * x, Q05: q.Q05 * x, Q95: q.Q95 * x}
 }
 
+// contribution returns channel c's contribution at a spend, as a mean and 90% interval:
+// from the coefficient's quantiles for one curve, from the draws β_d·f_d(s) for curves
+// that vary by draw.
+func (m *model) contribution(c int) func(spend float64) Interval {
+	if m.draws[c] == nil {
+		q := newCoefQuantiles(m.beta[c])
+		return func(s float64) Interval { return q.at(m.resp[c].Value(s)) }
+	}
+	x := make([]float64, m.nd)
+	return func(s float64) Interval {
+		for d, r := range m.draws[c] {
+			x[d] = m.beta[c][d] * r.Value(s)
+		}
+		return interval(x)
+	}
+}
+
 // curves samples each channel's contribution from zero to twice the larger of its current
 // and optimised spend (to the budget when both are zero).
 func (m *model) curves(sc *Scenario, b bound, spend []float64, n int) []CurvePoint {
 	var out []CurvePoint
 	for c, ch := range sc.Channels {
-		q := newCoefQuantiles(m.beta[c])
+		q := m.contribution(c)
 		upper := 2 * math.Max(b.ref[c], spend[c])
 		if !(upper > 0) {
 			upper = sc.BudgetTotal
 		}
 		for k := range n {
 			s := upper * float64(k) / float64(n-1)
-			out = append(out, CurvePoint{Channel: ch.Name, Term: ch.Term, Spend: s, Contribution: q.at(m.resp[c].Value(s))})
+			out = append(out, CurvePoint{Channel: ch.Name, Term: ch.Term, Spend: s, Contribution: q(s)})
 		}
 	}
 	return out

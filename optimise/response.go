@@ -28,6 +28,20 @@ type Response struct {
 	Scale float64 `yaml:"scale,omitempty" json:"scale,omitempty"`
 	// Exponent is the power (power only, > 0; at most 1 for a concave curve).
 	Exponent float64 `yaml:"exponent,omitempty" json:"exponent,omitempty"`
+	// PerDraw marks a channel's model curve whose parameters vary by draw (a saturation the
+	// model estimates; Inputs.ModelResponseDraws): the parameters above are then the
+	// posterior medians, for display, and every computation takes each draw's own curve.
+	PerDraw bool `yaml:"-" json:"-"`
+}
+
+// check reports a response whose type or parameters a scenario could not have given.
+func (r Response) check() error {
+	var p problems
+	p.response("response", r)
+	if len(p) > 0 {
+		return fmt.Errorf("%s (%s)", p[0].Msg, r)
+	}
+	return nil
 }
 
 // Value returns f(s), the model variable at spend s; s below 0 counts as 0.
@@ -146,8 +160,14 @@ func (r Response) solveDeriv(t, lo, hi float64) float64 {
 	return math.Min(math.Max(s, lo), hi)
 }
 
-// String formats the transform as in a scenario, e.g. "hill(ec50=100, slope=1)".
+// String formats the transform as in a scenario, e.g. "hill(ec50=100, slope=1)", or for a
+// curve that varies by draw "per draw: hill(ec50=100, slope=1) at the posterior medians".
 func (r Response) String() string {
+	if r.PerDraw {
+		m := r
+		m.PerDraw = false
+		return "per draw: " + m.String() + " at the posterior medians"
+	}
 	switch r.Type {
 	case ResponseHill:
 		return fmt.Sprintf("hill(ec50=%g, slope=%g)", r.EC50, r.Slope)

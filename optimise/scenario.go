@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/dsamstan/dsamstan/internal/strictyaml"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // Objective types: what the optimiser maximises over the posterior draws of the total
@@ -566,12 +567,13 @@ func showList(names []string) string {
 }
 
 // withModelResponses returns the scenario with each channel whose term has a response in
-// model taking that response. written is the scenario as given (before defaults): a
-// channel there that sets its own response is an error, and so is a Hill response on a
-// channel whose spend_col is not the term's column (the half-saturation is in the units of
-// the term's column, so the budget must be too).
-func (sc *Scenario) withModelResponses(written *Scenario, model map[string]Response) (*Scenario, error) {
-	if len(model) == 0 {
+// model, or curves per draw in perDraw, taking that response (for a per-draw one, a summary
+// at the posterior medians marked PerDraw). written is the scenario as given (before
+// defaults): a channel there that sets its own response is an error, and so is a Hill
+// response on a channel whose spend_col is not the term's column (the half-saturation is in
+// the units of the term's column, so the budget must be too).
+func (sc *Scenario) withModelResponses(written *Scenario, model map[string]Response, perDraw map[string][]Response) (*Scenario, error) {
+	if len(model) == 0 && len(perDraw) == 0 {
 		return sc, nil
 	}
 	out := *sc
@@ -580,14 +582,26 @@ func (sc *Scenario) withModelResponses(written *Scenario, model map[string]Respo
 	for i := range out.Channels {
 		ch := &out.Channels[i]
 		r, ok := model[ch.Term]
+		var why string
+		if draws, varies := perDraw[ch.Term]; varies {
+			r, ok = medianResponse(draws), true
+			why = "estimates its saturation, so the channel's response is the model's steady-state curve with each draw's half-saturation and shape, "
+		} else {
+			why = "transforms " + strictyaml.Show(ch.Term) + " itself, so the channel's response is the model's steady-state curve, "
+		}
 		if !ok {
 			continue
 		}
 		key := fmt.Sprintf("%schannels[%d]", sc.pre, i)
 		own := written.Channels[i].Response
 		if sc.pos != nil && sc.pos.Given(key+".response") || sc.pos == nil && own.Type != "" && own.Type != ResponseIdentity {
-			p.add(key+".response", "`%s.response` is set, but the model transforms %s itself, so the channel's response is the model's steady-state curve, %s (constant spend gives an adstocked value equal to it); remove the response",
-				key, strictyaml.Show(ch.Term), r)
+			if r.PerDraw {
+				p.add(key+".response", "`%s.response` is set, but the model %s(%s); remove the response",
+					key, why, r)
+			} else {
+				p.add(key+".response", "`%s.response` is set, but the model %s%s (constant spend gives an adstocked value equal to it); remove the response",
+					key, why, r)
+			}
 			continue
 		}
 		if r.Type == ResponseHill && ch.SpendCol != ch.Term {
@@ -601,4 +615,30 @@ func (sc *Scenario) withModelResponses(written *Scenario, model map[string]Respo
 		return nil, err
 	}
 	return &out, nil
+}
+
+// medianResponse summarises curves that vary by draw: their type, each parameter's median,
+// marked PerDraw.
+func medianResponse(draws []Response) Response {
+	if len(draws) == 0 {
+		return Response{PerDraw: true}
+	}
+	med := func(get func(Response) float64) float64 {
+		v := make([]float64, len(draws))
+		for d, r := range draws {
+			v[d] = get(r)
+		}
+		slices.Sort(v)
+		return summarise.Quantile(v, 0.5)
+	}
+	r := Response{Type: draws[0].Type, PerDraw: true}
+	switch r.Type {
+	case ResponseHill:
+		r.EC50, r.Slope = med(func(r Response) float64 { return r.EC50 }), med(func(r Response) float64 { return r.Slope })
+	case ResponseLog1p:
+		r.Scale = med(func(r Response) float64 { return r.Scale })
+	case ResponsePower:
+		r.Exponent = med(func(r Response) float64 { return r.Exponent })
+	}
+	return r
 }

@@ -92,7 +92,21 @@ func (m *model) solve(ctx context.Context, p problemAt, so solveOptions) (soluti
 
 // allLinear reports whether every response is the identity (the mean objective is linear).
 func (m *model) allLinear() bool {
-	for _, r := range m.resp {
+	for c := range m.resp {
+		if !m.linear(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// linear reports whether channel c's curve is a straight line through the origin (in every
+// draw, for curves that vary by draw: its expected contribution then has slope β̄).
+func (m *model) linear(c int) bool {
+	if m.draws[c] == nil {
+		return m.resp[c].linear()
+	}
+	for _, r := range m.draws[c] {
 		if !r.linear() {
 			return false
 		}
@@ -101,11 +115,23 @@ func (m *model) allLinear() bool {
 }
 
 // meanConcave reports whether every channel's expected contribution β̄·f(s) is concave, so
-// that equalising marginal returns gives the optimum of the mean objective.
+// that equalising marginal returns gives the optimum of the mean objective. For curves that
+// vary by draw, (1/S) Σ_d β_d f_d(s) is concave when every f_d is and every β_d ≥ 0.
 func (m *model) meanConcave() bool {
 	for c, r := range m.resp {
-		if !r.linear() && !(r.concave() && m.mean[c] >= 0) {
-			return false
+		if m.linear(c) {
+			continue
+		}
+		if m.draws[c] == nil {
+			if !(r.concave() && m.mean[c] >= 0) {
+				return false
+			}
+			continue
+		}
+		for d, rd := range m.draws[c] {
+			if !rd.concave() || m.beta[c][d] < 0 {
+				return false
+			}
 		}
 	}
 	return true
@@ -185,7 +211,10 @@ func (m *model) lagrange(p problemAt) []float64 {
 // spendAt is channel i's spend at multiplier λ: the maximiser of β̄ f(s) − λ s on [lo, hi].
 func (m *model) spendAt(i int, lambda, lo, hi float64) float64 {
 	r, b := m.resp[i], m.mean[i]
-	if r.linear() || b == 0 { // a straight line of slope b (flat when b = 0)
+	if m.draws[i] != nil && !m.linear(i) {
+		return m.spendAtDraws(i, lambda, lo, hi)
+	}
+	if m.linear(i) || b == 0 { // a straight line of slope b (flat when b = 0)
 		if b > lambda {
 			return hi
 		}
@@ -199,6 +228,31 @@ func (m *model) spendAt(i int, lambda, lo, hi float64) float64 {
 		return hi
 	}
 	return r.solveDeriv(lambda/b, lo, hi)
+}
+
+// spendAtDraws is spendAt for curves that vary by draw: the expected marginal return
+// g'(s) = (1/S) Σ_d β_d f_d'(s) decreases in s (meanConcave), so bisection finds where it
+// equals λ.
+func (m *model) spendAtDraws(i int, lambda, lo, hi float64) float64 {
+	switch {
+	case m.meanDeriv(i, lo) <= lambda:
+		return lo
+	case m.meanDeriv(i, hi) >= lambda:
+		return hi
+	}
+	a, b := lo, hi
+	for range 2000 {
+		mid := a + (b-a)/2
+		if mid <= a || mid >= b {
+			break
+		}
+		if m.meanDeriv(i, mid) > lambda {
+			a = mid
+		} else {
+			b = mid
+		}
+	}
+	return a + (b-a)/2
 }
 
 // general maximises any objective with gonum from several starts, over unconstrained

@@ -44,7 +44,9 @@ func SpendColumns(t *ingest.Table) map[string][]float64 {
 }
 
 // writeOptimisation runs the config's allocation scenario on the population-level
-// coefficient draws (as DSAMbayes's tutorial prescribes for panels) into 60_optimisation/.
+// coefficient draws (as DSAMbayes's tutorial prescribes for panels), with the model's own
+// curves for transformed terms (per draw where the saturation is estimated), into
+// 60_optimisation/.
 func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *ingest.Table, d *decoded) error {
 	sc := r.cfg.Allocation
 	beta := make([][]float64, len(spec.Terms))
@@ -56,9 +58,19 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 		}
 		beta[k], terms[k] = d.cols[j], term.Name
 	}
+	perDraw, err := ModelResponseDraws(spec, d.chains*d.perChain, func(name string) ([]float64, error) {
+		j := d.index(name)
+		if j < 0 {
+			return nil, fmt.Errorf("pipeline: optimisation: no draws for %s", name)
+		}
+		return d.cols[j], nil
+	})
+	if err != nil {
+		return err
+	}
 	res, err := optimise.Optimise(ctx, sc, optimise.Inputs{
 		Terms: terms, Draws: PopulationDraws(beta), SpendColumns: SpendColumns(t), KPIType: r.cfg.Model.KPIType,
-		ModelResponses: ModelResponses(spec),
+		ModelResponses: ModelResponses(spec), ModelResponseDraws: perDraw,
 	}, optimise.Options{Seed: uint64(r.cfg.Fit.MCMC.Seed)})
 	if err != nil {
 		return err
@@ -70,16 +82,21 @@ func (r *runner) writeOptimisation(ctx context.Context, spec *ingest.Spec, t *in
 	return res.WriteFiles(dir)
 }
 
-// ModelResponses are the steady-state response curves of the terms spec transforms, for
-// the optimiser: constant spend s gives an adstocked value of s (the adstock weights sum to
-// 1), so a term with Hill saturation responds as hill {ec50: half_saturation, slope: shape}
-// in its column's units, and one with adstock alone as the identity.
+// ModelResponses are the steady-state response curves of the terms spec transforms with
+// fixed curves, for the optimiser: constant spend s gives an adstocked value of s (the
+// adstock weights sum to 1), so a term with fixed Hill saturation responds as
+// hill {ec50: half_saturation, slope: shape} in its column's units, and one with adstock
+// alone, its decay fixed or estimated, as the identity (β·s). A term whose saturation the
+// model estimates has a curve per draw instead (ModelResponseDraws).
 func ModelResponses(spec *ingest.Spec) map[string]optimise.Response {
 	if len(spec.Transforms) == 0 {
 		return nil
 	}
 	out := map[string]optimise.Response{}
 	for _, t := range spec.Transforms {
+		if estimatedHill(t) {
+			continue
+		}
 		r := optimise.Response{Type: optimise.ResponseIdentity}
 		if t.Hill {
 			r = optimise.Response{Type: optimise.ResponseHill, EC50: t.HalfSaturation, Slope: t.Shape}
@@ -87,6 +104,56 @@ func ModelResponses(spec *ingest.Spec) map[string]optimise.Response {
 		out[t.Column] = r
 	}
 	return out
+}
+
+// estimatedHill reports whether the model estimates a parameter of t's Hill saturation.
+func estimatedHill(t ingest.Transform) bool {
+	return t.Hill && (t.HalfSaturationPrior != nil || t.ShapePrior != nil)
+}
+
+// ModelResponseDraws are the steady-state curves of the terms whose saturation the model
+// estimates, one per draw: draw s's hill {ec50: half_saturation_s, slope: shape_s}, the
+// estimated parameters read by name with param (n draws each), the fixed ones from spec.
+// A nil param takes every parameter at its value in spec (the prior centre of an estimated
+// one) for n draws. Nil when no saturation is estimated.
+func ModelResponseDraws(spec *ingest.Spec, n int, param func(name string) ([]float64, error)) (map[string][]optimise.Response, error) {
+	var out map[string][]optimise.Response
+	for _, t := range spec.Transforms {
+		if !estimatedHill(t) {
+			continue
+		}
+		values := func(kind string, prior *ingest.TransformPrior, fixed float64) ([]float64, error) {
+			if prior != nil && param != nil {
+				v, err := param(ingest.TransformParamName(kind, t.Column))
+				if err == nil && len(v) != n {
+					err = fmt.Errorf("pipeline: %s has %d draws; want %d", ingest.TransformParamName(kind, t.Column), len(v), n)
+				}
+				return v, err
+			}
+			v := make([]float64, n)
+			for s := range v {
+				v[s] = fixed
+			}
+			return v, nil
+		}
+		half, err := values(ingest.HalfSaturationParam, t.HalfSaturationPrior, t.HalfSaturation)
+		if err != nil {
+			return nil, err
+		}
+		shape, err := values(ingest.ShapeParam, t.ShapePrior, t.Shape)
+		if err != nil {
+			return nil, err
+		}
+		rs := make([]optimise.Response, n)
+		for s := range rs {
+			rs[s] = optimise.Response{Type: optimise.ResponseHill, EC50: half[s], Slope: shape[s]}
+		}
+		if out == nil {
+			out = map[string][]optimise.Response{}
+		}
+		out[t.Column] = rs
+	}
+	return out, nil
 }
 
 // CheckAllocation checks the config's allocation section against the model and data before
@@ -102,9 +169,13 @@ func CheckAllocation(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec,
 	for k, term := range spec.Terms {
 		terms[k], means[k] = term.Name, spec.Priors[k].Mean
 	}
-	_, err := optimise.Optimise(ctx, sc, optimise.Inputs{
+	perDraw, err := ModelResponseDraws(spec, 1, nil) // at the prior centres
+	if err != nil {
+		return err
+	}
+	_, err = optimise.Optimise(ctx, sc, optimise.Inputs{
 		Terms: terms, Draws: [][]float64{means}, SpendColumns: SpendColumns(t), KPIType: cfg.Model.KPIType,
-		ModelResponses: ModelResponses(spec),
+		ModelResponses: ModelResponses(spec), ModelResponseDraws: perDraw,
 	}, optimise.Options{Starts: -1, FrontierSteps: 2, CurvePoints: 2})
 	return err
 }
@@ -171,6 +242,21 @@ func OptimiseRun(ctx context.Context, opts OptimiseOptions) error {
 	}
 	s := &solver{opts: opts, sc: sc, spend: SpendColumns(t), kpiType: cfg.Model.KPIType, draws: draws, drawsPath: drawsPath,
 		responses: ModelResponses(spec)}
+	var nDraws int
+	for _, c := range draws {
+		nDraws = len(c)
+		break
+	}
+	s.responseDraws, err = ModelResponseDraws(spec, nDraws, func(name string) ([]float64, error) {
+		c, ok := draws[name]
+		if !ok {
+			return nil, fmt.Errorf("optimise: %s has no column %q", drawsPath, name)
+		}
+		return c, nil
+	})
+	if err != nil {
+		return err
+	}
 	for k := range spec.Terms {
 		s.terms = append(s.terms, spec.Terms[k].Name)
 	}
@@ -257,6 +343,9 @@ type solver struct {
 	draws     map[string][]float64
 	drawsPath string
 	responses map[string]optimise.Response // the model's own, by term
+	// responseDraws are the model's own curves per draw, by term (estimated saturation);
+	// the transform parameters are population-level, so every group shares them.
+	responseDraws map[string][]optimise.Response
 }
 
 // solve optimises on the draws of column(k) for each term k and writes the files into dir.
@@ -272,7 +361,7 @@ func (s *solver) solve(ctx context.Context, group, dir string, column func(k int
 	}
 	res, err := optimise.Optimise(ctx, s.sc, optimise.Inputs{
 		Terms: s.terms, Draws: PopulationDraws(beta), SpendColumns: s.spend,
-		KPIType: s.kpiType, Group: group, ModelResponses: s.responses,
+		KPIType: s.kpiType, Group: group, ModelResponses: s.responses, ModelResponseDraws: s.responseDraws,
 	}, optimise.Options{Seed: s.opts.Seed})
 	if err != nil {
 		return err

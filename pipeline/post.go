@@ -63,7 +63,8 @@ func decode(prog *codegen.Program, chains []*stanio.Chain) (*decoded, error) {
 }
 
 // posteriorDraws arranges the decoded draws for the row-wise derivations: population
-// coefficients by term, and each group's deviation from them.
+// coefficients by term, each group's deviation from them, and the parameters of the
+// transforms the model estimates.
 func posteriorDraws(spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
 	pd := &posterior.Draws{Chains: d.chains, PerChain: d.perChain}
 	col := func(name string) ([]float64, error) {
@@ -104,7 +105,47 @@ func posteriorDraws(spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
 		}
 		pd.Factors = append(pd.Factors, f)
 	}
+	if pd.Transforms, err = transformDraws(spec, col); err != nil {
+		return nil, err
+	}
 	return pd, nil
+}
+
+// transformDraws reads the draws of the transform parameters the model estimates by their
+// names (adstock_decay[m_tv], half_saturation[m_tv], hill_shape[m_tv]); nil when every
+// transform is fixed.
+func transformDraws(spec *ingest.Spec, col func(name string) ([]float64, error)) ([]posterior.TransformDraws, error) {
+	var out []posterior.TransformDraws
+	for _, t := range spec.Transforms {
+		if !t.Estimated() {
+			continue
+		}
+		k := slices.IndexFunc(spec.Terms, func(term ingest.Term) bool { return term.Name == t.Column })
+		if k < 0 {
+			return nil, fmt.Errorf("pipeline: the transformed column %q is not a term", t.Column)
+		}
+		td := posterior.TransformDraws{Term: k}
+		for _, p := range []struct {
+			kind  string
+			prior *ingest.TransformPrior
+			dst   *[]float64
+		}{
+			{ingest.DecayParam, t.DecayPrior, &td.Decay},
+			{ingest.HalfSaturationParam, t.HalfSaturationPrior, &td.HalfSaturation},
+			{ingest.ShapeParam, t.ShapePrior, &td.Shape},
+		} {
+			if p.prior == nil {
+				continue
+			}
+			v, err := col(ingest.TransformParamName(p.kind, t.Column))
+			if err != nil {
+				return nil, err
+			}
+			*p.dst = v
+		}
+		out = append(out, td)
+	}
+	return out, nil
 }
 
 // groupAverages adds, for a panel, each group-varying term's average over the groups of
@@ -186,7 +227,11 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 // writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds
 // the whole draws × rows matrix), into 50_model_selection/.
 func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
-	res, err := loo.PSIS(spec.N, func(i int) [][]float64 { return pd.LogLik(spec, i) }, 0)
+	logLik, err := pd.LogLik(spec)
+	if err != nil {
+		return err
+	}
+	res, err := loo.PSIS(spec.N, logLik, 0)
 	if err != nil {
 		return fmt.Errorf("pipeline: PSIS-LOO: %w", err)
 	}

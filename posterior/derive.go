@@ -78,6 +78,10 @@ func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Re
 	if err := d.check(spec); err != nil {
 		return nil, err
 	}
+	tr, err := d.transforms(spec)
+	if err != nil {
+		return nil, err
+	}
 	S, K, N := d.S(), len(spec.Terms), spec.N
 	terms := append([]string(nil), d.Terms...)
 	nTerms := K
@@ -120,7 +124,7 @@ func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Re
 			defer wg.Done()
 			for lo := range next {
 				for i := lo; i < min(lo+block, N); i++ {
-					acc.row(spec, d, opts, i, res)
+					acc.row(spec, d, tr, opts, i, res)
 				}
 			}
 		}()
@@ -175,7 +179,7 @@ func addTo(dst, src []float64) {
 // accumulator is one worker's scratch space and running per-draw sums.
 type accumulator struct {
 	theta, c    [][]float64
-	mu, buf     []float64
+	mu, buf, x  []float64
 	q           []float64
 	sse, smape  []float64
 	totals      [][]float64
@@ -186,7 +190,7 @@ func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
 	S, K := d.S(), len(spec.Terms)
 	a := &accumulator{
 		theta: matrix(K, S), c: matrix(nTerms, S),
-		mu: make([]float64, S), buf: make([]float64, S), q: make([]float64, len(FitProbs)),
+		mu: make([]float64, S), buf: make([]float64, S), x: make([]float64, S), q: make([]float64, len(FitProbs)),
 		sse: make([]float64, S), smape: make([]float64, S),
 		totals: matrix(nTerms, S),
 	}
@@ -202,9 +206,9 @@ func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
 
 // row processes row i: contributions, fitted values on both scales, the predictive band,
 // per-draw error sums and totals.
-func (a *accumulator) row(spec *ingest.Spec, d *Draws, opts Options, i int, res *Result) {
+func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Options, i int, res *Result) {
 	K := len(spec.Terms)
-	d.row(spec, i, a.theta, a.c[:K], a.mu)
+	d.row(spec, tr, i, a.theta, a.c[:K], a.mu, a.x)
 	if spec.Offset != nil {
 		off := a.c[K]
 		for s := range off {

@@ -2,6 +2,7 @@ package posterior
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -57,17 +58,48 @@ func benchPanel(markets, weeks int) (*ingest.Spec, *Draws) {
 	return spec, d
 }
 
+// withEstimatedTransforms gives terms 4, 5 and 6 of a benchPanel estimated transforms
+// (adstock with max_lag 8 and Hill, all three parameters sampled), with market series.
+func withEstimatedTransforms(spec *ingest.Spec, d *Draws, weeks int) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	S := d.S()
+	for i := 0; i < spec.N; i++ {
+		if i%weeks == 0 {
+			spec.Series = append(spec.Series, nil)
+		}
+		spec.Series[len(spec.Series)-1] = append(spec.Series[len(spec.Series)-1], i)
+	}
+	for _, k := range []int{4, 5, 6} {
+		t := ingest.Transform{Column: spec.Terms[k].Name, Adstock: true, Decay: 0.5, MaxLag: 8, Hill: true, HalfSaturation: 0.5, Shape: 1,
+			Raw:                 spec.X[k],
+			DecayPrior:          &ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2},
+			HalfSaturationPrior: &ingest.TransformPrior{Family: ingest.PriorLognormal, A: -0.7, B: 1},
+			ShapePrior:          &ingest.TransformPrior{Family: ingest.PriorLognormal, A: 0, B: 0.5}}
+		spec.Transforms = append(spec.Transforms, t)
+		td := TransformDraws{Term: k, Decay: make([]float64, S), HalfSaturation: make([]float64, S), Shape: make([]float64, S)}
+		for s := 0; s < S; s++ {
+			td.Decay[s], td.HalfSaturation[s], td.Shape[s] = rng.Float64(), 0.5*math.Exp(rng.NormFloat64()), math.Exp(0.5*rng.NormFloat64())
+		}
+		d.Transforms = append(d.Transforms, td)
+	}
+}
+
 // BenchmarkDerive times fitted values, decomposition, totals and per-draw metrics for the
 // 8 × 156 example and the 50 × 260 panel (4000 draws, 7 terms: about 360 million
-// contributions), and reports the Go heap's peak (the most the runtime obtained from the
+// contributions), the same with three of the terms' adstock and Hill estimated (each draw's
+// transformed columns computed row by row), and reports the Go heap's peak (the most the runtime obtained from the
 // OS) in MiB. Targets: under 2 s and under 20 s with peak memory under 1 GiB.
 func BenchmarkDerive(b *testing.B) {
 	for _, size := range []struct {
 		name           string
 		markets, weeks int
-	}{{"8x156", 8, 156}, {"50x260", 50, 260}} {
+		estimated      bool
+	}{{"8x156", 8, 156, false}, {"50x260", 50, 260, false}, {"8x156-estimated", 8, 156, true}, {"50x260-estimated", 50, 260, true}} {
 		b.Run(size.name, func(b *testing.B) {
 			spec, d := benchPanel(size.markets, size.weeks)
+			if size.estimated {
+				withEstimatedTransforms(spec, d, size.weeks)
+			}
 			runtime.GC()
 			debug.FreeOSMemory()
 			b.ResetTimer()

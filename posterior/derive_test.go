@@ -58,7 +58,7 @@ func TestContributionsSumToTheFit(t *testing.T) {
 	S, K := d.S(), len(spec.Terms)
 	theta, c, mu := matrix(K, S), matrix(K, S), make([]float64, S)
 	for i := 0; i < spec.N; i++ {
-		d.row(spec, i, theta, c, mu)
+		d.row(spec, nil, i, theta, c, mu, nil)
 		m, b := spec.Groups[0].Of[i], spec.Groups[1].Of[i]
 		for s := 0; s < S; s++ {
 			want := spec.Offset[i] +
@@ -157,7 +157,11 @@ func TestKnownTruth(t *testing.T) {
 	if math.Abs(ms[0].RMSE-1) > 0.05 || math.Abs(ms[0].ACF1) > 0.05 {
 		t.Errorf("RMSE %.3f, ACF1 %.3f; want about 1 and 0", ms[0].RMSE, ms[0].ACF1)
 	}
-	ll := d.LogLik(spec, 5)
+	logLik, err := d.LogLik(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := logLik(5)
 	want := -0.5*math.Pow(spec.Y[5]-1-2*spec.X[1][5], 2) - 0.5*math.Log(2*math.Pi)
 	if math.Abs(ll[0][0]-want) > 1e-12 {
 		t.Errorf("log-lik %v; want %v", ll[0][0], want)
@@ -173,7 +177,7 @@ func TestLogResponseScales(t *testing.T) {
 	S, K := d.S(), len(spec.Terms)
 	theta, c, mu := matrix(K, S), matrix(K, S), make([]float64, S)
 	for i := 0; i < spec.N; i++ {
-		d.row(spec, i, theta, c, mu)
+		d.row(spec, nil, i, theta, c, mu, nil)
 		var mean, meanMed float64
 		for s := range mu {
 			mean += math.Exp(mu[s]+d.NoiseSD[s]*d.NoiseSD[s]/2) / float64(S)

@@ -12,11 +12,17 @@
 // Definitions (row i, draw s, design column x_k, the row's groups g):
 //
 //	coefficient  θ_k,i,s = β_k,s + Σ_f u_f,g_f(i),k,s   (population + each factor's deviation)
-//	contribution c_k,i,s = x_k,i · θ_k,i,s                (the intercept's column is 1)
+//	contribution c_k,i,s = x_k,i,s · θ_k,i,s              (the intercept's column is 1)
 //	fitted       μ_i,s   = offset_i + Σ_k c_k,i,s         (model scale: log units for log(y))
 //	KPI scale    exp(μ + σ²/2) per draw for log(y) models (conditional mean; log_response:
 //	             median gives exp(μ)); identical to the model scale otherwise
 //	log-lik      log N(y_i | μ_i,s, σ_s)                  (y on the model scale)
+//
+// The design column x_k,i,s is Spec.X[k][i] in every draw, except for a term whose media
+// transform the model estimates (Draws.Transforms): there it is draw s's transformed raw
+// column, h_s(adstock_s(raw))_i with that draw's decay, half_saturation and shape (fixed
+// parameters from Spec.Transforms), computed row by row from the row's series and its
+// max_lag earlier rows, so no rows × draws matrix is held.
 //
 // For log-response models the decomposition is multiplicative: on the log scale the
 // contributions add up to μ exactly, and each term's multiplier exp(c_k) multiplies the

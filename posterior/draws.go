@@ -20,6 +20,11 @@ type Draws struct {
 	NoiseSD []float64
 	// Factors hold the group-level deviations of a panel model, one per grouping factor.
 	Factors []Factor
+	// Transforms hold the per-draw parameters of the terms whose media transform the model
+	// estimates (Spec.Transforms with priors), one entry per such term; a term's design
+	// column is then that draw's transformed raw column, not Spec.X. Nil when every
+	// transform is fixed (Spec.X holds the fixed transforms).
+	Transforms []TransformDraws
 }
 
 // Factor is one grouping factor's deviations from the population coefficients.
@@ -91,8 +96,10 @@ func (d *Draws) coefficients(spec *ingest.Spec, i int, theta [][]float64) {
 }
 
 // row computes row i's contributions c[k][s] and linear predictor mu[s] (model scale,
-// offset included). theta is scratch space of the same shape as c.
-func (d *Draws) row(spec *ingest.Spec, i int, theta, c [][]float64, mu []float64) {
+// offset included). theta is scratch space of the same shape as c. tr gives the columns of
+// the terms with estimated transforms per draw (nil when there are none); x is scratch
+// space of one value per draw.
+func (d *Draws) row(spec *ingest.Spec, tr *transformed, i int, theta, c [][]float64, mu, x []float64) {
 	d.coefficients(spec, i, theta)
 	off := 0.0
 	if spec.Offset != nil {
@@ -102,8 +109,16 @@ func (d *Draws) row(spec *ingest.Spec, i int, theta, c [][]float64, mu []float64
 		mu[s] = off
 	}
 	for k := range theta {
-		x := spec.X[k][i]
 		ck, tk := c[k], theta[k]
+		if tr != nil && tr.byTerm[k] != nil {
+			tr.column(k, i, x)
+			for s := range ck {
+				ck[s] = x[s] * tk[s]
+				mu[s] += ck[s]
+			}
+			continue
+		}
+		x := spec.X[k][i]
 		for s := range ck {
 			ck[s] = x * tk[s]
 			mu[s] += ck[s]
@@ -111,13 +126,26 @@ func (d *Draws) row(spec *ingest.Spec, i int, theta, c [][]float64, mu []float64
 	}
 }
 
-// LogLik returns row i's log-likelihood draws per chain, log N(y_i | μ_i,s, σ_s) on the
-// model scale, as PSIS-LOO needs them.
-func (d *Draws) LogLik(spec *ingest.Spec, i int) [][]float64 {
+// LogLik checks d against spec and returns the pointwise log-likelihood as PSIS-LOO
+// needs it: row i's draws per chain, log N(y_i | μ_i,s, σ_s) on the model scale. With
+// estimated transforms μ_i,s uses draw s's transformed columns, prepared once here. The
+// function is safe for concurrent use.
+func (d *Draws) LogLik(spec *ingest.Spec) (func(i int) [][]float64, error) {
+	if err := d.check(spec); err != nil {
+		return nil, err
+	}
+	tr, err := d.transforms(spec)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int) [][]float64 { return d.logLik(spec, tr, i) }, nil
+}
+
+func (d *Draws) logLik(spec *ingest.Spec, tr *transformed, i int) [][]float64 {
 	k := len(d.Beta)
 	theta, c := matrix(k, d.S()), matrix(k, d.S())
-	mu := make([]float64, d.S())
-	d.row(spec, i, theta, c, mu)
+	mu, x := make([]float64, d.S()), make([]float64, d.S())
+	d.row(spec, tr, i, theta, c, mu, x)
 	y := spec.Y[i]
 	out := make([][]float64, d.Chains)
 	for ch := range out {
