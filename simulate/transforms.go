@@ -29,16 +29,17 @@ type mediaTransform struct {
 }
 
 // exampleTransforms are the true media transforms of the --transforms examples, in formula
-// order. TV carries over for weeks and saturates in an S shape; search carries over
-// briefly; social only saturates. Each half_saturation lies within a factor e of the
-// column's median positive spend, one sdlog of its default prior's centre, so the defaults
-// do not fight the truth; the TV flights, search's seasonality and social's spread move the
-// adstocked spend across the curved part of each Hill curve, which identifies its
-// parameters.
+// order; the config estimates all of them (the speed benchmark's model: three channels,
+// adstock and Hill estimated). TV carries over for weeks and saturates in an S shape;
+// search carries over briefly; social a little longer. Each half_saturation lies within a
+// factor e of the column's median positive spend, one sdlog of its default prior's centre,
+// so the defaults do not fight the truth; the TV flights, search's seasonality and social's
+// spread move the adstocked spend across the curved part of each Hill curve, which
+// identifies its parameters.
 var exampleTransforms = []mediaTransform{
 	{column: "m_tv", adstock: true, decay: 0.6, maxLag: 8, hill: true, half: 60, shape: 1.5, estDecay: true, estHalf: true, estShape: true},
-	{column: "m_search", adstock: true, decay: 0.3, maxLag: 4, hill: true, half: 25, shape: 1, estDecay: true, estHalf: true},
-	{column: "m_social", hill: true, half: 20, shape: 1, estHalf: true},
+	{column: "m_search", adstock: true, decay: 0.3, maxLag: 4, hill: true, half: 25, shape: 1, estDecay: true, estHalf: true, estShape: true},
+	{column: "m_social", adstock: true, decay: 0.4, maxLag: 6, hill: true, half: 20, shape: 1.2, estDecay: true, estHalf: true, estShape: true},
 }
 
 // True effects of the --transforms examples. A media coefficient multiplies the transformed

@@ -175,8 +175,13 @@ func TestTransformsTruthIsComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"adstock_decay[m_search]", "adstock_decay[m_tv]", "half_saturation[m_search]",
-		"half_saturation[m_social]", "half_saturation[m_tv]", "hill_shape[m_tv]"}
+	var want []string
+	for _, c := range panelMedia {
+		for _, kind := range []string{ingest.DecayParam, ingest.HalfSaturationParam, ingest.ShapeParam} {
+			want = append(want, ingest.TransformParamName(kind, c))
+		}
+	}
+	slices.Sort(want)
 	var got []string
 	for k := range ex.Truth.Transforms {
 		got = append(got, k)

@@ -38,11 +38,11 @@ same files.
                 config_re.yaml, the same model without CRE, for comparison
 
 --transforms (either kind) makes the media act through known media transforms:
-normalised geometric adstock within each market (m_tv decay 0.6 over 8 lags, m_search
-decay 0.3 over 4) and Hill saturation (m_tv half_saturation 60, shape 1.5; m_search 25, 1;
-m_social 20, 1). The config's transforms section estimates the decays, the
-half_saturations and TV's shape (the other shapes are fixed at their true values), and the
-media coefficients are then the contributions per week at full saturation.
+normalised geometric adstock within each market (decay 0.6 over 8 lags for m_tv, 0.3
+over 4 for m_search, 0.4 over 6 for m_social), then Hill saturation (half_saturation 60,
+25 and 20, shape 1.5, 1 and 1.2). The config estimates all of them (its transforms
+section says estimate), and the media coefficients are then the contributions per week
+at full saturation.
 
   DIR/data.csv     the weekly data
   DIR/truth.json   the true coefficients, noise_sd and, for panels, the group scales
