@@ -11,7 +11,7 @@ import (
 
 // TextbookTransformsData returns the data of testdata/bench/textbook_transforms.stan, the
 // textbook row-wise program of a panel model with estimated adstock and Hill, for spec: a
-// model with one grouping factor whose media terms all have both geometric adstock and Hill
+// model with one grouping factor (independent group effects) whose media terms all have both geometric adstock and Hill
 // saturation (such as the config of `dsamstan example hierarchical --transforms` with every
 // transform parameter estimated). Everything is in original units:
 //
@@ -37,6 +37,9 @@ func TextbookTransformsData(spec *ingest.Spec) ([]stanio.Var, error) {
 		return nil, fmt.Errorf("simulate: the textbook program has one grouping factor; the model has %d", len(spec.Groups))
 	}
 	grp := spec.Groups[0]
+	if !grp.Independent {
+		return nil, fmt.Errorf("simulate: the textbook program has independent group effects; the model correlates those of %s", grp.Factor)
+	}
 	if len(spec.Transforms) == 0 || len(spec.Series) != len(grp.Levels) {
 		return nil, fmt.Errorf("simulate: the textbook program needs adstock along one series per %s", grp.Factor)
 	}

@@ -80,7 +80,8 @@ model {
         a += w[l + 1] * spend[n - l, m];
       }
       if (a > 0) {
-        h[n, m] = 1 / (1 + (half_saturation[m] / a) ^ hill_shape[m]);
+        // a^shape / (a^shape + half^shape), without overflow
+        h[n, m] = inv_logit(hill_shape[m] * (log(a) - log(half_saturation[m])));
       } else {
         h[n, m] = 0;
       }
