@@ -48,7 +48,7 @@ var exampleTransforms = []mediaTransform{
 var (
 	transformCoefficients = map[string]float64{
 		"(Intercept)": 5000, "trend": 300, "seasonality": 400, "brand_metric": 20,
-		"m_tv": 1200, "m_search": 900, "m_social": 500,
+		"m_tv": 1200, "m_search": 1500, "m_social": 1000,
 	}
 	// transformGroupSD are the between-market standard deviations of the panel's
 	// group-varying coefficients (the true sd_1[...] values).
@@ -143,8 +143,10 @@ func transformsExample(markets, weeks int, seed uint64) *Example {
 			if tvOn { // off the air between flights: no spend
 				raw["m_tv"][w] = scale * (60 + 60*rng.Float64())
 			}
-			raw["m_search"][w] = scale * math.Max(0, 30+12*season+8*rng.NormFloat64())
-			raw["m_social"][w] = scale * math.Max(0, 20+10*rng.NormFloat64())
+			// Search and social move week to week, independently of the season, over a wide
+			// range (median 30 and 20, 90% of weeks within a factor 3.7 of it).
+			raw["m_search"][w] = scale * 30 * math.Exp(0.8*rng.NormFloat64())
+			raw["m_social"][w] = scale * 20 * math.Exp(0.8*rng.NormFloat64())
 		}
 		y := make([]float64, weeks)
 		for w := range y {
