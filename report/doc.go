@@ -29,6 +29,9 @@
 //	20_model_fit/fit_scatter.png            observed vs fitted
 //	20_model_fit/posterior_forest.png       90% intervals per coefficient (and per group)
 //	20_model_fit/prior_posterior.png        prior vs posterior density of the media terms (model_spec.json)
+//	20_model_fit/adstock_weights.png        adstock lag weights per channel (posterior mean, 90% band)
+//	20_model_fit/saturation_curves.png      Hill curves, coefficient · h(spend), over the data's spend range
+//	20_model_fit/transform_prior_posterior.png prior vs posterior of each estimated transform parameter
 //	30_post_run/decomp_predictor_impact.png total contribution per term
 //	30_post_run/decomp_timeseries.png       stacked media contributions over time
 //	40_diagnostics/ppc.png                  posterior predictive fan chart
@@ -42,6 +45,14 @@
 // Panel models are drawn as a grid of small panels, one per group (at most MaxFacets; the
 // figure says when groups were left out). Values are shown on the KPI scale where the run
 // reports one (kpi_* columns of a log-response model), as fit_metrics.csv is.
+//
+// The transform plots take the media transforms from the transforms section of
+// config.resolved.yaml (types, max_lag and fixed values) and the estimated parameters'
+// draws from posterior_draws.csv (adstock_decay[m_tv], half_saturation[m_tv],
+// hill_shape[m_tv], in original units); the spend range and the default half_saturation
+// prior's centre (the median positive spend) come from media_spend.csv. A prior set in
+// priors.overrides is named but not drawn. Each plot is skipped when the run has no
+// transforms of its kind.
 //
 // A draw "hits" a bound in boundary_hits.png when it lies within a quarter of the
 // parameter's posterior sd of that bound: about 12% of the draws of a posterior piled up

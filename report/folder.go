@@ -52,7 +52,7 @@ var knownFiles = map[string]fileDoc{
 	runfolder.ModelSpecFile:             {runfolder.StagePreRun, "The model as fitted: each term's prior and bounds, the groups of a panel and the allocation channels; the plots read it instead of the data file."},
 	runfolder.VIFFile:                   {runfolder.StagePreRun, "Variance inflation factor of each predictor (NA for constant ones): above 5 deserves a look, above 10 means the data cannot separate that predictor from the others."},
 	runfolder.MediaSpendFile:            {runfolder.StagePreRun, "Each media channel's spend on every row of the data file, as the run read it."},
-	runfolder.TransformAssumptionsFile:  {runfolder.StagePreRun, "The media transforms assumed before fitting, in words (fixed values; none when the model has no transforms)."},
+	runfolder.TransformAssumptionsFile:  {runfolder.StagePreRun, "The media transforms of the model, in words: adstock and saturation per column, fixed or estimated (none when the model has no transforms)."},
 	"transform_sensitivity_summary.csv": {runfolder.StagePreRun, "How the fit changes under other transform assumptions."},
 
 	runfolder.ModelStan: {runfolder.StageModelFit, "The Stan program that was compiled and sampled."},

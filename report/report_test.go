@@ -66,6 +66,10 @@ var allPlots = []string{
 	"60_optimisation/budget_sensitivity.png",
 }
 
+// transformPlots are the plots of media transforms, which the fixtures (linear models)
+// skip; transforms_test.go draws them.
+var transformPlots = []string{"adstock_weights.png", "saturation_curves.png", "transform_prior_posterior.png"}
+
 // fast draws small images, for tests that check what is drawn rather than how it looks
 // (rasterising dominates Build's time, and -race multiplies it).
 var fast = Options{DPI: 30}
@@ -125,8 +129,8 @@ func TestBuildWritesEveryPlot(t *testing.T) {
 			}
 			for _, p := range m.Plots {
 				want := PlotWritten
-				if p.Name == "residuals_latent_acf.png" {
-					want = PlotSkipped // the fixtures model kpi_value, not log(kpi_value)
+				if p.Name == "residuals_latent_acf.png" || slices.Contains(transformPlots, p.Name) {
+					want = PlotSkipped // the fixtures model kpi_value, not log(kpi_value), without transforms
 				}
 				if p.Status != want {
 					t.Errorf("%s: %s (%s); want %s", p.Path, p.Status, p.Reason, want)
@@ -278,7 +282,7 @@ func TestMissingInputsSkip(t *testing.T) {
 		"budget_efficient_frontier.png", "budget_sensitivity.png"}
 	for _, p := range m.Plots {
 		want := PlotWritten
-		if slices.Contains(skipped, p.Name) || p.Name == "residuals_latent_acf.png" {
+		if slices.Contains(skipped, p.Name) || p.Name == "residuals_latent_acf.png" || slices.Contains(transformPlots, p.Name) {
 			want = PlotSkipped
 		}
 		if p.Status != want {
@@ -322,10 +326,14 @@ func TestOldRunWithoutPreRunFiles(t *testing.T) {
 		case "media_spend_timeseries.png", "vif_bar.png", "prior_posterior.png", "residuals_latent_acf.png":
 			want = PlotSkipped
 		}
+		linear := slices.Contains(transformPlots, p.Name)
+		if linear {
+			want = PlotSkipped
+		}
 		if p.Status != want {
 			t.Errorf("%s: %s (%s); want %s", p.Name, p.Status, p.Reason, want)
 		}
-		if p.Status == PlotSkipped && p.Name != "residuals_latent_acf.png" && !strings.Contains(p.Reason, "10_pre_run/") {
+		if p.Status == PlotSkipped && p.Name != "residuals_latent_acf.png" && !linear && !strings.Contains(p.Reason, "10_pre_run/") {
 			t.Errorf("%s is skipped for %q; want the missing 10_pre_run file named", p.Name, p.Reason)
 		}
 	}
@@ -360,8 +368,8 @@ func TestCorruptCSVFailsOnlyItsPlots(t *testing.T) {
 		switch {
 		case slices.Contains(fromFitted, pl.Name):
 			want = PlotFailed
-		case pl.Name == "residuals_latent_acf.png":
-			want = PlotSkipped // the formula says kpi_value, not log(kpi_value)
+		case pl.Name == "residuals_latent_acf.png" || slices.Contains(transformPlots, pl.Name):
+			want = PlotSkipped // the formula says kpi_value, not log(kpi_value), without transforms
 		}
 		if pl.Status != want {
 			t.Errorf("%s: %s (%s); want %s", pl.Name, pl.Status, pl.Reason, want)

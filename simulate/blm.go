@@ -20,6 +20,9 @@ import (
 type BLMOptions struct {
 	Weeks int    // number of weekly rows (default 156)
 	Seed  uint64 // RNG seed (default 42)
+	// Transforms simulates media that act through adstock and Hill saturation with known
+	// parameters, and writes a config that estimates them.
+	Transforms bool
 }
 
 // Truth is the set of true parameters a simulated dataset was drawn from, in original units.
@@ -34,6 +37,12 @@ type Truth struct {
 	Markets           int                `json:"markets,omitempty"`
 	GroupSD           map[string]float64 `json:"group_sd,omitempty"`
 	GroupCoefficients map[string]float64 `json:"group_coefficients,omitempty"`
+	// Examples with media transforms only: the true values of the transform parameters the
+	// config estimates, named as in the outputs (adstock_decay[m_tv], half_saturation[m_tv],
+	// hill_shape[m_tv]), and those it fixes at their true values. The media coefficients
+	// then multiply the transformed columns.
+	Transforms      map[string]float64 `json:"transforms,omitempty"`
+	FixedTransforms map[string]float64 `json:"fixed_transforms,omitempty"`
 }
 
 // Example is a simulated dataset together with its truth and a run config that fits it.
@@ -75,6 +84,9 @@ func BLM(opts BLMOptions) (*Example, error) {
 	}
 	if opts.Weeks < 20 {
 		return nil, fmt.Errorf("simulate: --weeks is %d; need at least 20 weeks for 7 coefficients", opts.Weeks)
+	}
+	if opts.Transforms {
+		return transformsExample(0, opts.Weeks, opts.Seed), nil
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
 	start := time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC) // a Monday

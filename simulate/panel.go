@@ -20,6 +20,9 @@ type PanelOptions struct {
 	// varies far more between markets than within them. TV's effect is the same in every
 	// market, and the formula varies only the intercept, search and social by market.
 	CRE bool
+	// Transforms simulates media that act through adstock (within each market) and Hill
+	// saturation with known parameters, and writes a config that estimates them.
+	Transforms bool
 }
 
 // panelMedia are the group-varying media terms of the example, in formula order.
@@ -75,6 +78,12 @@ func Hierarchical(opts PanelOptions) (*Example, error) {
 	}
 	if opts.Weeks < 20 {
 		return nil, fmt.Errorf("simulate: --weeks is %d; need at least 20 weeks per market", opts.Weeks)
+	}
+	if opts.Transforms {
+		if opts.CRE {
+			return nil, fmt.Errorf("simulate: --cre and --transforms cannot be combined; choose one")
+		}
+		return transformsExample(opts.Markets, opts.Weeks, opts.Seed), nil
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x51ed27a1c0ffee))
 	start := time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)

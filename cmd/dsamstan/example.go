@@ -18,6 +18,8 @@ type exampleOptions struct {
 	Markets int
 	Seed    uint64
 	CRE     bool
+	// Transforms simulates media acting through adstock and Hill saturation.
+	Transforms bool
 }
 
 func newExampleCmd(io streams, runF func(*exampleOptions) error) *cobra.Command {
@@ -35,9 +37,18 @@ same files.
                 spend, the case CRE (Mundlak) terms exist for, and also writes
                 config_re.yaml, the same model without CRE, for comparison
 
+--transforms (either kind) makes the media act through known media transforms:
+normalised geometric adstock within each market (decay 0.6 over 8 lags for m_tv, 0.3
+over 4 for m_search, 0.4 over 6 for m_social), then Hill saturation (half_saturation 60,
+25 and 20, shape 1.5, 1 and 1.2). The config estimates all of them (its transforms
+section says estimate), and the media coefficients are then the contributions per week
+at full saturation.
+
   DIR/data.csv     the weekly data
   DIR/truth.json   the true coefficients, noise_sd and, for panels, the group scales
-                   sd_1[term] and every market's own coefficients
+                   sd_1[term] and every market's own coefficients; with --transforms
+                   also the true adstock_decay[...], half_saturation[...] and
+                   hill_shape[...] (transforms: estimated, fixed_transforms: fixed)
   DIR/config.yaml  a run config for 'dsamstan run'`,
 		Example: `  # a 156-week single-market example, then fit it
   dsamstan example blm --out demo
@@ -49,7 +60,11 @@ same files.
 
   # the CRE case: fit with and without the Mundlak terms
   dsamstan example hierarchical --cre --out cre
-  dsamstan run cre/config.yaml && dsamstan run cre/config_re.yaml`,
+  dsamstan run cre/config.yaml && dsamstan run cre/config_re.yaml
+
+  # media with carry-over and saturation, estimated jointly with everything else
+  dsamstan example hierarchical --transforms --out mmm
+  dsamstan run mmm/config.yaml`,
 		Args:      exactArgs(1, "an example kind (blm or hierarchical)"),
 		ValidArgs: []string{"blm", "hierarchical"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,17 +83,21 @@ same files.
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 42, "random seed")
 	cmd.Flags().IntVar(&opts.Markets, "markets", 8, "number of markets (hierarchical)")
 	cmd.Flags().BoolVar(&opts.CRE, "cre", false, "hierarchical: baselines correlated with mean TV spend, fitted with CRE")
+	cmd.Flags().BoolVar(&opts.Transforms, "transforms", false, "media act through adstock and Hill saturation; the config estimates them")
 	return cmd
 }
 
 func runExample(_ context.Context, opts *exampleOptions) error {
+	if opts.CRE && opts.Transforms {
+		return flagErrorf("--cre and --transforms cannot be combined; choose one")
+	}
 	var ex *simulate.Example
 	var err error
 	switch opts.Kind {
 	case "blm":
-		ex, err = simulate.BLM(simulate.BLMOptions{Weeks: opts.Weeks, Seed: opts.Seed})
+		ex, err = simulate.BLM(simulate.BLMOptions{Weeks: opts.Weeks, Seed: opts.Seed, Transforms: opts.Transforms})
 	case "hierarchical":
-		ex, err = simulate.Hierarchical(simulate.PanelOptions{Markets: opts.Markets, Weeks: opts.Weeks, Seed: opts.Seed, CRE: opts.CRE})
+		ex, err = simulate.Hierarchical(simulate.PanelOptions{Markets: opts.Markets, Weeks: opts.Weeks, Seed: opts.Seed, CRE: opts.CRE, Transforms: opts.Transforms})
 	default:
 		return flagErrorf("unknown example %q; choose blm or hierarchical", opts.Kind)
 	}

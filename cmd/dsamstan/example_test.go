@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dsamstan/dsamstan/simulate"
+)
+
+// TestExampleTransforms checks that --transforms writes the transforms variant (its truth
+// names the transform parameters as the outputs do, its config estimates them), and that
+// without the flag the files are those of the plain simulator, unchanged.
+func TestExampleTransforms(t *testing.T) {
+	for _, kind := range []string{"blm", "hierarchical"} {
+		dir := t.TempDir()
+		if code, _, stderr := cli(t, "example", kind, "--transforms", "--out", dir); code != 0 {
+			t.Fatalf("example %s --transforms: exit %d: %s", kind, code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var truth simulate.Truth
+		if err := json.Unmarshal(b, &truth); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"adstock_decay[m_tv]", "half_saturation[m_tv]", "hill_shape[m_tv]"} {
+			if _, ok := truth.Transforms[name]; !ok {
+				t.Errorf("%s truth.json lacks %s: %s", kind, name, b)
+			}
+		}
+		if _, ok := truth.GroupSD["sd_1[m_tv]"]; ok != (kind == "hierarchical") {
+			t.Errorf("%s truth.json: sd_1[m_tv] present = %v", kind, ok)
+		}
+		cfg, _ := os.ReadFile(filepath.Join(dir, "config.yaml"))
+		if !strings.Contains(string(cfg), "decay: estimate") || !strings.Contains(string(cfg), "date_var: date") {
+			t.Errorf("%s config does not estimate the transforms:\n%s", kind, cfg)
+		}
+
+		plain := t.TempDir()
+		cli(t, "example", kind, "--out", plain)
+		var ex *simulate.Example
+		if kind == "blm" {
+			ex, err = simulate.BLM(simulate.BLMOptions{})
+		} else {
+			ex, err = simulate.Hierarchical(simulate.PanelOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(filepath.Join(plain, "data.csv"))
+		if string(got) != string(ex.CSV) || strings.Contains(string(ex.Config), "transforms") {
+			t.Errorf("%s without --transforms differs from the plain example", kind)
+		}
+	}
+	if code, _, _ := cli(t, "example", "hierarchical", "--cre", "--transforms", "--out", t.TempDir()); code != exitUsage {
+		t.Errorf("--cre --transforms: exit %d; want %d", code, exitUsage)
+	}
+}

@@ -1,0 +1,212 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/runfolder"
+)
+
+// fixtureTransforms is a transforms section as config.resolved.yaml holds it: TV's adstock
+// and Hill estimated, search's adstock fixed, social's Hill fixed; sensitivity is not a
+// column.
+const fixtureTransforms = `transforms:
+  m_tv:
+    adstock:
+      type: geometric
+      decay: estimate
+      max_lag: 6
+    saturation:
+      type: hill
+      half_saturation: estimate
+      shape: estimate
+  m_search:
+    adstock:
+      type: geometric
+      decay: 0.3
+  m_social:
+    saturation:
+      type: hill
+      half_saturation: 20
+      shape: 1
+  sensitivity:
+    m_search.decay: [0.1, 0.3]
+`
+
+// withTransforms turns the blm fixture into a run with media transforms: the section above
+// appended to config.resolved.yaml and draws of TV's three parameters (seeded) appended to
+// posterior_draws.csv, named as the runner names them.
+func withTransforms(t *testing.T) string {
+	t.Helper()
+	dir := copyFixture(t, "blm")
+	cfg := filepath.Join(dir, runfolder.StageMetadata, "config.resolved.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, append(b, fixtureTransforms...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, runfolder.StagePostRun, "posterior_draws.csv")
+	b, err = os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	lines[0] += ",adstock_decay[m_tv],half_saturation[m_tv],hill_shape[m_tv]"
+	for i := 1; i < len(lines); i++ {
+		lines[i] += fmt.Sprintf(",%g,%g,%g", 0.6+0.04*rng.NormFloat64(), 60*math.Exp(0.15*rng.NormFloat64()), 1.5+0.1*rng.NormFloat64())
+	}
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestTransformPlots(t *testing.T) {
+	dir := withTransforms(t)
+	m := build(t, dir, Options{})
+	html := readIndex(t, dir)
+	for _, name := range transformPlots {
+		p := plotOf(t, m, name)
+		if p.Status != PlotWritten {
+			t.Errorf("%s: %s (%s); want written", name, p.Status, p.Reason)
+			continue
+		}
+		checkPNG(t, filepath.Join(dir, filepath.FromSlash(p.Path)), 900)
+		if !strings.Contains(html, `<img src="`+p.Path+`"`) {
+			t.Errorf("index.html has no <img> for %s", p.Path)
+		}
+	}
+	if m.Err() != nil {
+		t.Errorf("Err() = %v", m.Err())
+	}
+
+	in := newInputs(runfolder.Folder{Dir: dir})
+	ts, err := in.transforms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ct := range ts {
+		var ps []string
+		for _, p := range ct.params() {
+			ps = append(ps, fmt.Sprintf("%s:%v:%d", p.name, p.estimated, len(p.values)))
+		}
+		got = append(got, fmt.Sprintf("%s adstock=%v lag=%d hill=%v %s", ct.column, ct.adstock, ct.maxLag, ct.hill, strings.Join(ps, " ")))
+	}
+	want := []string{
+		"m_tv adstock=true lag=6 hill=true adstock_decay[m_tv]:true:400 half_saturation[m_tv]:true:400 hill_shape[m_tv]:true:400",
+		"m_search adstock=true lag=8 hill=false adstock_decay[m_search]:false:1",
+		"m_social adstock=false lag=0 hill=true half_saturation[m_social]:false:1 hill_shape[m_social]:false:1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("transforms read from the run:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The default half_saturation prior is centred on the median positive TV spend.
+	pr := in.priorOf(ingest.HalfSaturationParam, "m_tv")
+	spend, _ := in.spendOf("m_tv")
+	if want := medianPositive(spend); pr.pdf == nil || math.Abs(pr.centre-want) > 1e-9*want {
+		t.Errorf("half_saturation[m_tv] prior centre = %v (%s); want the median positive spend %v", pr.centre, pr.label, want)
+	}
+}
+
+// TestTransformPlotsSkip: a run whose config estimates a parameter that posterior_draws.csv
+// lacks (a run stopped early) skips what needs it and says which parameter is missing; a
+// prior set in priors.overrides is named, not drawn.
+func TestTransformPlotsSkip(t *testing.T) {
+	dir := withTransforms(t)
+	cfg := filepath.Join(dir, runfolder.StageMetadata, "config.resolved.yaml")
+	rewrite(t, cfg, "      decay: 0.3\n", "      decay: estimate\n")
+	rewrite(t, cfg, "      half_saturation: 20\n", "      half_saturation: estimate\n")
+	rewrite(t, cfg, "  overrides: []\n", "  overrides:\n    - { parameter: \"hill_shape[m_tv]\", family: lognormal, mean: 0, sd: 0.3 }\n")
+	m := build(t, dir, fast)
+	for _, name := range transformPlots {
+		if p := plotOf(t, m, name); p.Status != PlotWritten {
+			t.Errorf("%s: %s (%s); want written (TV still has every parameter)", name, p.Status, p.Reason)
+		}
+	}
+	in := newInputs(runfolder.Folder{Dir: dir})
+	ts, err := in.transforms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, left := usable(ts, false); len(left) != 1 || !strings.Contains(left[0], "adstock_decay[m_search]") {
+		t.Errorf("adstock left out = %v; want m_search for its missing decay draws", left)
+	}
+	if _, left := usable(ts, true); len(left) != 1 || !strings.Contains(left[0], "half_saturation[m_social]") {
+		t.Errorf("saturation left out = %v; want m_social for its missing half_saturation draws", left)
+	}
+	if pr := in.priorOf(ingest.ShapeParam, "m_tv"); pr.pdf != nil || !strings.Contains(pr.label, "priors.overrides") {
+		t.Errorf("overridden prior: %+v; want it named, not drawn", pr)
+	}
+}
+
+func TestLagWeights(t *testing.T) {
+	// decay 0.5, L = 2: 1, 0.5, 0.25 over 1.75.
+	lo, mean, hi := lagWeights(transformParam{values: []float64{0.5}}, 2)
+	for l, w := range []float64{1 / 1.75, 0.5 / 1.75, 0.25 / 1.75} {
+		if math.Abs(mean[l]-w) > 1e-12 || lo[l] != mean[l] || hi[l] != mean[l] {
+			t.Errorf("w_%d = %v [%v, %v]; want %v for a fixed decay", l, mean[l], lo[l], hi[l], w)
+		}
+	}
+	// Draws of decay spread the band; the mean weights still sum to 1.
+	_, mean, _ = lagWeights(transformParam{values: []float64{0.2, 0.4, 0.6, 0.8}, estimated: true}, 5)
+	var s float64
+	for _, w := range mean {
+		s += w
+	}
+	if math.Abs(s-1) > 1e-12 {
+		t.Errorf("mean lag weights sum to %v; want 1", s)
+	}
+}
+
+func TestSaturationCurve(t *testing.T) {
+	ct := columnTransform{hill: true, half: transformParam{values: []float64{10}}, shape: transformParam{values: []float64{2}}}
+	// h(10) = 1/2, h(20) = 400/500; times the coefficient's draws 2 and 4 (mean 3).
+	_, mean, _ := saturationCurve(ct, []float64{2, 4}, []float64{0, 10, 20})
+	for i, want := range []float64{0, 1.5, 2.4} {
+		if math.Abs(mean[i]-want) > 1e-12 {
+			t.Errorf("mean curve at %d = %v; want %v", i, mean[i], want)
+		}
+	}
+	_, mean, _ = saturationCurve(ct, nil, []float64{10})
+	if mean[0] != 0.5 {
+		t.Errorf("h(10) = %v; want 0.5", mean[0])
+	}
+}
+
+// TestPriorPDF checks each family's density integrates to 1 over its support, and
+// beta(2, 2) at 1/2 is 6/4 (its normalising constant is Γ(4)/(Γ(2)Γ(2)) = 6).
+func TestPriorPDF(t *testing.T) {
+	for _, c := range []struct {
+		p   ingest.TransformPrior
+		top float64
+	}{
+		{ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2}, 1},
+		{ingest.TransformPrior{Family: ingest.PriorLognormal, A: 0, B: 0.5}, 30},
+		{ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(60), B: 1}, 60 * math.Exp(8)},
+		{ingest.TransformPrior{Family: ingest.PriorGamma, A: 3, B: 0.1}, 400},
+	} {
+		pdf := priorPDF(c.p)
+		const n = 400000
+		var s float64
+		for i := range n {
+			x := c.top * (float64(i) + 0.5) / n
+			s += pdf(x) * c.top / n
+		}
+		if math.Abs(s-1) > 2e-3 {
+			t.Errorf("%s(%g, %g) integrates to %v; want 1 (tol 2e-3)", c.p.Family, c.p.A, c.p.B, s)
+		}
+	}
+	if d := priorPDF(ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2})(0.5); math.Abs(d-1.5) > 1e-12 {
+		t.Errorf("beta(2, 2) density at 0.5 = %v; want 1.5", d)
+	}
+}
