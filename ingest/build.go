@@ -65,6 +65,9 @@ func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 	if err := b.selectRows(); err != nil {
 		return nil, err
 	}
+	if err := b.resolveFactors(); err != nil {
+		return nil, err
+	}
 	return b.spec()
 }
 
@@ -81,6 +84,9 @@ type builder struct {
 
 	// transformed holds the transformed design columns by name, on the kept rows.
 	transformed map[string][]float64
+
+	factors     map[string]bool       // the categorical (text) terms
+	factorTerms map[string]factorTerm // their levels on the kept rows
 }
 
 // where is the file position of a config key, "" when unknown.
@@ -209,6 +215,7 @@ func (b *builder) textNames() []string {
 func (b *builder) parseColumns() error {
 	n := b.t.Rows()
 	b.num = map[string][]float64{}
+	b.factors = map[string]bool{}
 	b.missing = make([]bool, n)
 	var bad []badCell
 	type miss struct {
@@ -218,6 +225,10 @@ func (b *builder) parseColumns() error {
 	var misses []miss
 	for _, name := range b.numericNames() {
 		vals, m, bc := b.t.numeric(b.t.Col(name))
+		if len(bc) > 0 && name != b.f.Response && name != b.f.Offset && slices.Contains(b.f.Terms, name) && textColumn(m, bc) {
+			b.factors[name] = true
+			bc = nil // a categorical term: its levels are resolved on the kept rows
+		}
 		bad = append(bad, bc...)
 		b.num[name] = vals
 		for i, isM := range m {
@@ -228,7 +239,7 @@ func (b *builder) parseColumns() error {
 		}
 	}
 	if len(bad) > 0 {
-		return b.t.badCellsError(bad)
+		return errors.Join(b.t.badCellsError(bad), b.mixedHint(bad))
 	}
 	for _, name := range b.textNames() {
 		for i, s := range b.t.Cells[b.t.Col(name)] {
@@ -413,6 +424,12 @@ func (b *builder) spec() (*Spec, error) {
 		b.transformed[ts[i].Column] = ts[i].Apply(ts[i].Raw, series)
 	}
 	for _, name := range f.Terms {
+		if ft, ok := b.factorTerms[name]; ok {
+			terms, cols := b.factorColumns(ft)
+			s.Terms = append(s.Terms, terms...)
+			s.X = append(s.X, cols...)
+			continue
+		}
 		s.Terms = append(s.Terms, Term{Name: name})
 		s.X = append(s.X, b.termColumn(name))
 	}
@@ -576,7 +593,7 @@ func (b *builder) priors(s *Spec) error {
 		}
 		k, ok := byName[o.Parameter]
 		if !ok {
-			errs = append(errs, b.configErr(fmt.Sprintf("priors.overrides[%d].parameter", i), "`priors.overrides[%d].parameter` is %q, which is not a term of the model", i, o.Parameter))
+			errs = append(errs, b.configErr(fmt.Sprintf("priors.overrides[%d].parameter", i), "`priors.overrides[%d].parameter` is %q, which is not a coefficient of the model%s", i, o.Parameter, unknownParameter(s, o.Parameter)))
 			continue
 		}
 		s.Priors[k] = Prior{Mean: *o.Mean, SD: *o.SD}
@@ -587,10 +604,23 @@ func (b *builder) priors(s *Spec) error {
 	for i, o := range cfg.Boundaries.Overrides {
 		k, ok := byName[o.Parameter]
 		if !ok {
-			errs = append(errs, b.configErr(fmt.Sprintf("boundaries.overrides[%d].parameter", i), "`boundaries.overrides[%d].parameter` is %q, which is not a term of the model", i, o.Parameter))
+			errs = append(errs, b.configErr(fmt.Sprintf("boundaries.overrides[%d].parameter", i), "`boundaries.overrides[%d].parameter` is %q, which is not a coefficient of the model%s", i, o.Parameter, unknownParameter(s, o.Parameter)))
 			continue
 		}
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
+	}
+	if !cfg.Priors.UseDefaults {
+		// Validate checked the formula's parameters; the levels of categorical terms are
+		// known only now.
+		var missing []string
+		for k, t := range s.Terms {
+			if t.Factor != "" && s.Priors[k].Default {
+				missing = append(missing, t.Name)
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, b.configErr("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: %s", showList(missing)))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -30,6 +30,17 @@
 //
 // # Data
 //
+// A formula term whose column holds text (no value is a number, and none looks like a
+// formatted number such as 1,234) is categorical, as a character column is in R's lm(): it
+// expands into treatment contrasts, one 0/1 column per level except the reference, named
+// column + level as R's model.matrix names them (channelTV), in the term's place. The levels
+// are those of the rows kept, sorted as R sorts text in an English locale (case-insensitive,
+// then lower case first); the first is the reference, except in a model without intercept,
+// where the first categorical term keeps every level. Priors and bounds name the 0/1
+// columns; a name that extends a formula term (channelTV) is checked by BuildSpec, once the
+// levels are known. A categorical term with one level or more than 50, inside a group term,
+// in cre.vars or under transforms is refused with its position.
+//
 // LoadCSV reads the data as text, column by column; BuildSpec parses the columns the formula
 // uses as numbers. The file is streamed and the columns are sized from the file size, so a
 // load holds the table and little else. Each cell costs its text (shared with the rest of

@@ -250,7 +250,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		if prior {
 			valid = append(slices.Clone(params), NoiseSDName)
 		}
-		if f == nil || slices.Contains(valid, name) {
+		if f == nil || slices.Contains(valid, name) || c.derivedName(f, name) {
 			return true
 		}
 		if term, ok := scales[name]; ok && !prior {
