@@ -15,13 +15,14 @@ import (
 // defaultPriorSD is DSAMbayes's normal(0, 5) prior sd, stated on the standardised scale.
 const defaultPriorSD = 5
 
-// Load reads the run config at configPath and its data file, and builds the model spec.
+// Load reads the run config at configPath and its data (see LoadData), and builds the
+// model spec.
 func Load(configPath string) (*Config, *Spec, error) {
 	cfg, err := LoadConfig(configPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := LoadCSV(cfg.Data.Path)
+	t, err := LoadData(cfg)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -52,7 +53,11 @@ func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 	if err != nil {
 		return nil, err // Validate parsed it already
 	}
-	b := &builder{cfg: cfg, t: t, f: f}
+	if t, err = cfg.prepareTable(t); err != nil {
+		return nil, err
+	}
+	f.Terms = append(f.Terms, t.managed...)
+	b := &builder{cfg: cfg, t: t, f: f, warnings: slices.Clone(t.warnings)}
 	if err := b.checkColumns(); err != nil {
 		return nil, err
 	}

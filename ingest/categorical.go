@@ -204,9 +204,14 @@ func (b *builder) factorColumns(ft factorTerm) ([]Term, [][]float64) {
 }
 
 // derivedName reports whether a prior or bound may name a coefficient that only the data
-// can confirm: a level's dummy of a formula term (channelTV for the term channel). BuildSpec
-// checks such names against the design.
+// can confirm: a level's dummy of a formula term (channelTV for the term channel), or a
+// managed holiday column (holiday_christmas). BuildSpec checks such names against the
+// design.
 func (c *Config) derivedName(f *Formula, name string) bool {
+	if c.holidaysOn() && c.TimeComponents.Holidays.AddToFormula != nil && *c.TimeComponents.Holidays.AddToFormula &&
+		strings.HasPrefix(name, c.TimeComponents.Holidays.Prefix) {
+		return true
+	}
 	for _, t := range f.Terms {
 		if len(name) > len(t) && strings.HasPrefix(name, t) {
 			return true

@@ -14,10 +14,12 @@
 // rest of the file (both with package internal/strictyaml), so its problems are in the same
 // *ConfigError, with their positions and keys under allocation.
 //
-// DSAMbayes sections for features dsamstan lacks (pooling, time_components, forecast,
-// security, diagnostics.identifiability / model_selection / time_series_selection) are
-// accepted while switched off, so ported configs load unchanged; the key that switches one
-// on is refused at its line, saying what is missing. Long-format data and data dictionaries
+// DSAMbayes sections for features dsamstan lacks (pooling, forecast, security,
+// diagnostics.identifiability / model_selection / time_series_selection) are accepted while
+// switched off, so ported configs load unchanged; the key that switches one on is refused at
+// its line, saying what is missing. time_components.holidays, when switched on, generates
+// holiday columns from a calendar CSV (see holidays.go): LoadData adds them to the table and
+// BuildSpec appends them to the formula's terms. Long-format data and data dictionaries
 // are still refused by key. data.date_format (strftime style, see DateLayout) makes every
 // value of data.date_var parse in that format.
 //
