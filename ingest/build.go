@@ -320,12 +320,13 @@ func (b *builder) selectRows() error {
 }
 
 // dateLayouts are the date formats recognised in data.date_var, with how users write them.
+// Day and month may have one digit in the day-first and month-first forms (3/4/2024).
 var dateLayouts = []struct{ layout, name string }{
 	{"2006-01-02", "YYYY-MM-DD"},
 	{"2006/01/02", "YYYY/MM/DD"},
-	{"02/01/2006", "DD/MM/YYYY"},
-	{"01/02/2006", "MM/DD/YYYY"},
-	{"02.01.2006", "DD.MM.YYYY"},
+	{dayFirst, "DD/MM/YYYY"},
+	{monthFirst, "MM/DD/YYYY"},
+	{"2.1.2006", "DD.MM.YYYY"},
 	{"2006-01-02 15:04:05", "YYYY-MM-DD hh:mm:ss"},
 	{"2006-01-02T15:04:05Z07:00", "RFC 3339"},
 }
@@ -340,17 +341,13 @@ func (b *builder) checkDates() []error {
 		layout, _ := DateLayout(f) // Validate checked it
 		return b.badDates(cells, layout, fmt.Sprintf("data.date_format %q", f))
 	}
-	best, bestN := -1, 0
-	for k, dl := range dateLayouts {
-		n := 0
-		for _, i := range b.keep {
-			if _, err := time.Parse(dl.layout, strings.TrimSpace(cells[i])); err == nil {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = k, n
-		}
+	values := make([]string, len(b.keep))
+	for k, i := range b.keep {
+		values[k] = strings.TrimSpace(cells[i])
+	}
+	best, bestN := bestDateLayout(values)
+	if err := ambiguousDates(b.t, dv, values, b.keep); err != nil {
+		return []error{err}
 	}
 	if best < 0 || 2*bestN < len(b.keep) || bestN == len(b.keep) {
 		return nil

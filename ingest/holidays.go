@@ -474,23 +474,17 @@ func (c *Config) dataDateLayout(t *Table, cells []string) (layout, format string
 		return l, fmt.Sprintf("data.date_format %q", f), nil
 	}
 	var present []string
-	for _, s := range cells {
+	var rows []int
+	for i, s := range cells {
 		if !isMissing(s) {
 			present = append(present, strings.TrimSpace(s))
+			rows = append(rows, i)
 		}
 	}
-	best, bestN := -1, 0
-	for k, dl := range dateLayouts {
-		n := 0
-		for _, s := range present {
-			if _, err := time.Parse(dl.layout, s); err == nil {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = k, n
-		}
+	if err := ambiguousDates(t, c.Data.DateVar, present, rows); err != nil {
+		return "", "", err
 	}
+	best, _ := bestDateLayout(present)
 	if best < 0 {
 		return "", "", c.configErrAt("data.date_var", "`data.date_var` (%q) does not hold dates in a recognised format (%s); set `data.date_format`", c.Data.DateVar, layoutNames())
 	}
