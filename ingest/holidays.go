@@ -120,8 +120,9 @@ func (c *Config) validateHolidays(v *validator) {
 	}
 }
 
-// LoadData reads the data a config names (data.path) and prepares it for BuildSpec: the
-// managed holiday columns are added when time_components.holidays is enabled. The
+// LoadData reads the data a config names (data.path) and prepares it for BuildSpec: long
+// data (data.format long) is pivoted to one column per variable, and the managed holiday
+// columns are added when time_components.holidays is enabled. The
 // returned table is what the model sees; the file is not changed.
 func LoadData(cfg *Config) (*Table, error) {
 	t, err := LoadCSV(cfg.Data.Path)
@@ -138,6 +139,13 @@ func (c *Config) prepareTable(t *Table) (*Table, error) {
 		return t, nil
 	}
 	out := *t
+	if c.Data.Format == "long" {
+		w, err := c.pivotLong(t)
+		if err != nil {
+			return nil, err
+		}
+		out = *w
+	}
 	out.prepared = true
 	if c.holidaysOn() {
 		if err := c.addHolidays(&out); err != nil {
