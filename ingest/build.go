@@ -612,11 +612,11 @@ func (b *builder) priors(s *Spec) error {
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
 	}
 	if !cfg.Priors.UseDefaults {
-		// Validate checked the formula's parameters; the levels of categorical terms are
-		// known only now.
+		// Validate checked the formula's parameters; the levels of categorical terms and
+		// the managed holiday terms are known only now.
 		var missing []string
 		for k, t := range s.Terms {
-			if t.Factor != "" && s.Priors[k].Default {
+			if s.Priors[k].Default {
 				missing = append(missing, t.Name)
 			}
 		}

@@ -198,6 +198,15 @@ func TestHolidayOptions(t *testing.T) {
 			t.Errorf("error = %v; want %s", err, want)
 		}
 	})
+	t.Run("use_defaults false needs priors on holiday terms", func(t *testing.T) {
+		_, err := holidayRunWith(t, "kpi ~ m_tv", "",
+			"priors:\n  use_defaults: false\n  overrides:\n    - {parameter: (Intercept), mean: 0, sd: 1}\n    - {parameter: m_tv, mean: 0, sd: 1}\n    - {parameter: noise_sd, mean: 0, sd: 1}\n    - {parameter: holiday_christmas, mean: 0, sd: 1}\n",
+			weeklyCSV, "date,holiday\n2024-12-25,Christmas\n2024-11-29,Black Friday\n")
+		want := "ingest: run.yaml:4:3: `priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: holiday_black_friday"
+		if err == nil || err.Error() != want {
+			t.Errorf("error = %v; want %s", err, want)
+		}
+	})
 	t.Run("add_to_formula false keeps the columns for the formula to name", func(t *testing.T) {
 		s, err := holidayRun(t, "add_to_formula: false", weeklyCSV, "date,holiday\n2024-12-25,Christmas\n2024-11-29,Black Friday\n")
 		if err != nil {
