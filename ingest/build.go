@@ -612,19 +612,25 @@ func (b *builder) priors(s *Spec) error {
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
 	}
 	if !cfg.Priors.UseDefaults {
-		// Validate checked the formula's parameters; the levels of categorical terms and
-		// the managed holiday terms are known only now.
-		var missing []string
-		for k, t := range s.Terms {
-			if s.Priors[k].Default {
-				missing = append(missing, t.Name)
-			}
-		}
-		if len(missing) > 0 {
-			errs = append(errs, b.configErr("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: %s", showList(missing)))
-		}
+		errs = append(errs, b.derivedPriors(s))
 	}
 	return errors.Join(errs...)
+}
+
+// derivedPriors refuses, under priors.use_defaults false, the terms still on a default
+// prior: Validate checked the formula's parameters, but the levels of categorical terms and
+// the managed holiday terms are known only from the data.
+func (b *builder) derivedPriors(s *Spec) error {
+	var missing []string
+	for k, t := range s.Terms {
+		if s.Priors[k].Default {
+			missing = append(missing, t.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return b.configErr("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: %s", showList(missing))
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -183,56 +182,115 @@ func (c *Config) addHolidays(t *Table) error {
 	if err != nil {
 		return err
 	}
-
-	// Columns by label, in the order of the labels' slugs.
-	type column struct {
-		label, name string
-		line        int
+	cols, err := c.holidayColumns(cal, events)
+	if err != nil {
+		return err
 	}
-	byName := map[string]column{}
-	var names []string
+	if h.OverlapPolicy == "dedupe_label_date" {
+		events = dedupeEvents(events)
+	}
+	counts := c.countHolidays(t, cal, events, weeks)
+
+	t.Header = slices.Clone(t.Header)
+	t.Cells = slices.Clone(t.Cells)
+	for _, col := range cols {
+		total := 0
+		for _, n := range counts[col.name] {
+			total += n
+		}
+		if total == 0 {
+			t.warnings = append(t.warnings, fmt.Sprintf("%s: holiday %q has no event day in the data's weeks, so %s would be 0 throughout; it is left out", cal.name(), col.label, show(col.name)))
+			continue
+		}
+		cells := make([]string, t.Rows())
+		for i, n := range counts[col.name] {
+			switch {
+			case weeks.missing[i]:
+				cells[i] = "NA"
+			case h.AggregationRule == "any" && n > 0:
+				cells[i] = "1"
+			default:
+				cells[i] = strconv.Itoa(n)
+			}
+		}
+		if j := t.Col(col.name); j >= 0 {
+			if !h.OverwriteExisting {
+				return fmt.Errorf("ingest: %s:%d: the holiday %q makes the column %q, which %s already has; rename the data column, change `time_components.holidays.prefix`, or set `time_components.holidays.overwrite_existing: true` to replace it",
+					cal.name(), col.line, col.label, col.name, t.name())
+			}
+			t.Cells[j] = cells
+		} else {
+			t.Header = append(t.Header, col.name)
+			t.Cells = append(t.Cells, cells)
+		}
+		if *h.AddToFormula && !slices.Contains(f.Terms, col.name) {
+			t.managed = append(t.managed, col.name)
+		}
+	}
+	return nil
+}
+
+// holidayColumn is the column of one holiday label.
+type holidayColumn struct {
+	label, name string
+	line        int // the label's first line in the calendar
+}
+
+// holidayColumns names the column of each label, sorted by name, and refuses two labels
+// that give one name and a label with nothing to name its column.
+func (c *Config) holidayColumns(cal *Table, events []calendarEvent) ([]holidayColumn, error) {
+	prefix := c.TimeComponents.Holidays.Prefix
+	byName := map[string]holidayColumn{}
+	var cols []holidayColumn
 	for _, e := range events {
-		name := h.Prefix + slug(e.label)
+		name := prefix + slug(e.label)
 		if prev, ok := byName[name]; ok {
 			if prev.label != e.label {
-				return fmt.Errorf("ingest: %s:%d: the labels %q (line %d) and %q both make the column %q; rename one", cal.name(), e.line, prev.label, prev.line, e.label, name)
+				return nil, fmt.Errorf("ingest: %s:%d: the labels %q (line %d) and %q both make the column %q; rename one", cal.name(), e.line, prev.label, prev.line, e.label, name)
 			}
 			continue
 		}
 		if slug(e.label) == "" {
-			return fmt.Errorf("ingest: %s:%d: the label %q has no letter or digit to name its column; rename it", cal.name(), e.line, e.label)
+			return nil, fmt.Errorf("ingest: %s:%d: the label %q has no letter or digit to name its column; rename it", cal.name(), e.line, e.label)
 		}
-		byName[name] = column{e.label, name, e.line}
-		names = append(names, name)
+		byName[name] = holidayColumn{e.label, name, e.line}
+		cols = append(cols, byName[name])
 	}
-	sort.Strings(names)
+	slices.SortFunc(cols, func(a, b holidayColumn) int { return strings.Compare(a.name, b.name) })
+	return cols, nil
+}
 
-	if h.OverlapPolicy == "dedupe_label_date" {
-		seen := map[string]bool{}
-		kept := events[:0:0]
-		for _, e := range events {
-			k := fmt.Sprint(e.label, "\x00", e.day, "\x00", e.group)
-			if !seen[k] {
-				seen[k] = true
-				kept = append(kept, e)
-			}
+// dedupeEvents keeps the first of the events that repeat a label, date and group.
+func dedupeEvents(events []calendarEvent) []calendarEvent {
+	seen := map[string]bool{}
+	var kept []calendarEvent
+	for _, e := range events {
+		k := fmt.Sprint(e.label, "\x00", e.day, "\x00", e.group)
+		if !seen[k] {
+			seen[k] = true
+			kept = append(kept, e)
 		}
-		events = kept
 	}
+	return kept
+}
 
+// countHolidays counts, per holiday column and row of t, the event days (windows
+// included) in the row's week and group, and warns about event dates outside the data's
+// weeks.
+func (c *Config) countHolidays(t, cal *Table, events []calendarEvent, weeks *dataWeeks) map[string][]int {
+	h := c.TimeComponents.Holidays
 	ws := weekdayOf(h.WeekStart)
 	first, last := weeks.first, weeks.last.AddDate(0, 0, 6)
-	// counts[name][row]: event-days of the label in the row's week (and group).
 	counts := map[string][]int{}
-	for _, n := range names {
-		counts[n] = make([]int, t.Rows())
-	}
 	var outside []int
 	for _, e := range events {
 		if e.day.Before(first) || e.day.After(last) {
 			outside = append(outside, e.line)
 		}
 		name := h.Prefix + slug(e.label)
+		if counts[name] == nil {
+			counts[name] = make([]int, t.Rows())
+		}
 		for d := -h.WindowBefore; d <= h.WindowAfter; d++ {
 			day := e.day.AddDate(0, 0, d)
 			week := day.AddDate(0, 0, -((int(day.Weekday()) - ws + 7) % 7))
@@ -249,47 +307,9 @@ func (c *Config) addHolidays(t *Table) error {
 			verb = "are ignored: lines"
 		}
 		t.warnings = append(t.warnings, fmt.Sprintf("%s: %s outside the data's weeks (%s to %s) %s %s",
-			cal.name(), plural(len(outside), "event date"), weeks.first.Format(time.DateOnly), last.Format(time.DateOnly), verb, lineList(outside)))
+			cal.name(), plural(len(outside), "event date"), first.Format(time.DateOnly), last.Format(time.DateOnly), verb, lineList(outside)))
 	}
-
-	t.Header = slices.Clone(t.Header)
-	t.Cells = slices.Clone(t.Cells)
-	for _, name := range names {
-		col := byName[name]
-		total := 0
-		for _, n := range counts[name] {
-			total += n
-		}
-		if total == 0 {
-			t.warnings = append(t.warnings, fmt.Sprintf("%s: holiday %q has no event day in the data's weeks, so %s would be 0 throughout; it is left out", cal.name(), col.label, show(name)))
-			continue
-		}
-		cells := make([]string, t.Rows())
-		for i, n := range counts[name] {
-			switch {
-			case weeks.missing[i]:
-				cells[i] = "NA"
-			case h.AggregationRule == "any" && n > 0:
-				cells[i] = "1"
-			default:
-				cells[i] = strconv.Itoa(n)
-			}
-		}
-		if j := t.Col(name); j >= 0 {
-			if !h.OverwriteExisting {
-				return fmt.Errorf("ingest: %s:%d: the holiday %q makes the column %q, which %s already has; rename the data column, change `time_components.holidays.prefix`, or set `time_components.holidays.overwrite_existing: true` to replace it",
-					cal.name(), col.line, col.label, name, t.name())
-			}
-			t.Cells[j] = cells
-		} else {
-			t.Header = append(t.Header, name)
-			t.Cells = append(t.Cells, cells)
-		}
-		if *h.AddToFormula && !slices.Contains(f.Terms, name) {
-			t.managed = append(t.managed, name)
-		}
-	}
-	return nil
+	return counts
 }
 
 // applies reports whether the event applies to row i of t (its group, when restricted).
@@ -305,25 +325,9 @@ func (e calendarEvent) applies(t *Table, i int) bool {
 // readCalendar reads the events of the holiday calendar.
 func (c *Config) readCalendar(cal *Table, f *Formula, data *Table) ([]calendarEvent, error) {
 	h := c.TimeComponents.Holidays
-	dateCol := h.DateCol
-	if dateCol == "" {
-		for _, name := range calendarDateCols {
-			if cal.Col(name) >= 0 {
-				dateCol = name
-				break
-			}
-		}
-		if dateCol == "" {
-			return nil, fmt.Errorf("ingest: %s:1: no date column: the calendar needs a column named date, ds or event_date, or set `time_components.holidays.date_col` (its columns: %s)", cal.name(), showList(cal.Header))
-		}
-	} else if cal.Col(dateCol) < 0 {
-		return nil, c.holidayErr("date_col", "`time_components.holidays.date_col` is %q, which is not a column of %s (its columns: %s)", dateCol, cal.name(), showList(cal.Header))
-	}
-	if cal.Col(h.LabelCol) < 0 {
-		return nil, c.holidayErr("label_col", "`time_components.holidays.label_col` is %q, which is not a column of %s (its columns: %s)", h.LabelCol, cal.name(), showList(cal.Header))
-	}
-	if cal.Rows() == 0 {
-		return nil, fmt.Errorf("ingest: %s has a header but no events", cal.name())
+	dateCol, err := c.calendarDateCol(cal)
+	if err != nil {
+		return nil, err
 	}
 	// Grouping columns of the formula that the calendar also has restrict its events.
 	var groupCols []string
@@ -390,6 +394,33 @@ func (c *Config) readCalendar(cal *Table, f *Formula, data *Table) ([]calendarEv
 		events = append(events, e)
 	}
 	return events, errors.Join(errs...)
+}
+
+// calendarDateCol returns the calendar's date column (date_col, or the first of date, ds
+// and event_date) after checking that it has that column and label_col, and events.
+func (c *Config) calendarDateCol(cal *Table) (string, error) {
+	h := c.TimeComponents.Holidays
+	dateCol := h.DateCol
+	if dateCol == "" {
+		for _, name := range calendarDateCols {
+			if cal.Col(name) >= 0 {
+				dateCol = name
+				break
+			}
+		}
+		if dateCol == "" {
+			return "", fmt.Errorf("ingest: %s:1: no date column: the calendar needs a column named date, ds or event_date, or set `time_components.holidays.date_col` (its columns: %s)", cal.name(), showList(cal.Header))
+		}
+	} else if cal.Col(dateCol) < 0 {
+		return "", c.holidayErr("date_col", "`time_components.holidays.date_col` is %q, which is not a column of %s (its columns: %s)", dateCol, cal.name(), showList(cal.Header))
+	}
+	if cal.Col(h.LabelCol) < 0 {
+		return "", c.holidayErr("label_col", "`time_components.holidays.label_col` is %q, which is not a column of %s (its columns: %s)", h.LabelCol, cal.name(), showList(cal.Header))
+	}
+	if cal.Rows() == 0 {
+		return "", fmt.Errorf("ingest: %s has a header but no events", cal.name())
+	}
+	return dateCol, nil
 }
 
 // parseDay parses a calendar date in the first layout that reads it, in loc, and returns

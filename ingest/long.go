@@ -53,17 +53,10 @@ func (c *Config) validateLong(v *validator) {
 // pivotLong turns a long-layout table into the wide table the model reads.
 func (c *Config) pivotLong(t *Table) (*Table, error) {
 	d := c.Data
-	cols := map[string]string{"data.long_id_col": d.LongIDCol, "data.date_var": d.DateVar,
-		"data.long_variable_col": d.LongVariableCol, "data.long_value_col": d.LongValueCol}
+	if err := c.checkLongColumns(t); err != nil {
+		return nil, err
+	}
 	var errs []error
-	for _, key := range []string{"data.long_id_col", "data.date_var", "data.long_variable_col", "data.long_value_col"} {
-		if t.Col(cols[key]) < 0 {
-			errs = append(errs, c.configErrAt(key, "`%s` is %q, which is not a column of %s (its columns: %s)", key, cols[key], t.name(), showList(t.Header)))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	ids, dates := t.Cells[t.Col(d.LongIDCol)], t.Cells[t.Col(d.DateVar)]
 	vars, vals := t.Cells[t.Col(d.LongVariableCol)], t.Cells[t.Col(d.LongValueCol)]
 
@@ -132,6 +125,20 @@ func (c *Config) pivotLong(t *Table) (*Table, error) {
 	w.Cells = append([][]string{idCol, dateCol}, cells...)
 	w.warnings = append(w.warnings, c.missingLongCells(w, filled, len(t.Lines))...)
 	return w, nil
+}
+
+// checkLongColumns refuses long-layout keys that name no column of t.
+func (c *Config) checkLongColumns(t *Table) error {
+	d := c.Data
+	cols := map[string]string{"data.long_id_col": d.LongIDCol, "data.date_var": d.DateVar,
+		"data.long_variable_col": d.LongVariableCol, "data.long_value_col": d.LongValueCol}
+	var errs []error
+	for _, key := range []string{"data.long_id_col", "data.date_var", "data.long_variable_col", "data.long_value_col"} {
+		if t.Col(cols[key]) < 0 {
+			errs = append(errs, c.configErrAt(key, "`%s` is %q, which is not a column of %s (its columns: %s)", key, cols[key], t.name(), showList(t.Header)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // missingLongCells warns about the variables the formula uses that some (id, date) lacks:
