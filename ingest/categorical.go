@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -12,7 +13,8 @@ import (
 // contrasts, one 0/1 column per level but the reference level, named column + level as R's
 // model.matrix names them (channel with levels Radio, TV: channelTV). The levels are sorted
 // as R's sort() orders text in an English locale (see levelLess) and the first is the
-// reference; without an intercept the first categorical term keeps every level, as in R.
+// reference, unless data.reference_levels names another (as R's relevel does); without an
+// intercept the first categorical term keeps every level, as in R.
 
 // maxLevels is the most levels a categorical term may have.
 const maxLevels = 50
@@ -132,6 +134,13 @@ func (b *builder) resolveFactors() error {
 			}
 			return 0
 		})
+		if ref, ok := b.cfg.Data.ReferenceLevels[name]; ok {
+			if k := slices.Index(levels, ref); k < 0 {
+				errs = append(errs, b.configErr("data.reference_levels."+name, "`data.reference_levels.%s` is %q, which is not a level of %q in the rows used (its levels: %s)", name, ref, name, showList(levels)))
+			} else {
+				levels = append(append([]string{ref}, levels[:k]...), levels[k+1:]...)
+			}
+		}
 		switch {
 		case len(levels) == 1:
 			at("column %q of %s is text, a categorical term, but has one value, %q, in the rows used; a factor needs at least two levels: remove it from the formula", name, b.t.name(), levels[0])
@@ -154,6 +163,11 @@ func (b *builder) resolveFactors() error {
 			if b.t.Col(d) >= 0 || slices.Contains(b.f.Terms, d) {
 				at("the categorical term %q has the level %q, whose column name %q is also a column of %s; rename the level or the column", name, strings.TrimPrefix(d, name), d, b.t.name())
 			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.cfg.Data.ReferenceLevels)) {
+		if !b.factors[name] {
+			errs = append(errs, b.configErr("data.reference_levels."+name, "`data.reference_levels.%s`: %q is not a text (categorical) term of the formula; reference levels apply to those only", name, name))
 		}
 	}
 	for i, v := range b.cfg.CRE.Vars {

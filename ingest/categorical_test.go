@@ -192,3 +192,25 @@ func TestLevelLess(t *testing.T) {
 		t.Errorf("sorted %q; want %q", got, want)
 	}
 }
+
+func TestReferenceLevels(t *testing.T) {
+	yaml := "data:\n  path: data.csv\n  reference_levels: {channel: TV, events: promo}\nmodel: {formula: kpi ~ channel + events}\n"
+	_, s, err := runIn(t, yaml, catCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, x := designOf(s)
+	want := []string{"(Intercept)", "channelPrint", "channelradio", "eventsna"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("terms %q; want %q", names, want)
+	}
+	if !reflect.DeepEqual(x[3], []float64{1, 0, 1, 1, 0, 0, 1}) {
+		t.Errorf("eventsna = %v", x[3])
+	}
+	_, _, err = runIn(t, "data:\n  path: data.csv\n  reference_levels: {channel: tv, x: a}\nmodel: {formula: kpi ~ channel + x}\n", catCSV)
+	wantErr := "ingest: run.yaml:3:22: `data.reference_levels.channel` is \"tv\", which is not a level of \"channel\" in the rows used (its levels: Print, radio, TV)\n" +
+		"ingest: run.yaml:3:35: `data.reference_levels.x`: \"x\" is not a text (categorical) term of the formula; reference levels apply to those only"
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("error =\n%v\nwant\n%s", err, wantErr)
+	}
+}

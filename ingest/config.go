@@ -79,6 +79,9 @@ type DataConfig struct {
 	DateFormat string `yaml:"date_format,omitempty"`
 	// NAAction is "omit" (drop rows with a missing value in a used column) or "error".
 	NAAction string `yaml:"na_action"`
+	// ReferenceLevels sets, per categorical formula term, the level its other levels are
+	// compared with, instead of the first in sorted order (R's relevel); a dsamstan key.
+	ReferenceLevels map[string]string `yaml:"reference_levels,omitempty"`
 }
 
 // ModelConfig is the model section.
