@@ -40,9 +40,8 @@
 // column + level as R's model.matrix names them (channelTV), in the term's place. The levels
 // are those of the rows kept, sorted as R sorts text in an English locale (case-insensitive,
 // then lower case first); the first, or the one data.reference_levels names, is the
-// reference, except in a model without intercept,
-// where the first categorical term keeps every level. Priors and bounds name the 0/1
-// columns; a name that extends a formula term (channelTV) is checked by BuildSpec, once the
+// reference, except in a model without intercept, where the first categorical term keeps
+// every level. Priors and bounds name the 0/1 columns; a name that extends a formula term (channelTV) is checked by BuildSpec, once the
 // levels are known. A categorical term with one level or more than 50, inside a group term,
 // in cre.vars or under transforms is refused with its position.
 //
