@@ -15,13 +15,14 @@ import (
 // defaultPriorSD is DSAMbayes's normal(0, 5) prior sd, stated on the standardised scale.
 const defaultPriorSD = 5
 
-// Load reads the run config at configPath and its data file, and builds the model spec.
+// Load reads the run config at configPath and its data (see LoadData), and builds the
+// model spec.
 func Load(configPath string) (*Config, *Spec, error) {
 	cfg, err := LoadConfig(configPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := LoadCSV(cfg.Data.Path)
+	t, err := LoadData(cfg)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -52,7 +53,11 @@ func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 	if err != nil {
 		return nil, err // Validate parsed it already
 	}
-	b := &builder{cfg: cfg, t: t, f: f}
+	if t, err = cfg.prepareTable(t); err != nil {
+		return nil, err
+	}
+	f.Terms = append(f.Terms, t.managed...)
+	b := &builder{cfg: cfg, t: t, f: f, warnings: slices.Clone(t.warnings)}
 	if err := b.checkColumns(); err != nil {
 		return nil, err
 	}
@@ -63,6 +68,9 @@ func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 		return nil, err
 	}
 	if err := b.selectRows(); err != nil {
+		return nil, err
+	}
+	if err := b.resolveFactors(); err != nil {
 		return nil, err
 	}
 	return b.spec()
@@ -81,6 +89,9 @@ type builder struct {
 
 	// transformed holds the transformed design columns by name, on the kept rows.
 	transformed map[string][]float64
+
+	factors     map[string]bool       // the categorical (text) terms
+	factorTerms map[string]factorTerm // their levels on the kept rows
 }
 
 // where is the file position of a config key, "" when unknown.
@@ -209,6 +220,7 @@ func (b *builder) textNames() []string {
 func (b *builder) parseColumns() error {
 	n := b.t.Rows()
 	b.num = map[string][]float64{}
+	b.factors = map[string]bool{}
 	b.missing = make([]bool, n)
 	var bad []badCell
 	type miss struct {
@@ -218,6 +230,10 @@ func (b *builder) parseColumns() error {
 	var misses []miss
 	for _, name := range b.numericNames() {
 		vals, m, bc := b.t.numeric(b.t.Col(name))
+		if len(bc) > 0 && name != b.f.Response && name != b.f.Offset && slices.Contains(b.f.Terms, name) && textColumn(m, bc) {
+			b.factors[name] = true
+			bc = nil // a categorical term: its levels are resolved on the kept rows
+		}
 		bad = append(bad, bc...)
 		b.num[name] = vals
 		for i, isM := range m {
@@ -228,7 +244,7 @@ func (b *builder) parseColumns() error {
 		}
 	}
 	if len(bad) > 0 {
-		return b.t.badCellsError(bad)
+		return errors.Join(b.t.badCellsError(bad), b.mixedHint(bad))
 	}
 	for _, name := range b.textNames() {
 		for i, s := range b.t.Cells[b.t.Col(name)] {
@@ -304,12 +320,13 @@ func (b *builder) selectRows() error {
 }
 
 // dateLayouts are the date formats recognised in data.date_var, with how users write them.
+// Day and month may have one digit in the day-first and month-first forms (3/4/2024).
 var dateLayouts = []struct{ layout, name string }{
 	{"2006-01-02", "YYYY-MM-DD"},
 	{"2006/01/02", "YYYY/MM/DD"},
-	{"02/01/2006", "DD/MM/YYYY"},
-	{"01/02/2006", "MM/DD/YYYY"},
-	{"02.01.2006", "DD.MM.YYYY"},
+	{dayFirst, "DD/MM/YYYY"},
+	{monthFirst, "MM/DD/YYYY"},
+	{"2.1.2006", "DD.MM.YYYY"},
 	{"2006-01-02 15:04:05", "YYYY-MM-DD hh:mm:ss"},
 	{"2006-01-02T15:04:05Z07:00", "RFC 3339"},
 }
@@ -324,17 +341,13 @@ func (b *builder) checkDates() []error {
 		layout, _ := DateLayout(f) // Validate checked it
 		return b.badDates(cells, layout, fmt.Sprintf("data.date_format %q", f))
 	}
-	best, bestN := -1, 0
-	for k, dl := range dateLayouts {
-		n := 0
-		for _, i := range b.keep {
-			if _, err := time.Parse(dl.layout, strings.TrimSpace(cells[i])); err == nil {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = k, n
-		}
+	values := make([]string, len(b.keep))
+	for k, i := range b.keep {
+		values[k] = strings.TrimSpace(cells[i])
+	}
+	best, bestN := bestDateLayout(values)
+	if err := ambiguousDates(b.t, dv, values, b.keep); err != nil {
+		return []error{err}
 	}
 	if best < 0 || 2*bestN < len(b.keep) || bestN == len(b.keep) {
 		return nil
@@ -413,6 +426,12 @@ func (b *builder) spec() (*Spec, error) {
 		b.transformed[ts[i].Column] = ts[i].Apply(ts[i].Raw, series)
 	}
 	for _, name := range f.Terms {
+		if ft, ok := b.factorTerms[name]; ok {
+			terms, cols := b.factorColumns(ft)
+			s.Terms = append(s.Terms, terms...)
+			s.X = append(s.X, cols...)
+			continue
+		}
 		s.Terms = append(s.Terms, Term{Name: name})
 		s.X = append(s.X, b.termColumn(name))
 	}
@@ -579,7 +598,7 @@ func (b *builder) priors(s *Spec) error {
 		}
 		k, ok := byName[o.Parameter]
 		if !ok {
-			errs = append(errs, b.configErr(fmt.Sprintf("priors.overrides[%d].parameter", i), "`priors.overrides[%d].parameter` is %q, which is not a term of the model", i, o.Parameter))
+			errs = append(errs, b.configErr(fmt.Sprintf("priors.overrides[%d].parameter", i), "`priors.overrides[%d].parameter` is %q, which is not a coefficient of the model%s", i, o.Parameter, unknownParameter(s, o.Parameter)))
 			continue
 		}
 		s.Priors[k] = Prior{Mean: *o.Mean, SD: *o.SD}
@@ -590,12 +609,31 @@ func (b *builder) priors(s *Spec) error {
 	for i, o := range cfg.Boundaries.Overrides {
 		k, ok := byName[o.Parameter]
 		if !ok {
-			errs = append(errs, b.configErr(fmt.Sprintf("boundaries.overrides[%d].parameter", i), "`boundaries.overrides[%d].parameter` is %q, which is not a term of the model", i, o.Parameter))
+			errs = append(errs, b.configErr(fmt.Sprintf("boundaries.overrides[%d].parameter", i), "`boundaries.overrides[%d].parameter` is %q, which is not a coefficient of the model%s", i, o.Parameter, unknownParameter(s, o.Parameter)))
 			continue
 		}
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
 	}
+	if !cfg.Priors.UseDefaults {
+		errs = append(errs, b.derivedPriors(s))
+	}
 	return errors.Join(errs...)
+}
+
+// derivedPriors refuses, under priors.use_defaults false, the terms still on a default
+// prior: Validate checked the formula's parameters, but the levels of categorical terms and
+// the managed holiday terms are known only from the data.
+func (b *builder) derivedPriors(s *Spec) error {
+	var missing []string
+	for k, t := range s.Terms {
+		if s.Priors[k].Default {
+			missing = append(missing, t.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return b.configErr("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: %s", showList(missing))
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

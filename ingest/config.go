@@ -65,8 +65,16 @@ type Config struct {
 type DataConfig struct {
 	// Path is the CSV file (absolute after ParseConfig).
 	Path string `yaml:"path"`
-	// Format is "csv", the only format dsamstan reads; by default taken from the extension.
+	// Format is "csv", or "long" for a CSV in long layout (one row per id, date and
+	// variable; see LongIDCol), pivoted to one column per variable when it is read; by
+	// default "csv" for a file ending in .csv.
 	Format string `yaml:"format"`
+	// LongIDCol, LongVariableCol and LongValueCol name the long layout's id (a panel's
+	// group column), variable-name and value columns; all three, and DateVar, are required
+	// with Format long.
+	LongIDCol       string `yaml:"long_id_col,omitempty"`
+	LongVariableCol string `yaml:"long_variable_col,omitempty"`
+	LongValueCol    string `yaml:"long_value_col,omitempty"`
 	// DateVar optionally names the date column.
 	DateVar string `yaml:"date_var,omitempty"`
 	// DateFormat, when set, is the strftime-style format of every value of DateVar (see
@@ -74,6 +82,9 @@ type DataConfig struct {
 	DateFormat string `yaml:"date_format,omitempty"`
 	// NAAction is "omit" (drop rows with a missing value in a used column) or "error".
 	NAAction string `yaml:"na_action"`
+	// ReferenceLevels sets, per categorical formula term, the level its other levels are
+	// compared with, instead of the first in sorted order (R's relevel); a dsamstan key.
+	ReferenceLevels map[string]string `yaml:"reference_levels,omitempty"`
 }
 
 // ModelConfig is the model section.
@@ -277,11 +288,8 @@ var aliases = map[string]map[string]string{
 // unsupported are DSAMbayes v1 keys dsamstan does not implement; they get a clearer message
 // than "unknown key".
 var unsupported = map[string]string{
-	"data.long_id_col":       "long-format data is not supported; pivot it to one column per variable",
-	"data.long_variable_col": "long-format data is not supported; pivot it to one column per variable",
-	"data.long_value_col":    "long-format data is not supported; pivot it to one column per variable",
-	"data.dictionary_path":   "data dictionaries are not supported",
-	"data.dictionary":        "data dictionaries are not supported",
+	"data.dictionary_path": "data dictionaries are not supported",
+	"data.dictionary":      "data dictionaries are not supported",
 }
 
 // LoadConfig reads and parses a run config file (see ParseConfig).
@@ -470,6 +478,7 @@ func (c *Config) applyDefaults() {
 	}
 	setStr("outputs.layout", &c.Outputs.Layout, "staged")
 
+	c.holidayDefaults()
 	c.Fit.Method = normalise("fit.method", c.Fit.Method)
 	c.Model.RandomEffects.Parameterization = normalise("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization)
 }

@@ -173,12 +173,13 @@ func TestBadConfigs(t *testing.T) {
 		{
 			name: "DSAMbayes features switched on",
 			yaml: head + "pooling: {enabled: true}\nforecast:\n  enabled: true\nsecurity:\n  allow_unsafe_formula: true\n" +
-				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: holidays.csv\n" +
+				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: nope.csv\n" +
 				"diagnostics:\n  identifiability: {enabled: true}\n  model_selection:\n    enabled: true\n  time_series_selection:\n    enabled: true\n",
 			wantErr: "ingest: testdata/bad.yaml:5:11: `pooling.enabled` is true, but dsamstan has no pooled models; model groups with group terms such as (1 | market) instead; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true, but dsamstan has no forecasting; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:9:3: `security.allow_unsafe_formula` is true, but dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead; set it to false (or remove the section)\n" +
-				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true, but dsamstan cannot generate holiday terms yet; add a column per holiday to the data and put it in the formula, and set `time_components.enabled: false`\n" +
+				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true but `data.date_var` is not set; holidays are joined to the data by week, so name the date column\n" +
+				"ingest: testdata/bad.yaml:14:5: holiday calendar \"nope.csv\" not found (`time_components.holidays.calendar_path` is resolved against the config's folder " + dir + ")\n" +
 				"ingest: testdata/bad.yaml:16:21: `diagnostics.identifiability.enabled` is true, but dsamstan has no identifiability gate yet; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:18:5: `diagnostics.model_selection.enabled` is true, but dsamstan has no model-selection settings yet; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:20:5: `diagnostics.time_series_selection.enabled` is true, but dsamstan has no time-series cross-validation (blocked expanding-window CV) yet; set it to false (or remove the section)",
@@ -209,9 +210,11 @@ func TestBadConfigs(t *testing.T) {
 			wantErr: "ingest: testdata/bad.yaml:7:34: `priors.overrides[0].sd` is -1; must be > 0 and finite\ningest: testdata/bad.yaml:8:38: `priors.overrides[1].sd` is 0; must be > 0 and finite",
 		},
 		{
+			// A name that extends a term (m_tvv) may be a level of a categorical term, which
+			// only the data can tell: BuildSpec checks it (TestCategoricalErrors).
 			name:    "prior without sd, unknown parameter",
-			yaml:    head + "priors:\n  overrides:\n    - parameter: m_tvv\n      mean: 1\n",
-			wantErr: "ingest: testdata/bad.yaml:7:7: `priors.overrides[0].parameter` is \"m_tvv\"; did you mean \"m_tv\"? must be one of: (Intercept), m_tv, m_search, noise_sd\ningest: testdata/bad.yaml:7:7: `priors.overrides[0]` (m_tvv) has no `sd`",
+			yaml:    head + "priors:\n  overrides:\n    - parameter: m_tw\n      mean: 1\n",
+			wantErr: "ingest: testdata/bad.yaml:7:7: `priors.overrides[0].parameter` is \"m_tw\"; did you mean \"m_tv\"? must be one of: (Intercept), m_tv, m_search, noise_sd\ningest: testdata/bad.yaml:7:7: `priors.overrides[0]` (m_tw) has no `sd`",
 		},
 		{
 			name:    "bound on noise_sd",

@@ -32,6 +32,10 @@ type Table struct {
 	Cells [][]string
 	// Lines holds the 1-based file line where each row starts, for messages.
 	Lines []int
+
+	prepared bool     // LoadData added the config's managed columns
+	managed  []string // managed columns to append to the formula's terms
+	warnings []string // what preparing the table found (calendar dates outside the data)
 }
 
 // maxReported caps how many bad cells or rows one error lists.

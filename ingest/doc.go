@@ -14,12 +14,16 @@
 // rest of the file (both with package internal/strictyaml), so its problems are in the same
 // *ConfigError, with their positions and keys under allocation.
 //
-// DSAMbayes sections for features dsamstan lacks (pooling, time_components, forecast,
-// security, diagnostics.identifiability / model_selection / time_series_selection) are
-// accepted while switched off, so ported configs load unchanged; the key that switches one
-// on is refused at its line, saying what is missing. Long-format data and data dictionaries
-// are still refused by key. data.date_format (strftime style, see DateLayout) makes every
-// value of data.date_var parse in that format.
+// DSAMbayes sections for features dsamstan lacks (pooling, forecast, security,
+// diagnostics.identifiability / model_selection / time_series_selection) are accepted while
+// switched off, so ported configs load unchanged; the key that switches one on is refused at
+// its line, saying what is missing. time_components.holidays, when switched on, generates
+// holiday columns from a calendar CSV (see holidays.go): LoadData adds them to the table and
+// BuildSpec appends them to the formula's terms. data.format long (see long.go) is pivoted
+// to one column per variable by LoadData. Data dictionaries are still refused by key. data.date_format (strftime style, see DateLayout) makes every
+// value of data.date_var parse in that format. Without it the format is recognised from the
+// values (see dateLayouts), and slashed dates that read both day-first and month-first
+// (no day past the 12th) are refused, naming the first line.
 //
 // # Formula
 //
@@ -29,6 +33,17 @@
 // offending character.
 //
 // # Data
+//
+// A formula term whose column holds text (no value is a number, and none looks like a
+// formatted number such as 1,234) is categorical, as a character column is in R's lm(): it
+// expands into treatment contrasts, one 0/1 column per level except the reference, named
+// column + level as R's model.matrix names them (channelTV), in the term's place. The levels
+// are those of the rows kept, sorted as R sorts text in an English locale (case-insensitive,
+// then lower case first); the first, or the one data.reference_levels names, is the
+// reference, except in a model without intercept, where the first categorical term keeps
+// every level. Priors and bounds name the 0/1 columns; a name that extends a formula term (channelTV) is checked by BuildSpec, once the
+// levels are known. A categorical term with one level or more than 50, inside a group term,
+// in cre.vars or under transforms is refused with its position.
 //
 // LoadCSV reads the data as text, column by column; BuildSpec parses the columns the formula
 // uses as numbers. The file is streamed and the columns are sized from the file size, so a

@@ -36,14 +36,17 @@ type Switch struct {
 }
 
 // TimeComponentsConfig is DSAMbayes's managed time-effects section. Holiday terms are
-// generated only when both Enabled and Holidays.Enabled are true, which dsamstan refuses;
+// generated only when both Enabled and Holidays.Enabled are true (see holidays.go);
 // otherwise the settings are accepted and have no effect.
 type TimeComponentsConfig struct {
 	Enabled  bool           `yaml:"enabled"`
 	Holidays HolidaysConfig `yaml:"holidays"`
 }
 
-// HolidaysConfig holds DSAMbayes's holiday-calendar settings, accepted while unused.
+// HolidaysConfig holds DSAMbayes's holiday-calendar settings. ParseConfig fills the
+// defaults: label_col holiday, week_start monday, timezone UTC, prefix holiday_,
+// aggregation_rule count, overlap_policy count_all, add_to_formula true; calendar_path is
+// made absolute.
 type HolidaysConfig struct {
 	Enabled           bool   `yaml:"enabled"`
 	CalendarPath      string `yaml:"calendar_path,omitempty"`
@@ -59,6 +62,8 @@ type HolidaysConfig struct {
 	OverlapPolicy     string `yaml:"overlap_policy,omitempty"`
 	AddToFormula      *bool  `yaml:"add_to_formula,omitempty"`
 	OverwriteExisting bool   `yaml:"overwrite_existing,omitempty"`
+
+	calendarWritten string // calendar_path as written, for messages
 }
 
 // switchedOff are the sections reduced to a switch: the key that switches each on and
@@ -107,10 +112,7 @@ func (c *Config) validatePorted(v *validator) {
 			v.add(key, "`%s` is true, but %s; set it to false (or remove the section)", key, s.missing)
 		}
 	}
-	if tc := c.TimeComponents; tc != nil && tc.Enabled && tc.Holidays.Enabled {
-		v.add("time_components.holidays.enabled", "`time_components.holidays.enabled` is true, but dsamstan cannot generate holiday terms yet; "+
-			"add a column per holiday to the data and put it in the formula, and set `time_components.enabled: false`")
-	}
+	c.validateHolidays(v)
 	if c.Data.DateFormat != "" {
 		if _, err := DateLayout(c.Data.DateFormat); err != nil {
 			v.add("data.date_format", "`data.date_format` is %q: %v", c.Data.DateFormat, err)

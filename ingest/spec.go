@@ -64,6 +64,9 @@ type Term struct {
 	Name string
 	// Intercept is true for the (Intercept) term.
 	Intercept bool
+	// Factor is the text column of a categorical term's 0/1 column ("" otherwise), Level the
+	// level it indicates: Name is Factor + Level, as R's model.matrix names it (channelTV).
+	Factor, Level string
 }
 
 // Prior is a normal(Mean, SD) prior on one coefficient, in original units.

@@ -94,12 +94,15 @@ func (c *Config) validateData(v *validator) {
 	}
 	switch c.Data.Format {
 	case "csv":
+		c.validateLongKeys(v)
+	case "long":
+		c.validateLong(v)
 	case "":
 		if c.Data.Path != "" {
 			v.add("data.path", "`data.format` is not set and data.path %q does not end in .csv; dsamstan reads CSV (convert the file, or set `data.format: csv` if it is CSV)", written)
 		}
 	default:
-		v.add("data.format", "`data.format` is %q; dsamstan reads csv only (convert the data to CSV)", c.Data.Format)
+		v.add("data.format", "`data.format` is %q; dsamstan reads csv, or long (a CSV with one row per id, date and variable); convert the data to CSV", c.Data.Format)
 	}
 	v.enum("data.na_action", c.Data.NAAction, naActions)
 }
@@ -251,7 +254,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		if prior {
 			valid = append(append(slices.Clone(params), NoiseSDName), estimated...)
 		}
-		if f == nil || slices.Contains(valid, name) {
+		if f == nil || slices.Contains(valid, name) || c.derivedName(f, name) {
 			return true
 		}
 		if term, ok := scales[name]; ok && !prior {

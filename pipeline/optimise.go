@@ -220,7 +220,7 @@ func OptimiseRun(ctx context.Context, opts OptimiseOptions) error {
 	if err != nil {
 		return fmt.Errorf("optimise: the run's resolved config no longer loads (has its data moved?): %w", err)
 	}
-	t, err := ingest.LoadCSV(cfg.Data.Path)
+	t, err := ingest.LoadData(cfg)
 	if err != nil {
 		return err
 	}

@@ -311,7 +311,7 @@ func (r *runner) writeResolved() error {
 func (r *runner) ingest(ctx context.Context) (*ingest.Spec, error) {
 	var spec *ingest.Spec
 	if err := r.step("ingest", func() (err error) {
-		r.table, err = ingest.LoadCSV(r.cfg.Data.Path)
+		r.table, err = ingest.LoadData(r.cfg)
 		if err != nil {
 			return err
 		}
