@@ -129,7 +129,7 @@ func TestTransformPriorVariance(t *testing.T) {
 // normal(0, 1) (m_search bounded below at 0) and an estimated decay on m_social.
 func identSpec() *ingest.Spec {
 	spec := &ingest.Spec{
-		Terms: []ingest.Term{{Name: ingest.InterceptName, Intercept: true}, {Name: "trend"}, {Name: "m_tv"}, {Name: "m_search"}, {Name: "social"}},
+		Terms:  []ingest.Term{{Name: ingest.InterceptName, Intercept: true}, {Name: "trend"}, {Name: "m_tv"}, {Name: "m_search"}, {Name: "social"}},
 		Priors: []ingest.Prior{{Mean: 0, SD: 10}, {Mean: 0, SD: 1}, {Mean: 0, SD: 1}, {Mean: 0, SD: 1}, {Mean: 0, SD: 1}},
 		Bounds: []ingest.Bound{ingest.Unbounded, ingest.Unbounded, ingest.Unbounded, {Lower: 0, Upper: math.Inf(1)}, ingest.Unbounded},
 		Transforms: []ingest.Transform{{Column: "social", Adstock: true, Decay: 0.5, MaxLag: 4,
