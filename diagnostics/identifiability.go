@@ -12,26 +12,6 @@ import (
 	"github.com/dsamstan/dsamstan/internal/num"
 )
 
-// Identifiability limits of diagnostics.identifiability when the config does not set them.
-const (
-	DefaultMaxAbsCorrelation = 0.9
-	DefaultMinContraction    = 0.1
-)
-
-// IdentifiabilityLimits are the settings of diagnostics.identifiability: a media parameter
-// whose posterior contraction is below MinContraction, or a pair of media parameters whose
-// posterior correlation exceeds MaxAbsCorrelation in absolute value, is reported. Off skips
-// both checks (diagnostics.identifiability.enabled: false).
-type IdentifiabilityLimits struct {
-	MaxAbsCorrelation, MinContraction float64
-	Off                               bool
-}
-
-// DefaultIdentifiabilityLimits returns the limits of a config without the section.
-func DefaultIdentifiabilityLimits() IdentifiabilityLimits {
-	return IdentifiabilityLimits{MaxAbsCorrelation: DefaultMaxAbsCorrelation, MinContraction: DefaultMinContraction}
-}
-
 // IsMediaTerm reports whether population term k of spec is a media coefficient for the
 // identifiability checks: not the intercept, and either transformed (adstock or Hill, in
 // spec.Transforms) or named m_* (DSAMbayes's naming convention for media columns, which
@@ -113,7 +93,8 @@ func identParams(spec *ingest.Spec, params []Param) []identParam {
 // coefficients, IsMediaTerm, and the transform parameters adstock_decay[…],
 // half_saturation[…] and hill_shape[…] of its estimated transforms) found among params, in
 // original units, under the policy mode ("" means publish; any other value must be one of
-// Modes, else Identifiability panics). It returns two rows:
+// Modes, else Identifiability panics) and the limits of diagnostics.identifiability
+// (lim, as ingest.DiagnosticsConfig.IdentifiabilityLimits gives them). It returns two rows:
 //
 //   - identifiability_contraction_min: the smallest posterior contraction
 //     1 − var_post/var_prior over those parameters, where var_prior is the variance of the
@@ -122,8 +103,9 @@ func identParams(spec *ingest.Spec, params []Param) []identParam {
 //   - identifiability_correlation_max: the largest absolute posterior correlation between a
 //     media coefficient and another media parameter (coefficient or transform parameter).
 //
-// Both are skipped when lim.Off is set or there is nothing to check.
-func Identifiability(spec *ingest.Spec, params []Param, lim IdentifiabilityLimits, mode string) []Check {
+// Each warns beyond its limit (lim.MinContraction, lim.MaxAbsCorrelation) and fails as the
+// policy mode says; both are skipped when lim.Enabled is false or there is nothing to check.
+func Identifiability(spec *ingest.Spec, params []Param, lim ingest.IdentifiabilityConfig, mode string) []Check {
 	pol := policies[mustMode(mode)]
 	cID, cMetric := "identifiability_contraction_min", "min_posterior_contraction"
 	rID, rMetric := "identifiability_correlation_max", "max_abs_posterior_correlation"
@@ -143,7 +125,7 @@ func Identifiability(spec *ingest.Spec, params []Param, lim IdentifiabilityLimit
 	case !math.IsInf(corrFail, 1):
 		rThr += "; fail > " + num.Short(corrFail)
 	}
-	if lim.Off {
+	if !lim.Enabled {
 		msg := "diagnostics.identifiability.enabled is false"
 		return []Check{p1(cID, cMetric, math.NaN(), cThr, StatusSkipped, msg), p1(rID, rMetric, math.NaN(), rThr, StatusSkipped, msg)}
 	}
@@ -151,7 +133,7 @@ func Identifiability(spec *ingest.Spec, params []Param, lim IdentifiabilityLimit
 	return []Check{contractionCheck(cID, cMetric, cThr, ps, lim, contractionFail), correlationCheck(rID, rMetric, rThr, ps, lim, corrFail)}
 }
 
-func contractionCheck(id, metric, thr string, ps []identParam, lim IdentifiabilityLimits, failT float64) Check {
+func contractionCheck(id, metric, thr string, ps []identParam, lim ingest.IdentifiabilityConfig, failT float64) Check {
 	if len(ps) == 0 {
 		return p1(id, metric, math.NaN(), thr, StatusSkipped, "no media coefficients (terms with a media transform or named m_*) among the parameters")
 	}
@@ -191,7 +173,7 @@ func contractionCheck(id, metric, thr string, ps []identParam, lim Identifiabili
 	return p1(id, metric, worst.c, thr, status, msg)
 }
 
-func correlationCheck(id, metric, thr string, ps []identParam, lim IdentifiabilityLimits, failT float64) Check {
+func correlationCheck(id, metric, thr string, ps []identParam, lim ingest.IdentifiabilityConfig, failT float64) Check {
 	type pair struct {
 		a, b string
 		r    float64

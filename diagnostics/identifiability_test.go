@@ -126,7 +126,7 @@ func TestTransformPriorVariance(t *testing.T) {
 }
 
 // identSpec is a model with an intercept, a trend control and three media terms, priors
-// normal(0, 1) (m_search bounded below at 0) and an estimated decay on m_social.
+// normal(0, 1) (m_search bounded below at 0) and an estimated decay on the media column social.
 func identSpec() *ingest.Spec {
 	spec := &ingest.Spec{
 		Terms:  []ingest.Term{{Name: ingest.InterceptName, Intercept: true}, {Name: "trend"}, {Name: "m_tv"}, {Name: "m_search"}, {Name: "social"}},
@@ -158,6 +158,9 @@ func identParamsFor(n int) []Param {
 		{Name: "noise_sd", Draws: half(icpt)}}
 }
 
+// defaultLimits are the limits of a config without diagnostics.identifiability.
+var defaultLimits = ingest.DiagnosticsConfig{}.IdentifiabilityLimits()
+
 func TestIsMediaTerm(t *testing.T) {
 	spec := identSpec()
 	var got []string
@@ -174,7 +177,7 @@ func TestIsMediaTerm(t *testing.T) {
 func TestIdentifiability(t *testing.T) {
 	spec := identSpec()
 	params := identParamsFor(4000)
-	rows := Identifiability(spec, params, DefaultIdentifiabilityLimits(), ModePublish)
+	rows := Identifiability(spec, params, defaultLimits, ModePublish)
 	if len(rows) != 2 || rows[0].ID != "identifiability_contraction_min" || rows[1].ID != "identifiability_correlation_max" {
 		t.Fatalf("rows = %+v", rows)
 	}
@@ -197,16 +200,16 @@ func TestIdentifiability(t *testing.T) {
 		}
 	}
 
-	strict := Identifiability(spec, params, DefaultIdentifiabilityLimits(), ModeStrict)
+	strict := Identifiability(spec, params, defaultLimits, ModeStrict)
 	if strict[0].Status != StatusFail || strict[1].Status != StatusFail {
 		t.Errorf("strict statuses = %s, %s; want fail, fail", strict[0].Status, strict[1].Status)
 	}
 	// Looser limits pass both.
-	loose := Identifiability(spec, params, IdentifiabilityLimits{MaxAbsCorrelation: 0.99, MinContraction: 0.01}, ModeExplore)
+	loose := Identifiability(spec, params, ingest.IdentifiabilityConfig{Enabled: true, MaxAbsCorrelation: 0.99, MinContraction: 0.01}, ModeExplore)
 	if loose[0].Status != StatusPass || loose[1].Status != StatusPass || loose[1].Threshold != "warn > 0.99" {
 		t.Errorf("loose rows = %+v", loose)
 	}
-	off := Identifiability(spec, params, IdentifiabilityLimits{Off: true, MaxAbsCorrelation: 0.9, MinContraction: 0.1}, "")
+	off := Identifiability(spec, params, ingest.IdentifiabilityConfig{MaxAbsCorrelation: 0.9, MinContraction: 0.1}, "")
 	if off[0].Status != StatusSkipped || off[1].Status != StatusSkipped || !strings.Contains(off[0].Message, "enabled is false") {
 		t.Errorf("switched-off rows = %+v", off)
 	}
@@ -226,7 +229,7 @@ func TestIdentifiability(t *testing.T) {
 
 func TestIdentifiabilitySkipped(t *testing.T) {
 	spec := &ingest.Spec{Terms: []ingest.Term{{Name: "trend"}}, Priors: []ingest.Prior{{SD: 1}}, Bounds: []ingest.Bound{ingest.Unbounded}}
-	rows := Identifiability(spec, []Param{{Name: "trend", Draws: [][]float64{{1, 2, 3}}}}, DefaultIdentifiabilityLimits(), "")
+	rows := Identifiability(spec, []Param{{Name: "trend", Draws: [][]float64{{1, 2, 3}}}}, defaultLimits, "")
 	for _, r := range rows {
 		if r.Status != StatusSkipped || !math.IsNaN(r.Value) {
 			t.Errorf("%s without media terms = %+v; want skipped", r.ID, r)
