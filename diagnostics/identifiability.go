@@ -103,27 +103,19 @@ func identParams(spec *ingest.Spec, params []Param) []identParam {
 //   - identifiability_correlation_max: the largest absolute posterior correlation between a
 //     media coefficient and another media parameter (coefficient or transform parameter).
 //
-// Each warns beyond its limit (lim.MinContraction, lim.MaxAbsCorrelation) and fails as the
-// policy mode says; both are skipped when lim.Enabled is false or there is nothing to check.
+// Each warns beyond its limit (lim.MinContraction, lim.MaxAbsCorrelation) in modes explore
+// and publish and fails beyond it in strict, as a rank-deficient design does in P0; both are skipped when lim.Enabled is false or there is nothing to check.
 func Identifiability(spec *ingest.Spec, params []Param, lim ingest.IdentifiabilityConfig, mode string) []Check {
 	pol := policies[mustMode(mode)]
 	cID, cMetric := "identifiability_contraction_min", "min_posterior_contraction"
 	rID, rMetric := "identifiability_correlation_max", "max_abs_posterior_correlation"
-	contractionFail := math.Inf(-1)
-	if pol.contractionFail {
-		contractionFail = lim.MinContraction
-	}
-	corrFail := math.Max(pol.corrFail, lim.MaxAbsCorrelation)
+	contractionFail, corrFail := math.Inf(-1), math.Inf(1)
 	cThr := "warn < " + num.Short(lim.MinContraction)
-	if pol.contractionFail {
-		cThr = "fail < " + num.Short(lim.MinContraction)
-	}
 	rThr := "warn > " + num.Short(lim.MaxAbsCorrelation)
-	switch {
-	case corrFail == lim.MaxAbsCorrelation:
+	if pol.identFail {
+		contractionFail, corrFail = lim.MinContraction, lim.MaxAbsCorrelation
+		cThr = "fail < " + num.Short(lim.MinContraction)
 		rThr = "fail > " + num.Short(lim.MaxAbsCorrelation)
-	case !math.IsInf(corrFail, 1):
-		rThr += "; fail > " + num.Short(corrFail)
 	}
 	if !lim.Enabled {
 		msg := "diagnostics.identifiability.enabled is false"

@@ -26,13 +26,10 @@ type policy struct {
 	ebfmiWarn float64 // min E-BFMI over chains
 	ebfmiFail float64
 
-	// contractionFail makes a posterior contraction below
-	// diagnostics.identifiability.min_contraction fail rather than warn.
-	contractionFail bool
-	// corrFail is the absolute posterior correlation above which a pair of media parameters
-	// fails; it warns above diagnostics.identifiability.max_abs_correlation, and fails
-	// above the larger of the two.
-	corrFail float64
+	// identFail makes the identifiability gate fail, rather than warn, beyond the limits of
+	// diagnostics.identifiability (a posterior contraction below min_contraction, an
+	// absolute posterior correlation above max_abs_correlation).
+	identFail bool
 	// Ljung–Box and Jarque–Bera p-values of the standardised residuals: warn below
 	// residWarn, fail below residFail.
 	residWarn, residFail float64
@@ -48,7 +45,6 @@ var policies = map[string]policy{
 		divFail:  0.05,
 		treeWarn: 0.05, treeFail: 0.25,
 		ebfmiWarn: 0.2, ebfmiFail: 0.1,
-		corrFail:  math.Inf(1),
 		residWarn: 0.01, residFail: 0,
 	},
 	ModePublish: {
@@ -60,7 +56,6 @@ var policies = map[string]policy{
 		divFail:  0.01,
 		treeWarn: 0.01, treeFail: 0.10,
 		ebfmiWarn: 0.3, ebfmiFail: 0.2,
-		corrFail:  0.99,
 		residWarn: 0.05, residFail: 0.001,
 	},
 	ModeStrict: {
@@ -72,7 +67,7 @@ var policies = map[string]policy{
 		divFail:  0,
 		treeWarn: 0, treeFail: 0.01,
 		ebfmiWarn: 0.4, ebfmiFail: 0.3,
-		contractionFail: true, corrFail: 0,
+		identFail: true,
 		residWarn: 0.05, residFail: 0.01,
 	},
 }
