@@ -15,11 +15,12 @@
 // *ConfigError, with their positions and keys under allocation.
 //
 // DSAMbayes sections for features dsamstan lacks (pooling, time_components, forecast,
-// security, diagnostics.identifiability / model_selection / time_series_selection) are
+// security, diagnostics.model_selection / time_series_selection) are
 // accepted while switched off, so ported configs load unchanged; the key that switches one
 // on is refused at its line, saying what is missing. Long-format data and data dictionaries
 // are still refused by key. data.date_format (strftime style, see DateLayout) makes every
-// value of data.date_var parse in that format.
+// value of data.date_var parse in that format. diagnostics.identifiability holds the limits
+// of the identifiability gate (IdentifiabilityConfig).
 //
 // # Formula
 //
