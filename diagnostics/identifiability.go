@@ -41,26 +41,35 @@ type identParam struct {
 	draws    []float64
 	priorVar float64
 	coef     bool
-	// column is the media column it belongs to (the term, or the transformed column).
-	column string
 }
 
 // identParams collects the media coefficients of spec and the transform parameters found
 // in params, in design order, each transform parameter after the coefficients. Parameters
 // absent from params are left out.
 func identParams(spec *ingest.Spec, params []Param) []identParam {
-	byName := map[string][]float64{}
-	for _, p := range params {
+	index := map[string]int{}
+	for j, p := range params {
+		index[p.Name] = j
+	}
+	// draws concatenates the chains of the parameter called name.
+	draws := func(name string) ([]float64, bool) {
+		j, ok := index[name]
+		if !ok {
+			return nil, false
+		}
 		var all []float64
-		for _, ch := range p.Draws {
+		for _, ch := range params[j].Draws {
 			all = append(all, ch...)
 		}
-		byName[p.Name] = all
+		return all, true
 	}
 	var out []identParam
 	for k, t := range spec.Terms {
-		d, ok := byName[t.Name]
-		if !ok || !IsMediaTerm(spec, k) {
+		if !IsMediaTerm(spec, k) {
+			continue
+		}
+		d, ok := draws(t.Name)
+		if !ok {
 			continue
 		}
 		b := ingest.Unbounded
@@ -71,19 +80,20 @@ func identParams(spec *ingest.Spec, params []Param) []identParam {
 		if k < len(spec.Priors) {
 			v = TruncNormalVariance(spec.Priors[k].Mean, spec.Priors[k].SD, b.Lower, b.Upper)
 		}
-		out = append(out, identParam{name: t.Name, draws: d, priorVar: v, coef: true, column: t.Name})
+		out = append(out, identParam{name: t.Name, draws: d, priorVar: v, coef: true})
 	}
 	for _, tr := range spec.Transforms {
 		for _, tp := range []struct {
 			kind  string
 			prior *ingest.TransformPrior
 		}{{ingest.DecayParam, tr.DecayPrior}, {ingest.HalfSaturationParam, tr.HalfSaturationPrior}, {ingest.ShapeParam, tr.ShapePrior}} {
-			name := ingest.TransformParamName(tp.kind, tr.Column)
-			d, ok := byName[name]
-			if !ok || tp.prior == nil {
+			if tp.prior == nil {
 				continue
 			}
-			out = append(out, identParam{name: name, draws: d, priorVar: TransformPriorVariance(*tp.prior), column: tr.Column})
+			name := ingest.TransformParamName(tp.kind, tr.Column)
+			if d, ok := draws(name); ok {
+				out = append(out, identParam{name: name, draws: d, priorVar: TransformPriorVariance(*tp.prior)})
+			}
 		}
 	}
 	return out
@@ -104,7 +114,8 @@ func identParams(spec *ingest.Spec, params []Param) []identParam {
 //     media coefficient and another media parameter (coefficient or transform parameter).
 //
 // Each warns beyond its limit (lim.MinContraction, lim.MaxAbsCorrelation) in modes explore
-// and publish and fails beyond it in strict, as a rank-deficient design does in P0; both are skipped when lim.Enabled is false or there is nothing to check.
+// and publish and fails beyond it in strict, as a rank-deficient design does in P0. Both
+// are skipped when lim.Enabled is false or there is nothing to check.
 func Identifiability(spec *ingest.Spec, params []Param, lim ingest.IdentifiabilityConfig, mode string) []Check {
 	pol := policies[mustMode(mode)]
 	cID, cMetric := "identifiability_contraction_min", "min_posterior_contraction"
@@ -167,8 +178,9 @@ func contractionCheck(id, metric, thr string, ps []identParam, lim ingest.Identi
 
 func correlationCheck(id, metric, thr string, ps []identParam, lim ingest.IdentifiabilityConfig, failT float64) Check {
 	type pair struct {
-		a, b string
-		r    float64
+		a, b      string
+		r         float64
+		transform bool // b is a transform parameter
 	}
 	var pairs []pair
 	coefs := 0
@@ -185,7 +197,7 @@ func correlationCheck(id, metric, thr string, ps []identParam, lim ingest.Identi
 			}
 			r := Correlation(p.draws, q.draws)
 			if !math.IsNaN(r) {
-				pairs = append(pairs, pair{p.name, q.name, r})
+				pairs = append(pairs, pair{p.name, q.name, r, !q.coef})
 			}
 		}
 	}
@@ -204,15 +216,20 @@ func correlationCheck(id, metric, thr string, ps []identParam, lim ingest.Identi
 		return p1(id, metric, v, thr, status, msg+fmt.Sprintf(" (%d pairs checked)", len(pairs)))
 	}
 	var names []string
+	transform := false
 	for _, p := range pairs {
 		if math.Abs(p.r) <= lim.MaxAbsCorrelation {
 			break
 		}
 		names = append(names, fmt.Sprintf("%s ~ %s %.3g", p.a, p.b, p.r))
+		transform = transform || p.transform
 	}
 	msg += fmt.Sprintf(" (%d of %d pairs above %s: %s): the data cannot tell these apart, only their combined effect, so each one's contribution and ROI is unreliable; "+
 		"combine the columns into one term (or drop one), put an informative prior (priors.overrides) on one of them from an experiment or other evidence, or fit on longer data in which they vary independently",
 		len(names), len(pairs), num.Short(lim.MaxAbsCorrelation), nameList(names))
+	if transform {
+		msg += "; for a transform parameter, tighten its prior or fix its value in the transforms section"
+	}
 	return p1(id, metric, v, thr, status, msg)
 }
 

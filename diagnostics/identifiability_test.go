@@ -236,3 +236,27 @@ func TestIdentifiabilitySkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifiabilityTransformPair: a coefficient that trades off against its own Hill
+// half saturation (spend never reaching saturation) is named with the transform advice.
+func TestIdentifiabilityTransformPair(t *testing.T) {
+	spec := &ingest.Spec{
+		Terms:  []ingest.Term{{Name: "m_tv"}},
+		Priors: []ingest.Prior{{Mean: 0, SD: 1}},
+		Bounds: []ingest.Bound{{Lower: 0, Upper: math.Inf(1)}},
+		Transforms: []ingest.Transform{{Column: "m_tv", Hill: true, HalfSaturation: 100, Shape: 1,
+			HalfSaturationPrior: &ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(100), B: 1}}},
+	}
+	// beta = 0.5 + 0.1u, half = 100 + 20u: correlation 1.
+	u := alternating(1000, 0, 1)
+	beta, half := make([]float64, len(u)), make([]float64, len(u))
+	for s, v := range u {
+		beta[s], half[s] = 0.5+0.1*v, 100+20*v
+	}
+	rows := Identifiability(spec, []Param{{Name: "m_tv", Draws: [][]float64{beta}}, {Name: "half_saturation[m_tv]", Draws: [][]float64{half}}}, defaultLimits, "")
+	r := rows[1]
+	if r.Status != StatusWarn || !closeTo(r.Value, 1, 1e-12) || !strings.Contains(r.Message, "between m_tv and half_saturation[m_tv]") ||
+		!strings.Contains(r.Message, "fix its value in the transforms section") {
+		t.Errorf("correlation row = %+v", r)
+	}
+}
