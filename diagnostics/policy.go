@@ -25,6 +25,14 @@ type policy struct {
 	treeFail  float64
 	ebfmiWarn float64 // min E-BFMI over chains
 	ebfmiFail float64
+
+	// identFail makes the identifiability gate fail, rather than warn, beyond the limits of
+	// diagnostics.identifiability (a posterior contraction below min_contraction, an
+	// absolute posterior correlation above max_abs_correlation).
+	identFail bool
+	// Ljung–Box and Jarque–Bera p-values of the standardised residuals: warn below
+	// residWarn, fail below residFail.
+	residWarn, residFail float64
 }
 
 var policies = map[string]policy{
@@ -37,6 +45,7 @@ var policies = map[string]policy{
 		divFail:  0.05,
 		treeWarn: 0.05, treeFail: 0.25,
 		ebfmiWarn: 0.2, ebfmiFail: 0.1,
+		residWarn: 0.01, residFail: 0,
 	},
 	ModePublish: {
 		kappaWarn: 1e4, kappaFail: 1e6, kappaDowngrade: true,
@@ -47,6 +56,7 @@ var policies = map[string]policy{
 		divFail:  0.01,
 		treeWarn: 0.01, treeFail: 0.10,
 		ebfmiWarn: 0.3, ebfmiFail: 0.2,
+		residWarn: 0.05, residFail: 0.001,
 	},
 	ModeStrict: {
 		kappaWarn: 1e4, kappaFail: 1e6,
@@ -57,6 +67,8 @@ var policies = map[string]policy{
 		divFail:  0,
 		treeWarn: 0, treeFail: 0.01,
 		ebfmiWarn: 0.4, ebfmiFail: 0.3,
+		identFail: true,
+		residWarn: 0.05, residFail: 0.01,
 	},
 }
 

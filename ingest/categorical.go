@@ -175,7 +175,7 @@ func (b *builder) resolveFactors() error {
 			errs = append(errs, b.configErr(fmt.Sprintf("cre.vars[%d]", i), "`cre.vars[%d]` is %q, a text (categorical) column; CRE takes group means of numeric terms only", i, v))
 		}
 	}
-	for _, name := range sortedNames(b.cfg.Transforms) {
+	for _, name := range sortedNames(b.cfg.Transforms.Columns) {
 		if b.factors[name] {
 			errs = append(errs, b.configErr("transforms."+name, "`transforms.%s`: %q is a text (categorical) column; media transforms apply to numeric columns only", name, name))
 		}

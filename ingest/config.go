@@ -203,9 +203,11 @@ type OptimiseConfig struct {
 type DiagnosticsConfig struct {
 	// PolicyMode is explore, publish or strict.
 	PolicyMode string `yaml:"policy_mode"`
-	// Identifiability, ModelSelection and TimeSeriesSelection are DSAMbayes switches for
-	// features dsamstan does not have yet: accepted while not enabled.
-	Identifiability     *Switch `yaml:"identifiability,omitempty"`
+	// Identifiability holds the identifiability gate's limits; nil when the file has no
+	// such section (IdentifiabilityLimits gives the defaults).
+	Identifiability *IdentifiabilityConfig `yaml:"identifiability,omitempty"`
+	// ModelSelection and TimeSeriesSelection are DSAMbayes switches for features dsamstan
+	// does not have yet: accepted while not enabled.
 	ModelSelection      *Switch `yaml:"model_selection,omitempty"`
 	TimeSeriesSelection *Switch `yaml:"time_series_selection,omitempty"`
 }
@@ -469,6 +471,7 @@ func (c *Config) applyDefaults() {
 	setInt("fit.optimise.n_runs", &c.Fit.Optimise.NRuns, 5)
 
 	setStr("diagnostics.policy_mode", &c.Diagnostics.PolicyMode, "publish")
+	c.identifiabilityDefaults()
 	setStr("outputs.root_dir", &c.Outputs.RootDir, "results")
 	if c.Outputs.RootDir != "" && !filepath.IsAbs(c.Outputs.RootDir) {
 		c.Outputs.RootDir = filepath.Join(c.Dir, c.Outputs.RootDir)

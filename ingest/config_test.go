@@ -180,9 +180,25 @@ func TestBadConfigs(t *testing.T) {
 				"ingest: testdata/bad.yaml:9:3: `security.allow_unsafe_formula` is true, but dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true but `data.date_var` is not set; holidays are joined to the data by week, so name the date column\n" +
 				"ingest: testdata/bad.yaml:14:5: holiday calendar \"nope.csv\" not found (`time_components.holidays.calendar_path` is resolved against the config's folder " + dir + ")\n" +
-				"ingest: testdata/bad.yaml:16:21: `diagnostics.identifiability.enabled` is true, but dsamstan has no identifiability gate yet; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:18:5: `diagnostics.model_selection.enabled` is true, but dsamstan has no model-selection settings yet; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:20:5: `diagnostics.time_series_selection.enabled` is true, but dsamstan has no time-series cross-validation (blocked expanding-window CV) yet; set it to false (or remove the section)",
+		},
+		{
+			name: "identifiability limits out of range",
+			yaml: head + "diagnostics:\n  identifiability:\n    max_abs_correlation: 1.5\n    min_contraction: -0.1\n",
+			wantErr: "ingest: testdata/bad.yaml:7:5: `diagnostics.identifiability.max_abs_correlation` is 1.5; must be above 0 and at most 1 (default 0.9; 1 never warns)\n" +
+				"ingest: testdata/bad.yaml:8:5: `diagnostics.identifiability.min_contraction` is -0.1; must be at least 0 and below 1 (default 0.1; 0 warns only when a posterior is wider than its prior)",
+		},
+		{
+			name: "identifiability limits at the open ends",
+			yaml: head + "diagnostics: {identifiability: {max_abs_correlation: 0, min_contraction: 1}}\n",
+			wantErr: "ingest: testdata/bad.yaml:5:33: `diagnostics.identifiability.max_abs_correlation` is 0; must be above 0 and at most 1 (default 0.9; 1 never warns)\n" +
+				"ingest: testdata/bad.yaml:5:57: `diagnostics.identifiability.min_contraction` is 1; must be at least 0 and below 1 (default 0.1; 0 warns only when a posterior is wider than its prior)",
+		},
+		{
+			name:    "identifiability key misspelt",
+			yaml:    head + "diagnostics:\n  identifiability:\n    max_abs_corr: 0.8\n",
+			wantErr: "ingest: testdata/bad.yaml:7:5: unknown key `diagnostics.identifiability.max_abs_corr`; did you mean `max_abs_correlation`? (allowed under `diagnostics.identifiability`: enabled, max_abs_correlation, min_contraction)",
 		},
 		{
 			name:    "key inside a switched-off section",

@@ -15,15 +15,17 @@
 // *ConfigError, with their positions and keys under allocation.
 //
 // DSAMbayes sections for features dsamstan lacks (pooling, forecast, security,
-// diagnostics.identifiability / model_selection / time_series_selection) are accepted while
+// diagnostics.model_selection / time_series_selection) are accepted while
 // switched off, so ported configs load unchanged; the key that switches one on is refused at
 // its line, saying what is missing. time_components.holidays, when switched on, generates
 // holiday columns from a calendar CSV (see holidays.go): LoadData adds them to the table and
 // BuildSpec appends them to the formula's terms. data.format long (see long.go) is pivoted
-// to one column per variable by LoadData. Data dictionaries are still refused by key. data.date_format (strftime style, see DateLayout) makes every
-// value of data.date_var parse in that format. Without it the format is recognised from the
+// to one column per variable by LoadData. Data dictionaries are still refused by key.
+// data.date_format (strftime style, see DateLayout) makes every value of data.date_var
+// parse in that format. Without it the format is recognised from the
 // values (see dateLayouts), and slashed dates that read both day-first and month-first
-// (no day past the 12th) are refused, naming the first line.
+// (no day past the 12th) are refused, naming the first line. diagnostics.identifiability
+// holds the limits of the identifiability gate (IdentifiabilityConfig).
 //
 // # Formula
 //

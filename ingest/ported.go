@@ -72,7 +72,6 @@ var switchedOff = []struct{ section, key, missing string }{
 	{"pooling", "enabled", "dsamstan has no pooled models; model groups with group terms such as (1 | market) instead"},
 	{"forecast", "enabled", "dsamstan has no forecasting"},
 	{"security", "allow_unsafe_formula", "dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead"},
-	{"diagnostics.identifiability", "enabled", "dsamstan has no identifiability gate yet"},
 	{"diagnostics.model_selection", "enabled", "dsamstan has no model-selection settings yet"},
 	{"diagnostics.time_series_selection", "enabled", "dsamstan has no time-series cross-validation (blocked expanding-window CV) yet"},
 }
@@ -103,7 +102,6 @@ func (c *Config) validatePorted(v *validator) {
 		on["security"] = c.Security.AllowUnsafeFormula
 	}
 	d := c.Diagnostics
-	on["diagnostics.identifiability"] = d.Identifiability != nil && d.Identifiability.Enabled
 	on["diagnostics.model_selection"] = d.ModelSelection != nil && d.ModelSelection.Enabled
 	on["diagnostics.time_series_selection"] = d.TimeSeriesSelection != nil && d.TimeSeriesSelection.Enabled
 	for _, s := range switchedOff {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/posterior"
@@ -200,6 +201,9 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 	if err != nil {
 		return nil, err
 	}
+	if err := r.residualChecks(spec, pd, res); err != nil {
+		return nil, err
+	}
 	files := []struct {
 		name  string
 		write func(w io.Writer) error
@@ -222,6 +226,21 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 		}
 	}
 	return pd, nil
+}
+
+// residualChecks adds the residual checks of the posterior mean fit to the diagnostics
+// report and writes it again.
+func (r *runner) residualChecks(spec *ingest.Spec, pd *posterior.Draws, res *posterior.Result) error {
+	fitted := make([]float64, len(res.Rows))
+	for i, row := range res.Rows {
+		fitted[i] = row.Model.Mean
+	}
+	var sigma float64
+	for _, v := range pd.NoiseSD {
+		sigma += v / float64(len(pd.NoiseSD))
+	}
+	r.report.Checks = append(r.report.Checks, diagnostics.Residuals(spec, fitted, sigma, r.cfg.Diagnostics.PolicyMode)...)
+	return r.writeReport()
 }
 
 // writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds

@@ -496,7 +496,9 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 		for j, name := range d.names {
 			params[j] = diagnostics.Param{Name: name, Draws: d.perChainView(j)}
 		}
-		r.report.Checks = append(r.report.Checks, diagnostics.P1(chains, params, r.cfg.Diagnostics.PolicyMode)...)
+		mode := r.cfg.Diagnostics.PolicyMode
+		r.report.Checks = append(r.report.Checks, diagnostics.P1(chains, params, mode)...)
+		r.report.Checks = append(r.report.Checks, diagnostics.Identifiability(spec, params, r.cfg.Diagnostics.IdentifiabilityLimits(), mode)...)
 		if err := r.writeReport(); err != nil {
 			return nil, nil, err
 		}

@@ -36,8 +36,9 @@ func TestBatchCompilesOnce(t *testing.T) {
 		t.Fatalf("%d summary lines; want 3:\n%s", len(lines), out)
 	}
 	for _, l := range lines {
-		if !strings.HasPrefix(l, "completed") || !strings.Contains(l, "pass") {
-			t.Errorf("summary line %q; want completed with a pass verdict", l)
+		// The fake sampler's draws do not fit the data, so the residual checks fail.
+		if !strings.HasPrefix(l, "completed") || !strings.Contains(l, "fail") {
+			t.Errorf("summary line %q; want completed with a fail verdict", l)
 		}
 		f := strings.Fields(l)
 		if _, err := os.Stat(filepath.Join(f[len(f)-1], "00_run_metadata", "run.log")); err != nil {

@@ -3,6 +3,8 @@
 # CmdStan arguments it needs and behaves as $FAKE_MODE says: ok, crash, hang or crash-mid.
 # $FAKE_COLUMNS, when set, replaces the BLM parameter columns (beta.1..7,noise_sd) by its
 # comma-separated list, each drawn around 0.1·(its position), for other programs.
+# $FAKE_TIE, "j,k" (1-based positions among the parameter columns), draws column k's noise
+# as the negative of column j's, so the two correlate at -1, as collinear predictors do.
 out=""; id=1; samples=1000; k=7; cut=""
 for a in "$@"; do
   case "$a" in
@@ -48,12 +50,16 @@ esac
   echo "# Diagonal elements of inverse mass matrix:"
   echo "# 1, 1, 1, 1, 1, 1, 1, 1"
   # Deterministic pseudo-draws: beta.j around j/10, noise_sd around 0.3.
-  awk -v n="$samples" -v id="$id" -v k="$k" -v cut="$cut" 'BEGIN {
-    srand(id);
+  awk -v n="$samples" -v id="$id" -v k="$k" -v cut="$cut" -v tie="$FAKE_TIE" 'BEGIN {
+    srand(id); split(tie, tp, ",");
     for (s = 1; s <= n; s++) {
       if (cut != "" && s > cut + 0) exit;
       line = sprintf("%.6g,0.9,0.5,3,7,0,%.6g", -10 - rand(), 10 + rand());
-      for (j = 1; j <= k; j++) line = line sprintf(",%.6g", j / 10 + (rand() - 0.5) / 50);
+      for (j = 1; j <= k; j++) {
+        u[j] = (rand() - 0.5) / 50;
+        if (tie != "" && j == tp[2] + 0) u[j] = -u[tp[1] + 0];
+        line = line sprintf(",%.6g", j / 10 + u[j]);
+      }
       print line sprintf(",%.6g", 0.3 + (rand() - 0.5) / 50);
     }
   }'

@@ -16,6 +16,12 @@ var fakeModel string
 // a program other than the single-market one (comma-separated, as CmdStan names them).
 const Columns = "FAKE_COLUMNS"
 
+// Tie is the environment variable that ties two parameter columns of the fake sampler:
+// "j,k" (1-based positions among the parameter columns) draws column k's noise as the
+// negative of column j's, so their draws correlate at −1, as the coefficients of two
+// collinear predictors do.
+const Tie = "FAKE_TIE"
+
 // Modes of the fake sampler.
 const (
 	OK    = "ok"    // writes a valid CSV for the single-market (BLM) program
