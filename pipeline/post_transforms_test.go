@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dsamstan/dsamstan/diagnostics"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/optimise"
@@ -81,7 +82,8 @@ func TestEstimatedTransformsDownstream(t *testing.T) {
 		!slices.Equal(pd.Transforms[0].Decay, d.cols[3]) || !slices.Equal(pd.Transforms[0].HalfSaturation, d.cols[4]) || !slices.Equal(pd.Transforms[0].Shape, d.cols[5]) {
 		t.Fatalf("transform draws %+v; want m_tv's three parameter columns", pd.Transforms)
 	}
-	r := &runner{cfg: &ingest.Config{}, folder: runfolder.Folder{Dir: t.TempDir()}, opts: Options{Log: io.Discard}}
+	r := &runner{cfg: &ingest.Config{}, folder: runfolder.Folder{Dir: t.TempDir()}, opts: Options{Log: io.Discard},
+		report: &diagnostics.Report{}, info: &runfolder.RunInfo{}}
 	pd, err = r.writeDerived(context.Background(), spec, d)
 	if err != nil {
 		t.Fatal(err)
