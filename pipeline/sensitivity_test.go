@@ -102,4 +102,11 @@ func TestRunSensitivity(t *testing.T) {
 	if !strings.Contains(info.Sensitivity, "scenario 0"+strconv.Itoa(best+1)) || res.Info.Status != runfolder.StatusCompleted {
 		t.Errorf("run.json: status %s, transform_sensitivity %q", res.Info.Status, info.Sensitivity)
 	}
+	page, err := os.ReadFile(filepath.Join(runDir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "Transform sensitivity") || !strings.Contains(string(page), runfolder.TransformSensitivityFile) {
+		t.Error("index.html does not say the run is the best sensitivity scenario, or does not link the summary")
+	}
 }

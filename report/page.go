@@ -188,6 +188,8 @@ func (pg *page) fromRun(r *runfolder.RunInfo) {
 	add("Stan template", r.Template)
 	add("dsamstan", r.DsamstanVersion)
 	add("CmdStan", r.CmdStanVersion)
+	// A run with transform sensitivity scenarios is its best scenario's fit: say so.
+	add("Transform sensitivity", r.Sensitivity)
 }
 
 // verdict reads the diagnostics report: its overall status and message, its policy and the
