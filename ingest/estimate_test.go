@@ -373,6 +373,8 @@ func TestSensitivityErrors(t *testing.T) {
 			"run.yaml:14:5: `transforms.sensitivity.m_search.lag`: a sensitivity key is `<column>.<parameter>` with the parameter decay, half_saturation or shape"},
 		{"not a list", "    m_search.shape: 2\n",
 			"run.yaml:14:21: `transforms.sensitivity.m_search.shape` must be a list"},
+		{"MAP fit", "    m_search.shape: [1, 2]\nfit:\n  method: optimise\n",
+			"run.yaml:13:3: `transforms.sensitivity` ranks its scenarios by PSIS-LOO, which needs posterior draws; set `fit.method: mcmc`"},
 		{"empty section", "    {}\n",
 			"run.yaml:13:3: `transforms.sensitivity` is empty"},
 	} {

@@ -98,6 +98,9 @@ func (c *Config) validateSensitivity(v *validator) {
 		v.add(section, "`%s` is empty; list `<column>.<parameter>: [values]` entries, or remove it", section)
 		return
 	}
+	if m := c.Fit.Method; m == "optimise" || m == "optimize" {
+		v.add(section, "`%s` ranks its scenarios by PSIS-LOO, which needs posterior draws; set `fit.method: mcmc` (it is %s) or remove the section", section, m)
+	}
 	total, sizes := 1, make([]string, 0, len(c.Transforms.Sensitivity))
 	for _, a := range c.Transforms.Sensitivity {
 		key := section + "." + a.Key()
