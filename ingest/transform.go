@@ -672,7 +672,9 @@ func (b *builder) transforms(terms []string) ([]Transform, [][]int, error) {
 }
 
 // series splits the kept rows (as positions 0 … len(keep)−1) into series, the rows that
-// share the value of every grouping column, each sorted by date. Rows out of date order are
+// share the value of every grouping column, each sorted by date. Dates are read in
+// data.date_format when it is set, as the date checks read them, and otherwise in the first
+// recognised format every value follows. Rows out of date order are
 // sorted (the data keeps its order); a date repeated within a series, or a gap in its
 // cadence (the shortest step between dates, or calendar months), is an error that names the
 // series and the dates.
@@ -680,6 +682,10 @@ func (b *builder) series() ([][]int, error) {
 	dv := b.cfg.Data.DateVar
 	dates := b.text(dv)
 	layout, ok := dateLayout(dates)
+	if f := b.cfg.Data.DateFormat; f != "" {
+		layout, _ = DateLayout(f) // Validate checked it; checkDates checked every value
+		ok = true
+	}
 	if !ok {
 		return nil, b.configErr("data.date_var", "adstock needs the rows in date order, but `data.date_var` (%q) does not hold dates in a recognised format (%s)", dv, layoutNames())
 	}

@@ -259,3 +259,26 @@ func TestResolvedYAMLKeepsFixedValues(t *testing.T) {
 		t.Error("NaN in the transformed column")
 	}
 }
+
+func TestAdstockReadsDateFormat(t *testing.T) {
+	// Monthly, month first (January 10, February 12, March 12, April 11), rows shuffled.
+	// Read day first, as the first recognised format would, the same cells are 1 October,
+	// 2 December, 3 December and 4 November: another order, with gaps.
+	csv := "date,kpi,m_tv\n03/12/2024,3,4\n01/10/2024,1,2\n04/11/2024,2,8\n02/12/2024,2,6\n"
+	tr := "  m_tv:\n    adstock: { type: geometric, decay: 0.5, max_lag: 1 }\n"
+	cfg := strings.Replace(transformYAML("kpi ~ m_tv", tr), "date_var: date\n", "date_var: date\n  date_format: \"%m/%d/%Y\"\n", 1)
+	_, spec, err := runIn(t, cfg, csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]int{{1, 3, 0, 2}}; !reflect.DeepEqual(spec.Series, want) {
+		t.Errorf("Series = %v; want %v (January, February, March, April)", spec.Series, want)
+	}
+	// In date order x = 2, 6, 4, 8; w = (2/3, 1/3).
+	want := []float64{(8 + 6) / 3.0, 4.0 / 3, (16 + 4) / 3.0, (12 + 2) / 3.0}
+	for i, w := range want {
+		if !near(spec.X[1][i], w) {
+			t.Errorf("m_tv row %d: %v; want %v", i, spec.X[1][i], w)
+		}
+	}
+}
