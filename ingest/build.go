@@ -73,7 +73,14 @@ func BuildSpec(cfg *Config, t *Table) (*Spec, error) {
 	if err := b.resolveFactors(); err != nil {
 		return nil, err
 	}
-	return b.spec()
+	s, err := b.spec()
+	if err != nil {
+		return nil, err
+	}
+	if s.Dictionary, err = cfg.dictionary(t, s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // builder carries the state of one BuildSpec call.

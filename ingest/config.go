@@ -53,10 +53,11 @@ type Config struct {
 	Dir  string `yaml:"-"`
 	Raw  []byte `yaml:"-"`
 
-	file       string               // the path as given, for messages
-	dataPath   string               // data.path as written, for messages
-	pos        strictyaml.Positions // where each key appears
-	allocation map[string]any       // the allocation section as written, for ResolvedYAML
+	file           string               // the path as given, for messages
+	dataPath       string               // data.path as written, for messages
+	dictionaryPath string               // data.dictionary_path as written, for messages
+	pos            strictyaml.Positions // where each key appears
+	allocation     map[string]any       // the allocation section as written, for ResolvedYAML
 
 	transformsDropped bool // the transforms section had problems and was left out
 }
@@ -82,6 +83,10 @@ type DataConfig struct {
 	DateFormat string `yaml:"date_format,omitempty"`
 	// NAAction is "omit" (drop rows with a missing value in a used column) or "error".
 	NAAction string `yaml:"na_action"`
+	// DictionaryPath is an optional data dictionary CSV (absolute after ParseConfig) and
+	// Dictionary inline entries by term; see dictionary.go.
+	DictionaryPath string                     `yaml:"dictionary_path,omitempty"`
+	Dictionary     map[string]DictionaryEntry `yaml:"dictionary,omitempty"`
 	// ReferenceLevels sets, per categorical formula term, the level its other levels are
 	// compared with, instead of the first in sorted order (R's relevel); a dsamstan key.
 	ReferenceLevels map[string]string `yaml:"reference_levels,omitempty"`
@@ -289,10 +294,7 @@ var aliases = map[string]map[string]string{
 
 // unsupported are DSAMbayes v1 keys dsamstan does not implement; they get a clearer message
 // than "unknown key".
-var unsupported = map[string]string{
-	"data.dictionary_path": "data dictionaries are not supported",
-	"data.dictionary":      "data dictionaries are not supported",
-}
+var unsupported = map[string]string{}
 
 // LoadConfig reads and parses a run config file (see ParseConfig).
 func LoadConfig(path string) (*Config, error) {
@@ -482,6 +484,7 @@ func (c *Config) applyDefaults() {
 	setStr("outputs.layout", &c.Outputs.Layout, "staged")
 
 	c.holidayDefaults()
+	c.dictionaryDefaults()
 	c.Fit.Method = normalise("fit.method", c.Fit.Method)
 	c.Model.RandomEffects.Parameterization = normalise("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization)
 }

@@ -166,11 +166,6 @@ func TestBadConfigs(t *testing.T) {
 			wantErr: "ingest: testdata/bad.yaml:5:1: unknown key `sampler` (allowed at the top level: schema_version, data, model, cre, priors, boundaries, fit, diagnostics, outputs, transforms, allocation, pooling, time_components, forecast, security)",
 		},
 		{
-			name:    "DSAMbayes key dsamstan lacks",
-			yaml:    "data:\n  path: data.csv\n  dictionary_path: dict.csv\nmodel:\n  formula: kpi ~ m_tv\n",
-			wantErr: "ingest: testdata/bad.yaml:3:3: `data.dictionary_path` is a DSAMbayes setting that dsamstan does not support (data dictionaries are not supported); remove it",
-		},
-		{
 			name: "DSAMbayes features switched on",
 			yaml: head + "pooling: {enabled: true}\nforecast:\n  enabled: true\nsecurity:\n  allow_unsafe_formula: true\n" +
 				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: nope.csv\n" +

@@ -20,7 +20,9 @@
 // its line, saying what is missing. time_components.holidays, when switched on, generates
 // holiday columns from a calendar CSV (see holidays.go): LoadData adds them to the table and
 // BuildSpec appends them to the formula's terms. data.format long (see long.go) is pivoted
-// to one column per variable by LoadData. Data dictionaries are still refused by key.
+// to one column per variable by LoadData. A data dictionary (data.dictionary_path and
+// data.dictionary, see dictionary.go) is checked against the data and carried in
+// Spec.Dictionary; it does not change the model.
 // data.date_format (strftime style, see DateLayout) makes every value of data.date_var
 // parse in that format. Without it the format is recognised from the
 // values (see dateLayouts), and slashed dates that read both day-first and month-first

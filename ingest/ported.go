@@ -111,6 +111,7 @@ func (c *Config) validatePorted(v *validator) {
 		}
 	}
 	c.validateHolidays(v)
+	c.validateDictionary(v)
 	if c.Data.DateFormat != "" {
 		if _, err := DateLayout(c.Data.DateFormat); err != nil {
 			v.add("data.date_format", "`data.date_format` is %q: %v", c.Data.DateFormat, err)

@@ -36,6 +36,9 @@ type Spec struct {
 	// Scale reports model.scale; Scaling is the identity when it is false.
 	Scale   bool
 	Scaling Scaling
+	// Dictionary is the data dictionary (data.dictionary_path and data.dictionary merged),
+	// nil when the config has none.
+	Dictionary []DictionaryEntry
 	// Transforms are the fixed media transforms of terms, in term order: X holds the
 	// transformed columns, so each such term's coefficient multiplies the transformed values.
 	Transforms []Transform

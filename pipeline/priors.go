@@ -26,3 +26,20 @@ func writePriors(f runfolder.Folder, cfg *ingest.Config, spec *ingest.Spec) erro
 	}
 	return f.Write(runfolder.StageMetadata, runfolder.PriorsFile, buf.Bytes())
 }
+
+// writeDictionary writes 00_run_metadata/data_dictionary.csv when the config has a data
+// dictionary.
+func writeDictionary(f runfolder.Folder, spec *ingest.Spec) error {
+	if len(spec.Dictionary) == 0 {
+		return nil
+	}
+	rows := make([]runfolder.DictionaryRow, len(spec.Dictionary))
+	for i, e := range spec.Dictionary {
+		rows[i] = runfolder.DictionaryRow{Term: e.Term, Unit: e.Unit, Cadence: e.Cadence, Source: e.Source, Transform: e.Transform, Rationale: e.Rationale}
+	}
+	var buf bytes.Buffer
+	if err := runfolder.WriteDictionary(&buf, rows); err != nil {
+		return err
+	}
+	return f.Write(runfolder.StageMetadata, runfolder.DictionaryFile, buf.Bytes())
+}

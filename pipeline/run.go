@@ -239,6 +239,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := writePriors(r.folder, r.cfg, spec); err != nil {
 		return nil, err
 	}
+	if err := writeDictionary(r.folder, spec); err != nil {
+		return nil, err
+	}
 	if err := r.step("pre_run", func() error { return WritePreRun(r.folder, r.cfg, r.table, spec) }); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ var knownFiles = map[string]fileDoc{
 	runfolder.ConfigResolved: {runfolder.StageMetadata, "The config with every default filled in and every path made absolute: what the run actually used."},
 	runfolder.SessionInfo:    {runfolder.StageMetadata, "Versions of dsamstan, Go, CmdStan and stanc, and the sampler settings, for reproducing the run."},
 	runfolder.PriorsFile:     {runfolder.StageMetadata, "Every parameter's prior and bounds in original units, and where each came from (a default rule or the config key that set it)."},
+	runfolder.DictionaryFile: {runfolder.StageMetadata, "The data dictionary of the config (data.dictionary_path and data.dictionary): each described term's unit, cadence, source, transform and rationale; the coefficient table shows them beside each coefficient."},
 	runfolder.RunLog:         {runfolder.StageMetadata, "Everything dsamstan and CmdStan printed during the run; look here first when a run failed."},
 
 	runfolder.ModelSpecFile:             {runfolder.StagePreRun, "The model as fitted: each term's prior and bounds, the groups of a panel and the allocation channels; the plots read it instead of the data file."},

@@ -140,6 +140,12 @@ func (in *inputs) diagnosticsReport() (*diagnostics.Report, error) {
 	return load(in, runfolder.StageDiagnostics, runfolder.DiagnosticsReport, "", diagnostics.ReadCSV)
 }
 
+// dictionary returns 00_run_metadata/data_dictionary.csv (runs whose config has no data
+// dictionary have none).
+func (in *inputs) dictionary() ([]runfolder.DictionaryRow, error) {
+	return load(in, runfolder.StageMetadata, runfolder.DictionaryFile, " (the config has no data dictionary)", runfolder.ReadDictionary)
+}
+
 // vifTable returns 10_pre_run/vif.csv.
 func (in *inputs) vifTable() ([]diagnostics.VIFRow, error) {
 	return load(in, runfolder.StagePreRun, runfolder.VIFFile, olderRun, diagnostics.ReadVIF)

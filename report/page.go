@@ -150,6 +150,7 @@ func buildPage(in *inputs, m *Manifest) (*page, error) {
 		sec.addFiles(in.f, other)
 		pg.Sections = append(pg.Sections, sec)
 	}
+	pg.describeCoefficients(in)
 	m.Status = ""
 	if pg.Status != "unknown" {
 		m.Status = pg.Status
@@ -270,7 +271,7 @@ func (pg *page) files(f runfolder.Folder) (map[string][]string, error) {
 // fileOrder puts a stage's files in a stable, useful order: known tables first in the order
 // of knownFiles' descriptions on the page, then the rest by name.
 var fileOrder = []string{
-	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo, runfolder.PriorsFile,
+	runfolder.RunJSON, runfolder.ConfigResolved, runfolder.ConfigOriginal, runfolder.SessionInfo, runfolder.PriorsFile, runfolder.DictionaryFile,
 	runfolder.VIFFile, runfolder.MediaSpendFile, runfolder.ModelSpecFile, runfolder.TransformAssumptionsFile,
 	runfolder.PosteriorSummary, runfolder.FitMetrics, runfolder.DecompositionTotals, runfolder.FittedValues,
 	runfolder.Decomposition, runfolder.PosteriorDraws,

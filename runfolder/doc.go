@@ -8,7 +8,7 @@
 //
 // The staged layout puts each file in its stage folder:
 //
-//	00_run_metadata/     run.json, config.original.yaml, config.resolved.yaml, session_info.txt, priors.csv, run.log
+//	00_run_metadata/     run.json, config.original.yaml, config.resolved.yaml, session_info.txt, priors.csv, data_dictionary.csv, run.log
 //	10_pre_run/          model_spec.json, vif.csv, media_spend.csv
 //	20_model_fit/        model.stan, data.json, chain_<k>.csv (or optimize_<k>.csv)
 //	30_post_run/         posterior_summary.csv, posterior_draws.csv, fitted_values.csv, ...
