@@ -71,7 +71,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 // TestInitTemplatesValidate writes every template beside the matching example dataset and
 // validates it: a template that does not load would be a poor start.
 func TestInitTemplatesValidate(t *testing.T) {
-	for tmpl, kind := range map[string][]string{"blm": {"blm"}, "re": {"hierarchical"}, "cre": {"hierarchical"}, "hierarchical": {"hierarchical"}} {
+	for tmpl, kind := range map[string][]string{"master": {"blm"}, "blm": {"blm"}, "re": {"hierarchical"}, "cre": {"hierarchical"}, "hierarchical": {"hierarchical"}} {
 		dir := t.TempDir()
 		if code, _, stderr := cli(t, append([]string{"example"}, append(kind, "--out", dir)...)...); code != 0 {
 			t.Fatalf("example: %s", stderr)
