@@ -3,17 +3,25 @@ package pipeline
 import (
 	"bytes"
 
+	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // PriorRows converts cfg's prior table for spec (see ingest.Config.PriorTable) into the rows
-// of priors.csv.
+// of priors.csv, with each prior and bounds also in the sampler's units as the programs map
+// them (codegen.SamplerScales).
 func PriorRows(cfg *ingest.Config, spec *ingest.Spec) []runfolder.PriorRow {
+	scales := codegen.SamplerScales(spec)
 	var rows []runfolder.PriorRow
 	for _, r := range cfg.PriorTable(spec) {
+		p, ok := scales[r.Parameter]
+		if !ok {
+			p = codegen.Param{Scale: 1} // every parameter has one; the identity otherwise
+		}
 		rows = append(rows, runfolder.PriorRow{Parameter: r.Parameter, Kind: r.Kind, Family: r.Family, Mean: r.Mean, SD: r.SD,
-			Lower: r.Lower, Upper: r.Upper, PriorSource: r.PriorSource, BoundSource: r.BoundSource})
+			Lower: r.Lower, Upper: r.Upper, PriorSource: r.PriorSource, BoundSource: r.BoundSource,
+			SamplerMean: p.Scaled(r.Mean), SamplerSD: r.SD / p.Scale, SamplerLower: p.Scaled(r.Lower), SamplerUpper: p.Scaled(r.Upper)})
 	}
 	return rows
 }

@@ -3,22 +3,32 @@ package runfolder
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 )
 
 func TestWritePriors(t *testing.T) {
 	var b bytes.Buffer
 	err := WritePriors(&b, []PriorRow{
-		{Parameter: "(Intercept)", Kind: "intercept", Family: "normal", Mean: 3, SD: 7.5, Lower: math.Inf(-1), Upper: math.Inf(1), PriorSource: "default: normal(mean(y), 5·sd(y))", BoundSource: "default: unbounded"},
-		{Parameter: "sd_1[m_tv]", Kind: "group_scale", Family: "half_normal", Mean: 0, SD: 0.25, Lower: 0, Upper: math.Inf(1), PriorSource: "priors.overrides[1]", BoundSource: "a scale: ≥ 0"},
+		{Parameter: "(Intercept)", Kind: "intercept", Family: "normal", Mean: 3, SD: 7.5, Lower: math.Inf(-1), Upper: math.Inf(1), PriorSource: "default: normal(mean(y), 5·sd(y))", BoundSource: "default: unbounded",
+			SamplerMean: 0, SamplerSD: 5, SamplerLower: math.Inf(-1), SamplerUpper: math.Inf(1)},
+		{Parameter: "sd_1[m_tv]", Kind: "group_scale", Family: "half_normal", Mean: 0, SD: 0.25, Lower: 0, Upper: math.Inf(1), PriorSource: "priors.overrides[1]", BoundSource: "a scale: ≥ 0",
+			SamplerMean: 0, SamplerSD: 0.125, SamplerLower: 0, SamplerUpper: math.Inf(1)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "parameter,kind,family,mean,sd,lower,upper,prior_source,bound_source\n" +
-		"(Intercept),intercept,normal,3,7.5,-Inf,Inf,\"default: normal(mean(y), 5·sd(y))\",default: unbounded\n" +
-		"sd_1[m_tv],group_scale,half_normal,0,0.25,0,Inf,priors.overrides[1],a scale: ≥ 0\n"
+	want := "parameter,kind,family,mean,sd,lower,upper,prior_source,bound_source,sampler_mean,sampler_sd,sampler_lower,sampler_upper\n" +
+		"(Intercept),intercept,normal,3,7.5,-Inf,Inf,\"default: normal(mean(y), 5·sd(y))\",default: unbounded,0,5,-Inf,Inf\n" +
+		"sd_1[m_tv],group_scale,half_normal,0,0.25,0,Inf,priors.overrides[1],a scale: ≥ 0,0,0.125,0,Inf\n"
 	if b.String() != want {
 		t.Errorf("priors.csv =\n%s\nwant\n%s", b.String(), want)
+	}
+	rows, err := ReadPriors(strings.NewReader(want))
+	if err != nil || len(rows) != 2 || rows[1].SamplerSD != 0.125 || !math.IsInf(rows[0].SamplerLower, -1) || rows[0].PriorSource != "default: normal(mean(y), 5·sd(y))" {
+		t.Errorf("read back %+v, %v", rows, err)
+	}
+	if _, err := ReadPriors(strings.NewReader("parameter,kind,family,mean,sd,lower,upper,prior_source,bound_source\n")); err == nil {
+		t.Error("an old header was read")
 	}
 }

@@ -16,6 +16,7 @@ type priorsOptions struct {
 	io     streams
 	Config string
 	CSV    bool
+	Scaled bool
 }
 
 func newPriorsCmd(io streams, runF func(*priorsOptions) error) *cobra.Command {
@@ -29,8 +30,16 @@ use, in original units (log units for a log(y) response), and where each came fr
 default rule (written out), priors.overrides[i], priors.noise_sd or boundaries.overrides[i].
 Scales (noise_sd, sd_*) are ≥ 0 by construction. Nothing is compiled or sampled.
 
-Every run writes the same table to 00_run_metadata/priors.csv; --csv prints that file.`,
+--scaled adds each prior and bounds in the units the sampler sees: with model.scale (the
+default) the response is centred and scaled and each predictor scaled, so a coefficient b
+is sampled as (b − shift)/scale (shift: mean(y) for the intercept, else 0; scale: sd(y),
+or sd(y)/sd(x) for a slope), a scale (noise_sd, sd_*) divided by its term's scale, and an
+estimated half_saturation divided by its column's median positive value.
+
+Every run writes the same table to 00_run_metadata/priors.csv (the sampler's units in its
+sampler_* columns); --csv prints that file.`,
 		Example: `  dsamstan priors demo/config.yaml
+  dsamstan priors demo/config.yaml --scaled
   dsamstan priors --config demo/config.yaml --csv > priors.csv`,
 		Args: configArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,6 +52,7 @@ Every run writes the same table to 00_run_metadata/priors.csv; --csv prints that
 	}
 	cmd.Flags().String("config", "", "the run config (instead of the CONFIG argument)")
 	cmd.Flags().BoolVar(&opts.CSV, "csv", false, "print CSV, as 00_run_metadata/priors.csv")
+	cmd.Flags().BoolVar(&opts.Scaled, "scaled", false, "add each prior and bounds in the sampler's units")
 	return cmd
 }
 
@@ -56,10 +66,17 @@ func runPriors(opts *priorsOptions) error {
 		return runfolder.WritePriors(opts.io.Out, rows)
 	}
 	tw := tabwriter.NewWriter(opts.io.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "parameter\tprior\tbounds\tprior from\tbounds from")
+	if opts.Scaled {
+		fmt.Fprintln(tw, "parameter\tprior\tbounds\tsampler prior\tsampler bounds\tprior from\tbounds from")
+	} else {
+		fmt.Fprintln(tw, "parameter\tprior\tbounds\tprior from\tbounds from")
+	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s(%s, %s)\t[%s, %s]\t%s\t%s\n", r.Parameter, r.Family, num.Short(r.Mean), num.Short(r.SD),
-			num.Short(r.Lower), num.Short(r.Upper), r.PriorSource, r.BoundSource)
+		fmt.Fprintf(tw, "%s\t%s(%s, %s)\t[%s, %s]\t", r.Parameter, r.Family, num.Short(r.Mean), num.Short(r.SD), num.Short(r.Lower), num.Short(r.Upper))
+		if opts.Scaled {
+			fmt.Fprintf(tw, "%s(%s, %s)\t[%s, %s]\t", r.Family, num.Short(r.SamplerMean), num.Short(r.SamplerSD), num.Short(r.SamplerLower), num.Short(r.SamplerUpper))
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", r.PriorSource, r.BoundSource)
 	}
 	return tw.Flush()
 }

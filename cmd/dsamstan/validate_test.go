@@ -139,6 +139,26 @@ func TestPriorsCommand(t *testing.T) {
 			t.Errorf("priors output lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "sampler prior") {
+		t.Errorf("priors without --scaled shows the sampler's units:\n%s", out)
+	}
+	// --scaled: DSAMbayes's normal(0, 5) on the standardised scale, half_normal(0, 1) for noise_sd.
+	code, scaled, stderr := cli(t, "priors", cfg, "--scaled")
+	if code != 0 {
+		t.Fatalf("priors --scaled: exit %d\n%s", code, stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(scaled), "\n")[1:] {
+		want := "normal(0, 5)  "
+		if strings.HasPrefix(line, "noise_sd ") {
+			want = "half_normal(0, 1)  "
+		}
+		if !strings.Contains(line, want) {
+			t.Errorf("in the sampler's units the prior is not %s: %s", want, line)
+		}
+	}
+	if !strings.Contains(scaled, "sampler prior") {
+		t.Errorf("priors --scaled:\n%s", scaled)
+	}
 	code, csvOut, stderr := cli(t, "priors", "--config", cfg, "--csv")
 	if code != 0 {
 		t.Fatalf("priors --csv: exit %d\n%s", code, stderr)
