@@ -15,8 +15,12 @@
 // index.html is one self-contained page: it opens from disk without a server or network,
 // with all CSS inline and the plots linked as relative paths to the PNG files beside it. The
 // run's status and diagnostics verdict come first, then every table and plot grouped by
-// stage, each with one sentence on how to read it. Every string taken from the run (model
-// name, column names, group labels, messages) is escaped by html/template.
+// stage, each with one sentence on how to read it. The post-run section opens with the prior
+// table (priors.csv: each prior and bounds in original and sampler units, where it came
+// from, and the posterior mean and sd beside it), and the coefficient table
+// (posterior_summary.csv) gains the data dictionary's fields (data_dictionary.csv) when the
+// run has one. Every string taken from the run (model name, column names, group labels,
+// messages) is escaped by html/template.
 //
 // Both layouts are supported: staged (stage folders 00_run_metadata/ … 60_optimisation/)
 // and flat (every file directly in the run folder); Build detects which one a folder uses.

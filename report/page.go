@@ -151,6 +151,7 @@ func buildPage(in *inputs, m *Manifest) (*page, error) {
 		pg.Sections = append(pg.Sections, sec)
 	}
 	pg.describeCoefficients(in)
+	pg.addPriorTable(in)
 	m.Status = ""
 	if pg.Status != "unknown" {
 		m.Status = pg.Status
