@@ -34,11 +34,6 @@ var DictionaryFields = []string{"unit", "cadence", "source", "transform", "ratio
 // dictionaryTermCols are the accepted names of a dictionary CSV's term column.
 var dictionaryTermCols = []string{"term", "variable"}
 
-// Fields returns the entry's fields in DictionaryFields order.
-func (e DictionaryEntry) Fields() []string {
-	return []string{e.Unit, e.Cadence, e.Source, e.Transform, e.Rationale}
-}
-
 // field returns a pointer to the named field.
 func (e *DictionaryEntry) field(name string) *string {
 	switch name {
