@@ -150,22 +150,9 @@ func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n a
 	if !d.Mapping(path, n) {
 		return
 	}
-	var es []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		es = m.Values
-	case *ast.MappingValueNode:
-		es = []*ast.MappingValueNode{m}
-	}
 	out := Transforms{Columns: map[string]ColumnTransform{}}
-	for _, e := range es {
-		name := e.Key.GetToken().Value
-		if s, ok := e.Key.(*ast.StringNode); ok {
-			name = s.Value
-		}
-		child := path + "." + name
-		line, col := strictyaml.StartPos(e.Key)
-		d.Pos[child] = strictyaml.Position{Line: line, Col: col, Set: e.Value != nil && e.Value.Type() != ast.NullType}
+	for _, e := range d.Entries(path, n) {
+		name, child := e.Name, e.Path
 		if name == sensitivityKey {
 			out.Sensitivity = decodeSensitivity(d, child, e.Value)
 			continue
