@@ -593,13 +593,14 @@ func (b *builder) setTransformPriors(ts []Transform) error {
 	return errors.Join(errs...)
 }
 
-// positiveMedian returns the median of the values of x > 0 at rows (the mean of the two
-// middle values for an even count), and false when there is none.
-func positiveMedian(x []float64, rows []int) (float64, bool) {
+// MedianPositive returns the median of the finite values of x above 0 (the mean of the two
+// middle ones for an even count), and false when there is none: the centre of the default
+// half_saturation prior, and the unit in which codegen samples it.
+func MedianPositive(x []float64) (float64, bool) {
 	var pos []float64
-	for _, i := range rows {
-		if x[i] > 0 && !math.IsInf(x[i], 1) {
-			pos = append(pos, x[i])
+	for _, v := range x {
+		if v > 0 && !math.IsInf(v, 1) {
+			pos = append(pos, v)
 		}
 	}
 	if len(pos) == 0 {
@@ -611,6 +612,15 @@ func positiveMedian(x []float64, rows []int) (float64, bool) {
 		return pos[n/2], true
 	}
 	return (pos[n/2-1] + pos[n/2]) / 2, true
+}
+
+// positiveMedian is MedianPositive over the values of x at rows.
+func positiveMedian(x []float64, rows []int) (float64, bool) {
+	at := make([]float64, len(rows))
+	for j, i := range rows {
+		at[j] = x[i]
+	}
+	return MedianPositive(at)
 }
 
 // transforms resolves the config's transforms in term order and the series the adstock runs

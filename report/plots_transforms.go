@@ -460,17 +460,10 @@ func priorPDF(p ingest.TransformPrior) func(float64) float64 {
 
 // medianPositive is the median of the positive values of x (NaN without any).
 func medianPositive(x []float64) float64 {
-	var pos []float64
-	for _, v := range x {
-		if v > 0 {
-			pos = append(pos, v)
-		}
+	if m, ok := ingest.MedianPositive(x); ok {
+		return m
 	}
-	if len(pos) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(pos)
-	return stat.Quantile(0.5, stat.LinInterp, pos, nil)
+	return math.NaN()
 }
 
 func drawTransformPriorPosterior(in *inputs) (*figure, error) {
