@@ -246,7 +246,9 @@ func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulat
 	for _, r := range got.Rows {
 		fitted[r.Channel] = r.OptimisedSpend
 	}
-	var off float64
+	// off is the distance between the allocations; kpiFitted and kpiBest are the true
+	// contributions of the channels at the fitted allocation and at the true optimum.
+	var off, kpiFitted, kpiBest float64
 	var table strings.Builder
 	for _, c := range best.Channels {
 		s, ok := fitted[c.Channel]
@@ -254,10 +256,14 @@ func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulat
 			t.Fatalf("allocation.csv has no channel %s", c.Channel)
 		}
 		off += math.Abs(s - c.OptimisedSpend)
+		beta := truth.Coefficients[c.Term]
+		kpiFitted += beta * responses[c.Term].Value(s)
+		kpiBest += beta * responses[c.Term].Value(c.OptimisedSpend)
 		fmt.Fprintf(&table, "  %-8s fitted %8.3f  true optimum %8.3f\n", c.Channel, s, c.OptimisedSpend)
 	}
 	budget := cfg.Allocation.BudgetTotal
-	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget)\n%s", budget, off, 100*off/budget, table.String())
+	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget); true media contribution %.2f at the fitted allocation, %.2f at the true optimum (%.3f%% less)\n%s",
+		budget, off, 100*off/budget, kpiFitted, kpiBest, 100*(1-kpiFitted/kpiBest), table.String())
 	if off > 0.05*budget {
 		t.Errorf("the fitted allocation is %.3f (%.2f%% of the budget %g) from the true optimum; want at most 5%%", off, 100*off/budget, budget)
 	}
