@@ -34,7 +34,7 @@ bench-fit: ## sampling speed against a row-wise baseline program (needs CmdStan;
 calibration: ## simulation-based calibration of the panel program, 1000 fits (needs CmdStan; hours)
 	$(GO) test -tags calibration -run '^TestCalibrationFull$$' -v -timeout 600m ./codegen
 
-recovery: ## recovery of the simulated --transforms examples, BLM and 8-market panel (needs CmdStan; ~15 min)
+recovery: ## recovery of the simulated --transforms examples, BLM and 8-market panel (needs CmdStan; ~5 min)
 	$(GO) test -tags recovery -run '^TestRecoveryTransforms$$' -v -timeout 120m ./pipeline
 
 lint: vet ## gofmt, go vet and staticcheck (staticcheck runs when installed)
