@@ -241,7 +241,14 @@ func (r *runner) timeSeriesCV(ctx context.Context, spec *ingest.Spec, folds []ts
 	if r.opts.Chains > 0 {
 		chains = r.opts.Chains
 	}
-	jobs := max(1, runtime.NumCPU()/max(1, chains))
+	cores := r.cfg.Fit.MCMC.Cores
+	if r.opts.Cores > 0 {
+		cores = r.opts.Cores
+	}
+	if cores <= 0 {
+		cores = runtime.NumCPU()
+	}
+	jobs := max(1, cores/max(1, chains)) // folds at a time, each running its chains in parallel
 	r.logf("tscv: %d folds (%s window, horizon %d), %d at a time, into %s; %d of %d share the run's compiled program",
 		len(folds), r.cfg.Diagnostics.TimeSeriesSelection.Window, r.cfg.Diagnostics.TimeSeriesSelection.Horizon, jobs, filepath.Join(base, TSCVDir), shared, len(folds))
 	results := make([]tscvResult, len(folds))
