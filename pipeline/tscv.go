@@ -29,7 +29,9 @@ import (
 const (
 	TSCVSummaryFile = "tscv_summary.csv"
 	TSCVFoldsFile   = "tscv_folds.csv"
-	TSCVDir         = "tscv" // holds fold_01/, fold_02/, … (each fold's program, data and chains)
+	// TSCVPredictionsFile holds every held-out row: observed, predictive mean and 90% interval.
+	TSCVPredictionsFile = "tscv_predictions.csv"
+	TSCVDir             = "tscv" // holds fold_01/, fold_02/, … (each fold's program, data and chains)
 )
 
 // tscvFold is one fold: its rows (indexes into the spec's rows), training before Cut and
@@ -94,10 +96,12 @@ type tscvScore struct {
 	N          int
 }
 
-// rowScore is one held-out row's contribution.
+// rowScore is one held-out row's contribution, and its observed value, predictive mean and
+// 5% and 95% predictive quantiles in the KPI's units.
 type rowScore struct {
-	lpd, sqErr, ape float64
-	covered         bool
+	lpd, sqErr, ape     float64
+	covered             bool
+	obs, pred, q05, q95 float64
 }
 
 // scoreRow scores one held-out row: y on the model scale, mu its linear predictor and sigma
@@ -129,11 +133,39 @@ func scoreRow(y float64, mu, sigma []float64, logResponse bool) rowScore {
 	if logResponse {
 		obs = math.Exp(y)
 	}
-	r := rowScore{lpd: mx + math.Log(sum/S), sqErr: (obs - pred) * (obs - pred), covered: cdf >= 0.05 && cdf <= 0.95}
+	r := rowScore{lpd: mx + math.Log(sum/S), sqErr: (obs - pred) * (obs - pred), covered: cdf >= 0.05 && cdf <= 0.95,
+		obs: obs, pred: pred, q05: mixtureQuantile(0.05, mu, sigma), q95: mixtureQuantile(0.95, mu, sigma)}
+	if logResponse {
+		r.q05, r.q95 = math.Exp(r.q05), math.Exp(r.q95)
+	}
 	if d := math.Abs(obs) + math.Abs(pred); d > 0 {
 		r.ape = 2 * math.Abs(obs-pred) / d
 	}
 	return r
+}
+
+// mixtureQuantile returns the p-quantile of (1/S) Σ_s N(μ_s, σ_s) by bisection, to a
+// millionth of the spread of the draws.
+func mixtureQuantile(p float64, mu, sigma []float64) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for s := range mu {
+		lo = min(lo, mu[s]-10*sigma[s])
+		hi = max(hi, mu[s]+10*sigma[s])
+	}
+	tol := (hi - lo) * 1e-6
+	for hi-lo > tol {
+		mid := (lo + hi) / 2
+		cdf := 0.0
+		for s := range mu {
+			cdf += 0.5 * math.Erfc(-(mid-mu[s])/(sigma[s]*math.Sqrt2))
+		}
+		if cdf/float64(len(mu)) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
 }
 
 // aggregate sums row scores into a tscvScore.
@@ -285,7 +317,27 @@ func (r *runner) timeSeriesCV(ctx context.Context, spec *ingest.Spec, folds []ts
 	if err := r.folder.Write(runfolder.StageModelSelection, TSCVSummaryFile, summary); err != nil {
 		return err
 	}
-	return r.folder.Write(runfolder.StageModelSelection, TSCVFoldsFile, perGroup)
+	if err := r.folder.Write(runfolder.StageModelSelection, TSCVFoldsFile, perGroup); err != nil {
+		return err
+	}
+	return r.folder.Write(runfolder.StageModelSelection, TSCVPredictionsFile, tscvPredictions(spec, folds, results))
+}
+
+// tscvPredictions renders tscv_predictions.csv: every held-out row of every fold, in the
+// KPI's units, for plotting the held-out fit.
+func tscvPredictions(spec *ingest.Spec, folds []tscvFold, results []tscvResult) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"fold", "date", "group", "line", "observed", "predicted", "q05", "q95"})
+	labels := groupLabels(spec)
+	for f, fd := range folds {
+		for j, i := range fd.Hold {
+			r := results[f].rows[j]
+			w.Write([]string{strconv.Itoa(f + 1), spec.Dates[i], labels[i], strconv.Itoa(spec.Lines[i]), ff(r.obs), ff(r.pred), ff(r.q05), ff(r.q95)})
+		}
+	}
+	w.Flush()
+	return b.Bytes()
 }
 
 // scoreFold reads a fold's chains and scores its holdout rows: the training fit's draws

@@ -105,6 +105,18 @@ func TestScoreRow(t *testing.T) {
 	if math.Abs(r.sqErr-(3-pred)*(3-pred)) > 1e-12 {
 		t.Errorf("log response squared error %v; want %v", r.sqErr, (3-pred)*(3-pred))
 	}
+	// One draw N(3, 2): the 90% interval is 3 ± 1.6448536·2; y = 6.2 lies just inside, 6.3 outside.
+	r = scoreRow(6.2, []float64{3}, []float64{2}, false)
+	if math.Abs(r.q05-(3-2*1.6448536)) > 1e-4 || math.Abs(r.q95-(3+2*1.6448536)) > 1e-4 || !r.covered || r.obs != 6.2 || r.pred != 3 {
+		t.Errorf("N(3, 2) at 6.2: %+v", r)
+	}
+	if r := scoreRow(6.3, []float64{3}, []float64{2}, false); r.covered {
+		t.Error("6.3 is outside N(3, 2)'s 90% interval")
+	}
+	// A mixture's quantile: N(0,1) and N(10,1) half each; the median is 5 by symmetry.
+	if q := mixtureQuantile(0.5, []float64{0, 10}, []float64{1, 1}); math.Abs(q-5) > 1e-4 {
+		t.Errorf("mixture median %v; want 5", q)
+	}
 	sc := aggregate([]rowScore{{lpd: -1, sqErr: 4, ape: 0.1, covered: true}, {lpd: -2, sqErr: 16, ape: 0.3}})
 	want := tscvScore{ELPD: -3, RMSE: math.Sqrt(10), SMAPE: 20, Coverage90: 0.5, N: 2}
 	if math.Abs(sc.ELPD-want.ELPD) > 1e-12 || math.Abs(sc.RMSE-want.RMSE) > 1e-12 || math.Abs(sc.SMAPE-want.SMAPE) > 1e-12 || sc.Coverage90 != want.Coverage90 || sc.N != 2 {
@@ -167,6 +179,13 @@ func TestRunTimeSeriesCV(t *testing.T) {
 	}
 	if got := strings.Count(string(folds), "\n"); got != 5 || !strings.HasPrefix(string(folds), "fold,group,elpd_holdout") || !strings.Contains(string(folds), "\nall,all,") {
 		t.Errorf("tscv_folds.csv:\n%s", folds)
+	}
+	pred, err := os.ReadFile(filepath.Join(runDir, "50_model_selection", TSCVPredictionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(pred), "\n"); got != 40 || !strings.HasPrefix(string(pred), "fold,date,group,line,observed,predicted,q05,q95\n1,") {
+		t.Errorf("tscv_predictions.csv has %d lines:\n%.300s", got, pred)
 	}
 	if info := readRunInfo(t, runDir); info.Status != "completed" {
 		t.Errorf("run.json status %q", info.Status)
