@@ -187,6 +187,9 @@ func TestRunTimeSeriesCV(t *testing.T) {
 	if got := strings.Count(string(pred), "\n"); got != 40 || !strings.HasPrefix(string(pred), "fold,date,group,line,observed,predicted,q05,q95\n1,") {
 		t.Errorf("tscv_predictions.csv has %d lines:\n%.300s", got, pred)
 	}
+	if _, err := os.Stat(filepath.Join(runDir, "50_model_selection", "tscv_holdout_fit.png")); err != nil {
+		t.Errorf("no held-out fit plot: %v", err)
+	}
 	if info := readRunInfo(t, runDir); info.Status != "completed" {
 		t.Errorf("run.json status %q", info.Status)
 	}
