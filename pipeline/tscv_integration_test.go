@@ -34,7 +34,7 @@ func tscvOverall(t *testing.T, runDir string) (elpd, coverage float64) {
 }
 
 // TestIntegrationTSCVPrefersTheTrueModel cross-validates the simulated single-market example
-// (2 expanding folds of 13 weeks, short chains) with its true formula and with m_tv left
+// (4 expanding folds of 13 weeks, short chains) with its true formula and with m_tv left
 // out: the true model must have the higher holdout ELPD.
 func TestIntegrationTSCVPrefersTheTrueModel(t *testing.T) {
 	needCmdStan(t)
@@ -45,7 +45,7 @@ func TestIntegrationTSCVPrefersTheTrueModel(t *testing.T) {
 	base = strings.Replace(base, "iter: 2000", "iter: 600", 1)
 	base = strings.Replace(base, "warmup: 1000", "warmup: 300", 1)
 	base = strings.Replace(base, "chains: 4", "chains: 2", 1)
-	base += "diagnostics:\n  time_series_selection: {enabled: true, folds: 2, horizon: 13, min_train: 52}\n"
+	base += "diagnostics:\n  time_series_selection: {enabled: true, folds: 4, horizon: 13, min_train: 52}\n"
 	missing := strings.Replace(base, " + m_tv", "", 1)
 	missing = strings.Replace(missing, "    - { parameter: m_tv, lower: 0, upper: .Inf }\n", "", 1)
 	dir := filepath.Dir(cfg)
@@ -62,7 +62,7 @@ func TestIntegrationTSCVPrefersTheTrueModel(t *testing.T) {
 		e, cov := tscvOverall(t, runDir)
 		elpd[name] = e
 		t.Logf("%s: elpd_holdout %.1f, coverage90 %.2f", name, e, cov)
-		if name == "true" && (cov < 0.6 || cov > 1) {
+		if name == "true" && (cov < 0.75 || cov > 0.99) { // 52 rows: 0.9 ± 0.04
 			t.Errorf("the true model's held-out 90%% coverage is %.2f", cov)
 		}
 	}
