@@ -194,3 +194,44 @@ func TestRunTimeSeriesCV(t *testing.T) {
 		t.Errorf("run.json status %q", info.Status)
 	}
 }
+
+// TestRunTimeSeriesCVPanel cross-validates a 3-market panel: every market is cut at the same
+// date, and tscv_folds.csv has a row per fold and market, then per market over all folds.
+func TestRunTimeSeriesCVPanel(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	cfg := writePanel(t)
+	t.Setenv(fakecmdstan.Columns, programColumns(t, cfg))
+	enableTSCV(t, cfg, "    enabled: true\n    folds: 2\n    horizon: 4\n    min_train: 30\n")
+	runDir := filepath.Join(t.TempDir(), "run")
+	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Log: &syncBuffer{}, Progress: &syncBuffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := os.ReadFile(filepath.Join(runDir, "50_model_selection", TSCVSummaryFile))
+	lines := strings.Split(strings.TrimSpace(string(sum)), "\n")
+	// 52 weeks: fold 1 trains on weeks 0-43 (44 weeks × 3 markets) and holds out 44-47.
+	if len(lines) != 4 || !strings.Contains(lines[1], ",132,") || !strings.HasSuffix(lines[1], ",12") || !strings.HasSuffix(lines[3], ",24") {
+		t.Errorf("tscv_summary.csv:\n%s", sum)
+	}
+	folds, _ := os.ReadFile(filepath.Join(runDir, "50_model_selection", TSCVFoldsFile))
+	rows := strings.Split(strings.TrimSpace(string(folds)), "\n")
+	if len(rows) != 1+2*3+3 {
+		t.Fatalf("tscv_folds.csv:\n%s", folds)
+	}
+	for _, r := range rows[1:] {
+		if !strings.HasSuffix(r, ",4") && !strings.HasSuffix(r, ",8") {
+			t.Errorf("tscv_folds.csv row %q: want 4 held-out weeks per fold and market (8 over both)", r)
+		}
+	}
+	pred, _ := os.ReadFile(filepath.Join(runDir, "50_model_selection", TSCVPredictionsFile))
+	dates := map[string]map[string]bool{} // fold → dates held out, across markets
+	for _, r := range strings.Split(strings.TrimSpace(string(pred)), "\n")[1:] {
+		c := strings.Split(r, ",")
+		if dates[c[0]] == nil {
+			dates[c[0]] = map[string]bool{}
+		}
+		dates[c[0]][c[1]] = true
+	}
+	if len(dates) != 2 || len(dates["1"]) != 4 || len(dates["2"]) != 4 {
+		t.Errorf("held-out dates per fold: %v; want the same 4 dates for every market", dates)
+	}
+}
