@@ -143,7 +143,8 @@ func TestRunTimeSeriesCV(t *testing.T) {
 	enableTSCV(t, cfg, "    enabled: true\n    folds: 3\n    horizon: 13\n    min_train: 52\n    window: rolling\n")
 	runDir := filepath.Join(t.TempDir(), "run")
 	var log strings.Builder
-	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow, Log: &syncBuffer{}, Progress: &log}); err != nil {
+	logBuf := &syncBuffer{} // Cores 4 and 2 chains: two folds at a time
+	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Cores: 4, Version: "test", Now: fixedNow, Log: logBuf, Progress: &log}); err != nil {
 		t.Fatal(err)
 	}
 	for f := 1; f <= 3; f++ {
@@ -152,6 +153,9 @@ func TestRunTimeSeriesCV(t *testing.T) {
 				t.Errorf("fold %d: %v", f, err)
 			}
 		}
+	}
+	if l := string(logBuf.Bytes()); !strings.Contains(l, "3 folds (rolling window, horizon 13), 2 at a time") || !strings.Contains(l, "3 of 3 share the run's compiled program") {
+		t.Errorf("log:\n%s", logBuf.Bytes())
 	}
 	if _, err := os.Stat(filepath.Join(runDir, "50_model_selection/tscv/fold_04")); err == nil {
 		t.Error("a fourth fold folder")
