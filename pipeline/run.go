@@ -282,7 +282,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if folds != nil {
-		if err := r.step("tscv", func() error { return r.timeSeriesCV(ctx, spec, folds, compiled.Key) }); err != nil {
+		if err := r.step("tscv", func() error { return r.timeSeriesCV(ctx, runner, spec, folds, compiled.Key) }); err != nil {
 			return nil, err
 		}
 	}

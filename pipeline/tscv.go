@@ -230,11 +230,7 @@ func (r *runner) tscvFolds(spec *ingest.Spec) ([]tscvFold, error) {
 // 50_model_selection/tscv/fold_NN), scores each fold's holdout with the training draws
 // applied to the full spec (so adstock carries over from the training weeks), and writes
 // tscv_summary.csv and tscv_folds.csv.
-func (r *runner) timeSeriesCV(ctx context.Context, spec *ingest.Spec, folds []tscvFold, mainKey string) error {
-	runner, err := r.openCmdStan(ctx)
-	if err != nil {
-		return err
-	}
+func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec *ingest.Spec, folds []tscvFold, mainKey string) error {
 	base, err := r.folder.Mkdir(runfolder.StageModelSelection)
 	if err != nil {
 		return err
