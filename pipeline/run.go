@@ -44,6 +44,7 @@ type Options struct {
 	Now func() time.Time
 
 	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
+	noTSCV      bool                // set for sensitivity scenarios: only the chosen run cross-validates
 }
 
 // Result is what a finished run produced.
@@ -245,6 +246,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := r.preflight(spec); err != nil {
 		return nil, err
 	}
+	folds, err := r.tscvFolds(spec)
+	if err != nil {
+		return nil, err
+	}
 	var prog *codegen.Program
 	if err := r.step("render", func() (err error) {
 		prog, err = codegen.Render(ctx, nil, spec)
@@ -275,6 +280,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	rows, err := r.postRun(ctx, spec, prog, csvs)
 	if err != nil {
 		return nil, err
+	}
+	if folds != nil {
+		if err := r.step("tscv", func() error { return r.timeSeriesCV(ctx, runner, spec, folds, compiled.Key) }); err != nil {
+			return nil, err
+		}
 	}
 	if r.cfg.Outputs.SessionInfo() {
 		if err := r.folder.Write(runfolder.StageMetadata, runfolder.SessionInfo, r.sessionInfo(spec, prog)); err != nil {
@@ -406,6 +416,11 @@ func (r *runner) compile(ctx context.Context, runner *cmdstan.Runner, prog *code
 }
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
+	return r.sample(ctx, runner, p, exe, dataPath, dir, r.opts.Progress)
+}
+
+// sample fits with the run's settings into dir, showing the chains' progress on progress.
+func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string, progress io.Writer) ([]string, error) {
 	fc := r.cfg.Fit
 	if fc.Method == "optimise" { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
@@ -429,7 +444,7 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 	if p.AdaptDelta > fc.MCMC.AdaptDelta {
 		r.logf("fit: the %s program samples with adapt_delta %g (fit.mcmc.adapt_delta is %g)", p.Template, p.AdaptDelta, fc.MCMC.AdaptDelta)
 	}
-	prog := cmdstan.NewProgress(r.opts.Progress, chains)
+	prog := cmdstan.NewProgress(progress, chains)
 	csvs, err := runner.Sample(ctx, exe, dataPath, dir, cmdstan.SampleOptions{
 		Chains:       chains,
 		Cores:        cores,
