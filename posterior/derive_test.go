@@ -3,6 +3,7 @@ package posterior
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -208,4 +209,75 @@ func TestDrawsMustFitTheSpec(t *testing.T) {
 	if _, err := Derive(context.Background(), spec, d, Options{}); err == nil {
 		t.Fatal("no error for draws that do not fit the spec")
 	}
+}
+
+// TestDeriveIsDeterministic: every field of the result, to the last bit, is the same
+// whatever the number of workers, with fixed and with estimated media transforms.
+func TestDeriveIsDeterministic(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		make func() (*ingest.Spec, *Draws)
+	}{
+		{"log-offset", func() (*ingest.Spec, *Draws) { return panelFixture(t, 700, 2, 40, true) }},
+		{"panel", func() (*ingest.Spec, *Draws) {
+			spec, d := benchPanel(6, 60)
+			return spec, firstDraws(d, 4, 100)
+		}},
+		{"panel-estimated", func() (*ingest.Spec, *Draws) {
+			spec, d := benchPanel(6, 60)
+			d = firstDraws(d, 4, 100)
+			withEstimatedTransforms(spec, d, 60)
+			return spec, d
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec, d := c.make()
+			var want string
+			for _, w := range []int{1, 2, 3, 7} {
+				res, err := Derive(context.Background(), spec, d, Options{Workers: w, Seed: 5})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// %v prints each float64 in the shortest form that reads back to the
+				// same bits (and NaN as NaN, -0 as -0).
+				got := fmt.Sprintf("%v", *res)
+				if w == 1 {
+					want = got
+					continue
+				}
+				if got != want {
+					t.Errorf("%d workers: the result differs from one worker's", w)
+				}
+			}
+		})
+	}
+}
+
+// firstDraws keeps the first per draws of each of the first chains of d (transforms
+// not included).
+func firstDraws(d *Draws, chains, per int) *Draws {
+	cut := func(v []float64) []float64 {
+		var out []float64
+		for c := range chains {
+			out = append(out, v[c*d.PerChain:c*d.PerChain+per]...)
+		}
+		return out
+	}
+	e := &Draws{Terms: d.Terms, Chains: chains, PerChain: per, NoiseSD: cut(d.NoiseSD)}
+	for _, b := range d.Beta {
+		e.Beta = append(e.Beta, cut(b))
+	}
+	for _, f := range d.Factors {
+		g := f
+		g.Dev = nil
+		for _, dev := range f.Dev {
+			var m [][]float64
+			for _, v := range dev {
+				m = append(m, cut(v))
+			}
+			g.Dev = append(g.Dev, m)
+		}
+		e.Factors = append(e.Factors, g)
+	}
+	return e
 }
