@@ -155,19 +155,71 @@ func addTo(dst, src []float64) {
 	}
 }
 
-// accumulator is one worker's scratch space.
+// accumulator is one worker's scratch space, and the last summary of each term's
+// contribution.
 type accumulator struct {
 	theta, c   [][]float64
 	mu, buf, x []float64
 	q          []float64
+	last       []lastContribution // [term]
+}
+
+// reuseSummaries lets tests turn off the reuse of lastContribution.
+var reuseSummaries = true
+
+// lastContribution remembers the summary of the last contribution a worker computed for a
+// term and what it was computed from. A term's contribution to row i is x_k,i·θ_k,i,s,
+// and θ depends on the row only through its group levels, so a row with the same x (to
+// the bit) and the same levels (the intercept's rows of one market, the weeks a medium
+// has no spend) has the very same draws: their summary is reused, not recomputed. Terms
+// with estimated transforms, whose x varies by draw, are never reused.
+type lastContribution struct {
+	ok     bool
+	x      uint64 // math.Float64bits of x_k,i (the offset for the offset's column)
+	levels []int  // the row's level of each grouping factor
+	c      Contribution
 }
 
 func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
 	S, K := d.S(), len(spec.Terms)
-	return &accumulator{
+	a := &accumulator{
 		theta: matrix(K, S), c: matrix(nTerms, S),
 		mu: make([]float64, S), buf: make([]float64, S), x: make([]float64, S), q: make([]float64, len(FitProbs)),
+		last: make([]lastContribution, nTerms),
 	}
+	for k := range a.last {
+		a.last[k].levels = make([]int, len(spec.Groups))
+	}
+	return a
+}
+
+// sameContribution reports whether term k's contribution to row i has the draws of the
+// one a.last[k] summarises; if not, it records row i's key there (not yet ok).
+func (a *accumulator) sameContribution(spec *ingest.Spec, tr *transformed, i, k int) bool {
+	if !reuseSummaries {
+		return false
+	}
+	var x float64
+	switch {
+	case k == len(spec.Terms):
+		x = spec.Offset[i]
+	case tr != nil && tr.byTerm[k] != nil:
+		return false
+	default:
+		x = spec.X[k][i]
+	}
+	l := &a.last[k]
+	same := l.ok && l.x == math.Float64bits(x)
+	for f, g := range spec.Groups {
+		same = same && l.levels[f] == g.Of[i]
+	}
+	if !same {
+		l.ok, l.x = false, math.Float64bits(x)
+		for f, g := range spec.Groups {
+			l.levels[f] = g.Of[i]
+		}
+	}
+	return same
 }
 
 // blockSums are the per-draw sums over the rows of one block: squared errors, sMAPE
@@ -327,6 +379,10 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 	dec := make([]Contribution, len(a.c))
 	q3 := a.q[:len(decompProbs)]
 	for k, ck := range a.c {
+		if a.sameContribution(spec, tr, i, k) {
+			dec[k] = a.last[k].c
+			continue
+		}
 		copy(a.buf, ck)
 		m := mean(a.buf)
 		quantiles(a.buf, decompProbs, q3)
@@ -337,6 +393,9 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 				e += math.Exp(v)
 			}
 			dec[k].MultMean = e / float64(len(ck))
+		}
+		if l := &a.last[k]; k == len(spec.Terms) || tr == nil || tr.byTerm[k] == nil {
+			l.ok, l.c = true, dec[k]
 		}
 	}
 	res.Decomp[i] = dec
