@@ -103,6 +103,7 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 		Method:          cfg.Fit.Method,
 	}
 	res, err := r.run(ctx)
+	err = r.interrupted(ctx, err)
 	r.finish(err)
 	r.step("report", func() error { r.writeHTML(ctx); return nil })
 	r.saveInfo() // again, with the report's timing
@@ -165,6 +166,19 @@ type runner struct {
 	report *diagnostics.Report // P0 checks, then P1 after sampling
 	log    syncBuffer          // a copy of the log, for run.log
 	table  *ingest.Table       // the data, for spend columns
+	stage  string              // the step running or last run, for an interruption's message
+}
+
+// interrupted returns err, unless ctx was cancelled (Ctrl-C, SIGTERM) and err is not
+// already the sampler's ErrInterrupted: then the step that was running failed because
+// of the cancellation (a bare context.Canceled from reading the chains, say), and the
+// run reports the interruption, wrapping ErrInterrupted, as it would during sampling.
+func (r *runner) interrupted(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("%w: stopped during the %s step; what the run wrote so far is kept in %s (%w)",
+		ErrInterrupted, r.stage, r.folder.Dir, context.Cause(ctx))
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of several chains.
@@ -212,6 +226,7 @@ func (r *runner) writeReport() error {
 
 // step times one stage of the run into run.json's timings.
 func (r *runner) step(name string, fn func() error) error {
+	r.stage = name
 	t0 := time.Now()
 	err := fn()
 	r.info.Timings[name] = time.Since(t0).Seconds()
