@@ -12,7 +12,10 @@
 //     compile Cache, so a program that was built once for the same CmdStan and
 //     flags is never built again; Runner.Sample runs one process per chain, in
 //     parallel up to a core limit, and reports progress from the sampler's
-//     "Iteration:" lines; Runner.Optimize runs the L-BFGS optimizer from several
+//     "Iteration:" lines, keeping each chain's stdout and stderr in files; the
+//     sampler's messages about rejected proposals, common and harmless at
+//     initialisation, reach the log only as one line per chain that still rejects
+//     proposals after warmup; Runner.Optimize runs the L-BFGS optimizer from several
 //     random inits and keeps the best.
 //
 // The file formats, CmdStan's JSON data and Stan CSV, belong to package stanio; this

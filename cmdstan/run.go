@@ -49,6 +49,9 @@ type Runner struct {
 // NewRunner returns a Runner for the install, compiling through cache (which may be
 // nil for a Runner that only samples). Notes on what it is doing (cache hits and
 // misses, each chain's stderr prefixed "chain k | ") go to log; nil discards them.
+// The sampler's "Metropolis proposal is about to be rejected" messages are kept out
+// of the log (they stay in the chain's stderr file); when a chain still prints them
+// after warmup, the log gets one line for the chain saying how many there were.
 func NewRunner(inst *Install, cache *Cache, log io.Writer) *Runner {
 	if log == nil {
 		log = io.Discard
@@ -265,6 +268,7 @@ func (r *Runner) Sample(ctx context.Context, exe, dataFile, outDir string, opts 
 			}
 			started[i] = true
 			prog.Start(id, total)
+			var msgs chainMessages
 			err := r.runProcess(gctx, process{
 				args:   sampleArgs(exe, dataFile, paths[i], id, opts),
 				id:     id,
@@ -272,13 +276,18 @@ func (r *Runner) Sample(ctx context.Context, exe, dataFile, outDir string, opts 
 				stdout: base + ".stdout.txt",
 				stderr: base + ".stderr.txt",
 				onLine: func(line string) {
+					msgs.stdout(line)
 					if m := iterationLine.FindStringSubmatch(line); m != nil {
 						iter, _ := strconv.Atoi(m[1])
 						n, _ := strconv.Atoi(m[2])
 						prog.Update(id, iter, n, m[3] == "Warmup")
 					}
 				},
+				logErrLine: msgs.stderr,
 			})
+			if s := msgs.summary(base + ".stderr.txt"); s != "" {
+				r.logf("chain %d | %s", id, s)
+			}
 			if killedBySIGINT(err) && gctx.Err() == nil {
 				sawSIGINT.Store(true) // a SIGINT we did not send: Ctrl-C in the terminal
 			}
@@ -337,21 +346,24 @@ func killedBySIGINT(err error) bool {
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGINT
 }
 
-// process is one CmdStan run: the command, where its output goes, and a callback for
-// each stdout line.
+// process is one CmdStan run: the command, where its output goes, a callback for
+// each stdout line and a filter for the stderr lines that go to the log.
 type process struct {
 	args           []string
 	id             int    // chain or run id
 	label          string // "chain 2", "optimize run 3": prefixes log lines and errors
 	stdout, stderr string
 	onLine         func(string)
+	// logErrLine reports whether a stderr line goes to the log (it is kept in the
+	// stderr file either way); nil logs them all.
+	logErrLine func(string) bool
 }
 
 // maxKept bounds how much of a process's output an error carries.
 const maxKept = 64 << 10
 
 // runProcess runs p, saving its stdout and stderr to files and copying stderr lines
-// to the log. A failure is a *RunError.
+// (those p.logErrLine passes) to the log. A failure is a *RunError.
 func (r *Runner) runProcess(ctx context.Context, p process) error {
 	outFile, err := os.Create(p.stdout)
 	if err != nil {
@@ -370,7 +382,11 @@ func (r *Runner) runProcess(ctx context.Context, p process) error {
 			p.onLine(line)
 		}
 	}}
-	errLines := &lineWriter{fn: func(line string) { r.logf("%s | %s", p.label, line) }}
+	errLines := &lineWriter{fn: func(line string) {
+		if p.logErrLine == nil || p.logErrLine(line) {
+			r.logf("%s | %s", p.label, line)
+		}
+	}}
 	cmd := r.command(ctx, p.args)
 	cmd.Stdout = io.MultiWriter(outFile, &outTail, outLines)
 	cmd.Stderr = io.MultiWriter(errFile, &errTail, errLines)

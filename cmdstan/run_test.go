@@ -395,9 +395,31 @@ func fakeSampler(args []string) int {
 	if err != nil {
 		panic(err)
 	}
+	// DSAMSTAN_FAKE_REJECT makes every chain reject a proposal at initialisation, as
+	// CmdStan often does; the chain whose id is DSAMSTAN_FAKE_REJECT_SAMPLING also
+	// rejects three while sampling.
+	reject := func() {
+		os.Stderr.WriteString(rejectionHeader + " because of the following issue:\n" +
+			"Exception: normal_lpdf: Location parameter[1] is -nan, but must be finite! (in '/tmp/dsamstan-build-1/model_1.stan', line 118, column 2 to column 43)\n" +
+			"If this warning occurs sporadically, such as for highly constrained variable types like covariance matrices, then the sampler is fine,\n" +
+			"but if this warning occurs often then your model may be either severely ill-conditioned or misspecified.\n\n")
+	}
+	if os.Getenv("DSAMSTAN_FAKE_REJECT") != "" {
+		reject()
+		// stdout and stderr reach the Runner through separate pipes: let this reach it
+		// before the iteration lines do, as a real sampler's long warmup does.
+		time.Sleep(200 * time.Millisecond)
+	}
 	for i := 1; i <= total; i++ {
 		if i == 1 || i%refresh == 0 || i == warmup+1 || i == total {
 			iteration(i)
+		}
+		if i == warmup+1 && id == os.Getenv("DSAMSTAN_FAKE_REJECT_SAMPLING") {
+			// Likewise, let the (Sampling) line arrive first.
+			time.Sleep(200 * time.Millisecond)
+			for range 3 {
+				reject()
+			}
 		}
 	}
 	if err := os.WriteFile(a["output.file"], csv, 0o644); err != nil {
@@ -647,6 +669,75 @@ func TestSampleChainCrash(t *testing.T) {
 	}
 	if rec.done[2] == nil {
 		t.Error("progress did not hear that chain 2 failed")
+	}
+}
+
+// The sampler's messages about rejected proposals stay in the chains' stderr files;
+// the log hears of them only when they come after warmup, in one line per chain.
+func TestSampleRejectionMessages(t *testing.T) {
+	f := newFake(t, "DSAMSTAN_FAKE_REJECT=1", "DSAMSTAN_FAKE_REJECT_SAMPLING=2")
+	out := t.TempDir()
+	_, err := f.Sample(context.Background(), "/fake/bernoulli", "", out,
+		SampleOptions{Chains: 3, Cores: 3, Warmup: 100, Samples: 100, Refresh: 50}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := f.log.String()
+	for _, hidden := range []string{"Informational Message", "Exception:", "If this warning occurs", "but if this warning", "/tmp/dsamstan-build-1"} {
+		if strings.Contains(log, hidden) {
+			t.Errorf("log shows %q:\n%s", hidden, log)
+		}
+	}
+	for k := 1; k <= 3; k++ {
+		stderr, _ := os.ReadFile(filepath.Join(out, fmt.Sprintf("chain_%d.stderr.txt", k)))
+		n := 1
+		if k == 2 {
+			n = 4
+		}
+		if got := strings.Count(string(stderr), rejectionHeader); got != n {
+			t.Errorf("chain %d stderr file keeps %d rejection messages; want %d", k, got, n)
+		}
+	}
+	want := "chain 2 | 3 proposals were rejected after warmup because the model could not be evaluated " +
+		"(first: normal_lpdf: Location parameter[1] is -nan, but must be finite!); " +
+		"a few are harmless, but many mean the model is ill-conditioned or misspecified: " +
+		"check the data's scales and the priors, and the divergences in the diagnostics; the messages are in " +
+		filepath.Join(out, "chain_2.stderr.txt") + "\n"
+	if log != want {
+		t.Errorf("log =\n%s\nwant\n%s", log, want)
+	}
+}
+
+func TestChainMessages(t *testing.T) {
+	var m chainMessages
+	lines := []struct {
+		line string
+		show bool
+	}{
+		{rejectionHeader + " because of the following issue:", false},
+		{"Exception: boom (in '/tmp/x/model.stan', line 3, column 2 to column 9)", false},
+		{"If this warning occurs sporadically, such as ...", false},
+		{"but if this warning occurs often then ...", false},
+		{"", false},
+		{"Exception: a real error", true},
+		{rejectionHeader, false},
+		{"Exception: cut short", false},
+		{"Chain 1: something else entirely", true}, // ends the block
+		{"", true},
+	}
+	for _, l := range lines {
+		if got := m.stderr(l.line); got != l.show {
+			t.Errorf("stderr(%q) = %v; want %v", l.line, got, l.show)
+		}
+	}
+	if s := m.summary("x"); s != "" {
+		t.Errorf("summary after warmup-only rejections = %q; want none", s)
+	}
+	m.stdout("Iteration: 1001 / 2000 [ 50%]  (Sampling)")
+	m.stderr(rejectionHeader)
+	m.stderr("Exception: boom (in '/tmp/x/model.stan', line 3, column 2 to column 9)")
+	if s := m.summary("x"); !strings.HasPrefix(s, "1 proposal was rejected after warmup because the model could not be evaluated (first: boom); ") {
+		t.Errorf("summary = %q", s)
 	}
 }
 

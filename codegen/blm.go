@@ -87,25 +87,25 @@ func (d *blmData) transformVars(spec *ingest.Spec, et *estTransforms) []stanio.V
 		{Name: "K", Value: d.k},
 		{Name: "X", Value: et.designRows(x, order)},
 		{Name: "y", Value: y},
-		{Name: "prior_mean", Value: d.priorMean},
-		{Name: "prior_sd", Value: d.priorSD},
-		{Name: "lb", Value: d.lb},
-		{Name: "ub", Value: d.ub},
-		{Name: "prior_family_noise_sd", Value: d.noiseFlag},
-		{Name: "noise_sd_prior_a", Value: d.noiseA},
-		{Name: "noise_sd_prior_b", Value: d.noiseB},
 	}
-	return append(vars, et.vars(spec)...)
+	return slices.Concat(vars, d.priorVars(), et.vars(spec))
 }
 
 // vars lists the CmdStan data in the program's declaration order.
 func (d *blmData) vars() []stanio.Var {
-	return []stanio.Var{
+	return append([]stanio.Var{
 		{Name: "N", Value: d.n},
 		{Name: "K", Value: d.k},
 		{Name: "R", Value: d.stats.r},
 		{Name: "Qty", Value: d.stats.qty},
 		{Name: "rss_ls", Value: d.stats.rss},
+	}, d.priorVars()...)
+}
+
+// priorVars lists the priors, bounds and noise prior, which both programs declare after
+// their data.
+func (d *blmData) priorVars() []stanio.Var {
+	return []stanio.Var{
 		{Name: "prior_mean", Value: d.priorMean},
 		{Name: "prior_sd", Value: d.priorSD},
 		{Name: "lb", Value: d.lb},

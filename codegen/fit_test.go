@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -40,6 +41,8 @@ type fitOptions struct {
 	seed       int64
 	// decode maps a chain to named draws; nil means Program.Decode of the program.
 	decode func(*stanio.Chain) ([]string, [][]float64, error)
+	// warmup and samples per chain; 0 means 1000.
+	warmup, samples int
 }
 
 // cmdstanRunner returns a Runner on the installed CmdStan and the default compile cache
@@ -61,7 +64,8 @@ func cmdstanRunner(tb testing.TB) *cmdstan.Runner {
 }
 
 // fitProgram compiles code (through the cache) and samples it on data with 4 chains of
-// 1000 warmup and 1000 draws, 2 at a time, and summarises the group scales.
+// 1000 warmup and 1000 draws (unless o says otherwise), 2 at a time, and summarises the
+// group scales.
 func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []stanio.Var, o fitOptions) *fitResult {
 	tb.Helper()
 	ctx := context.Background()
@@ -74,9 +78,10 @@ func fitProgram(tb testing.TB, r *cmdstan.Runner, code []byte, data []stanio.Var
 	if err := stanio.WriteDataFile(dataFile, data); err != nil {
 		tb.Fatal(err)
 	}
+	warmup, samples := cmp.Or(o.warmup, 1000), cmp.Or(o.samples, 1000)
 	start := time.Now()
 	csvs, err := r.Sample(ctx, comp.Exe, dataFile, dir, cmdstan.SampleOptions{
-		Chains: 4, Cores: 2, Warmup: 1000, Samples: 1000, Seed: o.seed, Metric: o.metric, AdaptDelta: o.adaptDelta,
+		Chains: 4, Cores: 2, Warmup: warmup, Samples: samples, Seed: o.seed, Metric: o.metric, AdaptDelta: o.adaptDelta,
 	}, nil)
 	wall := time.Since(start)
 	if err != nil {

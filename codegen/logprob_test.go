@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/stanio"
 )
 
@@ -63,44 +64,10 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			lay := p.hier
-			fl := &lay.factors[0]
-			x, y := standardise(spec)
-			rows := make([][]float64, spec.N)
-			for i := range rows {
-				for k := range x {
-					rows[i] = append(rows[i], x[k][i])
-				}
-			}
-			var order, start, end, varying []int
-			for _, rs := range rowsByLevel(&spec.Groups[0]) {
-				start = append(start, len(order)+1)
-				for _, i := range rs {
-					order = append(order, i+1)
-				}
-				end = append(end, len(order))
-			}
-			for _, k := range fl.terms {
-				varying = append(varying, k+1)
-			}
-			xMean, intercept := make([]float64, len(x)), 0
-			if lay.xMean != nil {
-				xMean, intercept = lay.xMean, lay.intercept+1
-			}
-			corr := 0
-			if fl.correlated {
-				corr = 1
-			}
+			fl := &p.hier.factors[0]
 			jn := len(fl.terms)
 			writeJSON(t, filepath.Join(dir, "ours.json"), p.Data)
-			writeJSON(t, filepath.Join(dir, "naive.json"), append([]stanio.Var{
-				{Name: "K", Value: len(x)}, {Name: "G", Value: len(fl.levels)}, {Name: "J", Value: jn},
-				{Name: "X", Value: rows}, {Name: "y", Value: y},
-				{Name: "order", Value: order}, {Name: "start", Value: start}, {Name: "end", Value: end},
-				{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
-				{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
-				{Name: "lkj_eta_naive", Value: lkjEta},
-			}, p.Data...))
+			writeJSON(t, filepath.Join(dir, "naive.json"), append(naivePanelVars(spec, p, "X", "y"), p.Data...))
 
 			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
 			centre := dataVar(t, p, "log_noise_sd_centre").(float64)
@@ -215,4 +182,46 @@ func writeJSON(t *testing.T, name string, vars []stanio.Var) {
 		t.Fatal(err)
 	}
 	writeFile(t, name, b.Bytes())
+}
+
+// naivePanelVars is the data of the naive panel programs besides the rendered program's
+// own: the standardised design and response (named xName and yName), the rows of each
+// group, the group-varying columns, the shear and the LKJ shape, read from p's layout.
+func naivePanelVars(spec *ingest.Spec, p *Program, xName, yName string) []stanio.Var {
+	lay := p.hier
+	fl := &lay.factors[0]
+	x, y := standardise(spec)
+	rows := make([][]float64, spec.N)
+	for i := range rows {
+		for k := range x {
+			rows[i] = append(rows[i], x[k][i])
+		}
+	}
+	var order, start, end, varying []int
+	for _, rs := range rowsByLevel(&spec.Groups[0]) {
+		start = append(start, len(order)+1)
+		for _, i := range rs {
+			order = append(order, i+1)
+		}
+		end = append(end, len(order))
+	}
+	for _, k := range fl.terms {
+		varying = append(varying, k+1)
+	}
+	xMean, intercept := make([]float64, len(x)), 0
+	if lay.xMean != nil {
+		xMean, intercept = lay.xMean, lay.intercept+1
+	}
+	corr := 0
+	if fl.correlated {
+		corr = 1
+	}
+	return []stanio.Var{
+		{Name: "K", Value: len(x)}, {Name: "G", Value: len(fl.levels)}, {Name: "J", Value: len(fl.terms)},
+		{Name: xName, Value: rows}, {Name: yName, Value: y},
+		{Name: "order", Value: order}, {Name: "start", Value: start}, {Name: "end", Value: end},
+		{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
+		{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
+		{Name: "lkj_eta_naive", Value: lkjEta},
+	}
 }

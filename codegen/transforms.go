@@ -227,21 +227,10 @@ func checkSeries(spec *ingest.Spec) error {
 // rawScale is the median positive value of x (1 when none is positive): the unit of a
 // column's raw values, and of its half saturation, on the sampler's scale.
 func rawScale(x []float64) float64 {
-	var pos []float64
-	for _, v := range x {
-		if v > 0 {
-			pos = append(pos, v)
-		}
+	if m, ok := ingest.MedianPositive(x); ok {
+		return m
 	}
-	if len(pos) == 0 {
-		return 1
-	}
-	slices.Sort(pos)
-	m := len(pos) / 2
-	if len(pos)%2 == 1 {
-		return pos[m]
-	}
-	return (pos[m-1] + pos[m]) / 2
+	return 1
 }
 
 // add appends the prior p of one parameter, mapped to the sampler's scale of a value

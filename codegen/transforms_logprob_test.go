@@ -222,43 +222,9 @@ func TestTransformsLogProbMatchesNaive(t *testing.T) {
 			if p.Template != IntegratedTemplate {
 				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
 			}
-			lay := p.hier
-			fl := &lay.factors[0]
-			x, y := standardise(spec)
-			rows := make([][]float64, spec.N)
-			for i := range rows {
-				for k := range x {
-					rows[i] = append(rows[i], x[k][i])
-				}
-			}
-			var order, start, end, varying []int
-			for _, rs := range rowsByLevel(&spec.Groups[0]) {
-				start = append(start, len(order)+1)
-				for _, i := range rs {
-					order = append(order, i+1)
-				}
-				end = append(end, len(order))
-			}
-			for _, k := range fl.terms {
-				varying = append(varying, k+1)
-			}
-			xMean, intercept := make([]float64, len(x)), 0
-			if lay.xMean != nil {
-				xMean, intercept = lay.xMean, lay.intercept+1
-			}
-			corr := 0
-			if fl.correlated {
-				corr = 1
-			}
+			fl := &p.hier.factors[0]
 			jn := len(fl.terms)
-			naive := append([]stanio.Var{
-				{Name: "K", Value: len(x)}, {Name: "G", Value: len(fl.levels)}, {Name: "J", Value: jn},
-				{Name: "X_naive", Value: rows}, {Name: "y_naive", Value: y},
-				{Name: "order", Value: order}, {Name: "start", Value: start}, {Name: "end", Value: end},
-				{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
-				{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
-				{Name: "lkj_eta_naive", Value: lkjEta},
-			}, naiveTransformVars(spec)...)
+			naive := append(naivePanelVars(spec, p, "X_naive", "y_naive"), naiveTransformVars(spec)...)
 
 			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
 			centre := dataVar(t, p, "log_noise_sd_centre").(float64)

@@ -267,10 +267,7 @@ func TestTransformErrors(t *testing.T) {
 // estimated adstock; each market is one series.
 func panelTransformSpec(o panelOptions) *ingest.Spec {
 	s := panelTestSpec(o)
-	var series [][]int
-	for _, rows := range rowsByLevel(&s.Groups[0]) {
-		series = append(series, rows)
-	}
+	series := rowsByLevel(&s.Groups[0])
 	if o.brands { // a series is a market and brand
 		series = rowsByLevel(&s.Groups[1])
 	}

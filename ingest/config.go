@@ -211,10 +211,12 @@ type DiagnosticsConfig struct {
 	// Identifiability holds the identifiability gate's limits; nil when the file has no
 	// such section (IdentifiabilityLimits gives the defaults).
 	Identifiability *IdentifiabilityConfig `yaml:"identifiability,omitempty"`
-	// ModelSelection and TimeSeriesSelection are DSAMbayes switches for features dsamstan
-	// does not have yet: accepted while not enabled.
-	ModelSelection      *Switch `yaml:"model_selection,omitempty"`
-	TimeSeriesSelection *Switch `yaml:"time_series_selection,omitempty"`
+	// ModelSelection is a DSAMbayes switch for a feature dsamstan does not have yet:
+	// accepted while not enabled.
+	ModelSelection *Switch `yaml:"model_selection,omitempty"`
+	// TimeSeriesSelection holds the time-series cross-validation settings; nil when the
+	// file has no such section (no cross-validation).
+	TimeSeriesSelection *TimeSeriesSelectionConfig `yaml:"time_series_selection,omitempty"`
 }
 
 // OutputsConfig is the outputs section.
@@ -474,6 +476,7 @@ func (c *Config) applyDefaults() {
 
 	setStr("diagnostics.policy_mode", &c.Diagnostics.PolicyMode, "publish")
 	c.identifiabilityDefaults()
+	c.tscvDefaults()
 	setStr("outputs.root_dir", &c.Outputs.RootDir, "results")
 	if c.Outputs.RootDir != "" && !filepath.IsAbs(c.Outputs.RootDir) {
 		c.Outputs.RootDir = filepath.Join(c.Dir, c.Outputs.RootDir)

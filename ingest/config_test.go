@@ -176,7 +176,7 @@ func TestBadConfigs(t *testing.T) {
 				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true but `data.date_var` is not set; holidays are joined to the data by week, so name the date column\n" +
 				"ingest: testdata/bad.yaml:14:5: holiday calendar \"nope.csv\" not found (`time_components.holidays.calendar_path` is resolved against the config's folder " + dir + ")\n" +
 				"ingest: testdata/bad.yaml:18:5: `diagnostics.model_selection.enabled` is true, but dsamstan has no model-selection settings yet; set it to false (or remove the section)\n" +
-				"ingest: testdata/bad.yaml:20:5: `diagnostics.time_series_selection.enabled` is true, but dsamstan has no time-series cross-validation (blocked expanding-window CV) yet; set it to false (or remove the section)",
+				"ingest: testdata/bad.yaml:20:5: `diagnostics.time_series_selection.enabled` is true but `data.date_var` is not set; the folds are cut by date, so name the date column",
 		},
 		{
 			name: "identifiability limits out of range",

@@ -15,7 +15,7 @@
 // *ConfigError, with their positions and keys under allocation.
 //
 // DSAMbayes sections for features dsamstan lacks (pooling, forecast, security,
-// diagnostics.model_selection / time_series_selection) are accepted while
+// diagnostics.model_selection) are accepted while
 // switched off, so ported configs load unchanged; the key that switches one on is refused at
 // its line, saying what is missing. time_components.holidays, when switched on, generates
 // holiday columns from a calendar CSV (see holidays.go): LoadData adds them to the table and
@@ -27,7 +27,11 @@
 // parse in that format. Without it the format is recognised from the
 // values (see dateLayouts), and slashed dates that read both day-first and month-first
 // (no day past the 12th) are refused, naming the first line. diagnostics.identifiability
-// holds the limits of the identifiability gate (IdentifiabilityConfig).
+// holds the limits of the identifiability gate (IdentifiabilityConfig);
+// diagnostics.time_series_selection the time-series cross-validation settings
+// (TimeSeriesSelectionConfig), which need data.date_var. Spec.Subset cuts a spec to some of
+// its rows (a fold's training or holdout weeks) keeping the model and the transformed columns
+// of the full series; Config.RowTimes parses each row's date.
 //
 // # Formula
 //

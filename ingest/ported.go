@@ -73,7 +73,6 @@ var switchedOff = []struct{ section, key, missing string }{
 	{"forecast", "enabled", "dsamstan has no forecasting"},
 	{"security", "allow_unsafe_formula", "dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead"},
 	{"diagnostics.model_selection", "enabled", "dsamstan has no model-selection settings yet"},
-	{"diagnostics.time_series_selection", "enabled", "dsamstan has no time-series cross-validation (blocked expanding-window CV) yet"},
 }
 
 // switchedOffKey gives the message for a key, other than the switch, inside a section that
@@ -103,7 +102,6 @@ func (c *Config) validatePorted(v *validator) {
 	}
 	d := c.Diagnostics
 	on["diagnostics.model_selection"] = d.ModelSelection != nil && d.ModelSelection.Enabled
-	on["diagnostics.time_series_selection"] = d.TimeSeriesSelection != nil && d.TimeSeriesSelection.Enabled
 	for _, s := range switchedOff {
 		if on[s.section] {
 			key := s.section + "." + s.key

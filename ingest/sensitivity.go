@@ -52,23 +52,10 @@ func decodeSensitivity(d *strictyaml.Decoder, path string, n ast.Node) []Sensiti
 	if n == nil || n.Type() == ast.NullType || !d.Mapping(path, n) {
 		return nil
 	}
-	var es []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		es = m.Values
-	case *ast.MappingValueNode:
-		es = []*ast.MappingValueNode{m}
-	}
 	axes := []SensitivityAxis{}
 	seen := map[string]bool{}
-	for _, e := range es {
-		name := e.Key.GetToken().Value
-		if s, ok := e.Key.(*ast.StringNode); ok {
-			name = s.Value
-		}
-		child := path + "." + name
-		line, col := strictyaml.StartPos(e.Key)
-		d.Pos[child] = strictyaml.Position{Line: line, Col: col, Set: e.Value != nil && e.Value.Type() != ast.NullType}
+	for _, e := range d.Entries(path, n) {
+		name, child := e.Name, e.Path
 		column, param, ok := splitSensitivityKey(name)
 		switch {
 		case !ok:

@@ -150,22 +150,9 @@ func (t *Transforms) UnmarshalStrictYAML(d *strictyaml.Decoder, path string, n a
 	if !d.Mapping(path, n) {
 		return
 	}
-	var es []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		es = m.Values
-	case *ast.MappingValueNode:
-		es = []*ast.MappingValueNode{m}
-	}
 	out := Transforms{Columns: map[string]ColumnTransform{}}
-	for _, e := range es {
-		name := e.Key.GetToken().Value
-		if s, ok := e.Key.(*ast.StringNode); ok {
-			name = s.Value
-		}
-		child := path + "." + name
-		line, col := strictyaml.StartPos(e.Key)
-		d.Pos[child] = strictyaml.Position{Line: line, Col: col, Set: e.Value != nil && e.Value.Type() != ast.NullType}
+	for _, e := range d.Entries(path, n) {
+		name, child := e.Name, e.Path
 		if name == sensitivityKey {
 			out.Sensitivity = decodeSensitivity(d, child, e.Value)
 			continue
@@ -606,13 +593,14 @@ func (b *builder) setTransformPriors(ts []Transform) error {
 	return errors.Join(errs...)
 }
 
-// positiveMedian returns the median of the values of x > 0 at rows (the mean of the two
-// middle values for an even count), and false when there is none.
-func positiveMedian(x []float64, rows []int) (float64, bool) {
+// MedianPositive returns the median of the finite values of x above 0 (the mean of the two
+// middle ones for an even count), and false when there is none: the centre of the default
+// half_saturation prior, and the unit in which codegen samples it.
+func MedianPositive(x []float64) (float64, bool) {
 	var pos []float64
-	for _, i := range rows {
-		if x[i] > 0 && !math.IsInf(x[i], 1) {
-			pos = append(pos, x[i])
+	for _, v := range x {
+		if v > 0 && !math.IsInf(v, 1) {
+			pos = append(pos, v)
 		}
 	}
 	if len(pos) == 0 {
@@ -624,6 +612,15 @@ func positiveMedian(x []float64, rows []int) (float64, bool) {
 		return pos[n/2], true
 	}
 	return (pos[n/2-1] + pos[n/2]) / 2, true
+}
+
+// positiveMedian is MedianPositive over the values of x at rows.
+func positiveMedian(x []float64, rows []int) (float64, bool) {
+	at := make([]float64, len(rows))
+	for j, i := range rows {
+		at[j] = x[i]
+	}
+	return MedianPositive(at)
 }
 
 // transforms resolves the config's transforms in term order and the series the adstock runs

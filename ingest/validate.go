@@ -62,6 +62,7 @@ func (c *Config) Validate() error {
 	c.validateFit(v)
 	v.enum("diagnostics.policy_mode", c.Diagnostics.PolicyMode, policyModes)
 	c.validateIdentifiability(v)
+	c.validateTSCV(v)
 	c.validatePorted(v)
 	if c.Outputs.RootDir == "" {
 		v.add("outputs.root_dir", "`outputs.root_dir` is empty; set the folder that holds the run folders (default results)")

@@ -59,19 +59,6 @@ func (m *model) setDraws(draws [][]Response) {
 	}
 }
 
-// meanValue is channel c's expected contribution at spend s: β̄·f(s), or (1/S) Σ_d β_d f_d(s)
-// for curves that vary by draw.
-func (m *model) meanValue(c int, s float64) float64 {
-	if m.draws[c] == nil {
-		return m.mean[c] * m.resp[c].Value(s)
-	}
-	t := 0.0
-	for d, r := range m.draws[c] {
-		t += m.beta[c][d] * r.Value(s)
-	}
-	return t / float64(m.nd)
-}
-
 // meanDeriv is the slope of channel c's expected contribution at spend s: β̄·f'(s), or
 // (1/S) Σ_d β_d f_d'(s) for curves that vary by draw.
 func (m *model) meanDeriv(c int, s float64) float64 {

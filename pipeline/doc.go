@@ -5,6 +5,11 @@
 // folder through package runfolder, every file atomically, and 00_run_metadata/run.json
 // always says whether the run completed, failed or was interrupted, and why.
 //
+// With diagnostics.time_series_selection enabled, Run then cross-validates in time (tscv.go):
+// each fold's training rows (ingest.Spec.Subset) are fitted with the run's program into
+// 50_model_selection/tscv/fold_NN, and the training draws applied to the full spec score the
+// held-out rows (posterior.Draws.Mu), into tscv_summary.csv and tscv_folds.csv.
+//
 // Validate makes every check Run makes before compiling (the validate command), with the same
 // steps and messages, and writes only the run metadata and the P0 report, when asked to.
 //

@@ -44,6 +44,7 @@ type Options struct {
 	Now func() time.Time
 
 	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
+	noTSCV      bool                // set for sensitivity scenarios: only the chosen run cross-validates
 }
 
 // Result is what a finished run produced.
@@ -102,6 +103,7 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 		Method:          cfg.Fit.Method,
 	}
 	res, err := r.run(ctx)
+	err = r.interrupted(ctx, err)
 	r.finish(err)
 	r.step("report", func() error { r.writeHTML(ctx); return nil })
 	r.saveInfo() // again, with the report's timing
@@ -164,6 +166,19 @@ type runner struct {
 	report *diagnostics.Report // P0 checks, then P1 after sampling
 	log    syncBuffer          // a copy of the log, for run.log
 	table  *ingest.Table       // the data, for spend columns
+	stage  string              // the step running or last run, for an interruption's message
+}
+
+// interrupted returns err, unless ctx was cancelled (Ctrl-C, SIGTERM) and err is not
+// already the sampler's ErrInterrupted: then the step that was running failed because
+// of the cancellation (a bare context.Canceled from reading the chains, say), and the
+// run reports the interruption, wrapping ErrInterrupted, as it would during sampling.
+func (r *runner) interrupted(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("%w: stopped during the %s step; what the run wrote so far is kept in %s (%w)",
+		ErrInterrupted, r.stage, r.folder.Dir, context.Cause(ctx))
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of several chains.
@@ -211,6 +226,7 @@ func (r *runner) writeReport() error {
 
 // step times one stage of the run into run.json's timings.
 func (r *runner) step(name string, fn func() error) error {
+	r.stage = name
 	t0 := time.Now()
 	err := fn()
 	r.info.Timings[name] = time.Since(t0).Seconds()
@@ -248,6 +264,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := r.preflight(spec); err != nil {
 		return nil, err
 	}
+	folds, err := r.tscvFolds(spec)
+	if err != nil {
+		return nil, err
+	}
 	var prog *codegen.Program
 	if err := r.step("render", func() (err error) {
 		prog, err = codegen.Render(ctx, nil, spec)
@@ -278,6 +298,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	rows, err := r.postRun(ctx, spec, prog, csvs)
 	if err != nil {
 		return nil, err
+	}
+	if folds != nil {
+		if err := r.step("tscv", func() error { return r.timeSeriesCV(ctx, runner, spec, folds, compiled.Key) }); err != nil {
+			return nil, err
+		}
 	}
 	if r.cfg.Outputs.SessionInfo() {
 		if err := r.folder.Write(runfolder.StageMetadata, runfolder.SessionInfo, r.sessionInfo(spec, prog)); err != nil {
@@ -409,6 +434,11 @@ func (r *runner) compile(ctx context.Context, runner *cmdstan.Runner, prog *code
 }
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
+	return r.sample(ctx, runner, p, exe, dataPath, dir, r.opts.Progress)
+}
+
+// sample fits with the run's settings into dir, showing the chains' progress on progress.
+func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string, progress io.Writer) ([]string, error) {
 	fc := r.cfg.Fit
 	if fc.Method == "optimise" { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
@@ -432,7 +462,7 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 	if p.AdaptDelta > fc.MCMC.AdaptDelta {
 		r.logf("fit: the %s program samples with adapt_delta %g (fit.mcmc.adapt_delta is %g)", p.Template, p.AdaptDelta, fc.MCMC.AdaptDelta)
 	}
-	prog := cmdstan.NewProgress(r.opts.Progress, chains)
+	prog := cmdstan.NewProgress(progress, chains)
 	csvs, err := runner.Sample(ctx, exe, dataPath, dir, cmdstan.SampleOptions{
 		Chains:       chains,
 		Cores:        cores,

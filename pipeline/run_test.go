@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,5 +301,45 @@ func TestPreflightFailureStopsBeforeCompiling(t *testing.T) {
 				t.Errorf("run.json: status %q diagnostics %q; want failed, fail", info.Status, info.Diagnostics)
 			}
 		})
+	}
+}
+
+// cancelOnDone is a Progress writer that cancels the run once n chains have reported
+// done: Ctrl-C after sampling, while the run summarises.
+type cancelOnDone struct {
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnDone) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n -= strings.Count(string(p), "| done\n")
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestRunInterruptedAfterSampling(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	cfg := writeExample(t)
+	runDir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	prog := &cancelOnDone{n: 2, cancel: func() { cancel(errors.New("interrupt signal received")) }}
+	_, err := Run(ctx, Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Progress: prog})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v; want ErrInterrupted", err)
+	}
+	want := "cmdstan: interrupted: stopped during the summarise step; what the run wrote so far is kept in " +
+		runDir + " (interrupt signal received)"
+	if err.Error() != want {
+		t.Errorf("message =\n%s\nwant\n%s", err, want)
+	}
+	info := readRunInfo(t, runDir)
+	if info.Status != runfolder.StatusInterrupted || info.Error != want {
+		t.Errorf("run.json: status %q error %q; want interrupted with %q", info.Status, info.Error, want)
 	}
 }

@@ -124,6 +124,7 @@ func fitScenario(ctx context.Context, base *ingest.Config, fit *scenarioFit, opt
 	}
 	sub := opts
 	sub.RunDir, sub.Log, sub.Progress = fit.dir, io.Discard, io.Discard
+	sub.noTSCV = true
 	res, err := runConfig(ctx, cfg, sub)
 	if err != nil {
 		return err

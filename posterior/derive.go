@@ -100,8 +100,9 @@ func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Re
 	}
 	workers = min(workers, max(1, N))
 
-	// Rows are handed out in blocks; each worker keeps its own per-draw accumulators,
-	// merged at the end, so nothing is shared while rows are processed.
+	// Rows are handed out in blocks of a fixed size. Each block's per-draw sums are
+	// added up on their own and then into the totals in block order, so that the sums,
+	// and every digit of the result, do not depend on which worker took which block.
 	const block = 64
 	next := make(chan int)
 	go func() {
@@ -114,18 +115,19 @@ func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Re
 			}
 		}
 	}()
-	accs := make([]*accumulator, workers)
+	sums := newBlockMerger(spec, S, nTerms)
 	var wg sync.WaitGroup
-	for w := range accs {
+	for range workers {
 		acc := newAccumulator(spec, d, nTerms)
-		accs[w] = acc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for lo := range next {
+				bs := sums.get()
 				for i := lo; i < min(lo+block, N); i++ {
-					acc.row(spec, d, tr, opts, i, res)
+					acc.row(spec, d, tr, opts, i, res, bs, sums)
 				}
+				sums.put(lo/block, bs)
 			}
 		}()
 	}
@@ -133,31 +135,8 @@ func Derive(ctx context.Context, spec *ingest.Spec, d *Draws, opts Options) (*Re
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-
-	// Merge the accumulators.
-	sse, smape := make([]float64, S), make([]float64, S)
-	res.Totals = matrix(nTerms, S)
-	res.GroupTotals = make([][][][]float64, len(spec.Groups))
-	for f, g := range spec.Groups {
-		res.GroupTotals[f] = make([][][]float64, len(g.Levels))
-		for l := range g.Levels {
-			res.GroupTotals[f][l] = matrix(nTerms, S)
-		}
-	}
-	for _, a := range accs {
-		addTo(sse, a.sse)
-		addTo(smape, a.smape)
-		for k := range res.Totals {
-			addTo(res.Totals[k], a.totals[k])
-		}
-		for f := range a.groupTotals {
-			for l := range a.groupTotals[f] {
-				for k := range a.groupTotals[f][l] {
-					addTo(res.GroupTotals[f][l][k], a.groupTotals[f][l][k])
-				}
-			}
-		}
-	}
+	sse, smape := sums.sse, sums.smape
+	res.Totals, res.GroupTotals = sums.totals, sums.groupTotals
 	ybar := mean(spec.Y)
 	var sst float64
 	for _, y := range spec.Y {
@@ -176,14 +155,29 @@ func addTo(dst, src []float64) {
 	}
 }
 
-// accumulator is one worker's scratch space and running per-draw sums.
+// accumulator is one worker's scratch space, and the last summary of each term's
+// contribution.
 type accumulator struct {
-	theta, c    [][]float64
-	mu, buf, x  []float64
-	q           []float64
-	sse, smape  []float64
-	totals      [][]float64
-	groupTotals [][][][]float64
+	theta, c   [][]float64
+	mu, buf, x []float64
+	q          []float64
+	last       []lastContribution // [term]
+}
+
+// reuseSummaries lets tests turn off the reuse of lastContribution.
+var reuseSummaries = true
+
+// lastContribution remembers the summary of the last contribution a worker computed for a
+// term and what it was computed from. A term's contribution to row i is x_k,i·θ_k,i,s,
+// and θ depends on the row only through its group levels, so a row with the same x (to
+// the bit) and the same levels (the intercept's rows of one market, the weeks a medium
+// has no spend) has the very same draws: their summary is reused, not recomputed. Terms
+// with estimated transforms, whose x varies by draw, are never reused.
+type lastContribution struct {
+	ok     bool
+	x      uint64 // math.Float64bits of x_k,i (the offset for the offset's column)
+	levels []int  // the row's level of each grouping factor
+	c      Contribution
 }
 
 func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
@@ -191,22 +185,170 @@ func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
 	a := &accumulator{
 		theta: matrix(K, S), c: matrix(nTerms, S),
 		mu: make([]float64, S), buf: make([]float64, S), x: make([]float64, S), q: make([]float64, len(FitProbs)),
-		sse: make([]float64, S), smape: make([]float64, S),
-		totals: matrix(nTerms, S),
+		last: make([]lastContribution, nTerms),
 	}
-	a.groupTotals = make([][][][]float64, len(spec.Groups))
-	for f, g := range spec.Groups {
-		a.groupTotals[f] = make([][][]float64, len(g.Levels))
-		for l := range g.Levels {
-			a.groupTotals[f][l] = matrix(nTerms, S)
-		}
+	for k := range a.last {
+		a.last[k].levels = make([]int, len(spec.Groups))
 	}
 	return a
 }
 
-// row processes row i: contributions, fitted values on both scales, the predictive band,
-// per-draw error sums and totals.
-func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Options, i int, res *Result) {
+// sameContribution reports whether term k's contribution to row i has the draws of the
+// one a.last[k] summarises; if not, it records row i's key there (not yet ok).
+func (a *accumulator) sameContribution(spec *ingest.Spec, tr *transformed, i, k int) bool {
+	if !reuseSummaries {
+		return false
+	}
+	var x float64
+	switch {
+	case k == len(spec.Terms):
+		x = spec.Offset[i]
+	case tr != nil && tr.byTerm[k] != nil:
+		return false
+	default:
+		x = spec.X[k][i]
+	}
+	l := &a.last[k]
+	same := l.ok && l.x == math.Float64bits(x)
+	for f, g := range spec.Groups {
+		same = same && l.levels[f] == g.Of[i]
+	}
+	if !same {
+		l.ok, l.x = false, math.Float64bits(x)
+		for f, g := range spec.Groups {
+			l.levels[f] = g.Of[i]
+		}
+	}
+	return same
+}
+
+// blockSums are the per-draw sums over the rows of one block: squared errors, sMAPE
+// terms, each term's contributions in all and per group level. Only the group levels
+// the block's rows belong to have a matrix, taken from the merger's pool.
+type blockSums struct {
+	sse, smape []float64
+	totals     [][]float64
+	cellOf     [][]int // [factor][level]: index into cells, or -1
+	cells      []groupCell
+}
+
+type groupCell struct {
+	f, l int
+	m    [][]float64 // [term][draw]
+}
+
+// group returns the matrix of level l of factor f, taking one from m's pool the first
+// time the block meets that level.
+func (b *blockSums) group(f, l int, m *blockMerger) [][]float64 {
+	if j := b.cellOf[f][l]; j >= 0 {
+		return b.cells[j].m
+	}
+	b.cellOf[f][l] = len(b.cells)
+	b.cells = append(b.cells, groupCell{f: f, l: l, m: m.cell()})
+	return b.cells[len(b.cells)-1].m
+}
+
+// blockMerger hands out zeroed blockSums and adds finished ones to the run's sums in
+// block order (0, 1, 2, …), whatever order the workers finish them in; a block that
+// finishes early waits, already summed, for those before it.
+type blockMerger struct {
+	S, nTerms int
+
+	mu          sync.Mutex
+	next        int // the block to add next
+	pending     map[int]*blockSums
+	free        []*blockSums
+	freeCells   [][][]float64
+	levels      []int // levels per factor
+	sse, smape  []float64
+	totals      [][]float64
+	groupTotals [][][][]float64
+}
+
+func newBlockMerger(spec *ingest.Spec, S, nTerms int) *blockMerger {
+	m := &blockMerger{
+		S: S, nTerms: nTerms, pending: map[int]*blockSums{},
+		sse: make([]float64, S), smape: make([]float64, S), totals: matrix(nTerms, S),
+		groupTotals: make([][][][]float64, len(spec.Groups)),
+	}
+	for f, g := range spec.Groups {
+		m.levels = append(m.levels, len(g.Levels))
+		m.groupTotals[f] = make([][][]float64, len(g.Levels))
+		for l := range g.Levels {
+			m.groupTotals[f][l] = matrix(nTerms, S)
+		}
+	}
+	return m
+}
+
+// get returns zeroed sums for a block.
+func (m *blockMerger) get() *blockSums {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.free); n > 0 {
+		b := m.free[n-1]
+		m.free = m.free[:n-1]
+		return b
+	}
+	b := &blockSums{sse: make([]float64, m.S), smape: make([]float64, m.S), totals: matrix(m.nTerms, m.S),
+		cellOf: make([][]int, len(m.levels))}
+	for f, n := range m.levels {
+		b.cellOf[f] = make([]int, n)
+		for l := range b.cellOf[f] {
+			b.cellOf[f][l] = -1
+		}
+	}
+	return b
+}
+
+// cell returns a zeroed term × draw matrix from the pool.
+func (m *blockMerger) cell() [][]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.freeCells); n > 0 {
+		c := m.freeCells[n-1]
+		m.freeCells = m.freeCells[:n-1]
+		return c
+	}
+	return matrix(m.nTerms, m.S)
+}
+
+// put hands in the sums of block index, and adds every block that is now next in line.
+func (m *blockMerger) put(index int, b *blockSums) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending[index] = b
+	for {
+		b, ok := m.pending[m.next]
+		if !ok {
+			return
+		}
+		delete(m.pending, m.next)
+		m.next++
+		addTo(m.sse, b.sse)
+		addTo(m.smape, b.smape)
+		clear(b.sse)
+		clear(b.smape)
+		for k, v := range b.totals {
+			addTo(m.totals[k], v)
+			clear(v)
+		}
+		for _, c := range b.cells {
+			for k, v := range c.m {
+				addTo(m.groupTotals[c.f][c.l][k], v)
+				clear(v)
+			}
+			b.cellOf[c.f][c.l] = -1
+			m.freeCells = append(m.freeCells, c.m)
+		}
+		b.cells = b.cells[:0]
+		m.free = append(m.free, b)
+	}
+}
+
+// row processes row i: contributions, fitted values on both scales and the predictive
+// band into res, per-draw error sums and totals into the block's sums bs.
+func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Options, i int, res *Result, bs *blockSums, merger *blockMerger) {
 	K := len(spec.Terms)
 	d.row(spec, tr, i, a.theta, a.c[:K], a.mu, a.x)
 	if spec.Offset != nil {
@@ -218,15 +360,18 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 	y := spec.Y[i]
 	for s, m := range a.mu {
 		e := y - m
-		a.sse[s] += e * e
+		bs.sse[s] += e * e
 		if den := math.Abs(y) + math.Abs(m); den > 0 {
-			a.smape[s] += 2 * math.Abs(e) / den
+			bs.smape[s] += 2 * math.Abs(e) / den
 		}
 	}
 	for k, ck := range a.c {
-		addTo(a.totals[k], ck)
-		for f, g := range spec.Groups {
-			addTo(a.groupTotals[f][g.Of[i]][k], ck)
+		addTo(bs.totals[k], ck)
+	}
+	for f, g := range spec.Groups {
+		cell := bs.group(f, g.Of[i], merger)
+		for k, ck := range a.c {
+			addTo(cell[k], ck)
 		}
 	}
 
@@ -234,6 +379,10 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 	dec := make([]Contribution, len(a.c))
 	q3 := a.q[:len(decompProbs)]
 	for k, ck := range a.c {
+		if a.sameContribution(spec, tr, i, k) {
+			dec[k] = a.last[k].c
+			continue
+		}
 		copy(a.buf, ck)
 		m := mean(a.buf)
 		quantiles(a.buf, decompProbs, q3)
@@ -244,6 +393,9 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 				e += math.Exp(v)
 			}
 			dec[k].MultMean = e / float64(len(ck))
+		}
+		if l := &a.last[k]; k == len(spec.Terms) || tr == nil || tr.byTerm[k] == nil {
+			l.ok, l.c = true, dec[k]
 		}
 	}
 	res.Decomp[i] = dec

@@ -7,7 +7,9 @@
 // CSVs CmdStan writes stay small. Nothing holds every draw of every row at once: rows are
 // processed in blocks on several goroutines, each keeping one vector of draws per term, so
 // a 50-market × 260-week panel with 4000 draws (about 360 million contributions) stays
-// within a few hundred megabytes.
+// within a few hundred megabytes. The blocks have a fixed size and their per-draw sums are
+// added in block order, so every digit of the result is the same whatever the number of
+// goroutines.
 //
 // Definitions (row i, draw s, design column x_k, the row's groups g):
 //

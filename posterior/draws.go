@@ -141,6 +141,27 @@ func (d *Draws) LogLik(spec *ingest.Spec) (func(i int) [][]float64, error) {
 	return func(i int) [][]float64 { return d.logLik(spec, tr, i) }, nil
 }
 
+// Mu checks d against spec and returns row i's linear predictor per draw (model scale,
+// offset included, draw s's transformed columns when the model estimates transforms), as
+// LogLik uses it: the predictive distribution of row i in draw s is N(μ_i,s, σ_s). spec may
+// have other rows than the fit's (its holdout weeks); the function is safe for concurrent use.
+func (d *Draws) Mu(spec *ingest.Spec) (func(i int) []float64, error) {
+	if err := d.check(spec); err != nil {
+		return nil, err
+	}
+	tr, err := d.transforms(spec)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int) []float64 {
+		k := len(d.Beta)
+		theta, c := matrix(k, d.S()), matrix(k, d.S())
+		mu, x := make([]float64, d.S()), make([]float64, d.S())
+		d.row(spec, tr, i, theta, c, mu, x)
+		return mu
+	}, nil
+}
+
 func (d *Draws) logLik(spec *ingest.Spec, tr *transformed, i int) [][]float64 {
 	k := len(d.Beta)
 	theta, c := matrix(k, d.S()), matrix(k, d.S())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/num"
+	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 // transformParam is one transform parameter of a column as the run used it: its draws
@@ -393,12 +394,20 @@ type transformPrior struct {
 	centre float64                 // TransformPrior.Centre
 }
 
-// priorOf returns the prior of an estimated transform parameter: an override in the
-// config's priors.overrides is named but not drawn (its parameters are in priors.csv);
-// otherwise the default (decay beta(2, 2), hill_shape lognormal(0, 0.5), half_saturation
+// priorOf returns the prior of an estimated transform parameter, as model_spec.json records
+// it (default or override). For a run folder written before model_spec.json recorded the
+// transforms, an override in the config's priors.overrides is named but not drawn (its
+// parameters are in priors.csv); otherwise the default (decay beta(2, 2), hill_shape lognormal(0, 0.5), half_saturation
 // lognormal(log of the median positive spend, 1), the median taken from media_spend.csv).
 func (in *inputs) priorOf(kind, column string) transformPrior {
 	name := ingest.TransformParamName(kind, column)
+	if p, ok := in.recordedPrior(kind, column); ok {
+		source := "prior"
+		if !p.Default {
+			source = "prior (priors.overrides)"
+		}
+		return transformPrior{label: fmt.Sprintf("%s %s(%s, %s)", source, p.Family, short(p.A), short(p.B)), pdf: priorPDF(p), centre: p.Centre()}
+	}
 	if cfg, err := in.runConfig(); err == nil {
 		for _, o := range cfg.Priors.Overrides {
 			if o["parameter"] == name {
@@ -421,8 +430,38 @@ func (in *inputs) priorOf(kind, column string) transformPrior {
 		p = ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(med), B: 1}
 		return transformPrior{label: fmt.Sprintf("prior lognormal(log %s, 1)", num.Sig(med, 3)), pdf: priorPDF(p), centre: p.Centre()}
 	}
-	return transformPrior{label: fmt.Sprintf("prior %s(%s, %s)", p.Family, num.Sig(p.A, 3), num.Sig(p.B, 3)), pdf: priorPDF(p), centre: p.Centre()}
+	return transformPrior{label: fmt.Sprintf("prior %s(%s, %s)", p.Family, short(p.A), short(p.B)), pdf: priorPDF(p), centre: p.Centre()}
 }
+
+// recordedPrior returns the prior model_spec.json records for an estimated transform
+// parameter of column.
+func (in *inputs) recordedPrior(kind, column string) (ingest.TransformPrior, bool) {
+	spec, err := in.modelSpec()
+	if err != nil {
+		return ingest.TransformPrior{}, false
+	}
+	for _, t := range spec.Transforms {
+		if t.Column != column {
+			continue
+		}
+		var p *runfolder.SpecPrior
+		switch kind {
+		case ingest.DecayParam:
+			p = t.DecayPrior
+		case ingest.HalfSaturationParam:
+			p = t.HalfSaturationPrior
+		case ingest.ShapeParam:
+			p = t.ShapePrior
+		}
+		if p != nil {
+			return ingest.TransformPrior{Family: p.Family, A: float64(p.A), B: float64(p.B), Default: p.Default}, true
+		}
+	}
+	return ingest.TransformPrior{}, false
+}
+
+// short writes a prior parameter with three significant digits and no trailing zeros.
+func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // priorPDF returns the density of p: beta(A, B); lognormal(meanlog A, sdlog B); gamma(shape
 // A, rate B).
@@ -460,17 +499,10 @@ func priorPDF(p ingest.TransformPrior) func(float64) float64 {
 
 // medianPositive is the median of the positive values of x (NaN without any).
 func medianPositive(x []float64) float64 {
-	var pos []float64
-	for _, v := range x {
-		if v > 0 {
-			pos = append(pos, v)
-		}
+	if m, ok := ingest.MedianPositive(x); ok {
+		return m
 	}
-	if len(pos) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(pos)
-	return stat.Quantile(0.5, stat.LinInterp, pos, nil)
+	return math.NaN()
 }
 
 func drawTransformPriorPosterior(in *inputs) (*figure, error) {
@@ -506,7 +538,7 @@ func drawTransformPriorPosterior(in *inputs) (*figure, error) {
 
 // transformDensityPanel draws one parameter's posterior density (reflected at 0, and at 1
 // for a decay) and its prior density. A decay is shown over all of [0, 1]; the others over
-// the posterior's range, widened to take in the prior's centre when that does not squash
+// the posterior's range (0.5% to 97.5% quantiles, widened by a quarter), widened to take in the prior's centre when that does not squash
 // the posterior.
 func transformDensityPanel(p transformParam, prior transformPrior, unit bool) (*plot.Plot, error) {
 	if len(p.values) < 10 {
@@ -519,12 +551,14 @@ func transformDensityPanel(p transformParam, prior transformPrior, unit bool) (*
 	} else {
 		s := slices.Clone(p.values)
 		slices.Sort(s)
-		qlo, qhi := stat.Quantile(0.005, stat.Empirical, s, nil), stat.Quantile(0.995, stat.Empirical, s, nil)
+		// The 97.5% quantile, not the 99.5%: half saturations have long right tails, which
+		// would squash the bulk of the density against the axis.
+		qlo, qhi := stat.Quantile(0.005, stat.Empirical, s, nil), stat.Quantile(0.975, stat.Empirical, s, nil)
 		span := qhi - qlo
 		if !(span > 0) {
 			span = math.Max(math.Abs(qlo)*0.1, 1e-9)
 		}
-		lo, hi = math.Max(0, qlo-0.5*span), qhi+0.5*span
+		lo, hi = math.Max(0, qlo-0.25*span), qhi+0.25*span
 		if c := prior.centre; prior.pdf != nil && finite(c) && math.Max(hi, c)-math.Min(lo, c) <= 4*span {
 			lo, hi = math.Max(0, math.Min(lo, c-0.2*span)), math.Max(hi, c+0.2*span)
 		}
@@ -547,7 +581,7 @@ func transformDensityPanel(p transformParam, prior transformPrior, unit bool) (*
 		pl.Add(newSeries(x, pri, colObserved, 1.6, vg.Points(4), vg.Points(2)))
 	}
 	pl.X.Min, pl.X.Max, pl.Y.Min = lo, hi, 0
-	pl.Title.Text = p.name + "   " + prior.label
+	pl.Title.Text = p.name + "\n" + prior.label
 	pl.X.Label.Text, pl.Y.Label.Text = p.name, "Density"
 	return pl, nil
 }

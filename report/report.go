@@ -197,6 +197,7 @@ func init() {
 		{runfolder.StageDiagnostics, "boundary_hits.png", "Share of draws pressed against each finite bound; a large share means the data push that coefficient against its constraint, so the bound, not the data, sets its value.", drawBoundaryHits},
 		{runfolder.StageDiagnostics, "rhat_ess.png", "Every Rhat should sit left of the dashed line and every ESS right of it; parameters on the wrong side have not converged, so run longer chains or reparameterise.", drawRhatESS},
 		{runfolder.StageModelSelection, "pareto_k.png", "Pareto k per observation: clusters of red or purple points are influential observations for which PSIS-LOO is unreliable.", drawParetoK},
+		{runfolder.StageModelSelection, "tscv_holdout_fit.png", "Each cross-validation fold's held-out weeks predicted from the weeks before them: observed points should scatter inside the band, about 1 in 10 outside; points running outside it mean the model forecasts poorly.", drawHoldoutFit},
 		{runfolder.StageOptimisation, "budget_response_curves.png", "Each channel's modelled contribution as its spend grows, with the current and optimised spend marked; a flattening curve means diminishing returns.", drawResponseCurves},
 		{runfolder.StageOptimisation, "budget_roi_cpa.png", "Return per unit of spend for each channel at the current and the optimised allocation.", drawROI},
 		{runfolder.StageOptimisation, "budget_impact.png", "Where the optimiser moves money (left) and what that does to each channel's contribution (right).", drawImpact},

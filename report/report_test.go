@@ -278,7 +278,7 @@ func TestMissingInputsSkip(t *testing.T) {
 	if f := m.Failed(); len(f) > 0 {
 		t.Fatalf("plots failed: %v", f)
 	}
-	skipped := []string{"pareto_k.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
+	skipped := []string{"pareto_k.png", "tscv_holdout_fit.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
 		"budget_efficient_frontier.png", "budget_sensitivity.png"}
 	for _, p := range m.Plots {
 		want := PlotWritten

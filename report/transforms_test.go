@@ -210,3 +210,30 @@ func TestPriorPDF(t *testing.T) {
 		t.Errorf("beta(2, 2) density at 0.5 = %v; want 1.5", d)
 	}
 }
+
+// TestTransformPriorFromModelSpec: the prior model_spec.json records, an override included,
+// is the one drawn, with its family and parameters in the title.
+func TestTransformPriorFromModelSpec(t *testing.T) {
+	dir := withTransforms(t)
+	f := runfolder.Folder{Dir: dir}
+	spec, err := runfolder.ReadModelSpec(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Transforms = []runfolder.SpecTransform{{Column: "m_tv", Adstock: "geometric", Saturation: "hill",
+		ShapePrior: &runfolder.SpecPrior{Family: ingest.PriorGamma, A: 16, B: 8}}}
+	if err := spec.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	pr := newInputs(f).priorOf(ingest.ShapeParam, "m_tv")
+	if pr.pdf == nil || pr.label != "prior (priors.overrides) gamma(16, 8)" || math.Abs(pr.centre-2) > 1e-12 {
+		t.Fatalf("prior %q (centre %v, drawn %v); want the recorded gamma(16, 8) override, centre 2", pr.label, pr.centre, pr.pdf != nil)
+	}
+	// gamma(16, 8) at its mode 15/8: 8^16/Γ(16) x^15 e^{−8x}.
+	x := 15.0 / 8
+	lg, _ := math.Lgamma(16)
+	want := math.Exp(16*math.Log(8) + 15*math.Log(x) - 8*x - lg)
+	if got := pr.pdf(x); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("density at the mode %v; want %v", got, want)
+	}
+}

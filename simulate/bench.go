@@ -143,19 +143,8 @@ func lognormalMS(m, s float64) (mu, sigma float64) {
 
 // medianPositive is the median of x's positive values (NaN when there are none).
 func medianPositive(x []float64) float64 {
-	var pos []float64
-	for _, v := range x {
-		if v > 0 {
-			pos = append(pos, v)
-		}
+	if m, ok := ingest.MedianPositive(x); ok {
+		return m
 	}
-	if len(pos) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(pos)
-	n := len(pos)
-	if n%2 == 1 {
-		return pos[n/2]
-	}
-	return (pos[n/2-1] + pos[n/2]) / 2
+	return math.NaN()
 }

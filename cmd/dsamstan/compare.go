@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dsamstan/dsamstan/loo"
+	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
@@ -29,7 +34,10 @@ R's loo::loo_compare does: elpd_diff is each run's difference from the best, wit
 standard error from the pointwise differences. A difference smaller than about twice its
 se_diff is no evidence either way. Runs whose diagnostics failed are marked: never prefer
 a failing run for a small ELPD gain. Many Pareto k above 0.7 make LOO unreliable for that
-run.`,
+run.
+
+When every run has time-series cross-validation results (tscv_summary.csv) over the same
+folds, a second table ranks the runs by holdout ELPD (higher is better).`,
 		Example: `  dsamstan compare results/20260228_083808_blm results/20260228_084410_blm_no_social`,
 		Args:    minArgs(2, "at least two RUN_DIRs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +106,82 @@ func runCompare(_ context.Context, opts *compareOptions) error {
 			v = "FAIL: do not prefer"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", c.Rank, c.Name, c.ELPD, c.ELPDSE, c.ELPDDiff, c.SEDiff, c.PLOO, bad, v)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return compareHoldout(opts, names, verdicts)
+}
+
+// holdout is a run's overall time-series cross-validation score (the "all" row of
+// tscv_summary.csv) and its folds' dates, which must match to compare.
+type holdout struct {
+	name                       string
+	elpd, rmse, smape, cover90 float64
+	n                          int
+	folds                      string
+}
+
+// readHoldout reads a run's tscv_summary.csv; ok is false when the run has none.
+func readHoldout(dir, name string) (h holdout, ok bool, err error) {
+	p, found := (runfolder.Folder{Dir: dir}).Find(runfolder.StageModelSelection, pipeline.TSCVSummaryFile)
+	if !found {
+		return h, false, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return h, false, fmt.Errorf("compare: %w", err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) < 2 {
+		return h, false, fmt.Errorf("compare: %s: not a time-series cross-validation summary (%v)", p, err)
+	}
+	col := map[string]int{}
+	for j, c := range recs[0] {
+		col[c] = j
+	}
+	var folds []string
+	for _, r := range recs[1:] {
+		if r[0] != "all" {
+			folds = append(folds, r[col["train_start"]]+"/"+r[col["cutoff"]]+"/"+r[col["holdout_end"]])
+			continue
+		}
+		num := func(c string) float64 { v, _ := strconv.ParseFloat(r[col[c]], 64); return v }
+		h = holdout{name: name, elpd: num("elpd_holdout"), rmse: num("rmse"), smape: num("smape"), cover90: num("coverage90"), n: int(num("n"))}
+	}
+	h.folds = strings.Join(folds, ",")
+	return h, true, nil
+}
+
+// compareHoldout prints the runs ranked by holdout ELPD when every run has time-series
+// cross-validation results over the same folds.
+func compareHoldout(opts *compareOptions, names []string, verdicts map[string]string) error {
+	var hs []holdout
+	for i, dir := range opts.Runs {
+		h, ok, err := readHoldout(dir, names[i])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if len(hs) > 0 && (h.folds != hs[0].folds || h.n != hs[0].n) {
+			fmt.Fprintf(opts.io.Out, "\nholdout ELPD not compared: %s and %s were cross-validated over different folds\n", opts.Runs[0], dir)
+			return nil
+		}
+		hs = append(hs, h)
+	}
+	sort.SliceStable(hs, func(a, b int) bool { return hs[a].elpd > hs[b].elpd })
+	fmt.Fprintln(opts.io.Out, "\ntime-series cross-validation (higher elpd_holdout is better):")
+	tw := tabwriter.NewWriter(opts.io.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "rank\trun\telpd_holdout\telpd_diff\trmse\tsmape\tcoverage90\tn\tdiagnostics\t")
+	for i, h := range hs {
+		v := verdicts[h.name]
+		if v == "fail" {
+			v = "FAIL: do not prefer"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.4g\t%.2f\t%.2f\t%d\t%s\t\n", i+1, h.name, h.elpd, h.elpd-hs[0].elpd, h.rmse, h.smape, h.cover90, h.n, v)
 	}
 	return tw.Flush()
 }

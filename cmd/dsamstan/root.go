@@ -52,7 +52,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err := interruption(ctx, root.ExecuteContext(ctx))
 	if err == nil {
 		return exitOK
 	}
@@ -115,6 +115,20 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 		newExampleCmd(io, nil),
 	)
 	return root
+}
+
+// interruption returns err, unless it is a bare context.Canceled, which a command
+// stopped by Ctrl-C or SIGTERM may return from a step that only checks its context:
+// that becomes the documented "cmdstan: interrupted: …" error.
+func interruption(ctx context.Context, err error) error {
+	if !errors.Is(err, context.Canceled) || errors.Is(err, cmdstan.ErrInterrupted) {
+		return err
+	}
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = err
+	}
+	return fmt.Errorf("%w: stopped (%w)", cmdstan.ErrInterrupted, cause)
 }
 
 // exitCode maps an error to the documented exit codes.

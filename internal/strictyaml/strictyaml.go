@@ -403,6 +403,31 @@ func (d *Decoder) Mapping(path string, n ast.Node) bool {
 	return true
 }
 
+// Entry is one key: value pair of a mapping decoded by hand (see Entries).
+type Entry struct {
+	// Name is the key as written; Path is the key's path (parent path + "." + Name).
+	Name, Path string
+	Key, Value ast.Node
+}
+
+// Entries returns the key: value pairs of mapping n at path, for a type that decodes its
+// keys itself (free-form keys), and records each key's position under its path, as
+// Decode does for struct fields. n must be a mapping (see Mapping).
+func (d *Decoder) Entries(path string, n ast.Node) []Entry {
+	var out []Entry
+	for _, e := range entries(n) {
+		name := e.Key.GetToken().Value
+		if s, ok := e.Key.(*ast.StringNode); ok {
+			name = s.Value
+		}
+		child := path + "." + name
+		line, col := StartPos(e.Key)
+		d.Pos[child] = Position{Line: line, Col: col, Set: e.Value != nil && e.Value.Type() != ast.NullType}
+		out = append(out, Entry{Name: name, Path: child, Key: e.Key, Value: e.Value})
+	}
+	return out
+}
+
 // entries returns the key: value pairs of a mapping node.
 func entries(n ast.Node) []*ast.MappingValueNode {
 	switch m := n.(type) {

@@ -1,0 +1,270 @@
+//go:build recovery
+
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/optimise"
+	"github.com/dsamstan/dsamstan/posterior"
+	"github.com/dsamstan/dsamstan/simulate"
+	"github.com/dsamstan/dsamstan/stanio"
+	"github.com/dsamstan/dsamstan/summarise"
+)
+
+// TestRecoveryTransforms fits the simulated examples with estimated media transforms
+// (`dsamstan example blm|hierarchical --transforms`: three channels with adstock and Hill,
+// every transform parameter estimated; the panel has 8 markets × 156 weeks) end to end with
+// the real CmdStan, and checks the run folder against truth.json:
+//
+//   - recovery: the 90% intervals of posterior_summary.csv (q5, q95) cover the true
+//     adstock_decay, half_saturation and hill_shape of every channel, the media
+//     coefficients and (panel) the group scales sd_1[…]; at least 80% of them must be
+//     covered, and no true value may lie more than 3 posterior sd from the posterior mean;
+//   - decomposition: per row the contributions in decomposition.csv sum to the fitted value
+//     of fitted_values.csv (posterior means, within 1e-8 relative: the contributions sum to
+//     the fit in every draw);
+//   - allocation: the run's optimised allocation (allocation.csv) lies within 5% of the
+//     budget (the sum over channels of |spend − true optimal spend|) of the optimum of the
+//     same scenario on the true curves β·h(s), h the Hill curve at the true parameters.
+//
+// It logs the coverage table, the divergences, the max Rhat and the wall time. Run it with
+//
+//	make recovery
+func TestRecoveryTransforms(t *testing.T) {
+	needCmdStan(t)
+	for _, c := range []struct {
+		name string
+		ex   func() (*simulate.Example, error)
+	}{
+		{"blm", func() (*simulate.Example, error) { return simulate.BLM(simulate.BLMOptions{Transforms: true}) }},
+		{"panel", func() (*simulate.Example, error) {
+			return simulate.Hierarchical(simulate.PanelOptions{Transforms: true})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ex, err := c.ex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := ex.Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			cfgPath := filepath.Join(dir, "config.yaml")
+			start := time.Now()
+			res, err := Run(context.Background(), Options{ConfigPath: cfgPath, RunDir: filepath.Join(dir, "run"), Cores: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wall := time.Since(start)
+			logSampler(t, res, wall)
+			checkRecovery(t, res, ex.Truth)
+			checkDecompositionSums(t, res.RunDir)
+			checkAllocationRecovery(t, cfgPath, res.RunDir, ex.Truth)
+		})
+	}
+}
+
+// logSampler logs the fit's wall time (pipeline.Run, compile cache included), divergent
+// transitions and max Rhat over every parameter of posterior_summary.csv.
+func logSampler(t *testing.T, res *Result, wall time.Duration) {
+	t.Helper()
+	chains, err := stanio.ReadCSVFiles(context.Background(), res.Info.Chains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	div, draws := 0, 0
+	for _, ch := range chains {
+		j := ch.Column("divergent__")
+		if j < 0 {
+			t.Fatalf("%s has no divergent__ column", ch.Path)
+		}
+		for _, v := range ch.Draws[j] {
+			if v != 0 {
+				div++
+			}
+		}
+		draws += ch.NumDraws()
+	}
+	maxRhat, maxName := 0.0, ""
+	for _, r := range res.Summary {
+		if r.Rhat > maxRhat {
+			maxRhat, maxName = r.Rhat, r.Parameter
+		}
+	}
+	t.Logf("%s: wall %.1fs (compile cache hit %v), template %s, %d divergent of %d draws, max Rhat %.4f (%s)",
+		filepath.Base(res.Info.Config), wall.Seconds(), res.CacheHit, res.Info.Template, div, draws, maxRhat, maxName)
+}
+
+// checkRecovery compares posterior_summary.csv with the truth: the transform parameters,
+// the media coefficients and the group scales.
+func checkRecovery(t *testing.T, res *Result, truth simulate.Truth) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(res.RunDir, "30_post_run/posterior_summary.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := summarise.ReadCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := rowsByName(rows)
+	want := map[string]float64{}
+	for name, v := range truth.Transforms {
+		want[name] = v
+	}
+	for _, m := range []string{"m_tv", "m_search", "m_social"} {
+		want[m] = truth.Coefficients[m]
+	}
+	for name, v := range truth.GroupSD {
+		want[name] = v
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range want {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-26s %10s %10s %10s %10s %10s %7s %s\n", "parameter", "true", "mean", "sd", "q5", "q95", "z", "covered")
+	covered := 0
+	for _, name := range names {
+		r, ok := byName[name]
+		if !ok {
+			t.Errorf("posterior_summary.csv has no row %s", name)
+			continue
+		}
+		v := want[name]
+		in := r.Q5 <= v && v <= r.Q95
+		if in {
+			covered++
+		}
+		z := (v - r.Mean) / r.SD
+		fmt.Fprintf(&table, "%-26s %10.4g %10.4g %10.4g %10.4g %10.4g %7.2f %v\n", name, v, r.Mean, r.SD, r.Q5, r.Q95, z, in)
+		if math.Abs(z) > 3 {
+			t.Errorf("%s: true %g is %.2f posterior sd from the mean %g (90%% interval %g to %g)", name, v, z, r.Mean, r.Q5, r.Q95)
+		}
+	}
+	t.Logf("recovery, %d of %d true values inside their 90%% intervals:\n%s", covered, len(names), table.String())
+	if float64(covered) < 0.8*float64(len(names)) {
+		t.Errorf("the 90%% intervals cover %d of %d true values; want at least 80%%", covered, len(names))
+	}
+}
+
+// checkDecompositionSums checks per row that the mean contributions of decomposition.csv
+// sum to the mean fitted value of fitted_values.csv.
+func checkDecompositionSums(t *testing.T, runDir string) {
+	t.Helper()
+	d := readDecomposition(t, runDir)
+	f, err := os.Open(filepath.Join(runDir, "30_post_run/fitted_values.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fit, err := posterior.ReadFitted(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := make([]float64, len(fit.Keys))
+	for i, k := range d.Keys {
+		if k.Row < 1 || k.Row > len(sum) {
+			t.Fatalf("decomposition.csv names row %d; fitted_values.csv has %d", k.Row, len(sum))
+		}
+		sum[k.Row-1] += d.Mean[i]
+	}
+	worst := 0.0
+	for i, k := range fit.Keys {
+		if k.Row != i+1 {
+			t.Fatalf("fitted_values.csv row %d is numbered %d", i+1, k.Row)
+		}
+		rel := math.Abs(sum[i]-fit.Model.Mean[i]) / math.Max(math.Abs(fit.Model.Mean[i]), 1)
+		worst = math.Max(worst, rel)
+		if rel > 1e-8 {
+			t.Errorf("row %d: contributions sum to %v; fitted value %v (relative difference %.3g)", k.Row, sum[i], fit.Model.Mean[i], rel)
+		}
+	}
+	t.Logf("decomposition: %d rows, worst relative difference between the summed contributions and the fit %.3g", len(fit.Keys), worst)
+}
+
+// checkAllocationRecovery solves the run's allocation scenario on the true curves and
+// compares the run's allocation.csv with that optimum.
+func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulate.Truth) {
+	t.Helper()
+	cfg, spec, err := ingest.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Allocation == nil {
+		t.Fatal("the example's config has no allocation section")
+	}
+	tab := mustTable(t, cfgPath, spec)
+	terms := make([]string, len(spec.Terms))
+	coef := make([]float64, len(spec.Terms))
+	for k, term := range spec.Terms {
+		terms[k], coef[k] = term.Name, truth.Coefficients[term.Name]
+	}
+	// The true steady-state curves: constant spend s adstocks to s, so channel m responds
+	// as β_m·h_m(s) with the true half_saturation and shape.
+	responses := map[string]optimise.Response{}
+	for _, tr := range spec.Transforms {
+		half, ok1 := truth.Transforms[ingest.TransformParamName(ingest.HalfSaturationParam, tr.Column)]
+		shape, ok2 := truth.Transforms[ingest.TransformParamName(ingest.ShapeParam, tr.Column)]
+		if !ok1 || !ok2 {
+			t.Fatalf("truth.json lacks the Hill parameters of %s", tr.Column)
+		}
+		responses[tr.Column] = optimise.Response{Type: optimise.ResponseHill, EC50: half, Slope: shape}
+	}
+	best, err := optimise.Optimise(context.Background(), cfg.Allocation, optimise.Inputs{
+		Terms: terms, Draws: [][]float64{coef}, SpendColumns: SpendColumns(tab), KPIType: cfg.Model.KPIType,
+		ModelResponses: responses,
+	}, optimise.Options{Seed: 1, FrontierSteps: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(runDir, "60_optimisation/allocation.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := optimise.ReadAllocation(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fitted := map[string]float64{}
+	for _, r := range got.Rows {
+		fitted[r.Channel] = r.OptimisedSpend
+	}
+	// off is the distance between the allocations; kpiFitted and kpiBest are the true
+	// contributions of the channels at the fitted allocation and at the true optimum.
+	var off, kpiFitted, kpiBest float64
+	var table strings.Builder
+	for _, c := range best.Channels {
+		s, ok := fitted[c.Channel]
+		if !ok {
+			t.Fatalf("allocation.csv has no channel %s", c.Channel)
+		}
+		off += math.Abs(s - c.OptimisedSpend)
+		beta := truth.Coefficients[c.Term]
+		kpiFitted += beta * responses[c.Term].Value(s)
+		kpiBest += beta * responses[c.Term].Value(c.OptimisedSpend)
+		fmt.Fprintf(&table, "  %-8s fitted %8.3f  true optimum %8.3f\n", c.Channel, s, c.OptimisedSpend)
+	}
+	budget := cfg.Allocation.BudgetTotal
+	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget); true media contribution %.2f at the fitted allocation, %.2f at the true optimum (%.3f%% less)\n%s",
+		budget, off, 100*off/budget, kpiFitted, kpiBest, 100*(1-kpiFitted/kpiBest), table.String())
+	if off > 0.05*budget {
+		t.Errorf("the fitted allocation is %.3f (%.2f%% of the budget %g) from the true optimum; want at most 5%%", off, 100*off/budget, budget)
+	}
+}

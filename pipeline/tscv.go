@@ -1,0 +1,409 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/codegen"
+	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/stanio"
+)
+
+// Time-series cross-validation files and folders, in 50_model_selection/.
+const (
+	TSCVSummaryFile = "tscv_summary.csv"
+	TSCVFoldsFile   = "tscv_folds.csv"
+	// TSCVPredictionsFile holds every held-out row: observed, predictive mean and 90% interval.
+	TSCVPredictionsFile = "tscv_predictions.csv"
+	TSCVDir             = "tscv" // holds fold_01/, fold_02/, … (each fold's program, data and chains)
+)
+
+// tscvFold is one fold: its rows (indexes into the spec's rows), training before Cut and
+// holdout from Cut on.
+type tscvFold struct {
+	Cut, TrainStart, HoldEnd time.Time
+	Train, Hold              []int
+}
+
+// makeFolds cuts the rows into cfg.Folds folds by date, every group at the same date. With m
+// distinct dates, fold f (1-based) holds out dates m−(Folds−f+1)·Horizon … m−(Folds−f)·Horizon−1
+// (0-based), so the holdouts tile the last Folds·Horizon dates and the last ends at the last
+// date; it trains on every earlier date (expanding) or the MinTrain dates just before
+// (rolling). The first fold must have at least MinTrain training dates.
+func makeFolds(times []time.Time, cfg ingest.TimeSeriesSelectionConfig) ([]tscvFold, error) {
+	var dates []time.Time
+	for _, t := range times {
+		dates = append(dates, t)
+	}
+	slices.SortFunc(dates, func(a, b time.Time) int { return a.Compare(b) })
+	dates = slices.CompactFunc(dates, func(a, b time.Time) bool { return a.Equal(b) })
+	m := len(dates)
+	first := m - cfg.Folds*cfg.Horizon
+	if first < cfg.MinTrain {
+		return nil, fmt.Errorf("pipeline: time-series cross-validation needs min_train + folds·horizon = %d + %d·%d = %d dates; the data have %d; lower diagnostics.time_series_selection's folds, horizon or min_train",
+			cfg.MinTrain, cfg.Folds, cfg.Horizon, cfg.MinTrain+cfg.Folds*cfg.Horizon, m)
+	}
+	pos := make(map[int64]int, m)
+	for j, d := range dates {
+		pos[d.UnixNano()] = j
+	}
+	folds := make([]tscvFold, cfg.Folds)
+	for f := range folds {
+		cut := first + f*cfg.Horizon
+		lo := 0
+		if cfg.Window == "rolling" {
+			lo = cut - cfg.MinTrain
+		}
+		fd := tscvFold{Cut: dates[cut], TrainStart: dates[lo], HoldEnd: dates[cut+cfg.Horizon-1]}
+		for i, t := range times {
+			switch j := pos[t.UnixNano()]; {
+			case j >= lo && j < cut:
+				fd.Train = append(fd.Train, i)
+			case j >= cut && j < cut+cfg.Horizon:
+				fd.Hold = append(fd.Hold, i)
+			}
+		}
+		folds[f] = fd
+	}
+	return folds, nil
+}
+
+// tscvScore is the holdout score of some rows.
+type tscvScore struct {
+	// ELPD is Σ_i log (1/S) Σ_s N(y_i | μ_is, σ_s) on the model scale.
+	ELPD float64
+	// RMSE and SMAPE compare y with the predictive mean in the response's units (exp of the
+	// model scale for log responses); SMAPE is 100·mean 2|y−ŷ|/(|y|+|ŷ|).
+	RMSE, SMAPE float64
+	// Coverage90 is the share of rows inside the predictive 5–95% interval (noise included).
+	Coverage90 float64
+	N          int
+}
+
+// rowScore is one held-out row's contribution, and its observed value, predictive mean and
+// 5% and 95% predictive quantiles in the KPI's units.
+type rowScore struct {
+	lpd, sqErr, ape     float64
+	covered             bool
+	obs, pred, q05, q95 float64
+}
+
+// scoreRow scores one held-out row: y on the model scale, mu its linear predictor and sigma
+// the noise sd per draw. The predictive distribution is the mixture (1/S) Σ_s N(μ_s, σ_s):
+// coverage asks whether y lies between its 5% and 95% quantiles, i.e. whether the mixture
+// CDF at y is in [0.05, 0.95].
+func scoreRow(y float64, mu, sigma []float64, logResponse bool) rowScore {
+	S := float64(len(mu))
+	lp := make([]float64, len(mu))
+	cdf, pred := 0.0, 0.0
+	for s := range mu {
+		z := (y - mu[s]) / sigma[s]
+		lp[s] = -0.5*z*z - math.Log(sigma[s]) - 0.5*math.Log(2*math.Pi)
+		cdf += 0.5 * math.Erfc(-z/math.Sqrt2)
+		if logResponse {
+			pred += math.Exp(mu[s] + sigma[s]*sigma[s]/2)
+		} else {
+			pred += mu[s]
+		}
+	}
+	cdf /= S
+	pred /= S
+	mx := slices.Max(lp)
+	sum := 0.0
+	for _, v := range lp {
+		sum += math.Exp(v - mx)
+	}
+	obs := y
+	if logResponse {
+		obs = math.Exp(y)
+	}
+	r := rowScore{lpd: mx + math.Log(sum/S), sqErr: (obs - pred) * (obs - pred), covered: cdf >= 0.05 && cdf <= 0.95,
+		obs: obs, pred: pred, q05: mixtureQuantile(0.05, mu, sigma), q95: mixtureQuantile(0.95, mu, sigma)}
+	if logResponse {
+		r.q05, r.q95 = math.Exp(r.q05), math.Exp(r.q95)
+	}
+	if d := math.Abs(obs) + math.Abs(pred); d > 0 {
+		r.ape = 2 * math.Abs(obs-pred) / d
+	}
+	return r
+}
+
+// mixtureQuantile returns the p-quantile of (1/S) Σ_s N(μ_s, σ_s) by bisection, to a
+// millionth of the spread of the draws.
+func mixtureQuantile(p float64, mu, sigma []float64) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for s := range mu {
+		lo = min(lo, mu[s]-10*sigma[s])
+		hi = max(hi, mu[s]+10*sigma[s])
+	}
+	tol := (hi - lo) * 1e-6
+	for hi-lo > tol {
+		mid := (lo + hi) / 2
+		cdf := 0.0
+		for s := range mu {
+			cdf += 0.5 * math.Erfc(-(mid-mu[s])/(sigma[s]*math.Sqrt2))
+		}
+		if cdf/float64(len(mu)) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// aggregate sums row scores into a tscvScore.
+func aggregate(rows []rowScore) tscvScore {
+	var sc tscvScore
+	sc.N = len(rows)
+	if sc.N == 0 {
+		return sc
+	}
+	var se, ape, cov float64
+	for _, r := range rows {
+		sc.ELPD += r.lpd
+		se += r.sqErr
+		ape += r.ape
+		if r.covered {
+			cov++
+		}
+	}
+	n := float64(sc.N)
+	sc.RMSE, sc.SMAPE, sc.Coverage90 = math.Sqrt(se/n), 100*ape/n, cov/n
+	return sc
+}
+
+// tscvResult is one fold's outcome.
+type tscvResult struct {
+	rows []rowScore // one per fold.Hold row
+}
+
+// groupLabels names each row's group for per-group scores: the levels of every grouping
+// factor joined by ":", or "all" for a single market.
+func groupLabels(spec *ingest.Spec) []string {
+	out := make([]string, spec.N)
+	for i := range out {
+		if len(spec.Groups) == 0 {
+			out[i] = "all"
+			continue
+		}
+		parts := make([]string, len(spec.Groups))
+		for g, gr := range spec.Groups {
+			parts[g] = gr.Levels[gr.Of[i]]
+		}
+		out[i] = strings.Join(parts, ":")
+	}
+	return out
+}
+
+// tscvFolds cuts the folds when diagnostics.time_series_selection is enabled (nil
+// otherwise), so that too short data fail before the main fit.
+func (r *runner) tscvFolds(spec *ingest.Spec) ([]tscvFold, error) {
+	ts := r.cfg.Diagnostics.TimeSeriesSelection
+	if ts == nil || !ts.Enabled || r.opts.noTSCV {
+		return nil, nil
+	}
+	times, err := r.cfg.RowTimes(spec)
+	if err != nil {
+		return nil, err
+	}
+	return makeFolds(times, *ts)
+}
+
+// timeSeriesCV fits every fold with the run's program and sampler settings (in
+// 50_model_selection/tscv/fold_NN), scores each fold's holdout with the training draws
+// applied to the full spec (so adstock carries over from the training weeks), and writes
+// tscv_summary.csv and tscv_folds.csv.
+func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec *ingest.Spec, folds []tscvFold, mainKey string) error {
+	base, err := r.folder.Mkdir(runfolder.StageModelSelection)
+	if err != nil {
+		return err
+	}
+	type prepared struct {
+		prog     *codegen.Program
+		sub      *ingest.Spec
+		exe, dir string
+	}
+	preps := make([]prepared, len(folds))
+	shared := 0
+	// Compile one by one: the folds' programs normally share the run's cache entry.
+	for f, fd := range folds {
+		sub := spec.Subset(fd.Train)
+		prog, err := codegen.Render(ctx, nil, sub)
+		if err != nil {
+			return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
+		}
+		c, err := runner.Compile(ctx, prog.Code, cmdstan.CompileOptions{ToolDigest: codegen.TemplateVersion})
+		if err != nil {
+			return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
+		}
+		if c.Key == mainKey {
+			shared++
+		}
+		dir := filepath.Join(base, TSCVDir, fmt.Sprintf("fold_%02d", f+1))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, runfolder.ModelStan), prog.Code, 0o644); err != nil {
+			return err
+		}
+		preps[f] = prepared{prog: prog, sub: sub, exe: c.Exe, dir: dir}
+	}
+	chains := r.cfg.Fit.MCMC.Chains
+	if r.opts.Chains > 0 {
+		chains = r.opts.Chains
+	}
+	cores := r.cfg.Fit.MCMC.Cores
+	if r.opts.Cores > 0 {
+		cores = r.opts.Cores
+	}
+	if cores <= 0 {
+		cores = runtime.NumCPU()
+	}
+	jobs := max(1, cores/max(1, chains)) // folds at a time, each running its chains in parallel
+	r.logf("tscv: %d folds (%s window, horizon %d), %d at a time, into %s; %d of %d share the run's compiled program",
+		len(folds), r.cfg.Diagnostics.TimeSeriesSelection.Window, r.cfg.Diagnostics.TimeSeriesSelection.Horizon, jobs, filepath.Join(base, TSCVDir), shared, len(folds))
+	results := make([]tscvResult, len(folds))
+	var logMu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for f := range folds {
+		g.Go(func() error {
+			p, fd := preps[f], folds[f]
+			dataPath := filepath.Join(p.dir, runfolder.DataJSON)
+			if err := stanio.WriteDataFile(dataPath, p.prog.Data); err != nil {
+				return err
+			}
+			csvs, err := r.sample(gctx, runner, p.prog, p.exe, dataPath, p.dir, io.Discard)
+			if err != nil {
+				return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
+			}
+			rows, err := scoreFold(gctx, spec, p.sub, p.prog, csvs, fd.Hold)
+			if err != nil {
+				return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
+			}
+			results[f].rows = rows
+			sc := aggregate(rows)
+			logMu.Lock()
+			r.logf("tscv: fold %02d (holdout from %s, %d rows): elpd %.1f, rmse %.4g, coverage90 %.2f", f+1, fd.Cut.Format(time.DateOnly), sc.N, sc.ELPD, sc.RMSE, sc.Coverage90)
+			logMu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	summary, perGroup := tscvTables(spec, folds, results)
+	if err := r.folder.Write(runfolder.StageModelSelection, TSCVSummaryFile, summary); err != nil {
+		return err
+	}
+	if err := r.folder.Write(runfolder.StageModelSelection, TSCVFoldsFile, perGroup); err != nil {
+		return err
+	}
+	return r.folder.Write(runfolder.StageModelSelection, TSCVPredictionsFile, tscvPredictions(spec, folds, results))
+}
+
+// tscvPredictions renders tscv_predictions.csv: every held-out row of every fold, in the
+// KPI's units, for plotting the held-out fit.
+func tscvPredictions(spec *ingest.Spec, folds []tscvFold, results []tscvResult) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"fold", "date", "group", "line", "observed", "predicted", "q05", "q95"})
+	labels := groupLabels(spec)
+	for f, fd := range folds {
+		for j, i := range fd.Hold {
+			r := results[f].rows[j]
+			w.Write([]string{strconv.Itoa(f + 1), spec.Dates[i], labels[i], strconv.Itoa(spec.Lines[i]), ff(r.obs), ff(r.pred), ff(r.q05), ff(r.q95)})
+		}
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// scoreFold reads a fold's chains and scores its holdout rows: the training fit's draws
+// (original units) applied to the full spec's rows.
+func scoreFold(ctx context.Context, spec, sub *ingest.Spec, prog *codegen.Program, csvs []string, hold []int) ([]rowScore, error) {
+	chains, err := stanio.ReadCSVFiles(ctx, csvs)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decode(prog, chains)
+	if err != nil {
+		return nil, err
+	}
+	pd, err := posteriorDraws(sub, d)
+	if err != nil {
+		return nil, err
+	}
+	mu, err := pd.Mu(spec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rowScore, len(hold))
+	for j, i := range hold {
+		out[j] = scoreRow(spec.Y[i], mu(i), pd.NoiseSD, spec.LogResponse)
+	}
+	return out, nil
+}
+
+// tscvTables renders tscv_summary.csv (one row per fold, then "all") and tscv_folds.csv (per
+// fold and group, then per group over all folds).
+func tscvTables(spec *ingest.Spec, folds []tscvFold, results []tscvResult) (summary, perGroup []byte) {
+	head := []string{"elpd_holdout", "rmse", "smape", "coverage90", "n"}
+	cells := func(sc tscvScore) []string {
+		return []string{ff(sc.ELPD), ff(sc.RMSE), ff(sc.SMAPE), ff(sc.Coverage90), strconv.Itoa(sc.N)}
+	}
+	var sb, gb bytes.Buffer
+	sw, gw := csv.NewWriter(&sb), csv.NewWriter(&gb)
+	sw.Write(append([]string{"fold", "train_start", "cutoff", "holdout_end", "n_train"}, head...))
+	gw.Write(append([]string{"fold", "group"}, head...))
+	labels := groupLabels(spec)
+	var groups []string
+	for _, l := range labels {
+		if !slices.Contains(groups, l) {
+			groups = append(groups, l)
+		}
+	}
+	var all []rowScore
+	byGroupAll := map[string][]rowScore{}
+	for f, fd := range folds {
+		rows := results[f].rows
+		all = append(all, rows...)
+		day := func(t time.Time) string { return t.Format(time.DateOnly) }
+		sw.Write(append([]string{strconv.Itoa(f + 1), day(fd.TrainStart), day(fd.Cut), day(fd.HoldEnd), strconv.Itoa(len(fd.Train))}, cells(aggregate(rows))...))
+		byGroup := map[string][]rowScore{}
+		for j, i := range fd.Hold {
+			byGroup[labels[i]] = append(byGroup[labels[i]], rows[j])
+			byGroupAll[labels[i]] = append(byGroupAll[labels[i]], rows[j])
+		}
+		for _, g := range groups {
+			gw.Write(append([]string{strconv.Itoa(f + 1), g}, cells(aggregate(byGroup[g]))...))
+		}
+	}
+	sw.Write(append([]string{"all", "", "", "", ""}, cells(aggregate(all))...))
+	for _, g := range groups {
+		gw.Write(append([]string{"all", g}, cells(aggregate(byGroupAll[g]))...))
+	}
+	sw.Flush()
+	gw.Flush()
+	return sb.Bytes(), gb.Bytes()
+}
+
+// ff formats a score with enough digits to compare runs.
+func ff(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
