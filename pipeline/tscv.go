@@ -47,10 +47,7 @@ type tscvFold struct {
 // date; it trains on every earlier date (expanding) or the MinTrain dates just before
 // (rolling). The first fold must have at least MinTrain training dates.
 func makeFolds(times []time.Time, cfg ingest.TimeSeriesSelectionConfig) ([]tscvFold, error) {
-	var dates []time.Time
-	for _, t := range times {
-		dates = append(dates, t)
-	}
+	dates := slices.Clone(times)
 	slices.SortFunc(dates, func(a, b time.Time) int { return a.Compare(b) })
 	dates = slices.CompactFunc(dates, func(a, b time.Time) bool { return a.Equal(b) })
 	m := len(dates)
