@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
 )
 
 // TestMain lets a test re-run this binary as the dsamstan command itself (to send it real
@@ -92,5 +95,28 @@ func TestInitTemplatesValidate(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "init", "--template", "pooled", "--out", t.TempDir()+"/x.yaml"); code != exitUsage {
 		t.Errorf("unknown template: exit %d; want %d", code, exitUsage)
+	}
+}
+
+// TestMasterTemplateRuns: the master config (every section, switched off or at its
+// defaults) runs end to end on the example data, as written (fake CmdStan).
+func TestMasterTemplateRuns(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	dir := t.TempDir()
+	if code, _, stderr := cli(t, "example", "blm", "--out", dir); code != 0 {
+		t.Fatalf("example: %s", stderr)
+	}
+	cfg := filepath.Join(dir, "master.yaml")
+	if code, _, stderr := cli(t, "init", "--template", "master", "--out", cfg); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	runDir := filepath.Join(dir, "run")
+	if code, _, stderr := cli(t, "run", "--config", cfg, "--cmdstan", home, "--run-dir", runDir, "--chains", "2"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"00_run_metadata/priors.csv", "30_post_run/posterior_summary.csv", "40_diagnostics/diagnostics_report.csv", "index.html"} {
+		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
+			t.Errorf("the master config's run lacks %s: %v", f, err)
+		}
 	}
 }
