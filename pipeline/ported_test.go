@@ -79,4 +79,11 @@ func TestRunWithHolidaysAndACategoricalTerm(t *testing.T) {
 	if strings.Contains(string(summary), "campaignautumn") {
 		t.Errorf("the reference level has a coefficient:\n%s", summary)
 	}
+	totals, err := os.ReadFile(filepath.Join(runDir, "30_post_run", "decomposition_totals.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(totals), "\nall,campaign,") {
+		t.Errorf("decomposition_totals.csv has no total of the campaign column:\n%s", totals)
+	}
 }

@@ -112,3 +112,64 @@ func TestReadTablesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestTotalsOfACategoricalColumn: a categorical column's levels are also given as one total
+// per scope, each draw's level totals summed, after the terms and outside the summed fit.
+func TestTotalsOfACategoricalColumn(t *testing.T) {
+	spec, d := panelFixture(t, 12, 2, 50, false)
+	if len(spec.Terms) < 3 {
+		t.Fatalf("fixture has %d terms; need two levels besides the intercept", len(spec.Terms))
+	}
+	last := len(spec.Terms) - 1
+	spec.Terms[last-1].Factor, spec.Terms[last].Factor = "channel", "channel"
+	res, err := Derive(context.Background(), spec, d, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb strings.Builder
+	if err := WriteTotals(&tb, spec, res); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadTotals(strings.NewReader(tb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byScope := map[string]map[string]TotalRow{}
+	var order []string
+	for _, r := range rows {
+		if byScope[r.Scope] == nil {
+			byScope[r.Scope] = map[string]TotalRow{}
+		}
+		byScope[r.Scope][r.Term] = r
+		if r.Scope == "all" {
+			order = append(order, r.Term)
+		}
+	}
+	if order[len(order)-1] != "channel" || len(order) != len(res.Terms)+1 {
+		t.Fatalf("scope all lists %v; want the terms, then channel", order)
+	}
+	for scope, terms := range byScope {
+		fac, ok := terms["channel"]
+		if !ok {
+			t.Errorf("%s: no channel total", scope)
+			continue
+		}
+		a, b := terms[spec.Terms[last-1].Name], terms[spec.Terms[last].Name]
+		if want := a.Mean + b.Mean; math.Abs(fac.Mean-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s: channel total %v; want %v + %v", scope, fac.Mean, a.Mean, b.Mean)
+		}
+		if want := a.Share + b.Share; math.Abs(fac.Share-want) > 1e-9 {
+			t.Errorf("%s: channel share %v; want %v", scope, fac.Share, want)
+		}
+	}
+	// Per draw, not the sum of the levels' quantiles: the 90% interval of the sum, from the
+	// draws' own totals.
+	sum := make([]float64, d.S())
+	addTo(sum, res.Totals[last-1])
+	addTo(sum, res.Totals[last])
+	q := make([]float64, 3)
+	quantiles(sum, decompProbs, q)
+	if got := byScope["all"]["channel"]; math.Abs(got.Q5-q[0]) > 1e-9*math.Max(1, math.Abs(q[0])) || math.Abs(got.Q95-q[2]) > 1e-9*math.Max(1, math.Abs(q[2])) {
+		t.Errorf("channel interval [%v, %v]; want [%v, %v] from the draws' sums", got.Q5, got.Q95, q[0], q[2])
+	}
+}

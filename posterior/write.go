@@ -106,8 +106,10 @@ func WriteDecomposition(w io.Writer, spec *ingest.Spec, res *Result) error {
 
 // WriteTotals writes decomposition_totals.csv: each term's contribution summed over all
 // rows, then over each group's rows, summarised across draws (mean, 90% interval), with the
-// term's share of the summed fit.
+// term's share of the summed fit; then, per categorical column of the formula, the sum of its
+// levels' contributions, named by the column.
 func WriteTotals(w io.Writer, spec *ingest.Spec, res *Result) error {
+	factors := categoricalTerms(spec)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"scope", "term", "mean", "q5", "q50", "q95", "share_of_fit"})
 	emit := func(scope string, totals [][]float64) {
@@ -123,6 +125,17 @@ func WriteTotals(w io.Writer, spec *ingest.Spec, res *Result) error {
 			buf = append(buf[:0], t...)
 			quantiles(buf, decompProbs, q)
 			cw.Write([]string{scope, res.Terms[k], num.Format(means[k]), num.Format(q[0]), num.Format(q[1]), num.Format(q[2]), num.Format(means[k] / fit)})
+		}
+		// A categorical column's levels, summed per draw: the factor's contribution as one
+		// total (its rows come after the terms' and are not part of the summed fit).
+		for _, fac := range factors {
+			sum := make([]float64, len(totals[fac.terms[0]]))
+			for _, k := range fac.terms {
+				addTo(sum, totals[k])
+			}
+			m := mean(sum)
+			quantiles(sum, decompProbs, q)
+			cw.Write([]string{scope, fac.name, num.Format(m), num.Format(q[0]), num.Format(q[1]), num.Format(q[2]), num.Format(m / fit)})
 		}
 	}
 	emit("all", res.Totals)
@@ -157,4 +170,30 @@ func WriteDraws(w io.Writer, names []string, cols [][]float64, chains, perChain 
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// categorical is a categorical column of the formula and the design indexes of its level
+// columns.
+type categorical struct {
+	name  string
+	terms []int
+}
+
+// categoricalTerms lists the spec's categorical columns in order of their first level.
+func categoricalTerms(spec *ingest.Spec) []categorical {
+	var out []categorical
+	at := map[string]int{}
+	for k, t := range spec.Terms {
+		if t.Factor == "" {
+			continue
+		}
+		j, ok := at[t.Factor]
+		if !ok {
+			j = len(out)
+			at[t.Factor] = j
+			out = append(out, categorical{name: t.Factor})
+		}
+		out[j].terms = append(out[j].terms, k)
+	}
+	return out
 }

@@ -386,6 +386,18 @@ func (in *inputs) isIntercept(term string) bool {
 	return term == "(Intercept)"
 }
 
+// isFactorTotal reports whether a decomposition_totals.csv term is a categorical column's
+// total over its levels, not a model term (whose levels are drawn already): a name that is
+// neither a term of model_spec.json nor the offset.
+func (in *inputs) isFactorTotal(term string) bool {
+	s, err := in.modelSpec()
+	if err != nil || term == "offset" {
+		return false
+	}
+	_, ok := s.Term(term)
+	return !ok
+}
+
 // isLog reports whether the run's response is log(y), from the formula.
 func (in *inputs) isLog() bool {
 	lhs, _, _ := strings.Cut(in.formula(), "~")
@@ -403,7 +415,7 @@ func drawPredictorImpact(in *inputs) (*figure, error) {
 	var idx []int
 	for i, r := range rows {
 		terms[i], mean[i], q5[i], q95[i], share[i] = r.Term, r.Mean, r.Q5, r.Q95, r.Share
-		if r.Scope == "all" && !in.isIntercept(r.Term) && !strings.EqualFold(r.Term, "total") {
+		if r.Scope == "all" && !in.isIntercept(r.Term) && !strings.EqualFold(r.Term, "total") && !in.isFactorTotal(r.Term) {
 			idx = append(idx, i)
 		}
 	}
