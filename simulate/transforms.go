@@ -130,7 +130,7 @@ func transformsExample(markets, weeks int, seed uint64) *Example {
 			raw[t] = make([]float64, weeks)
 		}
 		brand := 50.0
-		tvOn := false
+		tvOn, tvLevel := false, 0.0
 		for w := range weeks {
 			season := math.Sin(2 * math.Pi * float64(w) / 52)
 			raw["trend"][w] = float64(w) / 52
@@ -139,9 +139,13 @@ func transformsExample(markets, weeks int, seed uint64) *Example {
 			raw["brand_metric"][w] = brand
 			if w%6 == 0 { // TV flights are planned in six-week blocks
 				tvOn = rng.Float64() < 0.5
+				// Each flight has its own weight, from light to heavy, so that the
+				// weeks span the Hill curve from its foot (h ≈ 0.05) to near its top
+				// (h ≈ 0.9) and its half saturation and shape are identified.
+				tvLevel = 15 + 165*rng.Float64()
 			}
 			if tvOn { // off the air between flights: no spend
-				raw["m_tv"][w] = scale * (60 + 60*rng.Float64())
+				raw["m_tv"][w] = scale * tvLevel * (0.8 + 0.4*rng.Float64())
 			}
 			// Search and social move week to week, independently of the season, over a wide
 			// range (median 30 and 20, 90% of weeks within a factor 3.7 of it).
