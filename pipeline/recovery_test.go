@@ -15,7 +15,6 @@ import (
 
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/optimise"
-	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/simulate"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
@@ -167,16 +166,7 @@ func checkRecovery(t *testing.T, res *Result, truth simulate.Truth) {
 // sum to the mean fitted value of fitted_values.csv.
 func checkDecompositionSums(t *testing.T, runDir string) {
 	t.Helper()
-	d := readDecomposition(t, runDir)
-	f, err := os.Open(filepath.Join(runDir, "30_post_run/fitted_values.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fit, err := posterior.ReadFitted(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, fit := readDecomposition(t, runDir), readFitted(t, runDir)
 	sum := make([]float64, len(fit.Keys))
 	for i, k := range d.Keys {
 		if k.Row < 1 || k.Row > len(sum) {

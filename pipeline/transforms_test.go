@@ -46,6 +46,20 @@ func withTransforms(t *testing.T, replace ...string) string {
 	return cfg
 }
 
+func readFitted(t *testing.T, runDir string) *posterior.FittedTable {
+	t.Helper()
+	f, err := os.Open(filepath.Join(runDir, "30_post_run/fitted_values.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fit, err := posterior.ReadFitted(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fit
+}
+
 func readDecomposition(t *testing.T, runDir string) *posterior.DecompositionTable {
 	t.Helper()
 	f, err := os.Open(filepath.Join(runDir, "30_post_run/decomposition.csv"))
