@@ -134,15 +134,7 @@ func TestRunWithFixedTransforms(t *testing.T) {
 	if social != spec.N {
 		t.Fatalf("%d m_social contributions for %d rows", social, spec.N)
 	}
-	f, err := os.Open(filepath.Join(runDir, "30_post_run/fitted_values.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fit, err := posterior.ReadFitted(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fit := readFitted(t, runDir)
 	for i, k := range fit.Keys {
 		if got, want := byRow[k.Row], fit.Model.Mean[i]; math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Fatalf("row %d: contributions sum to %v; fitted mean %v", k.Row, got, want)
