@@ -31,15 +31,6 @@ const naiveIntegrated = "testdata/naive_integrated.stan"
 // are the model, not an approximation of it. Points include group scales near 0.
 func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 	r := cmdstanRunner(t)
-	ctx := context.Background()
-	naiveCode, err := os.ReadFile(naiveIntegrated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	naive, err := r.Compile(ctx, naiveCode, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		name string
 		opts panelOptions
@@ -54,25 +45,12 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			if p.Template != IntegratedTemplate {
 				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
 			}
-			ours, err := r.Compile(ctx, p.Code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			for name, exe := range map[string]string{"ours": ours.Exe, "naive": naive.Exe} {
-				if err := os.Symlink(exe, filepath.Join(dir, name)); err != nil {
-					t.Fatal(err)
-				}
-			}
 			fl := &p.hier.factors[0]
 			jn := len(fl.terms)
-			writeJSON(t, filepath.Join(dir, "ours.json"), p.Data)
-			writeJSON(t, filepath.Join(dir, "naive.json"), append(naivePanelVars(spec, p, "X", "y"), p.Data...))
-
 			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
 			centre := dataVar(t, p, "log_noise_sd_centre").(float64)
 			rng := rand.New(rand.NewPCG(21, uint64(c.opts.groups)))
-			var lp0Ours, lp0Naive float64
+			var points [][]stanio.Var
 			for i := range 5 {
 				beta := make([]float64, len(lb))
 				for k := range beta {
@@ -89,27 +67,10 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 				if fl.correlated {
 					l = randomCorrCholesky(rng, jn)
 				}
-				point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
-				writeJSON(t, point, []stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
+				points = append(points, []stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
 					{Name: "L_1", Value: l}, {Name: "log_noise_sd", Value: centre + 0.3*rng.NormFloat64()}})
-				a := logProb(t, dir, "ours", point)
-				b := logProb(t, dir, "naive", point)
-				if len(a) != len(b) {
-					t.Fatalf("log_prob gives %d values (ours), %d (naive)", len(a), len(b))
-				}
-				if i == 0 {
-					lp0Ours, lp0Naive = a[0], b[0]
-				}
-				da, db := a[0]-lp0Ours, b[0]-lp0Naive
-				if math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
-					t.Errorf("point %d: lp - lp(point 0) = %.12g (integrated), %.12g (dense MVN)", i, da, db)
-				}
-				for j := 1; j < len(a); j++ {
-					if math.Abs(a[j]-b[j]) > 1e-7*math.Max(1, math.Abs(b[j])) {
-						t.Errorf("point %d, gradient %d: %.12g (integrated), %.12g (dense MVN)", i, j, a[j], b[j])
-					}
-				}
 			}
+			compareLogProb(t, r, p.Code, naiveIntegrated, p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
 		})
 	}
 }
@@ -223,5 +184,51 @@ func naivePanelVars(spec *ingest.Spec, p *Program, xName, yName string) []stanio
 		{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
 		{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
 		{Name: "lkj_eta_naive", Value: lkjEta},
+	}
+}
+
+// compareLogProb compiles ours and the naive program (through the compile cache) and
+// checks with CmdStan's log_prob method that at every point both give the same gradient
+// and the same log density up to one constant.
+func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
+	t.Helper()
+	ctx := context.Background()
+	naiveCode, err := os.ReadFile(naiveFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, code := range map[string][]byte{"ours": ours, "naive": naiveCode} {
+		comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(comp.Exe, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeJSON(t, filepath.Join(dir, "ours.json"), oursData)
+	writeJSON(t, filepath.Join(dir, "naive.json"), naiveData)
+	var lp0Ours, lp0Naive float64
+	for i, pt := range points {
+		point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
+		writeJSON(t, point, pt)
+		a := logProb(t, dir, "ours", point)
+		b := logProb(t, dir, "naive", point)
+		if len(a) != len(b) {
+			t.Fatalf("log_prob gives %d values (ours), %d (naive)", len(a), len(b))
+		}
+		if i == 0 {
+			lp0Ours, lp0Naive = a[0], b[0]
+		}
+		da, db := a[0]-lp0Ours, b[0]-lp0Naive
+		if math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
+			t.Errorf("point %d: lp - lp(point 0) = %.12g (ours), %.12g (naive)", i, da, db)
+		}
+		for j := 1; j < len(a); j++ {
+			if math.Abs(a[j]-b[j]) > 1e-7*math.Max(1, math.Abs(b[j])) {
+				t.Errorf("point %d, gradient %d: %.12g (ours), %.12g (naive)", i, j, a[j], b[j])
+			}
+		}
 	}
 }

@@ -1,15 +1,10 @@
 package codegen
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/stanio"
 )
@@ -140,52 +135,6 @@ func randomTransformPoint(t *testing.T, rng *rand.Rand, p *Program) []stanio.Var
 	d, h, s := draw("decay", 0.05, 0.95), draw("half", 0.2, 3), draw("shape", 0.3, 3)
 	d.Name, h.Name, s.Name = stanDecay, stanHalf, stanShape
 	return []stanio.Var{d, h, s}
-}
-
-// compareLogProb compiles ours and the naive program (through the compile cache) and
-// checks with CmdStan's log_prob method that at every point both give the same gradient
-// and the same log density up to one constant.
-func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
-	t.Helper()
-	ctx := context.Background()
-	naiveCode, err := os.ReadFile(naiveFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, code := range map[string][]byte{"ours": ours, "naive": naiveCode} {
-		comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(comp.Exe, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeJSON(t, filepath.Join(dir, "ours.json"), oursData)
-	writeJSON(t, filepath.Join(dir, "naive.json"), naiveData)
-	var lp0Ours, lp0Naive float64
-	for i, pt := range points {
-		point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
-		writeJSON(t, point, pt)
-		a := logProb(t, dir, "ours", point)
-		b := logProb(t, dir, "naive", point)
-		if len(a) != len(b) {
-			t.Fatalf("log_prob gives %d values (ours), %d (naive)", len(a), len(b))
-		}
-		if i == 0 {
-			lp0Ours, lp0Naive = a[0], b[0]
-		}
-		da, db := a[0]-lp0Ours, b[0]-lp0Naive
-		if math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
-			t.Errorf("point %d: lp - lp(point 0) = %.12g (ours), %.12g (naive)", i, da, db)
-		}
-		for j := 1; j < len(a); j++ {
-			if math.Abs(a[j]-b[j]) > 1e-7*math.Max(1, math.Abs(b[j])) {
-				t.Errorf("point %d, gradient %d: %.12g (ours), %.12g (naive)", i, j, a[j], b[j])
-			}
-		}
-	}
 }
 
 // TestTransformsLogProbMatchesNaive checks the programs with estimated transforms against
