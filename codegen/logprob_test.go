@@ -45,30 +45,10 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			if p.Template != IntegratedTemplate {
 				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
 			}
-			fl := &p.hier.factors[0]
-			jn := len(fl.terms)
-			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
-			centre := dataVar(t, p, "log_noise_sd_centre").(float64)
 			rng := rand.New(rand.NewPCG(21, uint64(c.opts.groups)))
 			var points [][]stanio.Var
 			for i := range 5 {
-				beta := make([]float64, len(lb))
-				for k := range beta {
-					beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
-				}
-				sd := make([]float64, jn)
-				for j := range sd {
-					sd[j] = 0.05 + rng.Float64()
-					if i == 4 && j == 0 {
-						sd[j] = 1e-7 // near the funnel's neck
-					}
-				}
-				l := [][]float64{{1}}
-				if fl.correlated {
-					l = randomCorrCholesky(rng, jn)
-				}
-				points = append(points, []stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
-					{Name: "L_1", Value: l}, {Name: "log_noise_sd", Value: centre + 0.3*rng.NormFloat64()}})
+				points = append(points, randomPanelPoint(t, rng, p, i == 4))
 			}
 			compareLogProb(t, r, p.Code, naiveIntegrated, p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
 		})
@@ -231,4 +211,32 @@ func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile stri
 			}
 		}
 	}
+}
+
+// randomPanelPoint draws a point of the integrated panel program inside its bounds: beta,
+// the group scales (the first near 0, the funnel's neck, when nearZero), the correlation
+// factor and log(noise_sd).
+func randomPanelPoint(t *testing.T, rng *rand.Rand, p *Program, nearZero bool) []stanio.Var {
+	t.Helper()
+	fl := &p.hier.factors[0]
+	jn := len(fl.terms)
+	lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
+	centre := dataVar(t, p, "log_noise_sd_centre").(float64)
+	beta := make([]float64, len(lb))
+	for k := range beta {
+		beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
+	}
+	sd := make([]float64, jn)
+	for j := range sd {
+		sd[j] = 0.05 + rng.Float64()
+	}
+	if nearZero {
+		sd[0] = 1e-7
+	}
+	l := [][]float64{{1}}
+	if fl.correlated {
+		l = randomCorrCholesky(rng, jn)
+	}
+	return []stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
+		{Name: "L_1", Value: l}, {Name: "log_noise_sd", Value: centre + 0.3*rng.NormFloat64()}}
 }

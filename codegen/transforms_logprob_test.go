@@ -171,33 +171,11 @@ func TestTransformsLogProbMatchesNaive(t *testing.T) {
 			if p.Template != IntegratedTemplate {
 				t.Fatalf("Template %s; want %s", p.Template, IntegratedTemplate)
 			}
-			fl := &p.hier.factors[0]
-			jn := len(fl.terms)
 			naive := append(naivePanelVars(spec, p, "X_naive", "y_naive"), naiveTransformVars(spec)...)
-
-			lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
-			centre := dataVar(t, p, "log_noise_sd_centre").(float64)
 			rng := rand.New(rand.NewPCG(22, uint64(c.opts.groups)))
 			var points [][]stanio.Var
 			for i := range 6 {
-				beta := make([]float64, len(lb))
-				for k := range beta {
-					beta[k] = inside(rng.NormFloat64(), lb[k], ub[k], 1)
-				}
-				sd := make([]float64, jn)
-				for j := range sd {
-					sd[j] = 0.05 + rng.Float64()
-					if i == 5 && j == 0 {
-						sd[j] = 1e-7
-					}
-				}
-				l := [][]float64{{1}}
-				if fl.correlated {
-					l = randomCorrCholesky(rng, jn)
-				}
-				points = append(points, append([]stanio.Var{{Name: "beta", Value: beta}, {Name: "sd_1", Value: sd},
-					{Name: "L_1", Value: l}, {Name: "log_noise_sd", Value: centre + 0.3*rng.NormFloat64()}},
-					randomTransformPoint(t, rng, p)...))
+				points = append(points, append(randomPanelPoint(t, rng, p, i == 5), randomTransformPoint(t, rng, p)...))
 			}
 			compareLogProb(t, r, p.Code, naivePanelTransforms, p.Data, append(naive, p.Data...), points)
 		})
