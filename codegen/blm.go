@@ -177,7 +177,7 @@ func mapPopulation(spec *ingest.Spec) population {
 		d.noiseA = spec.NoiseSD.Mean / sc.YScale
 		d.noiseB = spec.NoiseSD.SD / sc.YScale
 	case ingest.NoiseLognormalMS:
-		mu, sigma := LognormalMS(spec.NoiseSD.Mean, spec.NoiseSD.SD)
+		mu, sigma := ingest.LognormalMS(spec.NoiseSD.Mean, spec.NoiseSD.SD)
 		d.noiseFlag = noiseFlagLognormal
 		d.noiseA = mu - math.Log(sc.YScale)
 		d.noiseB = sigma
@@ -193,16 +193,6 @@ func coefScale(spec *ingest.Spec, k int) (shift, scale float64) {
 		return sc.YCentre, sc.YScale
 	}
 	return 0, sc.YScale / sc.XScale[k]
-}
-
-// LognormalMS converts the natural-scale mean m and sd s of a lognormal (DSAMbayes's
-// lognormal_ms(m, s)) into its log-space location and scale by moment matching:
-// mu = ln(m²/√(m²+s²)), sigma = √(ln(1+s²/m²)). It needs m > 0 and s > 0.
-func LognormalMS(m, s float64) (mu, sigma float64) {
-	v := (s / m) * (s / m)
-	sigma = math.Sqrt(math.Log1p(v))
-	mu = math.Log(m) - 0.5*math.Log1p(v) // = ln(m²/√(m²+s²)), without overflow in m²
-	return mu, sigma
 }
 
 // standardise returns the design and response in the sampler's space:

@@ -88,7 +88,7 @@ func calibrationSpec(d calibrationDesign, rep int) (*ingest.Spec, map[string]flo
 			}
 		}
 	}
-	mu, sigma := LognormalMS(calNoise.Mean, calNoise.SD)
+	mu, sigma := ingest.LognormalMS(calNoise.Mean, calNoise.SD)
 	noise := math.Exp(mu + sigma*rng.NormFloat64())
 	truth[ingest.NoiseSDName] = noise
 	levels := make([]string, d.Groups)

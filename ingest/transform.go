@@ -300,12 +300,21 @@ func momentPrior(family string, m, s float64) TransformPrior {
 		k := m*(1-m)/(s*s) - 1
 		p.A, p.B = m*k, (1-m)*k
 	case PriorLognormal:
-		v := math.Log1p(s * s / (m * m))
-		p.A, p.B = math.Log(m)-v/2, math.Sqrt(v)
+		p.A, p.B = LognormalMS(m, s)
 	case PriorGamma:
 		p.A, p.B = m*m/(s*s), m/(s*s)
 	}
 	return p
+}
+
+// LognormalMS converts the natural-scale mean m and sd s of a lognormal (DSAMbayes's
+// lognormal_ms(m, s)) into its log-space location and scale by moment matching:
+// mu = ln(m²/√(m²+s²)), sigma = √(ln(1+s²/m²)). It needs m > 0 and s > 0.
+func LognormalMS(m, s float64) (mu, sigma float64) {
+	v := (s / m) * (s / m)
+	sigma = math.Sqrt(math.Log1p(v))
+	mu = math.Log(m) - 0.5*math.Log1p(v) // = ln(m²/√(m²+s²)), without overflow in m²
+	return mu, sigma
 }
 
 // AdstockWeights returns the normalised geometric weights w_0 … w_L, which sum to 1.

@@ -117,7 +117,7 @@ func TextbookTransformsData(spec *ingest.Spec) ([]stanio.Var, error) {
 	family, a, b := 0, spec.NoiseSD.Mean, spec.NoiseSD.SD
 	if spec.NoiseSD.Family == ingest.NoiseLognormalMS {
 		family = 1
-		a, b = lognormalMS(a, b)
+		a, b = ingest.LognormalMS(a, b)
 	}
 	return []stanio.Var{
 		{Name: "N", Value: len(order)}, {Name: "K", Value: k}, {Name: "X", Value: x}, {Name: "Y", Value: y},
@@ -131,14 +131,6 @@ func TextbookTransformsData(spec *ingest.Spec) ([]stanio.Var, error) {
 		{Name: "half_prior_meanlog", Value: halfMu}, {Name: "half_prior_sdlog", Value: halfSigma},
 		{Name: "shape_prior_meanlog", Value: shapeMu}, {Name: "shape_prior_sdlog", Value: shapeSigma},
 	}, nil
-}
-
-// lognormalMS converts lognormal_ms(mean m, sd s) to lognormal(μ, σ): σ² = log(1 + s²/m²),
-// μ = log m − σ²/2, as codegen does (which simulate cannot import: codegen's tests import
-// simulate).
-func lognormalMS(m, s float64) (mu, sigma float64) {
-	v := math.Log1p((s / m) * (s / m))
-	return math.Log(m) - v/2, math.Sqrt(v)
 }
 
 // medianPositive is the median of x's positive values (NaN when there are none).

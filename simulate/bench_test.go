@@ -5,19 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 )
-
-func TestLognormalMSMatchesCodegen(t *testing.T) {
-	for _, c := range [][2]float64{{150, 50}, {1, 3}, {1e-3, 1e-4}} {
-		mu, sigma := lognormalMS(c[0], c[1])
-		wmu, wsigma := codegen.LognormalMS(c[0], c[1])
-		if math.Abs(mu-wmu) > 1e-12 || math.Abs(sigma-wsigma) > 1e-12 {
-			t.Errorf("lognormalMS(%g, %g) = %v, %v; codegen gives %v, %v", c[0], c[1], mu, sigma, wmu, wsigma)
-		}
-	}
-}
 
 // TestTextbookTransformsData builds the textbook program's data for the hierarchical
 // --transforms example (loaded with its transforms fixed at the truth, so that today's
