@@ -51,13 +51,11 @@
 // figure says when groups were left out). Values are shown on the KPI scale where the run
 // reports one (kpi_* columns of a log-response model), as fit_metrics.csv is.
 //
-// The transform plots take the media transforms from the transforms section of
-// config.resolved.yaml (types, max_lag and fixed values) and the estimated parameters'
-// draws from posterior_draws.csv (adstock_decay[m_tv], half_saturation[m_tv],
-// hill_shape[m_tv], in original units); the spend range and the default half_saturation
-// prior's centre (the median positive spend) come from media_spend.csv. A prior set in
-// priors.overrides is named but not drawn. Each plot is skipped when the run has no
-// transforms of its kind.
+// The transform plots take the media transforms from 10_pre_run/model_spec.json (types,
+// max_lag, fixed values, and the prior of each estimated parameter, default or override) and
+// the estimated parameters' draws from posterior_draws.csv (adstock_decay[m_tv],
+// half_saturation[m_tv], hill_shape[m_tv], in original units); the spend range comes from
+// media_spend.csv. Each plot is skipped when the run has no transforms of its kind.
 //
 // A draw "hits" a bound in boundary_hits.png when it lies within a quarter of the
 // parameter's posterior sd of that bound: about 12% of the draws of a posterior piled up

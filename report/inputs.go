@@ -194,12 +194,6 @@ type runConfig struct {
 	Diagnostics struct {
 		PolicyMode string `yaml:"policy_mode"`
 	} `yaml:"diagnostics"`
-	// Transforms is the transforms section, by column in the file's order: each value a
-	// map with adstock and saturation maps (numbers, or estimate); sensitivity is not a column.
-	Transforms yaml.MapSlice `yaml:"transforms"`
-	Priors     struct {
-		Overrides []map[string]any `yaml:"overrides"`
-	} `yaml:"priors"`
 	Allocation struct {
 		Channels []struct {
 			Term     string `yaml:"term"`

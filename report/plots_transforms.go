@@ -24,6 +24,7 @@ type transformParam struct {
 	name      string
 	values    []float64
 	estimated bool
+	prior     *runfolder.SpecPrior // the estimated parameter's prior (nil when fixed)
 }
 
 // at returns the parameter's value in draw d (the fixed value in every draw).
@@ -76,79 +77,56 @@ func (ct columnTransform) draws() int {
 	return n
 }
 
-// transforms returns the run's media transforms in the config's column order: the types,
-// max_lag and fixed values from config.resolved.yaml's transforms section, the estimated
-// parameters' draws from posterior_draws.csv. A run without transforms gets a skipError.
+// transforms returns the run's media transforms in term order: the types, max_lag, fixed
+// values and priors as 10_pre_run/model_spec.json records them, the estimated parameters'
+// draws from posterior_draws.csv. A run without transforms gets a skipError.
 func (in *inputs) transforms() ([]columnTransform, error) {
-	cfg, err := in.runConfig()
+	spec, err := in.modelSpec()
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Transforms) == 0 {
-		return nil, skipf("the model has no media transforms (no transforms section in its config)")
+	if len(spec.Transforms) == 0 {
+		return nil, skipf("the model has no media transforms (model_spec.json records none)")
 	}
 	draws, err := in.draws()
 	if err != nil {
 		return nil, err
 	}
 	var out []columnTransform
-	for _, entry := range cfg.Transforms {
-		column := fmt.Sprint(entry.Key)
-		sec, ok := entry.Value.(map[string]any)
-		if !ok || column == "sensitivity" {
-			continue
-		}
+	for _, st := range spec.Transforms {
+		column := st.Column
 		ct := columnTransform{column: column}
-		param := func(kind string, value any) transformParam {
+		param := func(kind string, value *runfolder.Num, prior *runfolder.SpecPrior) transformParam {
 			name := ingest.TransformParamName(kind, column)
-			if v, ok := draws.Column(name); ok {
-				return transformParam{name: name, values: finiteOnly(v), estimated: true}
+			switch v, ok := draws.Column(name); {
+			case ok:
+				return transformParam{name: name, values: finiteOnly(v), estimated: true, prior: prior}
+			case value != nil:
+				return transformParam{name: name, values: []float64{float64(*value)}}
 			}
-			if x, ok := yamlNumber(value); ok {
-				return transformParam{name: name, values: []float64{x}}
-			}
-			// estimate, but posterior_draws.csv lacks it: a run that stopped early
-			return transformParam{name: name}
+			// estimated, but posterior_draws.csv lacks it: a run that stopped early
+			return transformParam{name: name, prior: prior}
 		}
-		if a, ok := sec["adstock"].(map[string]any); ok && a["type"] == ingest.AdstockGeometric {
+		if st.Adstock == ingest.AdstockGeometric {
 			ct.adstock, ct.maxLag = true, ingest.DefaultMaxLag
-			if l, ok := yamlNumber(a["max_lag"]); ok && l >= 0 && l == math.Trunc(l) {
-				ct.maxLag = int(l)
+			if st.MaxLag != nil {
+				ct.maxLag = *st.MaxLag
 			}
-			ct.decay = param(ingest.DecayParam, a["decay"])
+			ct.decay = param(ingest.DecayParam, st.Decay, st.DecayPrior)
 		}
-		if s, ok := sec["saturation"].(map[string]any); ok && s["type"] == ingest.SaturationHill {
+		if st.Saturation == ingest.SaturationHill {
 			ct.hill = true
-			ct.half = param(ingest.HalfSaturationParam, s["half_saturation"])
-			ct.shape = param(ingest.ShapeParam, s["shape"])
+			ct.half = param(ingest.HalfSaturationParam, st.HalfSaturation, st.HalfSaturationPrior)
+			ct.shape = param(ingest.ShapeParam, st.Shape, st.ShapePrior)
 		}
 		if ct.adstock || ct.hill {
 			out = append(out, ct)
 		}
 	}
 	if len(out) == 0 {
-		return nil, skipf("the config's transforms section transforms no column")
+		return nil, skipf("model_spec.json's transforms transform no column")
 	}
 	return out, nil
-}
-
-// yamlNumber reads a number the YAML decoder gave as any numeric type (or a numeric
-// string); estimate and anything else is not one.
-func yamlNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // quantiles90 returns the 5% quantile, the mean and the 95% quantile of v.
@@ -394,70 +372,18 @@ type transformPrior struct {
 	centre float64                 // TransformPrior.Centre
 }
 
-// priorOf returns the prior of an estimated transform parameter, as model_spec.json records
-// it (default or override). For a run folder written before model_spec.json recorded the
-// transforms, an override in the config's priors.overrides is named but not drawn (its
-// parameters are in priors.csv); otherwise the default (decay beta(2, 2), hill_shape lognormal(0, 0.5), half_saturation
-// lognormal(log of the median positive spend, 1), the median taken from media_spend.csv).
-func (in *inputs) priorOf(kind, column string) transformPrior {
-	name := ingest.TransformParamName(kind, column)
-	if p, ok := in.recordedPrior(kind, column); ok {
-		source := "prior"
-		if !p.Default {
-			source = "prior (priors.overrides)"
-		}
-		return transformPrior{label: fmt.Sprintf("%s %s(%s, %s)", source, p.Family, short(p.A), short(p.B)), pdf: priorPDF(p), centre: p.Centre()}
+// priorOf returns the prior density of an estimated transform parameter, as model_spec.json
+// records it (the default or an override); nil pdf when it records none.
+func priorOf(p transformParam) transformPrior {
+	if p.prior == nil {
+		return transformPrior{label: "prior not recorded in model_spec.json"}
 	}
-	if cfg, err := in.runConfig(); err == nil {
-		for _, o := range cfg.Priors.Overrides {
-			if o["parameter"] == name {
-				return transformPrior{label: "prior set in priors.overrides (see priors.csv)"}
-			}
-		}
+	pr := ingest.TransformPrior{Family: p.prior.Family, A: float64(p.prior.A), B: float64(p.prior.B), Default: p.prior.Default}
+	source := "prior"
+	if !pr.Default {
+		source = "prior (priors.overrides)"
 	}
-	var p ingest.TransformPrior
-	switch kind {
-	case ingest.DecayParam:
-		p = ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2}
-	case ingest.ShapeParam:
-		p = ingest.TransformPrior{Family: ingest.PriorLognormal, A: 0, B: 0.5}
-	case ingest.HalfSaturationParam:
-		spend, ok := in.spendOf(column)
-		med := medianPositive(spend)
-		if !ok || !finite(med) {
-			return transformPrior{label: "default prior not drawn: media_spend.csv lacks " + column}
-		}
-		p = ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(med), B: 1}
-		return transformPrior{label: fmt.Sprintf("prior lognormal(log %s, 1)", num.Sig(med, 3)), pdf: priorPDF(p), centre: p.Centre()}
-	}
-	return transformPrior{label: fmt.Sprintf("prior %s(%s, %s)", p.Family, short(p.A), short(p.B)), pdf: priorPDF(p), centre: p.Centre()}
-}
-
-// recordedPrior returns the prior model_spec.json records for an estimated transform
-// parameter of column.
-func (in *inputs) recordedPrior(kind, column string) (ingest.TransformPrior, bool) {
-	spec, err := in.modelSpec()
-	if err != nil {
-		return ingest.TransformPrior{}, false
-	}
-	for _, t := range spec.Transforms {
-		if t.Column != column {
-			continue
-		}
-		var p *runfolder.SpecPrior
-		switch kind {
-		case ingest.DecayParam:
-			p = t.DecayPrior
-		case ingest.HalfSaturationParam:
-			p = t.HalfSaturationPrior
-		case ingest.ShapeParam:
-			p = t.ShapePrior
-		}
-		if p != nil {
-			return ingest.TransformPrior{Family: p.Family, A: float64(p.A), B: float64(p.B), Default: p.Default}, true
-		}
-	}
-	return ingest.TransformPrior{}, false
+	return transformPrior{label: fmt.Sprintf("%s %s(%s, %s)", source, pr.Family, short(pr.A), short(pr.B)), pdf: priorPDF(pr), centre: pr.Centre()}
 }
 
 // short writes a prior parameter with three significant digits and no trailing zeros.
@@ -497,14 +423,6 @@ func priorPDF(p ingest.TransformPrior) func(float64) float64 {
 	return nil
 }
 
-// medianPositive is the median of the positive values of x (NaN without any).
-func medianPositive(x []float64) float64 {
-	if m, ok := ingest.MedianPositive(x); ok {
-		return m
-	}
-	return math.NaN()
-}
-
 func drawTransformPriorPosterior(in *inputs) (*figure, error) {
 	ts, err := in.transforms()
 	if err != nil {
@@ -517,7 +435,7 @@ func drawTransformPriorPosterior(in *inputs) (*figure, error) {
 				continue
 			}
 			kind, _, _ := strings.Cut(p.name, "[")
-			pp, err := transformDensityPanel(p, in.priorOf(kind, ct.column), kind == ingest.DecayParam)
+			pp, err := transformDensityPanel(p, priorOf(p), kind == ingest.DecayParam)
 			if err != nil {
 				return nil, err
 			}

@@ -13,48 +13,45 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// fixtureTransforms is a transforms section as config.resolved.yaml holds it: TV's adstock
-// and Hill estimated, search's adstock fixed, social's Hill fixed; sensitivity is not a
-// column.
-const fixtureTransforms = `transforms:
-  m_tv:
-    adstock:
-      type: geometric
-      decay: estimate
-      max_lag: 6
-    saturation:
-      type: hill
-      half_saturation: estimate
-      shape: estimate
-  m_search:
-    adstock:
-      type: geometric
-      decay: 0.3
-  m_social:
-    saturation:
-      type: hill
-      half_saturation: 20
-      shape: 1
-  sensitivity:
-    m_search.decay: [0.1, 0.3]
-`
+// fixtureTransforms are the transforms model_spec.json records: TV's adstock and Hill
+// estimated under the default priors (half saturation centred on 60), search's adstock
+// fixed, social's Hill fixed.
+func fixtureTransforms() []runfolder.SpecTransform {
+	num := func(v float64) *runfolder.Num { n := runfolder.Num(v); return &n }
+	lag := 6
+	return []runfolder.SpecTransform{
+		{Column: "m_tv", Adstock: ingest.AdstockGeometric, MaxLag: &lag, Saturation: ingest.SaturationHill,
+			DecayPrior:          &runfolder.SpecPrior{Family: ingest.PriorBeta, A: 2, B: 2, Default: true},
+			HalfSaturationPrior: &runfolder.SpecPrior{Family: ingest.PriorLognormal, A: runfolder.Num(math.Log(60)), B: 1, Default: true},
+			ShapePrior:          &runfolder.SpecPrior{Family: ingest.PriorLognormal, A: 0, B: 0.5, Default: true}},
+		{Column: "m_search", Adstock: ingest.AdstockGeometric, Decay: num(0.3), Saturation: ingest.TransformNone},
+		{Column: "m_social", Adstock: ingest.TransformNone, Saturation: ingest.SaturationHill, HalfSaturation: num(20), Shape: num(1)},
+	}
+}
 
-// withTransforms turns the blm fixture into a run with media transforms: the section above
-// appended to config.resolved.yaml and draws of TV's three parameters (seeded) appended to
+// setTransforms records ts in the run folder's model_spec.json.
+func setTransforms(t *testing.T, dir string, ts []runfolder.SpecTransform) {
+	t.Helper()
+	f := runfolder.Folder{Dir: dir}
+	spec, err := runfolder.ReadModelSpec(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Transforms = ts
+	if err := spec.Save(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withTransforms turns the blm fixture into a run with media transforms: those above in
+// model_spec.json and draws of TV's three parameters (seeded) appended to
 // posterior_draws.csv, named as the runner names them.
 func withTransforms(t *testing.T) string {
 	t.Helper()
 	dir := copyFixture(t, "blm")
-	cfg := filepath.Join(dir, runfolder.StageMetadata, "config.resolved.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, append(b, fixtureTransforms...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	setTransforms(t, dir, fixtureTransforms())
 	p := filepath.Join(dir, runfolder.StagePostRun, "posterior_draws.csv")
-	b, err = os.ReadFile(p)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,23 +107,20 @@ func TestTransformPlots(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("transforms read from the run:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// The default half_saturation prior is centred on the median positive TV spend.
-	pr := in.priorOf(ingest.HalfSaturationParam, "m_tv")
-	spend, _ := in.spendOf("m_tv")
-	if want := medianPositive(spend); pr.pdf == nil || math.Abs(pr.centre-want) > 1e-9*want {
-		t.Errorf("half_saturation[m_tv] prior centre = %v (%s); want the median positive spend %v", pr.centre, pr.label, want)
+	// The prior drawn is the one model_spec.json records: lognormal(log 60, 1), centred on 60.
+	if pr := priorOf(ts[0].half); pr.pdf == nil || math.Abs(pr.centre-60) > 1e-9 || pr.label != "prior lognormal(4.09, 1)" {
+		t.Errorf("half_saturation[m_tv] prior %q, centre %v; want the recorded lognormal(log 60, 1)", pr.label, pr.centre)
 	}
 }
 
-// TestTransformPlotsSkip: a run whose config estimates a parameter that posterior_draws.csv
-// lacks (a run stopped early) skips what needs it and says which parameter is missing; a
-// prior set in priors.overrides is named, not drawn.
+// TestTransformPlotsSkip: a run whose model_spec.json estimates a parameter that posterior_draws.csv
+// lacks (a run stopped early) skips what needs it and says which parameter is missing.
 func TestTransformPlotsSkip(t *testing.T) {
 	dir := withTransforms(t)
-	cfg := filepath.Join(dir, runfolder.StageMetadata, "config.resolved.yaml")
-	rewrite(t, cfg, "      decay: 0.3\n", "      decay: estimate\n")
-	rewrite(t, cfg, "      half_saturation: 20\n", "      half_saturation: estimate\n")
-	rewrite(t, cfg, "  overrides: []\n", "  overrides:\n    - { parameter: \"hill_shape[m_tv]\", family: lognormal, mean: 0, sd: 0.3 }\n")
+	spec := fixtureTransforms()
+	spec[1].Decay, spec[1].DecayPrior = nil, &runfolder.SpecPrior{Family: ingest.PriorBeta, A: 2, B: 2, Default: true}
+	spec[2].HalfSaturation, spec[2].HalfSaturationPrior = nil, &runfolder.SpecPrior{Family: ingest.PriorLognormal, A: 3, B: 1, Default: true}
+	setTransforms(t, dir, spec)
 	m := build(t, dir, fast)
 	for _, name := range transformPlots {
 		if p := plotOf(t, m, name); p.Status != PlotWritten {
@@ -143,9 +137,6 @@ func TestTransformPlotsSkip(t *testing.T) {
 	}
 	if _, left := usable(ts, true); len(left) != 1 || !strings.Contains(left[0], "half_saturation[m_social]") {
 		t.Errorf("saturation left out = %v; want m_social for its missing half_saturation draws", left)
-	}
-	if pr := in.priorOf(ingest.ShapeParam, "m_tv"); pr.pdf != nil || !strings.Contains(pr.label, "priors.overrides") {
-		t.Errorf("overridden prior: %+v; want it named, not drawn", pr)
 	}
 }
 
@@ -215,17 +206,14 @@ func TestPriorPDF(t *testing.T) {
 // is the one drawn, with its family and parameters in the title.
 func TestTransformPriorFromModelSpec(t *testing.T) {
 	dir := withTransforms(t)
-	f := runfolder.Folder{Dir: dir}
-	spec, err := runfolder.ReadModelSpec(f)
+	ts := fixtureTransforms()
+	ts[0].ShapePrior = &runfolder.SpecPrior{Family: ingest.PriorGamma, A: 16, B: 8}
+	setTransforms(t, dir, ts)
+	got, err := newInputs(runfolder.Folder{Dir: dir}).transforms()
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.Transforms = []runfolder.SpecTransform{{Column: "m_tv", Adstock: "geometric", Saturation: "hill",
-		ShapePrior: &runfolder.SpecPrior{Family: ingest.PriorGamma, A: 16, B: 8}}}
-	if err := spec.Save(f); err != nil {
-		t.Fatal(err)
-	}
-	pr := newInputs(f).priorOf(ingest.ShapeParam, "m_tv")
+	pr := priorOf(got[0].shape)
 	if pr.pdf == nil || pr.label != "prior (priors.overrides) gamma(16, 8)" || math.Abs(pr.centre-2) > 1e-12 {
 		t.Fatalf("prior %q (centre %v, drawn %v); want the recorded gamma(16, 8) override, centre 2", pr.label, pr.centre, pr.pdf != nil)
 	}
