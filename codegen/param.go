@@ -68,30 +68,47 @@ func chooseParameterization(spec *ingest.Spec, g *ingest.Grouping, x [][]float64
 		ch := REChoice{Factor: g.Factor, Index: g.Index, Term: spec.Terms[k].Name}
 		in := info[j]
 		lo := in.lowerRatio()
-		figures := fmt.Sprintf("between-group / within-group sampling variance %.3g (%g%% lower bound %.3g; centred from %g) over %d groups",
-			in.ratio(), 100*confidence, lo, centredAbove, in.groups)
+		scale := ingest.GroupScaleName(g.Index, ch.Term)
+		_, unit := coefScale(spec, k)
+		figures := in.figures(unit, ch.Term)
+		force := "model.random_effects.parameterization: centered or noncentered forces a form"
 		switch {
 		case mode == Centered || mode == Noncentered:
 			kinds[j] = mode
 			ch.Reason = fmt.Sprintf("model.random_effects.parameterization is %s", mode)
 		case in.groups < 2:
 			kinds[j] = Noncentered
-			ch.Reason = fmt.Sprintf("auto: only %d of %d groups estimate %s on their own, so its group effects rest on the prior",
-				in.groups, len(g.Levels), ch.Term)
+			ch.Reason = fmt.Sprintf("auto: non-centred: only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",
+				in.groups, len(g.Levels), ch.Term, scale)
 		case lo >= centredAbove && correlated:
 			kinds[j] = Partial
-			ch.Reason = fmt.Sprintf("auto: the groups' own data pin %s down: %s; in a correlated factor it is partial, which then acts as centred but leaves the correlation free to move", ch.Term, figures)
+			ch.Reason = fmt.Sprintf("auto: partial (it would be centred, but its factor's effects are correlated: partial then acts as centred and leaves the correlation free to move): %s", figures)
 		case lo >= centredAbove:
 			kinds[j] = Centered
-			ch.Reason = fmt.Sprintf("auto: the groups' own data pin %s down: %s", ch.Term, figures)
+			ch.Reason = fmt.Sprintf("auto: centred: %s; even at that bound each group's own data pin its coefficient down, so centring makes no funnel", figures)
 		default:
 			kinds[j] = Partial
-			ch.Reason = fmt.Sprintf("auto: the groups' own data pin %s down only partly: %s", ch.Term, figures)
+			ch.Reason = fmt.Sprintf("auto: partial: %s; the data cannot rule out a group scale too small to centre (the bound must reach %g standard error), so the posterior of %s may lean on its prior, and the partial form follows it at every scale; %s",
+				figures, centredAbove, scale, force)
 		}
 		ch.Parameterization = kinds[j]
 		choices[j] = ch
 	}
 	return kinds, info, choices
+}
+
+// figures says, in the coefficient's own units (unit per sampler unit), how far the
+// groups' own estimates of term spread, how precise each is, and the group scale they
+// imply with its lower confidence bound: the figures behind the rule, in terms a user can
+// compare with the fitted sd_ and the prior.
+func (t termInfo) figures(unit float64, term string) string {
+	spread := math.Sqrt(t.s2) * unit
+	se := math.Sqrt(t.v) * unit
+	tau := math.Sqrt(t.ratio()*t.v) * unit
+	lo := math.Sqrt(t.lowerRatio()*t.v) * unit
+	return fmt.Sprintf("the %d groups' own least-squares estimates of %s spread with sd %.3g, each with a standard error of about %.3g, "+
+		"which puts the group scale at %.3g (%g%% lower bound %.3g, %.3g standard errors)",
+		t.groups, term, spread, se, tau, 100*confidence, lo, math.Sqrt(t.lowerRatio()))
 }
 
 // termInfo is what the groups' own fits say about one group-varying term.

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -103,7 +104,7 @@ func TestChooseParameterization(t *testing.T) {
 				t.Errorf("%s: %s is %s; want %s (%s)", tc.name, choices[j].Term, kinds[j], tc.want[j], choices[j].Reason)
 			}
 		}
-		if tc.param == "" && !strings.Contains(choices[2].Reason, "only 0 of") {
+		if tc.param == "" && !strings.Contains(choices[2].Reason, "groups can estimate u from their own rows") {
 			t.Errorf("%s: reason for u = %q", tc.name, choices[2].Reason)
 		}
 	}
@@ -113,5 +114,40 @@ func TestChooseParameterization(t *testing.T) {
 	x, y := standardise(s)
 	if kinds, _, _ := chooseParameterization(s, &s.Groups[0], x, y); kinds[1] != Partial {
 		t.Errorf("correlated weak slope is %s; want %s", kinds[1], Partial)
+	}
+}
+
+// TestChoiceReasonInCoefficientUnits checks that a choice's reason reports the group
+// scale the groups' own fits imply in the coefficient's units, whatever the sampler's
+// scaling: the simulated slope scale is 1 (400 groups of 40 rows), the sampler sees y/10
+// and x/2.
+func TestChoiceReasonInCoefficientUnits(t *testing.T) {
+	for _, sc := range []ingest.Scaling{identityScaling(3), {YScale: 10, XScale: []float64{1, 2, 1}}} {
+		s := ratioSpec(400, 40, 1)
+		s.Scaling = sc
+		x, y := standardise(s)
+		_, _, choices := chooseParameterization(s, &s.Groups[0], x, y)
+		reason := choices[1].Reason
+		var tau float64
+		i := strings.Index(reason, "puts the group scale at ")
+		if i < 0 {
+			t.Fatalf("scaling %+v: reason %q gives no group scale", sc, reason)
+		}
+		if _, err := fmt.Sscanf(reason[i+len("puts the group scale at "):], "%g", &tau); err != nil {
+			t.Fatalf("reason %q: %v", reason, err)
+		}
+		// The estimate's sd is about sqrt(2/399)·(tau² + v)/(2 tau) ≈ 0.036.
+		if math.Abs(tau-1) > 0.15 {
+			t.Errorf("scaling %+v: reason puts the slope's group scale at %g; the truth is 1 (%s)", sc, tau, reason)
+		}
+		if !strings.HasPrefix(reason, "auto: centred: the 400 groups' own least-squares estimates of x") {
+			t.Errorf("reason %q", reason)
+		}
+	}
+	s := ratioSpec(8, 40, 0.01)
+	x, y := standardise(s)
+	_, _, choices := chooseParameterization(s, &s.Groups[0], x, y)
+	if r := choices[1].Reason; !strings.Contains(r, "sd_1[x]") || !strings.Contains(r, "forces a form") {
+		t.Errorf("partial reason %q does not name the scale and how to force a form", r)
 	}
 }
