@@ -38,6 +38,10 @@ type blmData struct {
 	noiseA    float64
 	noiseB    float64
 	params    []Param
+	// centre and scale are the coefficients' approximate posterior means and sds (bounds
+	// ignored), sigma2 the noise variance they assume: beta_raw's origin and units.
+	centre, scale []float64
+	sigma2        float64
 }
 
 func renderBLM(t *template.Template, spec *ingest.Spec) (*Program, error) {
@@ -88,7 +92,7 @@ func (d *blmData) transformVars(spec *ingest.Spec, et *estTransforms) []stanio.V
 		{Name: "X", Value: et.designRows(x, order)},
 		{Name: "y", Value: y},
 	}
-	return slices.Concat(vars, d.priorVars(), et.vars(spec))
+	return slices.Concat(vars, d.priorVars(), et.vars(spec), d.boundedVars())
 }
 
 // vars lists the CmdStan data in the program's declaration order.
@@ -99,7 +103,17 @@ func (d *blmData) vars() []stanio.Var {
 		{Name: "R", Value: d.stats.r},
 		{Name: "Qty", Value: d.stats.qty},
 		{Name: "rss_ls", Value: d.stats.rss},
-	}, d.priorVars()...)
+	}, slices.Concat(d.priorVars(), d.boundedVars())...)
+}
+
+// boundedVars lists where and in what units the program samples beta (beta_raw), and
+// that it samples: Program.MAPData sets jacobian to 0.
+func (d *blmData) boundedVars() []stanio.Var {
+	return []stanio.Var{
+		{Name: "beta_centre", Value: d.centre},
+		{Name: "beta_scale", Value: d.scale},
+		{Name: jacobianVar, Value: 1},
+	}
 }
 
 // priorVars lists the priors, bounds and noise prior, which both programs declare after
@@ -131,6 +145,10 @@ func newBLMData(spec *ingest.Spec) (*blmData, error) {
 	}
 	x, y := standardise(spec)
 	d.stats = newSuffStats(x, y)
+	var err error
+	if d.centre, d.scale, d.sigma2, err = approxPosterior(d.stats, d.n, d.priorMean, d.priorSD); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

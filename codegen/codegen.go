@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -62,6 +63,25 @@ type Program struct {
 	RandomEffects []REChoice
 
 	hier *hierLayout // the panel program's layout, for Decode; nil for a single market
+}
+
+// jacobianVar is the data flag of the single-market programs that adds the log Jacobian
+// of beta_raw → beta to the target: wanted when sampling (and for a Laplace or Pathfinder
+// approximation, which work in the unconstrained space), not for a MAP estimate, which
+// should be the mode of the coefficients' own density, as CmdStan's optimize gives for
+// its built-in constraints with jacobian=0.
+const jacobianVar = "jacobian"
+
+// MAPData returns the program's data for a MAP fit (CmdStan's optimize with jacobian=0):
+// Data with the programs' own Jacobian flag off, where they have one.
+func (p *Program) MAPData() []stanio.Var {
+	out := slices.Clone(p.Data)
+	for i, v := range out {
+		if v.Name == jacobianVar {
+			out[i].Value = 0
+		}
+	}
+	return out
 }
 
 // Param maps one Stan CSV column to a parameter users see: value = Shift + Scale·stan.

@@ -331,7 +331,7 @@ func TestDataOrderAndShapes(t *testing.T) {
 	s := goldenSpec(t, "offset")
 	p := render(t, s)
 	want := []string{"N", "K", "R", "Qty", "rss_ls", "prior_mean", "prior_sd", "lb", "ub",
-		"prior_family_noise_sd", "noise_sd_prior_a", "noise_sd_prior_b"}
+		"prior_family_noise_sd", "noise_sd_prior_a", "noise_sd_prior_b", "beta_centre", "beta_scale", "jacobian"}
 	var got []string
 	for _, v := range p.Data {
 		got = append(got, v.Name)
@@ -447,14 +447,14 @@ func TestInits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		beta := inits[0].Value.([]float64)
+		beta := constrainBeta(t, p, inits[0].Value.([]float64))
 		for k := range beta {
 			if !(beta[k] > lb[k] && beta[k] < ub[k]) {
 				t.Errorf("init beta[%d] = %v outside (%v, %v)", k, beta[k], lb[k], ub[k])
 			}
 		}
-		if sd := inits[1].Value.(float64); !(sd > 0) || inits[1].Name != "noise_sd" || inits[0].Name != "beta" {
-			t.Errorf("inits = %v; want beta and a positive noise_sd", inits)
+		if sd := inits[1].Value.(float64); !(sd > 0) || inits[1].Name != "noise_sd" || inits[0].Name != "beta_raw" {
+			t.Errorf("inits = %v; want beta_raw and a positive noise_sd", inits)
 		}
 	})
 	t.Run("least squares", func(t *testing.T) {
@@ -479,7 +479,7 @@ func TestInits(t *testing.T) {
 		if err := ols.SolveVec(x, mat.NewVecDense(s.N, s.Y)); err != nil {
 			t.Fatal(err)
 		}
-		beta := inits[0].Value.([]float64)
+		beta := constrainBeta(t, render(t, s), inits[0].Value.([]float64))
 		for j := range k {
 			if relErr(beta[j], ols.AtVec(j)) > 1e-6 {
 				t.Errorf("init %s = %v; OLS %v (tol 1e-6)", s.Terms[j].Name, beta[j], ols.AtVec(j))
@@ -652,5 +652,69 @@ func BenchmarkRenderPanel(b *testing.B) {
 			}
 			b.ReportMetric(float64(s.N)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
+	}
+}
+
+// constrainBeta maps the single-market program's beta_raw to beta as its
+// bounded_coefficients does, from the program's data.
+func constrainBeta(t *testing.T, p *Program, u []float64) []float64 {
+	t.Helper()
+	lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
+	c, sc := dataVar(t, p, "beta_centre").([]float64), dataVar(t, p, "beta_scale").([]float64)
+	b := make([]float64, len(u))
+	softplus := func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
+	for k := range u {
+		v := u[k] + boundedShift(lb[k], ub[k], c[k], sc[k])
+		switch {
+		case math.IsInf(lb[k], -1) && math.IsInf(ub[k], 1):
+			b[k] = c[k] + sc[k]*u[k]
+		case math.IsInf(ub[k], 1):
+			b[k] = lb[k] + sc[k]*softplus(v)
+		case math.IsInf(lb[k], -1):
+			b[k] = ub[k] - sc[k]*softplus(v)
+		default:
+			b[k] = lb[k] + (ub[k]-lb[k])/(1+math.Exp(-v))
+		}
+	}
+	return b
+}
+
+// TestBoundedRoundTrip checks that beta_raw = 0 is each coefficient's approximate
+// posterior mean when that is inside its bounds (a tenth of a scale inside the bound it is
+// beyond otherwise), and that unconstrain inverts the program's map, for every kind of
+// bound.
+func TestBoundedRoundTrip(t *testing.T) {
+	s := goldenSpec(t, "bounds")
+	inf := math.Inf(1)
+	s.Bounds[1] = ingest.Bound{Lower: -inf, Upper: 1e6}
+	s.Bounds[2] = ingest.Bound{Lower: -1e6, Upper: 1e6}
+	s.Bounds[3] = ingest.Bound{Lower: 5, Upper: inf} // beyond the data's estimate
+	p := render(t, s)
+	d, err := newBLMData(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at0 := constrainBeta(t, p, make([]float64, d.k))
+	for k := range at0 {
+		want := d.centre[k]
+		if d.centre[k] < d.lb[k] {
+			want = d.lb[k] + 0.1*d.scale[k]
+		}
+		if relErr(at0[k], want) > 1e-9 {
+			t.Errorf("beta_raw[%d] = 0 gives beta %v; want %v", k, at0[k], want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100 {
+		u := make([]float64, d.k)
+		for k := range u {
+			u[k] = 3 * rng.NormFloat64()
+		}
+		back := d.unconstrain(constrainBeta(t, p, u))
+		for k := range u {
+			if math.Abs(back[k]-u[k]) > 1e-6*math.Max(1, math.Abs(u[k])) {
+				t.Fatalf("coefficient %d: beta_raw %v round-trips to %v", k, u[k], back[k])
+			}
+		}
 	}
 }

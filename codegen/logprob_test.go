@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,10 +79,21 @@ func randomCorrCholesky(rng *rand.Rand, j int) [][]float64 {
 // logProb runs model's log_prob method at point and returns lp__ and the gradient.
 func logProb(t *testing.T, dir, model, point string) []float64 {
 	t.Helper()
+	return logProbData(t, dir, model, point, model+".json", true)
+}
+
+// logProbData runs model's log_prob method at point with the data file data (in dir),
+// with or without the Jacobians of Stan's own constraints.
+func logProbData(t *testing.T, dir, model, point, data string, jacobian bool) []float64 {
+	t.Helper()
 	out := filepath.Join(dir, model+"-lp.csv")
+	j := "jacobian=0"
+	if jacobian {
+		j = "jacobian=1"
+	}
 	cmd := exec.CommandContext(context.Background(), filepath.Join(dir, model), "log_prob",
-		"constrained_params="+point, "jacobian=1",
-		"data", "file="+filepath.Join(dir, model+".json"),
+		"constrained_params="+point, j,
+		"data", "file="+filepath.Join(dir, data),
 		"output", "file="+out, "sig_figs=18")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s log_prob: %v\n%s", model, err, msg)
@@ -211,6 +223,150 @@ func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile stri
 			}
 		}
 	}
+}
+
+// compareBoundedLogProb checks a single-market program, which samples its coefficients
+// as beta_raw (bounded_coefficients), against a naive program that declares beta with
+// Stan's own bounds. At every point (given with beta; ours gets beta_raw from
+// unconstrain): without any Jacobian (log_prob jacobian=0, ours with its data flag 0)
+// both give the same log density up to one constant and the same derivative with respect
+// to beta (each program's gradient divided by d beta / d its own unconstrained
+// coordinate) and to everything else; with the flag on, ours adds exactly
+// log |d beta / d beta_raw|, computed here in Go.
+func compareBoundedLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, d *blmData, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
+	t.Helper()
+	ctx := context.Background()
+	naiveCode, err := os.ReadFile(naiveFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, code := range map[string][]byte{"ours": ours, "naive": naiveCode} {
+		comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(comp.Exe, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withFlag := func(v int) []stanio.Var {
+		out := slices.Clone(oursData)
+		for i := range out {
+			if out[i].Name == jacobianVar {
+				out[i].Value = v
+			}
+		}
+		return out
+	}
+	writeJSON(t, filepath.Join(dir, "ours-0.json"), withFlag(0))
+	writeJSON(t, filepath.Join(dir, "ours-1.json"), withFlag(1))
+	writeJSON(t, filepath.Join(dir, "naive.json"), naiveData)
+	var lp0Ours, lp0Naive float64
+	for i, pt := range points {
+		beta := pt[0].Value.([]float64)
+		if pt[0].Name != "beta" {
+			t.Fatalf("point %d starts with %s; want beta", i, pt[0].Name)
+		}
+		u := d.unconstrain(beta)
+		naivePoint := filepath.Join(dir, "naive-point"+strconv.Itoa(i)+".json")
+		oursPoint := filepath.Join(dir, "ours-point"+strconv.Itoa(i)+".json")
+		writeJSON(t, naivePoint, pt)
+		writeJSON(t, oursPoint, append([]stanio.Var{{Name: "beta_raw", Value: u}}, pt[1:]...))
+		a := logProbData(t, dir, "ours", oursPoint, "ours-0.json", false)
+		b := logProbData(t, dir, "naive", naivePoint, "naive.json", false)
+		if len(a) != len(b) {
+			t.Fatalf("log_prob gives %d values (ours), %d (naive)", len(a), len(b))
+		}
+		if i == 0 {
+			lp0Ours, lp0Naive = a[0], b[0]
+		}
+		if da, db := a[0]-lp0Ours, b[0]-lp0Naive; math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
+			t.Errorf("point %d: lp - lp(point 0) = %.12g (ours), %.12g (naive)", i, da, db)
+		}
+		for j := 1; j < len(a); j++ {
+			ga, gb := a[j], b[j]
+			if k := j - 1; k < d.k {
+				ga /= d.betaDerivative(k, u[k])
+				gb /= naiveBetaDerivative(d.lb[k], d.ub[k], beta[k])
+			}
+			if math.Abs(ga-gb) > 1e-7*math.Max(1, math.Abs(gb)) {
+				t.Errorf("point %d, gradient %d: %.12g (ours), %.12g (naive)", i, j, ga, gb)
+			}
+		}
+		withJ := logProbData(t, dir, "ours", oursPoint, "ours-1.json", false)
+		want := 0.0
+		for k := range u {
+			want += math.Log(d.betaDerivative(k, u[k]))
+		}
+		if got := withJ[0] - a[0]; math.Abs(got-want) > 1e-8*math.Max(1, math.Abs(want)) {
+			t.Errorf("point %d: the program's Jacobian adds %.12g; log |d beta / d beta_raw| is %.12g", i, got, want)
+		}
+	}
+}
+
+// betaDerivative is d beta_k / d beta_raw_k of the program's bounded_coefficients.
+func (d *blmData) betaDerivative(k int, u float64) float64 {
+	lb, ub, s := d.lb[k], d.ub[k], d.scale[k]
+	v := u + boundedShift(lb, ub, d.centre[k], s)
+	sig := 1 / (1 + math.Exp(-v))
+	switch {
+	case math.IsInf(lb, -1) && math.IsInf(ub, 1):
+		return s
+	case math.IsInf(lb, -1) || math.IsInf(ub, 1):
+		return s * sig
+	}
+	return (ub - lb) * sig * (1 - sig)
+}
+
+// naiveBetaDerivative is d beta / d v for Stan's own bounds, v its unconstrained value.
+func naiveBetaDerivative(lb, ub, beta float64) float64 {
+	switch {
+	case math.IsInf(lb, -1) && math.IsInf(ub, 1):
+		return 1
+	case math.IsInf(ub, 1):
+		return beta - lb
+	case math.IsInf(lb, -1):
+		return ub - beta
+	}
+	return (beta - lb) * (ub - beta) / (ub - lb)
+}
+
+// TestBLMLogProbMatchesDirectModel checks the single-market program against
+// testdata/naive_blm.stan (y ~ normal(X beta, noise_sd), row by row, beta with Stan's
+// own bounds) with CmdStan's log_prob at random points inside the bounds: the
+// sufficient statistics are the likelihood, not an approximation of it, and the
+// program's coefficient map and its Jacobian are what compareBoundedLogProb says.
+func TestBLMLogProbMatchesDirectModel(t *testing.T) {
+	r := cmdstanRunner(t)
+	spec := goldenSpec(t, "bounds")
+	inf := math.Inf(1)
+	spec.Bounds[1] = ingest.Bound{Lower: -inf, Upper: 3} // an upper bound only
+	spec.Bounds[2] = ingest.Bound{Lower: -50, Upper: 50} // both
+	p := render(t, spec)
+	d, err := newBLMData(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := standardise(spec)
+	rows := make([][]float64, spec.N)
+	for i := range rows {
+		rows[i] = make([]float64, len(x))
+		for k := range x {
+			rows[i][k] = x[k][i]
+		}
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	var points [][]stanio.Var
+	for range 5 {
+		beta := make([]float64, d.k)
+		for k := range beta {
+			beta[k] = inside(d.centre[k]+3*d.scale[k]*rng.NormFloat64(), d.lb[k], d.ub[k], d.scale[k])
+		}
+		points = append(points, []stanio.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: 0.2 + rng.Float64()}})
+	}
+	compareBoundedLogProb(t, r, p.Code, "testdata/naive_blm.stan", d, p.Data,
+		append([]stanio.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...), points)
 }
 
 // randomPanelPoint draws a point of the integrated panel program inside its bounds: beta,

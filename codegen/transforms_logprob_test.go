@@ -156,7 +156,11 @@ func TestTransformsLogProbMatchesNaive(t *testing.T) {
 			points = append(points, append([]stanio.Var{{Name: "beta", Value: beta},
 				{Name: "noise_sd", Value: 0.2 + rng.Float64()}}, randomTransformPoint(t, rng, p)...))
 		}
-		compareLogProb(t, r, p.Code, naiveBLMTransforms, p.Data, append(naiveTransformVars(spec), p.Data...), points)
+		d, err := newBLMData(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareBoundedLogProb(t, r, p.Code, naiveBLMTransforms, d, p.Data, append(naiveTransformVars(spec), p.Data...), points)
 	})
 	for _, c := range []struct {
 		name string

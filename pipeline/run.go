@@ -384,10 +384,19 @@ func (r *runner) writeProgram(prog *codegen.Program) (fitDir, dataPath string, e
 		return "", "", err
 	}
 	dataPath = r.folder.Path(runfolder.StageModelFit, runfolder.DataJSON)
-	if err := stanio.WriteDataFile(dataPath, prog.Data); err != nil {
+	if err := stanio.WriteDataFile(dataPath, r.fitData(prog)); err != nil {
 		return "", "", err
 	}
 	return fitDir, dataPath, nil
+}
+
+// fitData is prog's data for the run's fit method: a MAP fit asks for the mode of the
+// coefficients' own density, without the program's Jacobian.
+func (r *runner) fitData(prog *codegen.Program) []stanio.Var {
+	if r.cfg.Fit.Method == "optimise" {
+		return prog.MAPData()
+	}
+	return prog.Data
 }
 
 // openCmdStan finds CmdStan and the compile cache and records CmdStan's and stanc's

@@ -284,7 +284,7 @@ func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec 
 		g.Go(func() error {
 			p, fd := preps[f], folds[f]
 			dataPath := filepath.Join(p.dir, runfolder.DataJSON)
-			if err := stanio.WriteDataFile(dataPath, p.prog.Data); err != nil {
+			if err := stanio.WriteDataFile(dataPath, r.fitData(p.prog)); err != nil {
 				return err
 			}
 			csvs, err := r.sample(gctx, runner, p.prog, p.exe, dataPath, p.dir, io.Discard)

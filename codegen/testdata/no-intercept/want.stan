@@ -8,7 +8,71 @@
 // so a gradient costs O(K^2) instead of O(N K). This form is a sum of squares: it can
 // never go negative, and it has none of the cancellation of yty - 2 b'Xty + b'XtX b
 // (which loses most of its digits when the fit is tight or the response is far from 0).
-// Stan samples; dsamstan derives fitted values, log-likelihood and every output in Go.
+// beta is sampled as beta_raw, in units of its approximate posterior sd (see
+// bounded_coefficients). Stan samples; dsamstan derives fitted values, log-likelihood and
+// every output in Go.
+functions {
+  // Coefficient k from its unconstrained value u[k] + shift[k], in units of scale[k]:
+  //   no bound          centre + scale * u
+  //   lower bound only  lb + scale * log1p_exp(u + shift)
+  //   upper bound only  ub - scale * log1p_exp(u + shift)
+  //   both bounds       lb + (ub - lb) * inv_logit(u + shift)
+  // Far from its bound the softplus is affine, so a posterior that piles up against a
+  // bound stays close to normal in u on that side, where the log transform would give it
+  // a wall whose curvature grows as exp(2 u).
+  vector bounded_coefficients(vector u, vector shift, vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(u);
+    vector[K] b;
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        b[k] = centre[k] + scale[k] * u[k];
+      } else if (is_inf(ub[k])) {
+        b[k] = lb[k] + scale[k] * log1p_exp(u[k] + shift[k]);
+      } else if (is_inf(lb[k])) {
+        b[k] = ub[k] - scale[k] * log1p_exp(u[k] + shift[k]);
+      } else {
+        b[k] = lb[k] + (ub[k] - lb[k]) * inv_logit(u[k] + shift[k]);
+      }
+    }
+    return b;
+  }
+
+  // log |d b / d u| of bounded_coefficients, summed over the coefficients.
+  real bounded_log_jacobian(vector u, vector shift, vector lb, vector ub, vector scale) {
+    real lj = 0;
+    for (k in 1:rows(u)) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        lj += log(scale[k]);
+      } else if (is_inf(lb[k]) || is_inf(ub[k])) {
+        lj += log(scale[k]) + log_inv_logit(u[k] + shift[k]);
+      } else {
+        lj += log(ub[k] - lb[k]) + log_inv_logit(u[k] + shift[k]) + log1m_inv_logit(u[k] + shift[k]);
+      }
+    }
+    return lj;
+  }
+
+  // The shift that puts u = 0 at centre, or at a tenth of a scale inside a bound when
+  // centre is not inside it: log(expm1(d / scale)) for one bound at distance d, the
+  // logit of the position between two.
+  vector bounded_shift(vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(lb);
+    vector[K] shift = rep_vector(0, K);
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        continue;
+      }
+      if (is_inf(lb[k]) || is_inf(ub[k])) {
+        real d = fmax(is_inf(ub[k]) ? centre[k] - lb[k] : ub[k] - centre[k], 0.1 * scale[k]) / scale[k];
+        shift[k] = d + log1m_exp(-d);
+      } else {
+        real p = fmin(fmax((centre[k] - lb[k]) / (ub[k] - lb[k]), 0.01), 0.99);
+        shift[k] = logit(p);
+      }
+    }
+    return shift;
+  }
+}
 data {
   int<lower=1> N;                              // rows
   int<lower=1> K;                              // population coefficients
@@ -22,12 +86,24 @@ data {
   int<lower=0, upper=1> prior_family_noise_sd; // 0 normal (half-normal), 1 lognormal
   real noise_sd_prior_a;                       // normal mean, or lognormal log-space mu
   real<lower=0> noise_sd_prior_b;              // normal sd, or lognormal log-space sigma
+  vector[K] beta_centre;                       // approximate posterior mean of beta
+  vector<lower=0>[K] beta_scale;               // approximate posterior sd: beta_raw's units
+  int<lower=0, upper=1> jacobian;              // 1: sample (adds log |d beta / d beta_raw|); 0: MAP in beta's own space
+}
+transformed data {
+  vector[K] beta_shift = bounded_shift(lb, ub, beta_centre, beta_scale);
 }
 parameters {
-  vector<lower=lb, upper=ub>[K] beta;
+  vector[K] beta_raw;
   real<lower=0> noise_sd;
 }
+transformed parameters {
+  vector[K] beta = bounded_coefficients(beta_raw, beta_shift, lb, ub, beta_centre, beta_scale);
+}
 model {
+  if (jacobian == 1) {
+    target += bounded_log_jacobian(beta_raw, beta_shift, lb, ub, beta_scale);
+  }
   beta ~ normal(prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {
     noise_sd ~ normal(noise_sd_prior_a, noise_sd_prior_b);
