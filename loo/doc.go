@@ -50,9 +50,20 @@
 // S < 2154; Result.KThreshold reports it, for information; the bands and the warnings use
 // the fixed 0.5/0.7/1 cut-offs.
 //
+// # LOO-PIT
+//
+// PSISExpect computes, in the same pass, the PSIS-weighted leave-one-out expectation of a
+// per-draw quantity with the weights elpd_loo uses (loo's E_loo). With the predictive CDF at
+// the observed value, Φ((y_i − μ_i,s)/σ_s) for the normal likelihood, it gives the LOO
+// probability integral transform PIT_i = Σ_s w_is·Φ((y_i − μ_i,s)/σ_s), whose values are
+// close to uniform for a calibrated model. UniformBand is the simultaneous band for the ECDF
+// of such values (Säilynoja, Bürkner and Vehtari 2022), with the pointwise level adjusted by
+// simulation so that a uniform sample's ECDF leaves it with probability alpha.
+//
 // # Files
 //
 // WriteSummaryCSV and WritePointwiseCSV write 50_model_selection/loo_summary.csv and
 // loo_pointwise.csv (columns on each function); ReadPointwiseCSV reads the latter back for
-// Compare, which ranks models as loo_compare does.
+// Compare, which ranks models as loo_compare does. WritePITCSV and ReadPITCSV write and read
+// loo_pit.csv, the LOO-PIT value of every row.
 package loo

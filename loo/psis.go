@@ -99,8 +99,33 @@ func (p Point) Influential() bool { return p.ParetoK > KBad }
 // modifies nor keeps the slices it returns. Memory is O(workers·S) besides the result,
 // whatever n, so loglik can compute each observation's values on demand.
 func PSIS(n int, loglik func(i int) [][]float64, workers int) (*Result, error) {
+	r, _, err := psis(n, loglik, nil, workers)
+	return r, err
+}
+
+// PSISExpect computes PSIS-LOO as PSIS does and, in the same pass, the leave-one-out
+// expectation of a per-draw quantity for every observation (loo's E_loo with type "mean"):
+// E_i = Σ_s w_is·f_i,s, with w_is observation i's normalised, Pareto-smoothed importance
+// weights, the weights its elpd_loo uses. f(i) returns observation i's quantity in the
+// shape of loglik(i) (chains × draws), every value finite; f has loglik's concurrency
+// contract. The Result is the one PSIS returns.
+//
+// With f_i,s = F(y_i | θ_s), the predictive CDF of draw s at the observed value, E_i is the
+// LOO probability integral transform (LOO-PIT) of observation i, P(ỹ_i ≤ y_i | y_−i): for a
+// well-calibrated model the values are close to uniform on [0, 1]. Computing the expectation
+// of the CDF, rather than counting predictive draws at or below y_i as loo_pit does for
+// draws of ỹ, leaves no ties and no extra Monte Carlo noise.
+func PSISExpect(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []float64, error) {
+	if f == nil {
+		return nil, nil, fmt.Errorf("loo: PSISExpect needs a function of the draws")
+	}
+	return psis(n, loglik, f, workers)
+}
+
+// psis is PSIS, and PSISExpect when f is not nil.
+func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []float64, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("loo: %d observations; need at least 1", n)
+		return nil, nil, fmt.Errorf("loo: %d observations; need at least 1", n)
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -108,6 +133,10 @@ func PSIS(n int, loglik func(i int) [][]float64, workers int) (*Result, error) {
 	workers = min(workers, n)
 	pts := make([]Point, n)
 	errs := make([]error, n)
+	var expect []float64
+	if f != nil {
+		expect = make([]float64, n)
+	}
 	var (
 		next   atomic.Int64
 		failed atomic.Bool
@@ -116,7 +145,7 @@ func PSIS(n int, loglik func(i int) [][]float64, workers int) (*Result, error) {
 	)
 	first := loglik(0)
 	if err := checkShape(0, first, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	shape = [2]int{len(first), len(first[0])}
 	for range workers {
@@ -145,16 +174,49 @@ func PSIS(n int, loglik func(i int) [][]float64, workers int) (*Result, error) {
 					return
 				}
 				pts[i] = p
+				if f != nil {
+					if expect[i], err = w.expect(i, f(i), shape); err != nil {
+						errs[i] = err
+						failed.Store(true)
+						return
+					}
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return newResult(pts, shape[0]*shape[1]), nil
+	return newResult(pts, shape[0]*shape[1]), expect, nil
+}
+
+// expect returns Σ_s w_s·v_s over the normalised log weights w.lw that point left for
+// observation i (0-based, for messages); v must have the shape of the log-likelihood.
+func (w *work) expect(i int, v [][]float64, shape [2]int) (float64, error) {
+	if len(v) != shape[0] || (len(v) > 0 && len(v[0]) != shape[1]) {
+		d := 0
+		if len(v) > 0 {
+			d = len(v[0])
+		}
+		return 0, fmt.Errorf("loo: observation %d: the quantity to average has %d chains of %d draws, the log-likelihood %d of %d", i+1, len(v), d, shape[0], shape[1])
+	}
+	n := shape[1]
+	var e float64
+	for c, ch := range v {
+		if len(ch) != n {
+			return 0, fmt.Errorf("loo: observation %d: the quantity to average has chains of unequal lengths", i+1)
+		}
+		for d, x := range ch {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return 0, fmt.Errorf("loo: observation %d, chain %d, draw %d: the quantity to average is %v; every value must be finite", i+1, c+1, d+1, x)
+			}
+			e += math.Exp(w.lw[c*n+d]) * x
+		}
+	}
+	return e, nil
 }
 
 // checkShape checks that ll has at least one chain of at least 2 draws, chains of equal

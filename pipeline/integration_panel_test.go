@@ -69,6 +69,7 @@ func TestIntegrationPanelRunFolder(t *testing.T) {
 		"40_diagnostics/residuals_vs_fitted.png", "40_diagnostics/residuals_hist.png", "40_diagnostics/residuals_acf.png",
 		"40_diagnostics/boundary_hits.png", "40_diagnostics/rhat_ess.png",
 		"50_model_selection/loo_summary.csv", "50_model_selection/loo_pointwise.csv", "50_model_selection/pareto_k.png",
+		"50_model_selection/loo_pit.csv", "50_model_selection/loo_pit.png", "50_model_selection/elpd_influence.png",
 		"60_optimisation/allocation.csv", "60_optimisation/response_curves.csv", "60_optimisation/frontier.csv",
 		"60_optimisation/sensitivity.csv", "60_optimisation/summary.json",
 		"60_optimisation/budget_response_curves.png", "60_optimisation/budget_roi_cpa.png", "60_optimisation/budget_impact.png",

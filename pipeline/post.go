@@ -250,7 +250,11 @@ func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
 	if err != nil {
 		return err
 	}
-	res, err := loo.PSIS(spec.N, logLik, 0)
+	cdf, err := predictiveCDF(spec, pd)
+	if err != nil {
+		return err
+	}
+	res, pit, err := loo.PSISExpect(spec.N, logLik, cdf, 0)
 	if err != nil {
 		return fmt.Errorf("pipeline: PSIS-LOO: %w", err)
 	}
@@ -268,15 +272,63 @@ func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
 		}
 		labels[i] = strings.Join(parts, " ")
 	}
-	var sum, point bytes.Buffer
+	var sum, point, pits bytes.Buffer
 	if err := loo.WriteSummaryCSV(&sum, res); err != nil {
 		return err
 	}
 	if err := loo.WritePointwiseCSV(&point, res, labels); err != nil {
 		return err
 	}
+	if err := loo.WritePITCSV(&pits, pitTable(spec, res, pit)); err != nil {
+		return err
+	}
 	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOSummary, sum.Bytes()); err != nil {
 		return err
 	}
-	return r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPointwise, point.Bytes())
+	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPointwise, point.Bytes()); err != nil {
+		return err
+	}
+	return r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPIT, pits.Bytes())
+}
+
+// predictiveCDF returns, for row i, the normal predictive CDF of each draw at the observed
+// value, Φ((y_i − μ_i,s)/σ_s) on the model scale, per chain as LogLik gives the
+// log-likelihood: the per-draw quantity whose PSIS-LOO average is the row's LOO-PIT.
+func predictiveCDF(spec *ingest.Spec, pd *posterior.Draws) (func(i int) [][]float64, error) {
+	mu, err := pd.Mu(spec)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int) [][]float64 {
+		m := mu(i)
+		out := make([][]float64, pd.Chains)
+		for c := range out {
+			out[c] = make([]float64, pd.PerChain)
+			for t := range out[c] {
+				s := c*pd.PerChain + t
+				out[c][t] = 0.5 * math.Erfc(-(spec.Y[i]-m[s])/(pd.NoiseSD[s]*math.Sqrt2))
+			}
+		}
+		return out
+	}, nil
+}
+
+// pitTable arranges the LOO-PIT values for loo_pit.csv, each clamped to [0, 1] against
+// rounding in the weighted sum.
+func pitTable(spec *ingest.Spec, res *loo.Result, pit []float64) *loo.PITTable {
+	t := &loo.PITTable{Rows: make([]loo.PITRow, spec.N)}
+	for _, g := range spec.Groups {
+		t.Factors = append(t.Factors, g.Factor)
+	}
+	for i := range t.Rows {
+		row := loo.PITRow{Row: i + 1, Y: spec.Y[i], PIT: min(max(pit[i], 0), 1), ParetoK: res.Pointwise[i].ParetoK}
+		if spec.Dates != nil {
+			row.Date = spec.Dates[i]
+		}
+		for _, g := range spec.Groups {
+			row.Groups = append(row.Groups, g.Levels[g.Of[i]])
+		}
+		t.Rows[i] = row
+	}
+	return t
 }

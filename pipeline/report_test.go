@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/report"
 	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/simulate"
@@ -107,13 +109,51 @@ func checkReport(t *testing.T, runDir string, mustWrite ...string) *report.Manif
 	return m
 }
 
+// checkLOOPIT checks runDir's loo_pit.csv against loo_pointwise.csv: a row for each
+// observation, in order, with the grouping factors, a date, a PIT value in [0, 1] and the
+// same Pareto k.
+func checkLOOPIT(t *testing.T, runDir string, factors []string) {
+	t.Helper()
+	f := runfolder.Folder{Dir: runDir}
+	read := func(name string) *os.File {
+		r, err := os.Open(f.Path(runfolder.StageModelSelection, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	pit, err := loo.ReadPITCSV(read(runfolder.LOOPIT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := loo.ReadPointwiseCSV(read(runfolder.LOOPointwise), runfolder.LOOPointwise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pit.Factors, factors) {
+		t.Errorf("loo_pit.csv factors %q; want %q", pit.Factors, factors)
+	}
+	if len(pit.Rows) != len(res.Pointwise) {
+		t.Fatalf("loo_pit.csv has %d rows, loo_pointwise.csv %d", len(pit.Rows), len(res.Pointwise))
+	}
+	for i, r := range pit.Rows {
+		if r.Row != i+1 || r.Date == "" || len(r.Groups) != len(factors) || !(r.PIT >= 0 && r.PIT <= 1) {
+			t.Errorf("loo_pit.csv row %d: %+v; want row %d, a date, %d groups, pit in [0, 1]", i+1, r, i+1, len(factors))
+		}
+		if k := res.Pointwise[i].ParetoK; r.ParetoK != k && !(math.IsNaN(k) && math.IsNaN(r.ParetoK)) {
+			t.Errorf("loo_pit.csv row %d: pareto_k %v; loo_pointwise.csv has %v", i+1, r.ParetoK, k)
+		}
+	}
+}
+
 // everyPlot lists the plots a complete MCMC run of the examples gets (the examples model
 // kpi_value, so residuals_latent_acf.png is skipped).
 var everyPlot = []string{
 	"media_spend_timeseries.png", "vif_bar.png", "fit_timeseries.png", "fit_scatter.png",
 	"posterior_forest.png", "prior_posterior.png", "decomp_predictor_impact.png", "decomp_timeseries.png",
 	"ppc.png", "residuals_timeseries.png", "residuals_vs_fitted.png", "residuals_hist.png",
-	"residuals_acf.png", "boundary_hits.png", "rhat_ess.png", "pareto_k.png",
+	"residuals_acf.png", "boundary_hits.png", "rhat_ess.png", "pareto_k.png", "loo_pit.png", "elpd_influence.png",
 	"budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
 	"budget_efficient_frontier.png", "budget_sensitivity.png",
 }
@@ -126,6 +166,7 @@ func TestFreshRunFoldersRenderWithoutFailedPlots(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkReport(t, runDir, everyPlot...)
+		checkLOOPIT(t, runDir, nil)
 		info := readRunInfo(t, runDir)
 		for _, step := range []string{"ingest", "pre_run", "render", "compile", "fit", "summarise", "derive", "loo", "optimise", "report", "total"} {
 			if _, ok := info.Timings[step]; !ok {
@@ -142,6 +183,7 @@ func TestFreshRunFoldersRenderWithoutFailedPlots(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkReport(t, runDir, everyPlot...)
+		checkLOOPIT(t, runDir, []string{"market"})
 	})
 	t.Run("map", func(t *testing.T) {
 		home := fakecmdstan.New(t, fakecmdstan.OK)

@@ -44,6 +44,8 @@
 //	40_diagnostics/boundary_hits.png        share of draws at each finite coefficient bound
 //	40_diagnostics/rhat_ess.png             Rhat and ESS per parameter with thresholds
 //	50_model_selection/pareto_k.png         PSIS-LOO Pareto k per observation
+//	50_model_selection/loo_pit.png          ECDF of the LOO-PIT values minus uniform, 95% simultaneous band (loo_pit.csv)
+//	50_model_selection/elpd_influence.png   pointwise elpd_loo and Pareto k over time, k > 0.7 ringed
 //	50_model_selection/tscv_holdout_fit.png held-out fit of each time-series CV fold (tscv_predictions.csv)
 //	60_optimisation/budget_*.png            response curves, ROI/CPA, impact, frontier, sensitivity
 //

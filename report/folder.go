@@ -70,6 +70,7 @@ var knownFiles = map[string]fileDoc{
 
 	runfolder.LOOSummary:   {runfolder.StageModelSelection, "PSIS-LOO: elpd_loo is higher for the better of two models fitted to the same data; any pareto_k_bad or pareto_k_very_bad makes it unreliable."},
 	runfolder.LOOPointwise: {runfolder.StageModelSelection, "Per-observation ELPD and Pareto k; rows with influential = true (k > 0.7) dominate the LOO estimate."},
+	runfolder.LOOPIT:       {runfolder.StageModelSelection, "Each row's LOO-PIT, the probability its leave-one-out predictive distribution gives to values at or below the observed one: uniform on [0, 1] for a calibrated model; rows with pareto_k > 0.7 are unreliable."},
 	"tscv_summary.csv":     {runfolder.StageModelSelection, "Time-series cross-validation: holdout ELPD, RMSE and sMAPE per fold."},
 
 	runfolder.Allocation:          {runfolder.StageOptimisation, "Current and optimised spend per channel with the contribution's mean and 90% interval at each; marginal_roi is what one more unit of spend returns at the optimum."},

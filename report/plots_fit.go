@@ -49,12 +49,18 @@ func (in *inputs) fitData() (*fitData, error) {
 		d.latentObs, d.latentMean = t.Observed, t.Model.Mean
 		d.observed, d.mean, d.q5, d.q95, d.predLo, d.predHi = t.KPIObserved, t.KPI.Mean, t.KPI.Q5, t.KPI.Q95, t.KPI.PredLo95, t.KPI.PredHi95
 	}
-	d.factor = strings.Join(t.Factors, " × ")
-	d.group = make([]string, len(t.Keys))
-	if len(t.Factors) > 0 {
-		for i, k := range t.Keys {
-			scope := make([]string, len(t.Factors))
-			for j, fct := range t.Factors {
+	d.setKeys(t.Factors, t.Keys)
+	return d, nil
+}
+
+// setKeys sets the rows' x axis and groups from their keys.
+func (d *fitData) setKeys(factors []string, keys []posterior.RowKey) {
+	d.factor = strings.Join(factors, " × ")
+	d.group = make([]string, len(keys))
+	if len(factors) > 0 {
+		for i, k := range keys {
+			scope := make([]string, len(factors))
+			for j, fct := range factors {
 				scope[j] = fct + "=" + k.Groups[j]
 			}
 			g := strings.Join(k.Groups, " / ")
@@ -65,8 +71,7 @@ func (in *inputs) fitData() (*fitData, error) {
 			}
 		}
 	}
-	d.x, d.dated = keyAxis(t.Keys)
-	return d, nil
+	d.x, d.dated = keyAxis(keys)
 }
 
 var dateLayouts = []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05", "2006/01/02", "2006-01"}

@@ -60,7 +60,7 @@ var allPlots = []string{
 	"40_diagnostics/ppc.png", "40_diagnostics/residuals_timeseries.png",
 	"40_diagnostics/residuals_vs_fitted.png", "40_diagnostics/residuals_hist.png",
 	"40_diagnostics/residuals_acf.png", "40_diagnostics/boundary_hits.png", "40_diagnostics/rhat_ess.png",
-	"50_model_selection/pareto_k.png",
+	"50_model_selection/pareto_k.png", "50_model_selection/loo_pit.png", "50_model_selection/elpd_influence.png",
 	"60_optimisation/budget_response_curves.png", "60_optimisation/budget_roi_cpa.png",
 	"60_optimisation/budget_impact.png", "60_optimisation/budget_efficient_frontier.png",
 	"60_optimisation/budget_sensitivity.png",
@@ -278,7 +278,7 @@ func TestMissingInputsSkip(t *testing.T) {
 	if f := m.Failed(); len(f) > 0 {
 		t.Fatalf("plots failed: %v", f)
 	}
-	skipped := []string{"pareto_k.png", "tscv_holdout_fit.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
+	skipped := []string{"pareto_k.png", "loo_pit.png", "elpd_influence.png", "tscv_holdout_fit.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png",
 		"budget_efficient_frontier.png", "budget_sensitivity.png"}
 	for _, p := range m.Plots {
 		want := PlotWritten

@@ -63,6 +63,9 @@ const (
 	// 50_model_selection
 	LOOSummary   = "loo_summary.csv"
 	LOOPointwise = "loo_pointwise.csv"
+	// LOOPIT holds each row's LOO probability integral transform (DSAMbayes's loo_pit.png
+	// is drawn from it).
+	LOOPIT = "loo_pit.csv"
 
 	// 60_optimisation
 	Allocation          = "allocation.csv"
