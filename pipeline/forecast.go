@@ -96,41 +96,64 @@ func ForecastRun(ctx context.Context, opts ForecastOptions) error {
 	if out == "" {
 		out = f.StageDir(runfolder.StageForecast)
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	return fc.writeFiles(out, opts.RunDir, opts.Log)
+}
+
+// writeFiles writes forecast.csv, forecast_totals.csv and forecast.png (with the history
+// from runDir's fitted_values.csv) into dir, naming each file written on log.
+func (fc *forecastResult) writeFiles(dir, runDir string, log io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("forecast: %w", err)
 	}
-	files := []struct {
-		name  string
-		write func(w io.Writer) error
-	}{
-		{runfolder.ForecastFile, fc.writeRows},
-		{runfolder.ForecastTotalsFile, fc.writeTotals},
+	var rows, totals, png bytes.Buffer
+	if err := fc.writeRows(&rows); err != nil {
+		return fmt.Errorf("forecast: %s: %w", runfolder.ForecastFile, err)
 	}
-	var rows []byte
-	for _, file := range files {
-		var buf bytes.Buffer
-		if err := file.write(&buf); err != nil {
-			return fmt.Errorf("forecast: %s: %w", file.name, err)
-		}
-		p := filepath.Join(out, file.name)
-		if err := atomicfile.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("forecast: %w", err)
-		}
-		fmt.Fprintln(opts.Log, p)
-		if file.name == runfolder.ForecastFile {
-			rows = buf.Bytes()
-		}
+	if err := fc.writeTotals(&totals); err != nil {
+		return fmt.Errorf("forecast: %s: %w", runfolder.ForecastTotalsFile, err)
 	}
-	var png bytes.Buffer
-	if err := report.ForecastPlot(&png, opts.RunDir, rows, 0); err != nil {
+	if err := report.ForecastPlot(&png, runDir, rows.Bytes(), 0); err != nil {
 		return fmt.Errorf("forecast: %s: %w", runfolder.ForecastPlot, err)
 	}
-	p := filepath.Join(out, runfolder.ForecastPlot)
-	if err := atomicfile.WriteFile(p, png.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("forecast: %w", err)
+	for _, file := range []struct {
+		name string
+		data []byte
+	}{{runfolder.ForecastFile, rows.Bytes()}, {runfolder.ForecastTotalsFile, totals.Bytes()}, {runfolder.ForecastPlot, png.Bytes()}} {
+		p := filepath.Join(dir, file.name)
+		if err := atomicfile.WriteFile(p, file.data, 0o644); err != nil {
+			return fmt.Errorf("forecast: %w", err)
+		}
+		fmt.Fprintln(log, p)
 	}
-	fmt.Fprintln(opts.Log, p)
 	return nil
+}
+
+// CheckForecastPlan checks the config's media plan (forecast.enabled) against the model
+// and data before anything is fitted, so a bad plan fails in seconds, not after sampling.
+func CheckForecastPlan(cfg *ingest.Config, spec *ingest.Spec, t *ingest.Table) error {
+	if cfg.Forecast == nil || !cfg.Forecast.Enabled {
+		return nil
+	}
+	plan, err := ingest.LoadCSV(cfg.Forecast.PlanPath)
+	if err != nil {
+		return err
+	}
+	_, err = readPlan(cfg, spec, t, plan, false)
+	return err
+}
+
+// writeForecast forecasts the config's media plan (forecast.enabled) from the run's draws
+// into 70_forecast/.
+func (r *runner) writeForecast(ctx context.Context, spec *ingest.Spec, pd *posterior.Draws) error {
+	plan, err := ingest.LoadCSV(r.cfg.Forecast.PlanPath)
+	if err != nil {
+		return err
+	}
+	fc, err := forecast(ctx, r.cfg, spec, r.table, pd, plan, false)
+	if err != nil {
+		return err
+	}
+	return fc.writeFiles(r.folder.StageDir(runfolder.StageForecast), r.folder.Dir, io.Discard)
 }
 
 // readPosteriorDraws reads posterior_draws.csv and arranges it as the fit's draws for

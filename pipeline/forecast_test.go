@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
 	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/simulate"
@@ -270,4 +271,147 @@ func shiftDate(t *testing.T, date string, days int) string {
 		t.Fatal(err)
 	}
 	return d.AddDate(0, 0, days).Format(time.DateOnly)
+}
+
+// TestForecastPlanErrors checks what a bad plan is told, with the plan's file and line.
+func TestForecastPlanErrors(t *testing.T) {
+	load := func(config string) (*ingest.Config, *ingest.Spec, *ingest.Table, [][]string) {
+		cfg, err := ingest.LoadConfig(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := ingest.LoadData(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := ingest.BuildSpec(cfg, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg, spec, data, readCSV(t, futurePlan(t, config, 3))
+	}
+	blm, panel := writeExample(t), writePanel(t)
+	type edit func(recs [][]string)
+	set := func(row int, column, value string) edit {
+		return func(recs [][]string) { recs[row][slices.Index(recs[0], column)] = value }
+	}
+	shift := func(days int) edit {
+		return func(recs [][]string) {
+			for _, r := range recs[1:] {
+				r[0] = shiftDate(t, r[0], days)
+			}
+		}
+	}
+	drop := func(columns ...string) edit {
+		return func(recs [][]string) {
+			for i, r := range recs {
+				var kept []string
+				for j, c := range r {
+					if !slices.Contains(columns, recs[0][j]) {
+						kept = append(kept, c)
+					}
+				}
+				defer func() { recs[i] = kept }()
+			}
+		}
+	}
+	// The BLM example's data end on 2024-12-23 (line 157); its plan is the 3 weeks after.
+	cases := []struct {
+		name   string
+		config string
+		edits  []edit
+		want   string
+	}{
+		{"missing columns", blm, []edit{drop("trend", "m_tv")},
+			`forecast: plan.csv:1: the plan has no column "trend", "m_tv"; a plan gives, for every planned week (and group), the date, the grouping columns and every column the model reads: media, controls, and trend and seasonality too (dsamstan does not extrapolate them; CRE means and managed holidays are derived)`},
+		{"not a number", blm, []edit{set(2, "m_tv", "abc"), set(3, "m_social", "1,234")},
+			`ingest: plan.csv:3: column "m_tv": "abc" is not a number` + "\n" +
+				`ingest: plan.csv:4: column "m_social": "1,234" is not a number (if , separates thousands, write 1234; if it is a decimal comma, write 1.234)`},
+		{"missing value", blm, []edit{set(1, "m_search", "NA")},
+			`forecast: plan.csv:2: column "m_search" is missing ("NA"); a plan needs every value of the columns the model reads`},
+		{"bad date", blm, []edit{set(1, "date", "2025-13-45")},
+			`ingest: plan.csv:2: column "date" (data.date_var): "2025-13-45" is not a date in the run's date format (YYYY-MM-DD)`},
+		{"repeated week", blm, []edit{set(2, "date", "2024-12-30")},
+			`forecast: plan.csv:3: repeats the week 2024-12-30 of line 2; give each week (and group) once` + "\n" +
+				`forecast: plan.csv:4: the plan steps from 2024-12-30 (line 3) to 2025-01-13, 14 days; the run's dates are 7 days apart, and a plan's weeks must follow each other without gaps`},
+		{"starts inside the data", blm, []edit{shift(-7)},
+			`forecast: plan.csv:2: the plan starts at 2024-12-23, but the run's data reach 2024-12-23 (line 157); a plan forecasts the weeks after the fitted ones`},
+		{"gap before the plan", blm, []edit{shift(14)},
+			`forecast: plan.csv:2: the plan starts at 2025-01-13, 21 days after the run's last week 2024-12-23; it must start at the next week (7 days after), so that media carry over without a gap`},
+		{"unknown market", panel, []edit{set(2, "market", "atlantis")},
+			`forecast: plan.csv:3: market "atlantis" is not a group of the run (its groups: north, south, east); a forecast needs a fitted group`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, spec, data, recs := load(c.config)
+			for _, e := range c.edits {
+				e(recs)
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, "plan.csv")
+			writeCSV(t, p, recs)
+			plan, err := ingest.LoadCSV(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = readPlan(cfg, spec, data, plan, false)
+			if err == nil {
+				t.Fatal("readPlan accepted the plan; want an error")
+			}
+			if got := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""); got != c.want {
+				t.Errorf("error =\n%s\nwant\n%s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestRunForecastEnabled runs a fit whose config forecasts a plan: 70_forecast/ holds the
+// forecast, run.json times it and the report page shows it; a bad plan stops the run
+// before anything is compiled.
+func TestRunForecastEnabled(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	config := writeExample(t)
+	plan := futurePlan(t, config, 4)
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, append(b, []byte("forecast:\n  enabled: true\n  plan_path: "+plan+"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{runfolder.ForecastFile, runfolder.ForecastTotalsFile, runfolder.ForecastPlot} {
+		if _, err := os.Stat(filepath.Join(runDir, runfolder.StageForecast, f)); err != nil {
+			t.Errorf("no %s/%s: %v", runfolder.StageForecast, f, err)
+		}
+	}
+	if _, ok := readRunInfo(t, runDir).Timings["forecast"]; !ok {
+		t.Error("run.json has no timing for the forecast step")
+	}
+	if rows := readCSV(t, filepath.Join(runDir, runfolder.StageForecast, runfolder.ForecastFile)); len(rows) != 5 {
+		t.Errorf("forecast.csv has %d lines; want a header and 4 weeks", len(rows))
+	}
+	page, err := os.ReadFile(filepath.Join(runDir, runfolder.IndexHTML))
+	if err != nil || !strings.Contains(string(page), runfolder.StageForecast+"/"+runfolder.ForecastPlot) {
+		t.Errorf("index.html does not show %s (%v)", runfolder.ForecastPlot, err)
+	}
+
+	// A plan without m_tv: refused before the fit, naming the plan's header line.
+	recs := readCSV(t, plan)
+	j := slices.Index(recs[0], "m_tv")
+	for i := range recs {
+		recs[i] = slices.Delete(recs[i], j, j+1)
+	}
+	writeCSV(t, plan, recs)
+	runDir = filepath.Join(t.TempDir(), "run")
+	_, err = Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2})
+	if err == nil || !strings.Contains(err.Error(), `plan.csv:1: the plan has no column "m_tv"`) {
+		t.Fatalf("err = %v; want the plan's missing column", err)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, runfolder.StageModelFit, runfolder.ModelStan)); err == nil {
+		t.Error("a run with a bad plan rendered its program; want it stopped at ingest")
+	}
 }
