@@ -120,6 +120,11 @@ func TestForecastReproducesFittedValues(t *testing.T) {
 			return writeSim(t, ex, err)
 		}},
 		{"panel", func(t *testing.T) string { return writePanel(t) }},
+		{"log response", func(t *testing.T) string {
+			config := writeExample(t)
+			editConfig(t, config, "formula: kpi_value ~", "formula: log(kpi_value) ~")
+			return config
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -133,9 +138,13 @@ func TestForecastReproducesFittedValues(t *testing.T) {
 			fit := readFitted(t, runDir)
 			dec := readDecomposition(t, runDir)
 			wantMean, wantObs := map[string]float64{}, map[string]float64{}
+			fitMean, fitObs := fit.Model.Mean, fit.Observed
+			if fit.KPI != nil { // the forecast is on the KPI scale
+				fitMean, fitObs = fit.KPI.Mean, fit.KPIObserved
+			}
 			for i, k := range fit.Keys {
 				key := forecastKey(k.Date, k.Groups)
-				wantMean[key], wantObs[key] = fit.Model.Mean[i], fit.Observed[i]
+				wantMean[key], wantObs[key] = fitMean[i], fitObs[i]
 			}
 			wantContrib := map[string]float64{}
 			for i, k := range dec.Keys {
@@ -162,7 +171,7 @@ func TestForecastReproducesFittedValues(t *testing.T) {
 				if !closeRel(got, want, 1e-9) {
 					t.Errorf("%s: expected_mean = %v; want the fitted mean %v (tol 1e-9)", key, got, want)
 				}
-				if o, _ := strconv.ParseFloat(r[obs], 64); o != wantObs[key] {
+				if o, _ := strconv.ParseFloat(r[obs], 64); !closeRel(o, wantObs[key], 1e-12) {
 					t.Errorf("%s: observed = %v; want %v", key, o, wantObs[key])
 				}
 				for j, h := range head {
@@ -413,5 +422,56 @@ func TestRunForecastEnabled(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(runDir, runfolder.StageModelFit, runfolder.ModelStan)); err == nil {
 		t.Error("a run with a bad plan rendered its program; want it stopped at ingest")
+	}
+}
+
+// TestForecastPlanHolidays checks that a plan's managed holiday columns are generated from
+// the calendar for its weeks, and are 0 for a holiday with no event in them.
+func TestForecastPlanHolidays(t *testing.T) {
+	config := writeExample(t)
+	dir := filepath.Dir(config)
+	// New Year falls in the data (2024-01-01) and in the plan's first week (2024-12-30 to
+	// 2025-01-05); Christmas only in the data.
+	cal := "date,holiday\n2023-12-25,Christmas\n2024-12-25,Christmas\n2024-01-01,New Year\n2025-01-01,New Year\n"
+	if err := os.WriteFile(filepath.Join(dir, "holidays.csv"), []byte(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := "time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: holidays.csv\n"
+	if err := os.WriteFile(config, append(b, on...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ingest.LoadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := ingest.LoadData(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ingest.BuildSpec(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := ingest.LoadCSV(futurePlan(t, config, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := readPlan(cfg, spec, data, plan, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]float64{"holiday_new_year": {1, 0, 0}, "holiday_christmas": {0, 0, 0}}
+	for name, w := range want {
+		k := slices.IndexFunc(spec.Terms, func(term ingest.Term) bool { return term.Name == name })
+		if k < 0 {
+			t.Fatalf("the model has no term %s: %v", name, spec.Terms)
+		}
+		if !slices.Equal(p.x[k], w) {
+			t.Errorf("plan's %s = %v; want %v", name, p.x[k], w)
+		}
 	}
 }
