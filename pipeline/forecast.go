@@ -24,9 +24,9 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// ForecastProbs are the quantiles a forecast reports: a 90% and a 50% interval and the
+// forecastProbs are the quantiles a forecast reports: a 90% and a 50% interval and the
 // median.
-var ForecastProbs = []float64{0.05, 0.25, 0.5, 0.75, 0.95}
+var forecastProbs = []float64{0.05, 0.25, 0.5, 0.75, 0.95}
 
 // ForecastOptions are the inputs of ForecastRun.
 type ForecastOptions struct {
@@ -48,7 +48,8 @@ type ForecastOptions struct {
 // ForecastRun forecasts the KPI of a media plan from every draw of a finished run: it
 // reads the run's resolved config (and through it the data, the history the plan
 // continues) and posterior_draws.csv, checks the plan, and writes forecast.csv,
-// forecast_totals.csv and forecast.png into Out.
+// forecast_totals.csv and forecast.png into Out; by default into the run's 70_forecast/,
+// and then it draws the run's report page again, which shows them.
 func ForecastRun(ctx context.Context, opts ForecastOptions) error {
 	if opts.Log == nil {
 		opts.Log = io.Discard
@@ -92,11 +93,20 @@ func ForecastRun(ctx context.Context, opts ForecastOptions) error {
 	if err != nil {
 		return err
 	}
-	out := opts.Out
-	if out == "" {
-		out = f.StageDir(runfolder.StageForecast)
+	if opts.Out != "" {
+		return fc.writeFiles(opts.Out, opts.RunDir, opts.Log)
 	}
-	return fc.writeFiles(out, opts.RunDir, opts.Log)
+	if err := fc.writeFiles(f.StageDir(runfolder.StageForecast), opts.RunDir, opts.Log); err != nil {
+		return err
+	}
+	// The run's report page gains its Forecast section.
+	m, err := report.Build(ctx, opts.RunDir, report.Options{Layout: cfg.Outputs.Layout})
+	if err != nil {
+		fmt.Fprintf(opts.Log, "warning: report: %v\n", err)
+		return nil
+	}
+	fmt.Fprintln(opts.Log, m.Index)
+	return nil
 }
 
 // writeFiles writes forecast.csv, forecast_totals.csv and forecast.png (with the history
@@ -618,7 +628,7 @@ type forecastRow struct {
 	contrib []float64
 }
 
-// summary is a mean and the ForecastProbs quantiles.
+// summary is a mean and the forecastProbs quantiles.
 type summary struct {
 	mean float64
 	q    [5]float64
@@ -628,7 +638,7 @@ func summariseDraws(x []float64) summary {
 	s := summary{mean: meanOf(x)}
 	y := slices.Clone(x)
 	slices.Sort(y)
-	for i, p := range ForecastProbs {
+	for i, p := range forecastProbs {
 		s.q[i] = quantileSorted(y, p)
 	}
 	return s
@@ -762,7 +772,7 @@ func matrix(rows, cols int) [][]float64 {
 
 func summaryHeader(prefix string) []string {
 	out := []string{prefix + "mean"}
-	for _, p := range ForecastProbs {
+	for _, p := range forecastProbs {
 		out = append(out, prefix+"q"+strconv.Itoa(int(math.Round(100*p))))
 	}
 	return out

@@ -210,6 +210,9 @@ func TestForecastTotals(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(runDir, runfolder.StageForecast)
+	if page, err := os.ReadFile(filepath.Join(runDir, runfolder.IndexHTML)); err != nil || !strings.Contains(string(page), runfolder.StageForecast+"/"+runfolder.ForecastPlot) {
+		t.Errorf("index.html does not show %s (%v)", runfolder.ForecastPlot, err)
+	}
 	rows := readCSV(t, filepath.Join(dir, runfolder.ForecastFile))
 	mean := slices.Index(rows[0], "expected_mean")
 	sums := map[string]float64{}
