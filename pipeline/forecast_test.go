@@ -120,6 +120,27 @@ func TestForecastReproducesFittedValues(t *testing.T) {
 			return writeSim(t, ex, err)
 		}},
 		{"panel", func(t *testing.T) string { return writePanel(t) }},
+		{"panel with CRE", func(t *testing.T) string {
+			ex, err := simulate.Hierarchical(simulate.PanelOptions{Markets: 3, Weeks: 52, CRE: true})
+			return writeSim(t, ex, err)
+		}},
+		{"panel with fixed transforms", func(t *testing.T) string {
+			config := writePanel(t)
+			b, err := os.ReadFile(config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(config, append(b, exampleTransforms...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return config
+		}},
+		{"categorical", func(t *testing.T) string {
+			config := writeExample(t)
+			addChannel(t, config)
+			editConfig(t, config, "formula: kpi_value ~", "formula: kpi_value ~ channel +")
+			return config
+		}},
 		{"log response", func(t *testing.T) string {
 			config := writeExample(t)
 			editConfig(t, config, "formula: kpi_value ~", "formula: log(kpi_value) ~")
@@ -302,7 +323,9 @@ func TestForecastPlanErrors(t *testing.T) {
 		}
 		return cfg, spec, data, readCSV(t, futurePlan(t, config, 3))
 	}
-	blm, panel := writeExample(t), writePanel(t)
+	blm, panel, channel := writeExample(t), writePanel(t), writeExample(t)
+	addChannel(t, channel)
+	editConfig(t, channel, "formula: kpi_value ~", "formula: kpi_value ~ channel +")
 	type edit func(recs [][]string)
 	set := func(row int, column, value string) edit {
 		return func(recs [][]string) { recs[row][slices.Index(recs[0], column)] = value }
@@ -350,6 +373,8 @@ func TestForecastPlanErrors(t *testing.T) {
 			`forecast: plan.csv:2: the plan starts at 2024-12-23, but the run's data reach 2024-12-23 (line 157); a plan forecasts the weeks after the fitted ones`},
 		{"gap before the plan", blm, []edit{shift(14)},
 			`forecast: plan.csv:2: the plan starts at 2025-01-13, 21 days after the run's last week 2024-12-23; it must start at the next week (7 days after), so that media carry over without a gap`},
+		{"unknown level", channel, []edit{set(2, "channel", "d")},
+			`forecast: plan.csv:3: column "channel": "d" is not a level of the run's data (its levels: a, b, c)`},
 		{"unknown market", panel, []edit{set(2, "market", "atlantis")},
 			`forecast: plan.csv:3: market "atlantis" is not a group of the run (its groups: north, south, east); a forecast needs a fitted group`},
 	}
@@ -477,4 +502,16 @@ func TestForecastPlanHolidays(t *testing.T) {
 			t.Errorf("plan's %s = %v; want %v", name, p.x[k], w)
 		}
 	}
+}
+
+// addChannel adds a text column channel (levels a, b, c in turn) to the data beside config.
+func addChannel(t *testing.T, config string) {
+	t.Helper()
+	data := filepath.Join(filepath.Dir(config), "data.csv")
+	recs := readCSV(t, data)
+	recs[0] = append(recs[0], "channel")
+	for i := 1; i < len(recs); i++ {
+		recs[i] = append(recs[i], []string{"a", "b", "c"}[i%3])
+	}
+	writeCSV(t, data, recs)
 }
