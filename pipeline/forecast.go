@@ -213,7 +213,7 @@ type plan struct {
 	history []int
 }
 
-// planErrorf formats a problem with the plan at a line.
+// errorf formats a problem with the plan at one of its lines.
 func (p *plan) errorf(line int, format string, args ...any) error {
 	return fmt.Errorf("forecast: %s:%d: %s", p.file, line, fmt.Sprintf(format, args...))
 }
