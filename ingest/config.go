@@ -487,6 +487,7 @@ func (c *Config) applyDefaults() {
 	setStr("outputs.layout", &c.Outputs.Layout, "staged")
 
 	c.holidayDefaults()
+	c.forecastDefaults()
 	c.dictionaryDefaults()
 	c.Fit.Method = normalise("fit.method", c.Fit.Method)
 	c.Model.RandomEffects.Parameterization = normalise("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization)

@@ -171,7 +171,8 @@ func TestBadConfigs(t *testing.T) {
 				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: nope.csv\n" +
 				"diagnostics:\n  identifiability: {enabled: true}\n  model_selection:\n    enabled: true\n  time_series_selection:\n    enabled: true\n",
 			wantErr: "ingest: testdata/bad.yaml:5:11: `pooling.enabled` is true, but dsamstan has no pooled models; model groups with group terms such as (1 | market) instead; set it to false (or remove the section)\n" +
-				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true, but dsamstan has no forecasting; set it to false (or remove the section)\n" +
+				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true but `forecast.plan_path` is not set; name the media plan CSV (relative to the config's folder)\n" +
+				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true but `data.date_var` is not set; a plan's weeks continue the data's dates, so name the date column\n" +
 				"ingest: testdata/bad.yaml:9:3: `security.allow_unsafe_formula` is true, but dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead; set it to false (or remove the section)\n" +
 				"ingest: testdata/bad.yaml:13:5: `time_components.holidays.enabled` is true but `data.date_var` is not set; holidays are joined to the data by week, so name the date column\n" +
 				"ingest: testdata/bad.yaml:14:5: holiday calendar \"nope.csv\" not found (`time_components.holidays.calendar_path` is resolved against the config's folder " + dir + ")\n" +

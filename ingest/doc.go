@@ -14,7 +14,7 @@
 // rest of the file (both with package internal/strictyaml), so its problems are in the same
 // *ConfigError, with their positions and keys under allocation.
 //
-// DSAMbayes sections for features dsamstan lacks (pooling, forecast, security,
+// DSAMbayes sections for features dsamstan lacks (pooling, security,
 // diagnostics.model_selection) are accepted while
 // switched off, so ported configs load unchanged; the key that switches one on is refused at
 // its line, saying what is missing. time_components.holidays, when switched on, generates
@@ -29,7 +29,9 @@
 // (no day past the 12th) are refused, naming the first line. diagnostics.identifiability
 // holds the limits of the identifiability gate (IdentifiabilityConfig);
 // diagnostics.time_series_selection the time-series cross-validation settings
-// (TimeSeriesSelectionConfig), which need data.date_var. Spec.Subset cuts a spec to some of
+// (TimeSeriesSelectionConfig), which need data.date_var. The forecast section
+// (ForecastConfig) names a media plan to forecast after the fit; PlanDates and PlanTable read
+// a plan's dates and holiday columns as the run's. Spec.Subset cuts a spec to some of
 // its rows (a fold's training or holdout weeks) keeping the model and the transformed columns
 // of the full series; Config.RowTimes parses each row's date.
 //

@@ -8,18 +8,13 @@ import (
 )
 
 // DSAMbayes runner configs carry sections for features dsamstan does not have (pooled
-// models, managed holidays, forecasting, identifiability and model-selection gates). So that
+// models, managed holidays, identifiability and model-selection gates). So that
 // such a config runs without edits, each section is accepted while it is switched off or
 // holds its defaults; switching the feature on is refused at the key that does it, saying
 // what is missing.
 
 // PoolingConfig is DSAMbayes's pooled-model section; only `enabled: false` is accepted.
 type PoolingConfig struct {
-	Enabled bool `yaml:"enabled"`
-}
-
-// ForecastConfig is DSAMbayes's forecast section; only `enabled: false` is accepted.
-type ForecastConfig struct {
 	Enabled bool `yaml:"enabled"`
 }
 
@@ -70,7 +65,6 @@ type HolidaysConfig struct {
 // what dsamstan lacks for it.
 var switchedOff = []struct{ section, key, missing string }{
 	{"pooling", "enabled", "dsamstan has no pooled models; model groups with group terms such as (1 | market) instead"},
-	{"forecast", "enabled", "dsamstan has no forecasting"},
 	{"security", "allow_unsafe_formula", "dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead"},
 	{"diagnostics.model_selection", "enabled", "dsamstan has no model-selection settings yet"},
 }
@@ -94,9 +88,6 @@ func (c *Config) validatePorted(v *validator) {
 	if c.Pooling != nil {
 		on["pooling"] = c.Pooling.Enabled
 	}
-	if c.Forecast != nil {
-		on["forecast"] = c.Forecast.Enabled
-	}
 	if c.Security != nil {
 		on["security"] = c.Security.AllowUnsafeFormula
 	}
@@ -109,6 +100,7 @@ func (c *Config) validatePorted(v *validator) {
 		}
 	}
 	c.validateHolidays(v)
+	c.validateForecast(v)
 	c.validateDictionary(v)
 	if c.Data.DateFormat != "" {
 		if _, err := DateLayout(c.Data.DateFormat); err != nil {

@@ -14,4 +14,11 @@
 // steps and messages, and writes only the run metadata and the P0 report, when asked to.
 //
 // OptimiseRun re-optimises a finished run's budget (the optimise command).
+//
+// ForecastRun forecasts a media plan from a finished run's draws (the forecast command, and
+// forecast.enabled after a fit; forecast.go): the plan is checked against the run's data
+// (file:line for every problem), its rows are appended to the run's history rows in one
+// spec, so adstock carries over along each series, and every draw's contributions
+// (posterior.Draws.Contributions) plus one seeded noise draw give the posterior predictive,
+// written with per-draw totals to 70_forecast/.
 package pipeline

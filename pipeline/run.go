@@ -236,7 +236,8 @@ func (r *runner) step(name string, fn func() error) error {
 func (r *runner) logf(format string, a ...any) { fmt.Fprintf(r.opts.Log, format+"\n", a...) }
 
 // run is the run's sequence of steps, each timed into run.json: ingest, pre_run, render,
-// compile, fit, summarise, derive, loo and optimise (the report is drawn by Run after it).
+// compile, fit, summarise, derive, loo, optimise and forecast (the report is drawn by Run
+// after it).
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	if err := r.writeConfig(); err != nil {
 		return nil, err
@@ -346,7 +347,10 @@ func (r *runner) ingest(ctx context.Context) (*ingest.Spec, error) {
 		if spec, err = ingest.BuildSpec(r.cfg, r.table); err != nil {
 			return err
 		}
-		return CheckAllocation(ctx, r.cfg, spec, r.table)
+		if err := CheckAllocation(ctx, r.cfg, spec, r.table); err != nil {
+			return err
+		}
+		return CheckForecastPlan(r.cfg, spec, r.table)
 	}); err != nil {
 		return nil, err
 	}
@@ -489,7 +493,7 @@ func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.
 }
 
 // postRun summarises the fit and, for MCMC fits, derives the row-wise tables, computes
-// PSIS-LOO and optimises the budget, each its own timed step.
+// PSIS-LOO, optimises the budget and forecasts the media plan, each its own timed step.
 func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
 	var d *decoded
 	var rows []summarise.Row
@@ -514,6 +518,11 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 	}
 	if r.cfg.Allocation != nil {
 		if err := r.step("optimise", func() error { return r.writeOptimisation(ctx, spec, r.table, d) }); err != nil {
+			return nil, err
+		}
+	}
+	if f := r.cfg.Forecast; f != nil && f.Enabled {
+		if err := r.step("forecast", func() error { return r.writeForecast(ctx, spec, pd) }); err != nil {
 			return nil, err
 		}
 	}

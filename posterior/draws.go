@@ -162,6 +162,27 @@ func (d *Draws) Mu(spec *ingest.Spec) (func(i int) []float64, error) {
 	}, nil
 }
 
+// Contributions checks d against spec and returns a function that fills row i's
+// contributions c[k][s] (term k of spec.Terms, draw s; the offset is not a term) and its
+// linear predictor mu[s] (model scale, offset included), as Derive computes them: draw s's
+// transformed columns when the model estimates transforms, so adstock carries over along
+// spec.Series. c must have len(spec.Terms) rows and mu one value per draw. spec may have
+// other rows than the fit's (a forecast's plan weeks after the fitted ones); the function
+// is safe for concurrent use with distinct c and mu.
+func (d *Draws) Contributions(spec *ingest.Spec) (func(i int, c [][]float64, mu []float64), error) {
+	if err := d.check(spec); err != nil {
+		return nil, err
+	}
+	tr, err := d.transforms(spec)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int, c [][]float64, mu []float64) {
+		theta, x := matrix(len(d.Beta), d.S()), make([]float64, d.S())
+		d.row(spec, tr, i, theta, c, mu, x)
+	}, nil
+}
+
 func (d *Draws) logLik(spec *ingest.Spec, tr *transformed, i int) [][]float64 {
 	k := len(d.Beta)
 	theta, c := matrix(k, d.S()), matrix(k, d.S())

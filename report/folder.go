@@ -19,6 +19,7 @@ var stageTitles = map[string]string{
 	runfolder.StageDiagnostics:    "Diagnostics",
 	runfolder.StageModelSelection: "Model selection",
 	runfolder.StageOptimisation:   "Budget optimisation",
+	runfolder.StageForecast:       "Forecast",
 }
 
 // IndexFile is the report page's name at the top of the run folder.

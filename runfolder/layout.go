@@ -20,11 +20,13 @@ const (
 	StageDiagnostics    = "40_diagnostics"
 	StageModelSelection = "50_model_selection"
 	StageOptimisation   = "60_optimisation"
+	// StageForecast holds a media plan's forecast (dsamstan forecast, forecast.enabled).
+	StageForecast = "70_forecast"
 )
 
 // Stages lists the stage folders in order.
 var Stages = []string{StageMetadata, StagePreRun, StageModelFit, StagePostRun, StageDiagnostics,
-	StageModelSelection, StageOptimisation}
+	StageModelSelection, StageOptimisation, StageForecast}
 
 // Files a run writes, by stage.
 const (
@@ -73,6 +75,11 @@ const (
 	Frontier            = "frontier.csv"
 	Sensitivity         = "sensitivity.csv"
 	OptimisationSummary = "summary.json"
+
+	// 70_forecast
+	ForecastFile       = "forecast.csv"
+	ForecastTotalsFile = "forecast_totals.csv"
+	ForecastPlot       = "forecast.png"
 
 	// IndexHTML is the report page at the top of the run folder (both layouts).
 	IndexHTML = "index.html"

@@ -112,6 +112,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 		newDiagnoseCmd(io, nil),
 		newCompareCmd(io, nil),
 		newOptimiseCmd(io, nil),
+		newForecastCmd(io, nil),
 		newExampleCmd(io, nil),
 	)
 	return root
