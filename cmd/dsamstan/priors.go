@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/runfolder"
@@ -57,7 +56,7 @@ sampler_* columns); --csv prints that file.`,
 }
 
 func runPriors(opts *priorsOptions) error {
-	cfg, spec, err := ingest.Load(opts.Config)
+	cfg, spec, err := pipeline.LoadSpec(opts.Config)
 	if err != nil {
 		return err
 	}
