@@ -100,8 +100,7 @@ type builder struct {
 	factors     map[string]bool       // the categorical (text) terms
 	factorTerms map[string]factorTerm // their levels on the kept rows
 
-	usedPrevious  map[string]bool // the previous run's parameters priors.from_run used
-	priorWarnings []string        // warnings about the priors, added to the spec's by priors
+	priorWarnings []string // warnings about the priors, added to the spec's by priors
 }
 
 // where is the file position of a config key, "" when unknown.

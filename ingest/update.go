@@ -124,7 +124,7 @@ func OLS(x [][]float64, y []float64, names []string) (est, se []float64, err err
 	norms := make([]float64, p)
 	for k, col := range x {
 		xm.SetCol(k, col)
-		norms[k] = floats2(col)
+		norms[k] = norm2(col)
 	}
 	var qr mat.QR
 	qr.Factorize(xm)
@@ -176,8 +176,8 @@ func OLS(x [][]float64, y []float64, names []string) (est, se []float64, err err
 	return est, se, nil
 }
 
-// floats2 is the Euclidean norm of x.
-func floats2(x []float64) float64 {
+// norm2 is the Euclidean norm of x.
+func norm2(x []float64) float64 {
 	return mat.Norm(mat.NewVecDense(len(x), slices.Clone(x)), 2)
 }
 
@@ -222,7 +222,7 @@ func collinear(x [][]float64, names []string, norms []float64, indep []int, k in
 // t = mu/sigma and λ = φ(t)/Φ(t), the truncated normal has mean sigma·(t+λ) and variance
 // sigma²·(1 − λ(t+λ)); its coefficient of variation falls from 1 (t → −∞) to 0, so t is
 // found by bisection on s/m. It returns false when m ≤ 0, s ≤ 0 or s/m is beyond what the
-// family reaches (about 0.96, at t = −20).
+// family reaches here (0.9976, at t = −20).
 func TruncNormalMS(m, s float64) (mu, sigma float64, ok bool) {
 	if !(m > 0) || !(s > 0) || math.IsInf(m, 0) || math.IsInf(s, 0) {
 		return 0, 0, false
@@ -288,8 +288,8 @@ func (b *builder) olsPriors(s *Spec) error {
 }
 
 // previousMoments returns the previous run's posterior mean and sd of name, the sd times
-// priors.inflate, and records that the parameter is used. A parameter the previous run lacks
-// returns false; one whose sd is not a positive number (a MAP fit) is warned about too.
+// priors.inflate. A parameter the previous run lacks returns false; one whose sd is not a
+// positive number (a MAP fit) is warned about too.
 func (b *builder) previousMoments(name string) (Moments, bool) {
 	prev := b.cfg.previous
 	if prev == nil {
@@ -299,10 +299,6 @@ func (b *builder) previousMoments(name string) (Moments, bool) {
 	if !ok {
 		return Moments{}, false
 	}
-	if b.usedPrevious == nil {
-		b.usedPrevious = map[string]bool{}
-	}
-	b.usedPrevious[name] = true
 	sd := m.SD * b.cfg.Priors.Inflate
 	if !isFinite(m.Mean) || !(sd > 0) || math.IsInf(sd, 1) {
 		b.warnf("priors.from_run: the previous run's posterior of %s has mean %s and sd %s, which make no prior; %s keeps its default prior", show(name), num.Plain(m.Mean), num.Plain(m.SD), show(name))
