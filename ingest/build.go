@@ -99,6 +99,8 @@ type builder struct {
 
 	factors     map[string]bool       // the categorical (text) terms
 	factorTerms map[string]factorTerm // their levels on the kept rows
+
+	priorWarnings []string // warnings about the priors, added to the spec's by priors
 }
 
 // where is the file position of a config key, "" when unknown.
@@ -588,6 +590,20 @@ func (b *builder) priors(s *Spec) error {
 		}
 	}
 
+	if cfg.Priors.FromOLS {
+		if err := b.olsPriors(s); err != nil {
+			return err
+		}
+	}
+	if cfg.Priors.FromRun != "" {
+		if cfg.previous == nil {
+			return fmt.Errorf("ingest: priors.from_run: the previous run %s was not read (Config.SetPreviousRun)", cfg.fromRunText())
+		}
+		b.runPriors(s)
+		b.staleParams(s)
+	}
+	s.Warnings = append(s.Warnings, b.priorWarnings...)
+
 	// Validate checked names, duplicates and values against the formula, so the lookups
 	// below only fail if Spec and Config.Parameters disagree.
 	var errs []error
@@ -596,11 +612,11 @@ func (b *builder) priors(s *Spec) error {
 			continue // set with the transforms (see setTransformPriors)
 		}
 		if o.Parameter == NoiseSDName {
-			s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: *o.Mean, SD: *o.SD}
+			s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: *o.Mean, SD: *o.SD, Origin: OriginOverride}
 			continue
 		}
 		if r, ok := scaleByName[o.Parameter]; ok {
-			s.Groups[r.g].SDPriors[r.j] = Prior{Mean: *o.Mean, SD: *o.SD}
+			s.Groups[r.g].SDPriors[r.j] = Prior{Mean: *o.Mean, SD: *o.SD, Origin: OriginOverride}
 			continue
 		}
 		k, ok := byName[o.Parameter]
@@ -608,10 +624,10 @@ func (b *builder) priors(s *Spec) error {
 			errs = append(errs, b.configErr(fmt.Sprintf("priors.overrides[%d].parameter", i), "`priors.overrides[%d].parameter` is %q, which is not a coefficient of the model%s", i, o.Parameter, unknownParameter(s, o.Parameter)))
 			continue
 		}
-		s.Priors[k] = Prior{Mean: *o.Mean, SD: *o.SD}
+		s.Priors[k] = Prior{Mean: *o.Mean, SD: *o.SD, Origin: OriginOverride}
 	}
 	if ns := cfg.Priors.NoiseSD; ns != nil {
-		s.NoiseSD = NoisePrior{Family: ns.Family, Mean: *ns.Mean, SD: *ns.SD}
+		s.NoiseSD = NoisePrior{Family: ns.Family, Mean: *ns.Mean, SD: *ns.SD, Origin: OriginConfig}
 	}
 	for i, o := range cfg.Boundaries.Overrides {
 		k, ok := byName[o.Parameter]

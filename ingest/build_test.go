@@ -224,7 +224,7 @@ priors:
 	if len(spec.Terms) != 3 || spec.Terms[2].Name != "cre_mean_m_tv" || !reflect.DeepEqual(spec.X[2], []float64{n, n, s, s, n}) {
 		t.Errorf("CRE term %v = %v; want cre_mean_m_tv = %v", spec.Terms, spec.X[len(spec.X)-1], []float64{n, n, s, s, n})
 	}
-	if spec.Priors[2] != (Prior{Mean: 0, SD: 1}) || !spec.Groups[0].Independent {
+	if spec.Priors[2] != (Prior{Mean: 0, SD: 1, Origin: OriginOverride}) || !spec.Groups[0].Independent {
 		t.Errorf("CRE prior %+v, independent %v; want the override and independent effects (correlated: false)", spec.Priors[2], spec.Groups[0].Independent)
 	}
 
@@ -347,7 +347,7 @@ func TestBuildSpecNoiseOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (NoisePrior{Family: NoiseLognormalMS, Mean: 1, SD: 0.5}); spec.NoiseSD != want {
+	if want := (NoisePrior{Family: NoiseLognormalMS, Mean: 1, SD: 0.5, Origin: OriginConfig}); spec.NoiseSD != want {
 		t.Errorf("NoiseSD = %+v; want %+v", spec.NoiseSD, want)
 	}
 	yaml = "data: {path: data.csv}\nmodel: {formula: kpi ~ m_tv}\npriors:\n  use_defaults: false\n  overrides:\n" +
@@ -356,7 +356,7 @@ func TestBuildSpecNoiseOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (NoisePrior{Family: NoiseNormal, Mean: 0, SD: 3}); spec.NoiseSD != want || spec.Priors[0] != (Prior{Mean: 1, SD: 2}) {
+	if want := (NoisePrior{Family: NoiseNormal, Mean: 0, SD: 3, Origin: OriginOverride}); spec.NoiseSD != want || spec.Priors[0] != (Prior{Mean: 1, SD: 2, Origin: OriginOverride}) {
 		t.Errorf("NoiseSD = %+v, intercept %+v; want %+v and normal(1, 2)", spec.NoiseSD, spec.Priors[0], want)
 	}
 }
@@ -378,7 +378,7 @@ func TestLoadFull(t *testing.T) {
 		!reflect.DeepEqual(spec.X[4], []float64{n, n, s, s, n}) {
 		t.Errorf("terms %v, CRE column %v; want %v and %v", names, spec.X[len(spec.X)-1], want, []float64{n, n, s, s, n})
 	}
-	if spec.Scale || spec.NoiseSD != (NoisePrior{Family: NoiseLognormalMS, Mean: 0.3, SD: 0.2}) ||
+	if spec.Scale || spec.NoiseSD != (NoisePrior{Family: NoiseLognormalMS, Mean: 0.3, SD: 0.2, Origin: OriginConfig}) ||
 		spec.Bounds[2] != (Bound{Lower: 0, Upper: math.Inf(1)}) || spec.Groups[0].Independent {
 		t.Errorf("scale %v, noise %+v, m_search bound %+v, independent %v", spec.Scale, spec.NoiseSD, spec.Bounds[2], spec.Groups[0].Independent)
 	}

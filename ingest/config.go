@@ -56,6 +56,8 @@ type Config struct {
 	file           string               // the path as given, for messages
 	dataPath       string               // data.path as written, for messages
 	dictionaryPath string               // data.dictionary_path as written, for messages
+	fromRun        string               // priors.from_run as written, for messages and priors.csv
+	previous       *PreviousRun         // the run priors.from_run names, once read (SetPreviousRun)
 	pos            strictyaml.Positions // where each key appears
 	allocation     map[string]any       // the allocation section as written, for ResolvedYAML
 
@@ -142,6 +144,15 @@ type PriorsConfig struct {
 	Overrides   []PriorOverride `yaml:"overrides"`
 	// NoiseSD overrides the prior on the residual standard deviation.
 	NoiseSD *NoiseSDConfig `yaml:"noise_sd,omitempty"`
+	// FromOLS centres each population coefficient's prior on its OLS estimate, with the OLS
+	// standard error times OLSInflate as its sd (DSAMbayes's blm.lm); single market only.
+	FromOLS    bool    `yaml:"from_ols,omitempty"`
+	OLSInflate float64 `yaml:"ols_inflate,omitempty"`
+	// FromRun is a previous run folder whose posterior becomes the prior of every parameter
+	// it shares with this model (see PreviousRun), the posterior sd times Inflate. ParseConfig
+	// makes it absolute.
+	FromRun string  `yaml:"from_run,omitempty"`
+	Inflate float64 `yaml:"inflate,omitempty"`
 }
 
 // PriorOverride sets the prior of one parameter: a normal(Mean, SD) on a coefficient, a
@@ -439,6 +450,7 @@ func (c *Config) applyDefaults() {
 			ns.Mean = new(float64)
 		}
 	}
+	c.updateDefaults()
 	if c.Boundaries.Overrides == nil {
 		c.Boundaries.Overrides = []BoundOverride{}
 	}

@@ -97,6 +97,19 @@
 // factor and priors and bounds map exactly. Config.PriorTable lists every parameter's
 // effective prior and bounds and where each came from.
 //
+// # Updating priors
+//
+// priors.from_ols (one market only) replaces each population coefficient's prior by
+// normal(OLS estimate, OLS standard error × priors.ols_inflate), OLS being fitted on Spec.X
+// (see OLS; a rank-deficient design is refused, naming the collinear columns).
+// priors.from_run names a previous run folder; the pipeline reads its posterior
+// (Config.SetPreviousRun) and BuildSpec gives every parameter of the same name that
+// posterior, sd × priors.inflate, as prior: normal for coefficients, lognormal_ms for
+// noise_sd, a normal truncated at 0 matched by moments (TruncNormalMS) for group scales,
+// beta or lognormal by moments for transform parameters. priors.overrides and
+// priors.noise_sd still win; bounds still apply. Prior.Origin (and PriorRow.Source) record
+// where each prior came from.
+//
 // # Media transforms
 //
 // The transforms section sets, per formula term, a geometric adstock and then a Hill

@@ -165,11 +165,11 @@ func TestTransformOverridesMomentMatching(t *testing.T) {
 	}
 	inf := math.Inf(1)
 	wantRows := []PriorRow{
-		{"adstock_decay[m_tv]", KindTransform, "beta_ms", 0.3, 0.1, 0, 1, "priors.overrides[0], as beta(6, 14)", "a decay: in [0, 1)"},
-		{"half_saturation[m_tv]", KindTransform, "lognormal_ms", 10, 5, 0, inf, "priors.overrides[1], as lognormal(2.191, 0.4724)", "a half-saturation: > 0"},
-		{"hill_shape[m_tv]", KindTransform, "gamma_ms", 2, 0.5, 0, inf, "priors.overrides[2], as gamma(16, 8)", "a shape: > 0"},
+		{"adstock_decay[m_tv]", KindTransform, "beta_ms", 0.3, 0.1, 0, 1, "priors.overrides[0], as beta(6, 14)", "a decay: in [0, 1)", OriginOverride},
+		{"half_saturation[m_tv]", KindTransform, "lognormal_ms", 10, 5, 0, inf, "priors.overrides[1], as lognormal(2.191, 0.4724)", "a half-saturation: > 0", OriginOverride},
+		{"hill_shape[m_tv]", KindTransform, "gamma_ms", 2, 0.5, 0, inf, "priors.overrides[2], as gamma(16, 8)", "a shape: > 0", OriginOverride},
 		// lognormal(0, 0.5): mean exp(0.125), sd mean·√(exp(0.25) − 1).
-		{"hill_shape[m_search]", KindTransform, "lognormal_ms", math.Exp(0.125), math.Exp(0.125) * math.Sqrt(math.Expm1(0.25)), 0, inf, "default: lognormal(0, 0.5)", "a shape: > 0"},
+		{"hill_shape[m_search]", KindTransform, "lognormal_ms", math.Exp(0.125), math.Exp(0.125) * math.Sqrt(math.Expm1(0.25)), 0, inf, "default: lognormal(0, 0.5)", "a shape: > 0", OriginDefault},
 	}
 	if !reflect.DeepEqual(got, wantRows) {
 		t.Errorf("transform rows:\n%+v\nwant\n%+v", got, wantRows)
@@ -190,9 +190,9 @@ func TestPriorTableDefaultTransformRows(t *testing.T) {
 	rows = rows[len(rows)-2:]
 	// beta(2, 2): mean 1/2, sd √(4/(16·5)). lognormal(log 5, 1): mean 5·e^½, sd mean·√(e − 1).
 	want := []PriorRow{
-		{"adstock_decay[m_tv]", KindTransform, "beta_ms", 0.5, math.Sqrt(4.0 / 80), 0, 1, "default: beta(2, 2)", "a decay: in [0, 1)"},
+		{"adstock_decay[m_tv]", KindTransform, "beta_ms", 0.5, math.Sqrt(4.0 / 80), 0, 1, "default: beta(2, 2)", "a decay: in [0, 1)", OriginDefault},
 		{"half_saturation[m_tv]", KindTransform, "lognormal_ms", 5 * math.Exp(0.5), 5 * math.Exp(0.5) * math.Sqrt(math.E-1), 0, math.Inf(1),
-			"default: lognormal(log(median of the positive values of m_tv), 1) = lognormal(1.609, 1)", "a half-saturation: > 0"},
+			"default: lognormal(log(median of the positive values of m_tv), 1) = lognormal(1.609, 1)", "a half-saturation: > 0", OriginDefault},
 	}
 	for i := range want {
 		g, w := rows[i], want[i]

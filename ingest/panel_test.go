@@ -111,7 +111,7 @@ priors:
 	}
 	g1, g2 := spec.Groups[0].SDPriors, spec.Groups[1].SDPriors
 	// sd_1[(Intercept)] keeps its default, 1.05·√24 (see TestGroupScalePriorsByHand).
-	if !near(g1[0].SD, 1.05*math.Sqrt(24)) || !g1[0].Default || g1[1] != (Prior{Mean: 0, SD: 0.5}) || g2[0] != (Prior{Mean: 0.1, SD: 2}) {
+	if !near(g1[0].SD, 1.05*math.Sqrt(24)) || !g1[0].Default || g1[1] != (Prior{Mean: 0, SD: 0.5, Origin: OriginOverride}) || g2[0] != (Prior{Mean: 0.1, SD: 2, Origin: OriginOverride}) {
 		t.Errorf("SDPriors = %+v, %+v; want the default for sd_1[(Intercept)], normal(0, 0.5) and normal(0.1, 2)", g1, g2)
 	}
 }

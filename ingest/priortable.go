@@ -3,6 +3,9 @@ package ingest
 import (
 	"fmt"
 	"math"
+	"strings"
+
+	"github.com/dsamstan/dsamstan/internal/num"
 )
 
 // PriorRow is one parameter's effective prior and bounds, in original units (on the model
@@ -26,6 +29,9 @@ type PriorRow struct {
 	// PriorSource and BoundSource say where the prior and the bounds came from: the default
 	// rule, in words, or the config key that set them.
 	PriorSource, BoundSource string
+	// Source classifies the prior's origin: OriginDefault, OriginConfig (priors.noise_sd),
+	// OriginOLS, OriginOverride, or OriginRun + priors.from_run as written.
+	Source string
 }
 
 // Prior kinds of PriorRow.Kind.
@@ -52,21 +58,34 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 	for i, o := range c.Boundaries.Overrides {
 		bound[o.Parameter] = fmt.Sprintf("boundaries.overrides[%d]", i)
 	}
-	source := func(name string, def bool, rule string) string {
-		if src, ok := override[name]; ok && !def {
-			return src
+	// source describes a prior of the given origin ("" for a default) set by rule when it
+	// is a default.
+	source := func(name, origin, rule string) string {
+		switch {
+		case origin == OriginOverride:
+			return override[name]
+		case origin == OriginOLS:
+			return fmt.Sprintf("priors.from_ols: normal(OLS estimate, OLS standard error × %s)", num.Plain(c.Priors.OLSInflate))
+		case strings.HasPrefix(origin, OriginRun):
+			return fmt.Sprintf("priors.from_run: posterior of %s, sd × %s", c.fromRunText(), num.Plain(c.Priors.Inflate))
 		}
 		return rule
+	}
+	origin := func(o string) string {
+		if o == "" {
+			return OriginDefault
+		}
+		return o
 	}
 	var rows []PriorRow
 	for k, t := range s.Terms {
 		p, b := s.Priors[k], s.Bounds[k]
 		r := PriorRow{Parameter: t.Name, Kind: KindCoefficient, Family: "normal", Mean: p.Mean, SD: p.SD, Lower: b.Lower, Upper: b.Upper,
-			PriorSource: source(t.Name, p.Default, fmt.Sprintf("default: normal(0, %d·sd(y)/sd(x))", defaultPriorSD)),
-			BoundSource: "default: unbounded"}
+			PriorSource: source(t.Name, p.Origin, fmt.Sprintf("default: normal(0, %d·sd(y)/sd(x))", defaultPriorSD)),
+			BoundSource: "default: unbounded", Source: origin(p.Origin)}
 		if t.Intercept {
 			r.Kind = KindIntercept
-			r.PriorSource = source(t.Name, p.Default, fmt.Sprintf("default: normal(mean(y), %d·sd(y))", defaultPriorSD))
+			r.PriorSource = source(t.Name, p.Origin, fmt.Sprintf("default: normal(mean(y), %d·sd(y))", defaultPriorSD))
 		}
 		if src, ok := bound[t.Name]; ok {
 			r.BoundSource = src
@@ -75,15 +94,12 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 	}
 	ns := s.NoiseSD
 	noise := PriorRow{Parameter: NoiseSDName, Kind: KindNoise, Family: "half_normal", Mean: ns.Mean, SD: ns.SD, Lower: 0, Upper: math.Inf(1),
-		PriorSource: "default: half_normal(0, sd(y))", BoundSource: "a scale: ≥ 0"}
+		PriorSource: source(NoiseSDName, ns.Origin, "default: half_normal(0, sd(y))"), BoundSource: "a scale: ≥ 0", Source: origin(ns.Origin)}
 	if ns.Family == NoiseLognormalMS {
 		noise.Family = NoiseLognormalMS
 	}
-	if !ns.Default {
-		noise.PriorSource = override[NoiseSDName]
-		if c.Priors.NoiseSD != nil {
-			noise.PriorSource = "priors.noise_sd"
-		}
+	if ns.Origin == OriginConfig {
+		noise.PriorSource = "priors.noise_sd"
 	}
 	rows = append(rows, noise)
 	for _, g := range s.Groups {
@@ -97,7 +113,7 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 			rule := fmt.Sprintf("sd_* rule: half_normal(0, %s), s = sd of the %s means of standardised y (2 decimals, at least %g)",
 				scale, g.Factor, minGroupScale)
 			rows = append(rows, PriorRow{Parameter: name, Kind: KindGroupScale, Family: "half_normal", Mean: p.Mean, SD: p.SD,
-				Lower: 0, Upper: math.Inf(1), PriorSource: source(name, p.Default, rule), BoundSource: "a scale: ≥ 0"})
+				Lower: 0, Upper: math.Inf(1), PriorSource: source(name, p.Origin, rule), BoundSource: "a scale: ≥ 0", Source: origin(p.Origin)})
 		}
 	}
 	for _, t := range s.Transforms {
@@ -117,13 +133,16 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 				continue
 			}
 			name := TransformParamName(tp.kind, t.Column)
-			r := PriorRow{Parameter: name, Kind: KindTransform, Family: p.Family + "_ms", Lower: 0, Upper: tp.upper, BoundSource: tp.bound}
+			r := PriorRow{Parameter: name, Kind: KindTransform, Family: p.Family + "_ms", Lower: 0, Upper: tp.upper, BoundSource: tp.bound,
+				Source: origin(p.Origin)}
 			r.Mean, r.SD = p.Moments()
 			switch o, ok := overrideAt[name]; {
-			case !p.Default && ok && o.Mean != nil && o.SD != nil:
+			case p.Origin == OriginOverride && ok && o.Mean != nil && o.SD != nil:
 				// The numbers the override gives, not their round trip through the prior.
 				r.Mean, r.SD = *o.Mean, *o.SD
 				r.PriorSource = fmt.Sprintf("%s, as %s", override[name], p)
+			case strings.HasPrefix(p.Origin, OriginRun):
+				r.PriorSource = fmt.Sprintf("%s, by moments as %s", source(name, p.Origin, ""), p)
 			case tp.kind == HalfSaturationParam:
 				r.PriorSource = fmt.Sprintf("%s = %s", tp.rule, p)
 			default:

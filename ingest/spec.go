@@ -75,8 +75,12 @@ type Term struct {
 // Prior is a normal(Mean, SD) prior on one coefficient, in original units.
 type Prior struct {
 	Mean, SD float64
-	// Default is true when the prior came from the defaults, not from priors.overrides.
+	// Default is true when the prior came from the defaults, not from priors.overrides,
+	// priors.from_ols or priors.from_run.
 	Default bool
+	// Origin says where a prior that is not Default came from: OriginOverride, OriginOLS or
+	// OriginRun + the folder.
+	Origin string
 }
 
 // Bound is a hard constraint Lower <= coefficient <= Upper; ±Inf leaves a side open.
@@ -98,6 +102,9 @@ type NoisePrior struct {
 	Family   string // NoiseNormal or NoiseLognormalMS
 	Mean, SD float64
 	Default  bool
+	// Origin says where a prior that is not Default came from (see Prior.Origin;
+	// OriginConfig for priors.noise_sd).
+	Origin string
 }
 
 // Scaling is the affine map between original units and the standardised space the sampler

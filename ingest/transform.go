@@ -246,6 +246,9 @@ type TransformPrior struct {
 	A, B   float64
 	// Default is true when the prior came from the defaults, not from priors.overrides.
 	Default bool
+	// Origin says where a prior that is not Default came from: OriginOverride or
+	// OriginRun + the folder.
+	Origin string
 }
 
 // Centre is the prior's median (beta and gamma: their mean), the value at which Spec.X
@@ -554,20 +557,26 @@ func (c *Config) transformOverride(name string) (TransformPrior, bool) {
 			if family == "" {
 				family = transformFamilies[kind][0]
 			}
-			return momentPrior(family, *o.Mean, *o.SD), true
+			p := momentPrior(family, *o.Mean, *o.SD)
+			p.Origin = OriginOverride
+			return p, true
 		}
 	}
 	return TransformPrior{}, false
 }
 
 // setTransformPriors sets the prior of every estimated parameter of ts, from
-// priors.overrides or the defaults, and its value to the prior's centre. The default
+// priors.overrides, priors.from_run or the defaults, and its value to the prior's centre. The default
 // half-saturation prior is lognormal(log(median positive value of the column over the kept
 // rows), 1); a column without a positive value has none, which is an error naming it.
 func (b *builder) setTransformPriors(ts []Transform) error {
 	var errs []error
 	prior := func(kind, column string, def TransformPrior) *TransformPrior {
-		p, ok := b.cfg.transformOverride(TransformParamName(kind, column))
+		name := TransformParamName(kind, column)
+		p, ok := b.cfg.transformOverride(name)
+		if !ok {
+			p, ok = b.runTransformPrior(kind, name)
+		}
 		if !ok {
 			p = def
 		}
@@ -588,6 +597,8 @@ func (b *builder) setTransformPriors(ts []Transform) error {
 			continue
 		}
 		if p, ok := b.cfg.transformOverride(TransformParamName(HalfSaturationParam, t.Column)); ok {
+			t.HalfSaturationPrior = &p
+		} else if p, ok := b.runTransformPrior(HalfSaturationParam, TransformParamName(HalfSaturationParam, t.Column)); ok {
 			t.HalfSaturationPrior = &p
 		} else if med, ok := positiveMedian(b.num[t.Column], b.keep); ok {
 			t.HalfSaturationPrior = &TransformPrior{Family: PriorLognormal, A: math.Log(med), B: halfSaturationSDLog, Default: true}

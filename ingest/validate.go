@@ -274,6 +274,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 		return false
 	}
 
+	c.validateUpdate(v, f)
 	covered := map[string]bool{}
 	for i, o := range c.Priors.Overrides {
 		item := fmt.Sprintf("priors.overrides[%d]", i)

@@ -76,6 +76,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := readPreviousRun(cfg); err != nil {
+		return nil, err
+	}
 	if scenarios := cfg.SensitivityScenarios(); len(scenarios) > 0 {
 		return runSensitivity(ctx, cfg, scenarios, opts)
 	}

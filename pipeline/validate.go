@@ -41,6 +41,9 @@ func Validate(ctx context.Context, opts Options) (*Checked, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := readPreviousRun(cfg); err != nil {
+		return nil, err
+	}
 	r := &runner{opts: opts, cfg: cfg, clock: opts.Now(), info: &runfolder.RunInfo{Timings: map[string]float64{}}}
 	res := &Checked{Config: cfg}
 	if opts.RunDir != "" {

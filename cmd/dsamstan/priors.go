@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/runfolder"
@@ -27,7 +26,8 @@ func newPriorsCmd(io streams, runF func(*priorsOptions) error) *cobra.Command {
 		Long: `Load a run config and its data and print, for every parameter (population terms,
 noise_sd, and the group scales sd_<k>[term] of a panel), the prior and bounds the run would
 use, in original units (log units for a log(y) response), and where each came from: a
-default rule (written out), priors.overrides[i], priors.noise_sd or boundaries.overrides[i].
+default rule (written out), priors.overrides[i], priors.noise_sd, priors.from_ols,
+priors.from_run (a previous run's posterior) or boundaries.overrides[i].
 Scales (noise_sd, sd_*) are ≥ 0 by construction. Nothing is compiled or sampled.
 
 --scaled adds each prior and bounds in the units the sampler sees: with model.scale (the
@@ -57,7 +57,7 @@ sampler_* columns); --csv prints that file.`,
 }
 
 func runPriors(opts *priorsOptions) error {
-	cfg, spec, err := ingest.Load(opts.Config)
+	cfg, spec, err := pipeline.LoadSpec(opts.Config)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsamstan/dsamstan/codegen"
-	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/internal/atomicfile"
+	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/stanio"
 )
 
@@ -49,7 +49,7 @@ names: those travel in the data JSON (--data FILE writes it).
 }
 
 func runRender(ctx context.Context, opts *renderOptions) error {
-	_, spec, err := ingest.Load(opts.Config)
+	_, spec, err := pipeline.LoadSpec(opts.Config)
 	if err != nil {
 		return err
 	}
