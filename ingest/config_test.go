@@ -263,8 +263,8 @@ func TestBadConfigs(t *testing.T) {
 			wantErr: "ingest: testdata/bad.yaml:7:30: unknown key `fit.pathfinder.drawz`; did you mean `draws`? (allowed under `fit.pathfinder`: num_paths, draws)",
 		},
 		{
-			name:    "approximation draws",
-			yaml:    head + "fit:\n  method: pathfinder\n  laplace: {draws: 1}\n  pathfinder: {num_paths: 0}\n",
+			name: "approximation draws",
+			yaml: head + "fit:\n  method: pathfinder\n  laplace: {draws: 1}\n  pathfinder: {num_paths: 0}\n",
 			wantErr: "ingest: testdata/bad.yaml:7:13: `fit.laplace.draws` is 1; must be between 2 and 1000000\n" +
 				"ingest: testdata/bad.yaml:8:16: `fit.pathfinder.num_paths` is 0; must be between 1 and 1000",
 		},
