@@ -129,8 +129,7 @@ func TestApproximateRunsWriteEverything(t *testing.T) {
 	} {
 		t.Run(tc.method+strings.Join(tc.env, ""), func(t *testing.T) {
 			runDir, log := runMethod(t, tc.method, tc.env...)
-			checkReport(t, runDir, everyPlot[:len(everyPlot)-5-3]...) // all but rhat_ess, pareto_k and the budget's, checked below
-			checkReport(t, runDir, "pareto_k.png", "budget_response_curves.png", "budget_roi_cpa.png", "budget_impact.png")
+			checkReport(t, runDir, approxPlots()...)
 			f := runfolder.Folder{Dir: runDir}
 			for _, p := range [][2]string{
 				{runfolder.StageModelSelection, runfolder.LOOSummary}, {runfolder.StagePostRun, runfolder.FittedValues},
