@@ -120,7 +120,7 @@ func (r *runner) approxChecks(p1 []diagnostics.Check, chains []*stanio.Chain, k 
 	}
 	ap := &runfolder.Approximation{Method: method, Draws: chains[0].NumDraws()}
 	c := diagnostics.Check{ID: approxParetoKID, Phase: diagnostics.PhaseP1, Severity: diagnostics.SeverityImportant,
-		Metric: "pareto_k", Value: k, Threshold: "0.7", Status: diagnostics.StatusPass}
+		Metric: "pareto_k", Value: k, Threshold: "warn > 0.7", Status: diagnostics.StatusPass}
 	if method == "laplace" {
 		var err error
 		if k, err = laplaceParetoK(chains[0]); err != nil {
