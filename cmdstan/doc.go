@@ -1,5 +1,5 @@
 // Package cmdstan compiles rendered Stan programs with CmdStan's make, caches the
-// binaries by content hash and runs sampler and optimizer processes.
+// binaries by content hash and runs sampler, optimizer, laplace and pathfinder processes.
 //
 // It owns everything that touches a CmdStan install:
 //
@@ -16,7 +16,10 @@
 //     sampler's messages about rejected proposals, common and harmless at
 //     initialisation, reach the log only as one line per chain that still rejects
 //     proposals after warmup; Runner.Optimize runs the L-BFGS optimizer from several
-//     random inits and keeps the best.
+//     random inits and keeps the best; Runner.Laplace draws from the normal
+//     approximation around an optimize run's mode (CmdStan's laplace method), and
+//     Runner.Pathfinder runs CmdStan's multi-path Pathfinder, noting the Pareto k̂ of
+//     its importance resampling when CmdStan warns of it.
 //
 // The file formats, CmdStan's JSON data and Stan CSV, belong to package stanio; this
 // package only reads the optimizer's CSVs through it to pick the best run.

@@ -195,6 +195,9 @@ func fakeMain(name string, args []string) int {
 	if len(args) > 0 && args[0] == "optimize" {
 		return fakeOptimizer(args)
 	}
+	if len(args) > 0 && (args[0] == "laplace" || args[0] == "pathfinder") {
+		return fakeApprox(args)
+	}
 	fmt.Fprintf(os.Stderr, "fake cmdstan: unknown command %s %v\n", name, args)
 	return 2
 }

@@ -192,11 +192,18 @@ type BoundOverride struct {
 
 // FitConfig is the fit section.
 type FitConfig struct {
-	// Method is mcmc or optimise ("optimize" is accepted and normalised).
-	Method   string         `yaml:"method"`
-	MCMC     MCMCConfig     `yaml:"mcmc"`
-	Optimise OptimiseConfig `yaml:"optimise"`
+	// Method is mcmc, optimise (a MAP point estimate; "optimize" is accepted and
+	// normalised), laplace (draws from the normal approximation at the mode) or pathfinder
+	// (CmdStan's multi-path Pathfinder): the last two give approximate draws.
+	Method     string           `yaml:"method"`
+	MCMC       MCMCConfig       `yaml:"mcmc"`
+	Optimise   OptimiseConfig   `yaml:"optimise"`
+	Laplace    LaplaceConfig    `yaml:"laplace"`
+	Pathfinder PathfinderConfig `yaml:"pathfinder"`
 }
+
+// Approximate reports whether the method gives approximate draws (laplace, pathfinder).
+func (f FitConfig) Approximate() bool { return f.Method == "laplace" || f.Method == "pathfinder" }
 
 // MCMCConfig holds the sampler settings. Iter counts warmup too, as in rstan.
 type MCMCConfig struct {
@@ -213,6 +220,20 @@ type MCMCConfig struct {
 // OptimiseConfig holds the MAP settings: NRuns optimisations from different inits.
 type OptimiseConfig struct {
 	NRuns int `yaml:"n_runs"`
+}
+
+// LaplaceConfig holds the Laplace approximation's settings: Draws from the normal
+// approximation at the mode (the best of fit.optimise.n_runs optimisations, with the
+// Jacobian).
+type LaplaceConfig struct {
+	Draws int `yaml:"draws"`
+}
+
+// PathfinderConfig holds Pathfinder's settings: NumPaths single paths, pooled into Draws
+// draws by importance resampling.
+type PathfinderConfig struct {
+	NumPaths int `yaml:"num_paths"`
+	Draws    int `yaml:"draws"`
 }
 
 // DiagnosticsConfig is the diagnostics section.
@@ -290,7 +311,7 @@ var (
 	modelTypes  = []string{"auto", "blm", "re", "cre"}
 	kpiTypes    = []string{"revenue", "subscriptions"}
 	reParams    = []string{"auto", "integrated", "centered", "noncentered"}
-	fitMethods  = []string{"mcmc", "optimise"}
+	fitMethods  = []string{"mcmc", "optimise", "laplace", "pathfinder"}
 	policyModes = []string{"explore", "publish", "strict"}
 	layouts     = []string{"staged", "flat"}
 	families    = []string{NoiseNormal, NoiseLognormalMS}
@@ -485,6 +506,9 @@ func (c *Config) applyDefaults() {
 	setInt("fit.mcmc.max_treedepth", &m.MaxTreedepth, 10)
 	setInt("fit.mcmc.thin", &m.Thin, 1)
 	setInt("fit.optimise.n_runs", &c.Fit.Optimise.NRuns, 5)
+	setInt("fit.laplace.draws", &c.Fit.Laplace.Draws, 1000)
+	setInt("fit.pathfinder.num_paths", &c.Fit.Pathfinder.NumPaths, 4)
+	setInt("fit.pathfinder.draws", &c.Fit.Pathfinder.Draws, 1000)
 
 	setStr("diagnostics.policy_mode", &c.Diagnostics.PolicyMode, "publish")
 	c.identifiabilityDefaults()

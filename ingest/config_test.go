@@ -52,6 +52,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		{"fit.mcmc.max_treedepth", cfg.Fit.MCMC.MaxTreedepth, 10},
 		{"fit.mcmc.thin", cfg.Fit.MCMC.Thin, 1},
 		{"fit.optimise.n_runs", cfg.Fit.Optimise.NRuns, 5},
+		{"fit.laplace.draws", cfg.Fit.Laplace.Draws, 1000},
+		{"fit.pathfinder.num_paths", cfg.Fit.Pathfinder.NumPaths, 4},
+		{"fit.pathfinder.draws", cfg.Fit.Pathfinder.Draws, 1000},
 		{"diagnostics.policy_mode", cfg.Diagnostics.PolicyMode, "publish"},
 		{"outputs.root_dir", cfg.Outputs.RootDir, filepath.Join(dir, "results")},
 		{"outputs.layout", cfg.Outputs.Layout, "staged"},
@@ -250,10 +253,21 @@ func TestBadConfigs(t *testing.T) {
 			wantErr: "ingest: testdata/bad.yaml:3:3: `data.na_action` is \"drop\"; must be one of omit, error\n" +
 				"ingest: testdata/bad.yaml:6:3: `model.type` is \"pooled\"; dsamstan does not support pooled models (must be one of auto, blm, re, cre)\n" +
 				"ingest: testdata/bad.yaml:7:3: `model.kpi_type` is \"units\"; must be one of revenue, subscriptions\n" +
-				"ingest: testdata/bad.yaml:9:3: `fit.method` is \"vb\"; must be one of mcmc, optimise\n" +
+				"ingest: testdata/bad.yaml:9:3: `fit.method` is \"vb\"; must be one of mcmc, optimise, laplace, pathfinder\n" +
 				"ingest: testdata/bad.yaml:11:3: `diagnostics.policy_mode` is \"lenient\"; must be one of explore, publish, strict\n" +
 				"ingest: testdata/bad.yaml:13:3: `outputs.layout` is \"nested\"; must be one of staged, flat\n" +
 				"ingest: testdata/bad.yaml:15:14: `priors.noise_sd.family` is \"cauchy\"; must be one of normal, lognormal_ms",
+		},
+		{
+			name:    "approximation settings",
+			yaml:    head + "fit:\n  method: laplace\n  pathfinder: {num_paths: 2, drawz: 10}\n",
+			wantErr: "ingest: testdata/bad.yaml:7:30: unknown key `fit.pathfinder.drawz`; did you mean `draws`? (allowed under `fit.pathfinder`: num_paths, draws)",
+		},
+		{
+			name: "approximation draws",
+			yaml: head + "fit:\n  method: pathfinder\n  laplace: {draws: 1}\n  pathfinder: {num_paths: 0}\n",
+			wantErr: "ingest: testdata/bad.yaml:7:13: `fit.laplace.draws` is 1; must be between 2 and 1000000\n" +
+				"ingest: testdata/bad.yaml:8:16: `fit.pathfinder.num_paths` is 0; must be between 1 and 1000",
 		},
 		{
 			name: "sampler settings",

@@ -52,7 +52,7 @@ func (c *Config) validateForecast(v *validator) {
 		v.add("forecast.enabled", "`forecast.enabled` is true but `data.date_var` is not set; a plan's weeks continue the data's dates, so name the date column")
 	}
 	if c.Fit.Method == "optimise" {
-		v.add("forecast.enabled", "`forecast.enabled` is true but `fit.method` is optimise; a forecast needs posterior draws: use fit.method: mcmc")
+		v.add("forecast.enabled", "`forecast.enabled` is true but `fit.method` is optimise; a forecast needs posterior draws: use fit.method: mcmc (or laplace or pathfinder for approximate draws)")
 	}
 }
 

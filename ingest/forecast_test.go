@@ -41,7 +41,7 @@ func TestForecastSection(t *testing.T) {
 		{"plan not found", "forecast:\n  enabled: true\n  plan_path: nope.csv\n",
 			"ingest: " + path + ":6:3: media plan \"nope.csv\" not found (`forecast.plan_path` is resolved against the config's folder " + dir + ")"},
 		{"MAP fit", "forecast: {enabled: true, plan_path: plan.csv}\nfit: {method: optimise}\n",
-			"ingest: " + path + ":4:12: `forecast.enabled` is true but `fit.method` is optimise; a forecast needs posterior draws: use fit.method: mcmc"},
+			"ingest: " + path + ":4:12: `forecast.enabled` is true but `fit.method` is optimise; a forecast needs posterior draws: use fit.method: mcmc (or laplace or pathfinder for approximate draws)"},
 		{"typo", "forecast:\n  enabled: true\n  plan_pth: plan.csv\n",
 			"ingest: " + path + ":5:3: `forecast.enabled` is true but `forecast.plan_path` is not set; name the media plan CSV (relative to the config's folder)\n" +
 				"ingest: " + path + ":6:3: unknown key `forecast.plan_pth`; did you mean `plan_path`? (allowed under `forecast`: enabled, plan_path)"},

@@ -390,6 +390,9 @@ func (c *Config) validateFit(v *validator) {
 		v.add("fit.mcmc.thin", "`fit.mcmc.thin` is %d; must not exceed the %d sampling iterations (iter - warmup)", m.Thin, n)
 	}
 	v.intRange("fit.optimise.n_runs", int64(c.Fit.Optimise.NRuns), 1, 1000)
+	v.intRange("fit.laplace.draws", int64(c.Fit.Laplace.Draws), 2, 1_000_000)
+	v.intRange("fit.pathfinder.num_paths", int64(c.Fit.Pathfinder.NumPaths), 1, 1000)
+	v.intRange("fit.pathfinder.draws", int64(c.Fit.Pathfinder.Draws), 2, 1_000_000)
 }
 
 // isName reports whether s is an R-style name, usable in a formula without backticks.

@@ -10,6 +10,13 @@
 // 50_model_selection/tscv/fold_NN, and the training draws applied to the full spec score the
 // held-out rows (posterior.Draws.Mu), into tscv_summary.csv and tscv_folds.csv.
 //
+// fit.method optimise (MAP), laplace and pathfinder are the fast fits (approx.go): a MAP fit
+// gets every output of one point (the derived tables at the mode, its intervals NA, and the
+// budget optimisation) but no PSIS-LOO; Laplace and Pathfinder draws go through every step
+// as MCMC draws do, with the convergence checks marked not applicable and the
+// approximation's Pareto k̂ checked instead. run.json's skipped_outputs, the log and the
+// report say what a method leaves out.
+//
 // Validate makes every check Run makes before compiling (the validate command), with the same
 // steps and messages, and writes only the run metadata and the P0 report, when asked to.
 //

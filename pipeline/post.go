@@ -201,6 +201,9 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 	if err != nil {
 		return nil, err
 	}
+	if r.cfg.Fit.Method == "optimise" {
+		pointEstimate(res)
+	}
 	if err := r.residualChecks(spec, pd, res); err != nil {
 		return nil, err
 	}
@@ -212,7 +215,15 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 			return posterior.WriteDraws(w, d.names, d.cols, d.chains, d.perChain, res.Draws)
 		}},
 		{runfolder.FittedValues, func(w io.Writer) error { return posterior.WriteFitted(w, spec, res) }},
-		{runfolder.FitMetrics, func(w io.Writer) error { return posterior.WriteMetrics(w, posterior.Metrics(spec, res)) }},
+		{runfolder.FitMetrics, func(w io.Writer) error {
+			m := posterior.Metrics(spec, res)
+			if r.cfg.Fit.Method == "optimise" {
+				for i := range m {
+					m[i].Coverage95 = math.NaN() // no predictive interval at a point estimate
+				}
+			}
+			return posterior.WriteMetrics(w, m)
+		}},
 		{runfolder.Decomposition, func(w io.Writer) error { return posterior.WriteDecomposition(w, spec, res) }},
 		{runfolder.DecompositionTotals, func(w io.Writer) error { return posterior.WriteTotals(w, spec, res) }},
 	}

@@ -193,10 +193,7 @@ func TestFreshRunFoldersRenderWithoutFailedPlots(t *testing.T) {
 		if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home}); err != nil {
 			t.Fatal(err)
 		}
-		checkReport(t, runDir, "media_spend_timeseries.png", "vif_bar.png", "posterior_forest.png")
-		if _, ok := readRunInfo(t, runDir).Timings["derive"]; ok {
-			t.Error("a MAP fit records a derive step; it has no draws to derive from")
-		}
+		checkReport(t, runDir, mapPlots...)
 	})
 	t.Run("failed", func(t *testing.T) {
 		home := fakecmdstan.New(t, fakecmdstan.Crash)
@@ -214,7 +211,7 @@ func TestFreshRunFoldersRenderWithoutFailedPlots(t *testing.T) {
 }
 
 // TestIntegrationFreshRunFoldersRender is the same check with the real CmdStan: a BLM, a
-// small panel and a MAP fit each render with no failed plot.
+// small panel, a MAP, a Laplace and a Pathfinder fit each render with no failed plot.
 func TestIntegrationFreshRunFoldersRender(t *testing.T) {
 	needCmdStan(t)
 	for name, setup := range map[string]func(t *testing.T) (config string, plots []string){
@@ -223,8 +220,10 @@ func TestIntegrationFreshRunFoldersRender(t *testing.T) {
 		"map": func(t *testing.T) (string, []string) {
 			config := writeExample(t)
 			editConfig(t, config, "method: mcmc", "method: optimise")
-			return config, []string{"media_spend_timeseries.png", "vif_bar.png", "posterior_forest.png"}
+			return config, mapPlots
 		},
+		"laplace":    approxSetup("laplace"),
+		"pathfinder": approxSetup("pathfinder"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			config, plots := setup(t)
@@ -235,4 +234,25 @@ func TestIntegrationFreshRunFoldersRender(t *testing.T) {
 			checkReport(t, runDir, plots...)
 		})
 	}
+}
+
+// approxSetup sets up the BLM example fitted by method (laplace or pathfinder).
+func approxSetup(method string) func(t *testing.T) (string, []string) {
+	return func(t *testing.T) (string, []string) {
+		config := writeExample(t)
+		editConfig(t, config, "method: mcmc", "method: "+method)
+		return config, approxPlots()
+	}
+}
+
+// approxPlots lists the plots a Laplace or Pathfinder fit of the examples gets: every plot
+// but rhat_ess.png (Rhat and ESS do not apply to approximate draws).
+func approxPlots() []string {
+	var plots []string
+	for _, p := range everyPlot {
+		if p != "rhat_ess.png" {
+			plots = append(plots, p)
+		}
+	}
+	return plots
 }

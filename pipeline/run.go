@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -170,6 +171,8 @@ type runner struct {
 	log    syncBuffer          // a copy of the log, for run.log
 	table  *ingest.Table       // the data, for spend columns
 	stage  string              // the step running or last run, for an interruption's message
+	// approxK is the Pareto k̂ pathfinder reported for the run's fit (NaN: none).
+	approxK float64
 }
 
 // interrupted returns err, unless ctx was cancelled (Ctrl-C, SIGTERM) and err is not
@@ -299,6 +302,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.info.Chains = csvs
+	r.noteSkipped()
 	rows, err := r.postRun(ctx, spec, prog, csvs)
 	if err != nil {
 		return nil, err
@@ -450,6 +454,14 @@ func (r *runner) compile(ctx context.Context, runner *cmdstan.Runner, prog *code
 }
 
 func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string) ([]string, error) {
+	if r.cfg.Fit.Approximate() {
+		csv, k, err := r.approximate(ctx, runner, exe, dataPath, dir)
+		if err != nil {
+			return nil, err
+		}
+		r.approxK = k
+		return []string{csv}, nil
+	}
 	return r.sample(ctx, runner, p, exe, dataPath, dir, r.opts.Progress)
 }
 
@@ -464,6 +476,13 @@ func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.
 			return nil, err
 		}
 		return []string{best}, nil
+	}
+	if fc.Approximate() {
+		csv, _, err := r.approximate(ctx, runner, exe, dataPath, dir)
+		if err != nil {
+			return nil, err
+		}
+		return []string{csv}, nil
 	}
 	chains, cores := fc.MCMC.Chains, fc.MCMC.Cores
 	if r.opts.Chains > 0 {
@@ -495,8 +514,9 @@ func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.
 	return csvs, err
 }
 
-// postRun summarises the fit and, for MCMC fits, derives the row-wise tables, computes
-// PSIS-LOO, optimises the budget and forecasts the media plan, each its own timed step.
+// postRun summarises the fit, derives the row-wise tables, computes PSIS-LOO (not for a
+// MAP fit: it has one point), optimises the budget and forecasts the media plan, each its
+// own timed step.
 func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.Program, csvs []string) ([]summarise.Row, error) {
 	var d *decoded
 	var rows []summarise.Row
@@ -506,9 +526,6 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 	}); err != nil {
 		return nil, err
 	}
-	if r.cfg.Fit.Method == "optimise" {
-		return rows, nil // one point estimate: nothing to derive, no LOO, no allocation
-	}
 	var pd *posterior.Draws
 	if err := r.step("derive", func() (err error) {
 		pd, err = r.writeDerived(ctx, spec, d)
@@ -516,8 +533,10 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 	}); err != nil {
 		return nil, err
 	}
-	if err := r.step("loo", func() error { return r.writeLOO(spec, pd) }); err != nil {
-		return nil, err
+	if r.cfg.Fit.Method != "optimise" {
+		if err := r.step("loo", func() error { return r.writeLOO(spec, pd) }); err != nil {
+			return nil, err
+		}
 	}
 	if r.cfg.Allocation != nil {
 		if err := r.step("optimise", func() error { return r.writeOptimisation(ctx, spec, r.table, d) }); err != nil {
@@ -551,7 +570,13 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 			params[j] = diagnostics.Param{Name: name, Draws: d.perChainView(j)}
 		}
 		mode := r.cfg.Diagnostics.PolicyMode
-		r.report.Checks = append(r.report.Checks, diagnostics.P1(chains, params, mode)...)
+		p1 := diagnostics.P1(chains, params, mode)
+		if r.cfg.Fit.Approximate() {
+			if p1, err = r.approxChecks(p1, chains, r.approxK); err != nil {
+				return nil, nil, err
+			}
+		}
+		r.report.Checks = append(r.report.Checks, p1...)
 		r.report.Checks = append(r.report.Checks, diagnostics.Identifiability(spec, params, r.cfg.Diagnostics.IdentifiabilityLimits(), mode)...)
 		if err := r.writeReport(); err != nil {
 			return nil, nil, err
@@ -559,6 +584,11 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 	}
 	groupAverages(spec, d)
 	rows := summaryRows(d, mapFit)
+	if r.cfg.Fit.Approximate() {
+		for i := range rows { // not Markov chains: Rhat and ESS do not apply
+			rows[i].Rhat, rows[i].ESSBulk, rows[i].ESSTail, rows[i].MCSEMean = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		}
+	}
 	if err := r.folder.Write(runfolder.StagePostRun, runfolder.PosteriorSummary, summaryCSV(rows)); err != nil {
 		return nil, nil, err
 	}
@@ -589,9 +619,14 @@ func (r *runner) sessionInfo(spec *ingest.Spec, prog *codegen.Program) []byte {
 	fmt.Fprintf(&b, "rows: %d\nterms: %d\nscale: %v\n", spec.N, len(spec.Terms), spec.Scale)
 	fc := r.cfg.Fit
 	fmt.Fprintf(&b, "fit.method: %s\n", fc.Method)
-	if fc.Method == "optimise" {
+	switch fc.Method {
+	case "optimise":
 		fmt.Fprintf(&b, "fit.optimise.n_runs: %d\n", fc.Optimise.NRuns)
-	} else {
+	case "laplace":
+		fmt.Fprintf(&b, "fit.optimise.n_runs: %d\nfit.laplace.draws: %d\n", fc.Optimise.NRuns, fc.Laplace.Draws)
+	case "pathfinder":
+		fmt.Fprintf(&b, "fit.pathfinder: num_paths=%d draws=%d seed=%d\n", fc.Pathfinder.NumPaths, fc.Pathfinder.Draws, fc.MCMC.Seed)
+	default:
 		fmt.Fprintf(&b, "fit.mcmc: chains=%d iter=%d warmup=%d seed=%d adapt_delta=%g max_treedepth=%d\n",
 			fc.MCMC.Chains, fc.MCMC.Iter, fc.MCMC.Warmup, fc.MCMC.Seed, fc.MCMC.AdaptDelta, fc.MCMC.MaxTreedepth)
 	}

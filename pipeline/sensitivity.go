@@ -46,7 +46,7 @@ type scenarioFit struct {
 // was and how the others compared.
 func runSensitivity(ctx context.Context, cfg *ingest.Config, scenarios []ingest.SensitivityScenario, opts Options) (*Result, error) {
 	if cfg.Fit.Method == "optimise" {
-		return nil, fmt.Errorf("pipeline: transforms.sensitivity ranks scenarios by PSIS-LOO, which needs fit.method mcmc (it is optimise)")
+		return nil, fmt.Errorf("pipeline: transforms.sensitivity ranks scenarios by PSIS-LOO, which needs posterior draws: fit.method mcmc, laplace or pathfinder (it is optimise)")
 	}
 	folder, err := resolveFolder(cfg, opts)
 	if err != nil {

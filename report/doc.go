@@ -49,6 +49,11 @@
 //	50_model_selection/tscv_holdout_fit.png held-out fit of each time-series CV fold (tscv_predictions.csv)
 //	60_optimisation/budget_*.png            response curves, ROI/CPA, impact, frontier, sensitivity
 //
+// A MAP fit (run.json's fit_method optimise) has one point: the plots of a spread of draws
+// (prior_posterior, transform_prior_posterior, boundary_hits, ppc) are skipped, saying so,
+// and the page notes what the fit method leaves out (run.json's skipped_outputs and, for
+// Laplace and Pathfinder fits, the approximation and its Pareto k̂).
+//
 // Panel models are drawn as a grid of small panels, one per group (at most MaxFacets; the
 // figure says when groups were left out). Values are shown on the KPI scale where the run
 // reports one (kpi_* columns of a log-response model), as fit_metrics.csv is.

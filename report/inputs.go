@@ -156,6 +156,15 @@ func (in *inputs) mediaSpend() (*runfolder.MediaSpend, error) {
 	return load(in, runfolder.StagePreRun, runfolder.MediaSpendFile, olderRun, runfolder.ReadMediaSpend)
 }
 
+// needDraws returns a skipError when the run is a MAP fit (fit.method optimise): one
+// point, with no spread for a plot of draws or intervals to show.
+func (in *inputs) needDraws() error {
+	if r, err := in.runInfo(); err == nil && r.Method == "optimise" {
+		return skipf("a MAP fit (fit.method optimise) has one point and no posterior draws: nothing to show a spread of")
+	}
+	return nil
+}
+
 // runInfo returns run.json, or a skipError when the run has none.
 func (in *inputs) runInfo() (*runfolder.RunInfo, error) {
 	return in.run.get(func() (*runfolder.RunInfo, error) {

@@ -52,8 +52,12 @@ type page struct {
 	Problems       []problem
 	Facts          []fact
 	Warnings       []string
-	Failed         []Plot
-	Sections       []section
+	// MethodTitle and MethodNotes say what a MAP fit or approximate draws leave out, and
+	// how good the approximation is (run.json's skipped_outputs and approximation).
+	MethodTitle string
+	MethodNotes []string
+	Failed      []Plot
+	Sections    []section
 }
 
 type problem struct{ ID, Status, Message string }
@@ -186,7 +190,27 @@ func (pg *page) fromRun(r *runfolder.RunInfo) {
 		add("Finished", r.Finished.Format("2006-01-02 15:04:05 MST"))
 		add("Duration", r.Finished.Sub(r.Started).Round(100*time.Millisecond).String())
 	}
-	add("Fit method", r.Method)
+	method := r.Method
+	if r.Approximation != nil {
+		method += " (approximate draws)"
+	}
+	add("Fit method", method)
+	if a := r.Approximation; a != nil {
+		if a.ParetoK != nil {
+			add("Approximation Pareto k̂", num.Sig(*a.ParetoK, 3))
+		}
+		pg.MethodTitle = "Approximate fit (" + a.Method + ")"
+		pg.MethodNotes = append(pg.MethodNotes, fmt.Sprintf("%d draws from the %s approximation to the posterior, not MCMC: every output uses them as posterior draws. %s.", a.Draws, a.Method, a.Note))
+	} else if r.Method == "optimise" && len(r.Skipped) > 0 {
+		pg.MethodTitle = "Point estimate (MAP fit)"
+		pg.MethodNotes = append(pg.MethodNotes, "fit.method optimise gives the posterior mode only: the tables, decomposition and budget optimisation are computed at that one point.")
+	}
+	for _, s := range r.Skipped {
+		pg.MethodNotes = append(pg.MethodNotes, "No "+s.Output+": "+s.Reason+".")
+	}
+	if pg.MethodTitle == "" && len(pg.MethodNotes) > 0 {
+		pg.MethodTitle = "What this run leaves out"
+	}
 	add("Stan template", r.Template)
 	add("dsamstan", r.DsamstanVersion)
 	add("CmdStan", r.CmdStanVersion)

@@ -21,6 +21,9 @@ import (
 const boundaryTol = 0.25
 
 func drawBoundaryHits(in *inputs) (*figure, error) {
+	if err := in.needDraws(); err != nil {
+		return nil, err
+	}
 	cfg, err := in.runConfig()
 	if err != nil {
 		return nil, err
@@ -137,7 +140,7 @@ func drawRhatESS(in *inputs) (*figure, error) {
 	mode, th := in.policyMode()
 	idx := convergenceOrder(rhat, bulk, tail, th)
 	if len(idx) == 0 {
-		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit)")
+		return nil, skipf("posterior_summary.csv has no Rhat or ESS (a MAP fit, or approximate draws, to which they do not apply)")
 	}
 	note := ""
 	if len(idx) > maxRhatRows {

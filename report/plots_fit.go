@@ -326,6 +326,9 @@ func drawFitScatter(in *inputs) (*figure, error) {
 }
 
 func drawPPC(in *inputs) (*figure, error) {
+	if err := in.needDraws(); err != nil {
+		return nil, err
+	}
 	d, err := in.fitData()
 	if err != nil {
 		return nil, err

@@ -217,6 +217,9 @@ func (in *inputs) mediaTerms(names []string) []string {
 }
 
 func drawPriorPosterior(in *inputs) (*figure, error) {
+	if err := in.needDraws(); err != nil {
+		return nil, err
+	}
 	draws, err := in.draws()
 	if err != nil {
 		return nil, err

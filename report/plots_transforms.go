@@ -424,6 +424,9 @@ func priorPDF(p ingest.TransformPrior) func(float64) float64 {
 }
 
 func drawTransformPriorPosterior(in *inputs) (*figure, error) {
+	if err := in.needDraws(); err != nil {
+		return nil, err
+	}
 	ts, err := in.transforms()
 	if err != nil {
 		return nil, err

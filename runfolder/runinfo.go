@@ -37,6 +37,32 @@ type RunInfo struct {
 	Sensitivity string `json:"transform_sensitivity,omitempty"`
 	// Diagnostics is the diagnostics report's overall status: pass, warn or fail.
 	Diagnostics string `json:"diagnostics,omitempty"`
+	// Skipped lists the outputs the fit method cannot give, and why: a MAP fit has no
+	// LOO, no intervals and no convergence diagnostics; approximate draws no convergence
+	// diagnostics.
+	Skipped []SkippedOutput `json:"skipped_outputs,omitempty"`
+	// Approximation describes a fit by approximate draws (fit.method laplace or
+	// pathfinder) and how good the approximation is; nil for MCMC and MAP fits.
+	Approximation *Approximation `json:"approximation,omitempty"`
+}
+
+// SkippedOutput is one output a run did not write, and why.
+type SkippedOutput struct {
+	Output string `json:"output"`
+	Reason string `json:"reason"`
+}
+
+// Approximation is the diagnostic of approximate draws: the Pareto k̂ of importance
+// sampling from the approximation to the posterior (k̂ > 0.7: the approximation is poor and
+// its draws misrepresent the posterior).
+type Approximation struct {
+	// Method is laplace or pathfinder.
+	Method string `json:"method"`
+	Draws  int    `json:"draws"`
+	// ParetoK is k̂; nil when it is not known (pathfinder reports k̂ only above 0.7).
+	ParetoK *float64 `json:"pareto_k,omitempty"`
+	// Note says where k̂ comes from and what it means for this run.
+	Note string `json:"note"`
 }
 
 // Save writes run.json into the folder's metadata stage.

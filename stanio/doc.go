@@ -1,5 +1,5 @@
 // Package stanio reads and writes CmdStan's file formats: the JSON data file a Stan
-// program reads, and the Stan CSV a sampler or optimizer writes.
+// program reads, and the Stan CSV a sampler, optimizer, laplace or pathfinder run writes.
 //
 // It belongs to no stage of a run, so that the stage that renders a program's data
 // (codegen), the stage that runs CmdStan (cmdstan) and the stages that read its output

@@ -200,6 +200,9 @@ func (l *lines) next() ([]byte, bool) {
 type parser struct {
 	path string
 	lines
+	// blanks allows blanks around a cell's number: CmdStan's pathfinder separates its
+	// cells by ", ".
+	blanks bool
 }
 
 func (p *parser) errorf(line int, format string, args ...any) *CSVError {
@@ -242,6 +245,7 @@ func parseCSV(path string, data []byte) (*Chain, error) {
 		return nil, err
 	}
 	c.Config = cfg
+	p.blanks = cfg.Method == "pathfinder"
 	if c.Columns, err = p.columns(head, headLine); err != nil {
 		return nil, err
 	}
@@ -376,7 +380,11 @@ func (p *parser) row(s []byte, cols []string, dst []float64, stride int) *CSVErr
 		if !ok || k < n && s[k] != ',' {
 			k = i + cellEnd(s[i:])
 			var err error
-			if v, err = parseFloat(s[i:k]); err != nil {
+			cell := s[i:k]
+			if p.blanks {
+				cell = bytes.Trim(cell, " ")
+			}
+			if v, err = parseFloat(cell); err != nil {
 				return p.errorf(p.line, "column %q: cannot parse %s as a number", cols[j], quote(s[i:k]))
 			}
 		}

@@ -193,6 +193,7 @@ func compareWithEncodingCSV(t *testing.T, path string, c *Chain) {
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comment = '#'
+	r.TrimLeadingSpace = c.Config.Method == "pathfinder" // its cells are separated by ", "
 	recs, err := r.ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -352,6 +353,35 @@ func TestOptimize(t *testing.T) {
 	}
 	if c.Warmup != nil || c.Adaptation.Metric != "" || c.Adaptation.InvMetric != nil || c.Timing != (Timing{}) {
 		t.Errorf("warmup %v, adaptation %+v, timing %+v; want none", c.Warmup, c.Adaptation, c.Timing)
+	}
+}
+
+// The approximate methods' CSVs, written by CmdStan 2.33.1 for the bernoulli example
+// (laplace draws=100 around the jacobian=1 mode; pathfinder num_paths=4 num_draws=100
+// num_psis_draws=100, seed 4): laplace adds log_p__ and log_q__ columns, pathfinder
+// lp_approx__ and lp__ and separates its cells by ", ".
+func TestApproximateMethods(t *testing.T) {
+	for _, tc := range []struct {
+		file, method string
+		columns      []string
+		first        []float64
+	}{
+		{"bernoulli-laplace.csv", "laplace", []string{"log_p__", "log_q__", "theta"}, []float64{-6.75378, -0.00583338, 0.236743}},
+		{"bernoulli-pathfinder.csv", "pathfinder", []string{"lp_approx__", "lp__", "theta"}, []float64{-1.50389, -7.87498, 0.459973}},
+	} {
+		c := readFixture(t, tc.file)
+		if c.Config.Method != tc.method || c.Config.Seed != 4 {
+			t.Errorf("%s: method %q, seed %d; want %s, 4", tc.file, c.Config.Method, c.Config.Seed, tc.method)
+		}
+		if !slices.Equal(c.Columns, tc.columns) || c.NumDraws() != 100 {
+			t.Errorf("%s: columns %v, %d draws; want %v, 100", tc.file, c.Columns, c.NumDraws(), tc.columns)
+			continue
+		}
+		for j, want := range tc.first {
+			if got := c.Draws[j][0]; got != want {
+				t.Errorf("%s: %s of draw 1 = %v; want %v", tc.file, tc.columns[j], got, want)
+			}
+		}
 	}
 }
 
@@ -624,6 +654,7 @@ func TestBadCSV(t *testing.T) {
 		{"bad cell", "a,b\n1,2\n# x\n3,4x\n", `stanio: line 4: column "b": cannot parse "4x" as a number`},
 		{"empty cell", "a,b,c\n1,,3\n", `stanio: line 2: column "b": cannot parse "" as a number`},
 		{"space in cell", "a,b\n1, 2\n", `stanio: line 2: column "b": cannot parse " 2" as a number`},
+		{"space in a pathfinder cell", "# method = pathfinder\na,b\n1, 2x\n", `stanio: line 3: column "b": cannot parse " 2x" as a number`},
 		{"bad cell before ragged row", "a,b\nx,2\n3\n", `stanio: line 2: column "a": cannot parse "x" as a number`},
 		{"long bad cell", "a\n" + strings.Repeat("9", 50) + "z\n",
 			`stanio: line 2: column "a": cannot parse "` + strings.Repeat("9", 40) + `"... as a number`},

@@ -5,14 +5,24 @@
 # comma-separated list, each drawn around 0.1·(its position), for other programs.
 # $FAKE_TIE, "j,k" (1-based positions among the parameter columns), draws column k's noise
 # as the negative of column j's, so the two correlate at -1, as collinear predictors do.
-out=""; id=1; samples=1000; k=7; cut=""
+# The method is the first argument: sample, optimize (one row: the mode), laplace (draws=
+# rows with log_p__ and log_q__, their log ratio exponential with mean $FAKE_LAPLACE_TAIL,
+# 0.1 by default, so Pareto k is about that) or pathfinder (num_psis_draws= rows with
+# lp_approx__ and lp__; $FAKE_PARETO_K, when set, is reported as CmdStan reports k > 0.7).
+method=$1; out=""; id=1; samples=1000; k=7; cut=""
 for a in "$@"; do
   case "$a" in
     file=*.csv) out=${a#file=} ;;
     id=*) id=${a#id=} ;;
-    num_samples=*) samples=${a#num_samples=} ;;
+    num_samples=*|draws=*|num_psis_draws=*) samples=${a#*=} ;;
   esac
 done
+case "$method" in
+  optimize) samples=1; diag='lp__' ;;
+  laplace) diag='log_p__,log_q__' ;;
+  pathfinder) diag='lp_approx__,lp__' ;;
+  *) method=sample; diag='lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__' ;;
+esac
 case "$FAKE_MODE" in
   crash)
     echo "Iteration:    1 / 2000 [  0%]  (Warmup)"
@@ -30,14 +40,16 @@ esac
 {
   echo "# stan_version_major = 2"
   echo "# model = fake_model"
-  echo "# method = sample (Default)"
-  echo "#   sample"
-  echo "#     num_samples = $samples"
-  echo "#     num_warmup = 1000"
-  echo "#     save_warmup = 0"
-  echo "#     thin = 1"
+  echo "# method = $method"
+  echo "#   $method"
+  if [ "$method" = sample ]; then
+    echo "#     num_samples = $samples"
+    echo "#     num_warmup = 1000"
+    echo "#     save_warmup = 0"
+    echo "#     thin = 1"
+  fi
   echo "# id = $id"
-  printf 'lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__'
+  printf '%s' "$diag"
   if [ -n "$FAKE_COLUMNS" ]; then
     echo ",$FAKE_COLUMNS"
     k=$(echo "$FAKE_COLUMNS" | awk -F, '{print NF - 1}')
@@ -45,16 +57,23 @@ esac
     i=1; while [ $i -le $k ]; do printf ',beta.%d' $i; i=$((i+1)); done
     echo ",noise_sd"
   fi
-  echo "# Adaptation terminated"
-  echo "# Step size = 0.5"
-  echo "# Diagonal elements of inverse mass matrix:"
-  echo "# 1, 1, 1, 1, 1, 1, 1, 1"
+  if [ "$method" = sample ]; then
+    echo "# Adaptation terminated"
+    echo "# Step size = 0.5"
+    echo "# Diagonal elements of inverse mass matrix:"
+    echo "# 1, 1, 1, 1, 1, 1, 1, 1"
+  fi
   # Deterministic pseudo-draws: beta.j around j/10, noise_sd around 0.3.
-  awk -v n="$samples" -v id="$id" -v k="$k" -v cut="$cut" -v tie="$FAKE_TIE" 'BEGIN {
+  awk -v n="$samples" -v id="$id" -v k="$k" -v cut="$cut" -v tie="$FAKE_TIE" -v method="$method" \
+      -v tail="${FAKE_LAPLACE_TAIL:-0.1}" 'BEGIN {
     srand(id); split(tie, tp, ",");
     for (s = 1; s <= n; s++) {
       if (cut != "" && s > cut + 0) exit;
-      line = sprintf("%.6g,0.9,0.5,3,7,0,%.6g", -10 - rand(), 10 + rand());
+      if (method == "optimize") line = sprintf("%.6g", -10);
+      else if (method == "laplace") { q = -rand(); line = sprintf("%.6g,%.6g", q - tail * log(1 - rand()), q) }
+      else if (method == "pathfinder") line = sprintf("%.6g,%.6g", -rand(), -10 - rand());
+      else line = sprintf("%.6g,0.9,0.5,3,7,0,%.6g", -10 - rand(), 10 + rand());
+      if (method == "optimize") { for (j = 1; j <= k; j++) line = line sprintf(",%.6g", j / 10); print line ",0.3"; continue }
       for (j = 1; j <= k; j++) {
         u[j] = (rand() - 0.5) / 50;
         if (tie != "" && j == tp[2] + 0) u[j] = -u[tp[1] + 0];
@@ -72,4 +91,7 @@ esac
   echo "#                0.01 seconds (Sampling)"
   echo "#                0.02 seconds (Total)"
 } 3>&1 > "$out"
+if [ "$method" = pathfinder ] && [ -n "$FAKE_PARETO_K" ]; then
+  echo "Pareto k value ($FAKE_PARETO_K) is greater than 0.7. Importance resampling was not able to improve the approximation, which may indicate that the approximation itself is poor."
+fi
 echo "Iteration: 2000 / 2000 [100%]  (Sampling)"
