@@ -137,6 +137,14 @@ func (r *Runner) build(ctx context.Context, key string, program []byte, opts Com
 	// interrupts the whole group: stanc and the C++ compiler stop at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	if pch := r.precompiledHeader(dir, opts.MakeVars); pch != "" {
+		env := cmd.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		cmd.Env = append(env, pch)
+		r.logf("cmdstan: g++ uses CmdStan's precompiled model header")
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out // one buffer: keep make's and stanc's lines in order
 	if err := cmd.Run(); err != nil {

@@ -438,3 +438,54 @@ func TestStancVersion(t *testing.T) {
 		t.Errorf("Install.StancVersion = %q after %d runs; want it recorded after one", f.install.StancVersion, f.countCalls(t, "stanc"))
 	}
 }
+
+// TestCompileUsesPrecompiledHeader checks that a build hands g++ CmdStan's precompiled
+// model header when the install has one: through CXXFLAGS_PROGRAM in make's
+// environment, as an -include of a model_header wrapper whose .gch links to the
+// newest of the install's; and that it does not when there is none, or when the make
+// variables set the compiler's flags themselves.
+func TestCompileUsesPrecompiledHeader(t *testing.T) {
+	f := newFake(t)
+	model := filepath.Join(f.install.Dir, "stan", "src", "stan", "model")
+	if err := os.MkdirAll(model, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Compile(context.Background(), []byte("// no gch\n"), CompileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	old, gch := filepath.Join(model, "model_header_11_4.hpp.gch"), filepath.Join(model, "model_header_12_12.hpp.gch")
+	for i, p := range []string{old, gch} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Now().Add(time.Duration(i-1) * time.Hour)
+		if err := os.Chtimes(p, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Compile(context.Background(), []byte("// with gch\n"), CompileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Compile(context.Background(), []byte("// user flags\n"), CompileOptions{MakeVars: []string{"CXXFLAGS_PROGRAM=-O1"}}); err != nil {
+		t.Fatal(err)
+	}
+	var env, include []string
+	for _, l := range f.callLines(t) {
+		switch {
+		case strings.HasPrefix(l, "make env "):
+			env = append(env, l)
+		case strings.HasPrefix(l, "make include "):
+			include = append(include, l)
+		}
+	}
+	if len(env) != 1 || !strings.Contains(env[0], "CXXFLAGS_PROGRAM=-include ") {
+		t.Fatalf("make saw CXXFLAGS_PROGRAM %q; want one build (the one with a .gch and no user flags) with an -include", env)
+	}
+	want := fmt.Sprintf("make include dsamstan_model_header.hpp (%q) -> %s", "#include <stan/model/model_header.hpp>\n", gch)
+	if len(include) != 1 || include[0] != want {
+		t.Errorf("included %q; want %q", include, want)
+	}
+	if !strings.Contains(f.log.String(), "precompiled model header") {
+		t.Errorf("the log does not say the header was used:\n%s", f.log.String())
+	}
+}

@@ -248,6 +248,16 @@ func fakeMake(args []string) int {
 	if err := os.WriteFile(target+".hpp", []byte("// fake C++\n"), 0o644); err != nil {
 		panic(err)
 	}
+	if flags := os.Getenv("CXXFLAGS_PROGRAM"); flags != "" {
+		// Log the flags and what an -include'd header's precompiled twin links to.
+		logCall("make env CXXFLAGS_PROGRAM=" + flags)
+		if _, h, ok := strings.Cut(flags, "-include "); ok {
+			h = strings.Fields(h)[0]
+			link, _ := os.Readlink(h + ".gch")
+			text, _ := os.ReadFile(h)
+			logCall(fmt.Sprintf("make include %s (%q) -> %s", filepath.Base(h), text, link))
+		}
+	}
 	if os.Getenv("DSAMSTAN_FAKE_MAKE_HANG") != "" {
 		// Like GNU make, take SIGINT but wait for the compiler, which only a
 		// signal to the whole process group stops.
