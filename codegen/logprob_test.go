@@ -179,19 +179,17 @@ func naivePanelVars(spec *ingest.Spec, p *Program, xName, yName string) []stanio
 	}
 }
 
-// compareLogProb compiles ours and the naive program (through the compile cache) and
-// checks with CmdStan's log_prob method that at every point both give the same gradient
-// and the same log density up to one constant.
-func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
+// compileBoth compiles ours and the naive program in naiveFile through the compile cache,
+// and returns a folder where they are "ours" and "naive".
+func compileBoth(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string) string {
 	t.Helper()
-	ctx := context.Background()
 	naiveCode, err := os.ReadFile(naiveFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	for name, code := range map[string][]byte{"ours": ours, "naive": naiveCode} {
-		comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
+		comp, err := r.Compile(context.Background(), code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,6 +197,15 @@ func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile stri
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+// compareLogProb compiles ours and the naive program (through the compile cache) and
+// checks with CmdStan's log_prob method that at every point both give the same gradient
+// and the same log density up to one constant.
+func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
+	t.Helper()
+	dir := compileBoth(t, r, ours, naiveFile)
 	writeJSON(t, filepath.Join(dir, "ours.json"), oursData)
 	writeJSON(t, filepath.Join(dir, "naive.json"), naiveData)
 	var lp0Ours, lp0Naive float64
@@ -235,21 +242,7 @@ func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile stri
 // log |d beta / d beta_raw|, computed here in Go.
 func compareBoundedLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, d *blmData, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
 	t.Helper()
-	ctx := context.Background()
-	naiveCode, err := os.ReadFile(naiveFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, code := range map[string][]byte{"ours": ours, "naive": naiveCode} {
-		comp, err := r.Compile(ctx, code, cmdstan.CompileOptions{ToolDigest: TemplateVersion})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(comp.Exe, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := compileBoth(t, r, ours, naiveFile)
 	withFlag := func(v int) []stanio.Var {
 		out := slices.Clone(oursData)
 		for i := range out {

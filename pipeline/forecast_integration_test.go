@@ -21,13 +21,7 @@ func TestIntegrationForecastCoversHeldOutWeeks(t *testing.T) {
 	config := writeSim(t, ex, err)
 	data := filepath.Join(filepath.Dir(config), "data.csv")
 	recs := readCSV(t, data)
-	date := slices.Index(recs[0], "date")
-	var dates []string
-	for _, r := range recs[1:] {
-		dates = append(dates, r[date])
-	}
-	slices.Sort(dates)
-	dates = slices.Compact(dates)
+	date, dates := dataDates(recs)
 	cut := dates[78]
 	train, hold := [][]string{recs[0]}, [][]string{recs[0]}
 	for _, r := range recs[1:] {

@@ -72,18 +72,42 @@ func writeCSV(t *testing.T, path string, recs [][]string) {
 	}
 }
 
-// lastWeeksPlan writes the rows of the data beside config dated in its last k weeks (every
-// group's), as a plan, and returns its path.
-func lastWeeksPlan(t *testing.T, config string, k int) string {
-	t.Helper()
-	recs := readCSV(t, filepath.Join(filepath.Dir(config), "data.csv"))
+// dataDates returns the date column of the data records recs (header first) and its
+// distinct values in order.
+func dataDates(recs [][]string) (int, []string) {
 	date := slices.Index(recs[0], "date")
 	var dates []string
 	for _, r := range recs[1:] {
 		dates = append(dates, r[date])
 	}
 	slices.Sort(dates)
-	dates = slices.Compact(dates)
+	return date, slices.Compact(dates)
+}
+
+// loadInputs loads config, its data and its spec as a run does.
+func loadInputs(t *testing.T, config string) (*ingest.Config, *ingest.Table, *ingest.Spec) {
+	t.Helper()
+	cfg, err := ingest.LoadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := ingest.LoadData(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ingest.BuildSpec(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, data, spec
+}
+
+// lastWeeksPlan writes the rows of the data beside config dated in its last k weeks (every
+// group's), as a plan, and returns its path.
+func lastWeeksPlan(t *testing.T, config string, k int) string {
+	t.Helper()
+	recs := readCSV(t, filepath.Join(filepath.Dir(config), "data.csv"))
+	date, dates := dataDates(recs)
 	last := dates[len(dates)-k:]
 	plan := [][]string{recs[0]}
 	for _, r := range recs[1:] {
@@ -309,18 +333,7 @@ func shiftDate(t *testing.T, date string, days int) string {
 // TestForecastPlanErrors checks what a bad plan is told, with the plan's file and line.
 func TestForecastPlanErrors(t *testing.T) {
 	load := func(config string) (*ingest.Config, *ingest.Spec, *ingest.Table, [][]string) {
-		cfg, err := ingest.LoadConfig(config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := ingest.LoadData(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spec, err := ingest.BuildSpec(cfg, data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, data, spec := loadInputs(t, config)
 		return cfg, spec, data, readCSV(t, futurePlan(t, config, 3))
 	}
 	blm, panel, channel := writeExample(t), writePanel(t), writeExample(t)
@@ -472,18 +485,7 @@ func TestForecastPlanHolidays(t *testing.T) {
 	if err := os.WriteFile(config, append(b, on...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ingest.LoadConfig(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := ingest.LoadData(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := ingest.BuildSpec(cfg, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, data, spec := loadInputs(t, config)
 	plan, err := ingest.LoadCSV(futurePlan(t, config, 3))
 	if err != nil {
 		t.Fatal(err)
