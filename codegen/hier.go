@@ -38,9 +38,11 @@ const (
 // on its own: its weight w_g is then 1, plain non-centring.
 const noEstimate = 1e100
 
-// lkjEta is the shape of the LKJ prior on correlated group effects: 2 puts a little more
+// LKJEta is the shape of the LKJ prior on correlated group effects: 2 puts a little more
 // mass near independence than a uniform prior on correlation matrices (eta = 1) does.
-const lkjEta = 2.0
+const LKJEta = 2.0
+
+const lkjEta = LKJEta
 
 // REChoice records how one group-varying term is parameterised in the program, and why
 // (docs/architecture.md, decision 4). The pipeline writes it to run.json. A different choice is a different
