@@ -42,10 +42,13 @@ func LKJCholesky(rng *rand.Rand, j int, eta float64) [][]float64 {
 		l[a] = make([]float64, j)
 	}
 	l[0][0] = 1
+	// Row a's squared off-diagonal norm is Beta(a/2, eta + (j−2)/2 − (a−1)/2): for the
+	// first row that makes r_12 = 2·Beta(b, b) − 1 with b = eta + (j−2)/2, the marginal
+	// of every correlation under LKJ(eta).
 	beta := eta + float64(j-2)/2
 	for a := 1; a < j; a++ {
-		beta -= 0.5
 		y := distuv.Beta{Alpha: float64(a) / 2, Beta: beta, Src: rng}.Rand()
+		beta -= 0.5
 		norm := 0.0
 		u := make([]float64, a)
 		for c := range u {
