@@ -62,7 +62,7 @@ Refused: a config that estimates media transforms (transforms.<column>.adstock.d
 .saturation.half_saturation or .saturation.shape set to estimate), whose true values
 would change the design; and fit.method optimise, which has no posterior draws.`,
 		Example: `  dsamstan example hierarchical --out panel
-  dsamstan calibrate panel/config.yaml --sims 100 --jobs 2
+  dsamstan calibrate panel/config.yaml --sims 100
   dsamstan calibrate panel/config.yaml --sims 30 --warmup 300 --samples 300 --out panel/sbc --seed 7`,
 		Args: exactArgs(1, "CONFIG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
