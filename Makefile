@@ -10,7 +10,7 @@ STATICCHECK ?= $(or $(shell command -v staticcheck 2>/dev/null),$(wildcard $(she
 # CmdStan: $CMDSTAN, else the newest ~/.cmdstan/cmdstan-* (the same rule dsamstan uses).
 CMDSTAN_FOUND := $(or $(CMDSTAN),$(lastword $(sort $(wildcard $(HOME)/.cmdstan/cmdstan-*))))
 
-.PHONY: help build test test-short bench bench-fit calibration recovery demo lint tools vet golden check-clean cmdstan clean
+.PHONY: help build test test-short bench bench-fit calibration calibrate-bench recovery demo lint tools vet golden check-clean cmdstan clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -33,6 +33,9 @@ bench-fit: ## sampling speed against a row-wise baseline program (needs CmdStan;
 
 calibration: ## simulation-based calibration of the panel program, 1000 fits (needs CmdStan; hours)
 	$(GO) test -tags calibration -run '^TestCalibrationFull$$' -v -timeout 600m ./codegen
+
+calibrate-bench: ## dsamstan calibrate on the 8 x 156 panel example, 100 simulations (needs CmdStan; minutes)
+	$(GO) test -tags calibration -run '^$$' -bench CalibrateExample -benchtime 1x -v -timeout 120m ./calibrate
 
 recovery: ## recovery of the simulated --transforms examples, BLM and 8-market panel (needs CmdStan; ~5 min)
 	$(GO) test -tags recovery -run '^TestRecoveryTransforms$$' -v -timeout 120m ./pipeline

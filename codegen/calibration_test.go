@@ -10,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/sbc"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
 )
@@ -77,7 +76,7 @@ func calibrationSpec(d calibrationDesign, rep int) (*ingest.Spec, map[string]flo
 	}
 	l := [][]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
 	if d.Correlated {
-		l = lkjCholesky(rng, 3, lkjEta)
+		l = sbc.LKJCholesky(rng, 3, LKJEta)
 		for a := range 3 {
 			for c := a + 1; c < 3; c++ {
 				r := 0.0
@@ -134,32 +133,6 @@ func calibrationSpec(d calibrationDesign, rep int) (*ingest.Spec, map[string]flo
 	s.Scaling.YCentre, s.Scaling.YScale = mean(y), sampleSD(y)
 	s.Scaling.XScale[1], s.Scaling.XScale[2] = sampleSD(x1), sampleSD(x2)
 	return s, truth
-}
-
-// lkjCholesky draws the Cholesky factor of a j×j correlation matrix from LKJ(eta) by the
-// onion method's Cholesky form (Lewandowski, Kurowicka and Joe 2009).
-func lkjCholesky(rng *rand.Rand, j int, eta float64) [][]float64 {
-	l := make([][]float64, j)
-	for a := range l {
-		l[a] = make([]float64, j)
-	}
-	l[0][0] = 1
-	beta := eta + float64(j-2)/2
-	for a := 1; a < j; a++ {
-		beta -= 0.5
-		y := distuv.Beta{Alpha: float64(a) / 2, Beta: beta, Src: rng}.Rand()
-		norm := 0.0
-		u := make([]float64, a)
-		for c := range u {
-			u[c] = rng.NormFloat64()
-			norm += u[c] * u[c]
-		}
-		for c := range u {
-			l[a][c] = math.Sqrt(y) * u[c] / math.Sqrt(norm)
-		}
-		l[a][a] = math.Sqrt(1 - y)
-	}
-	return l
 }
 
 // calibrationResult is what a calibration study found.
@@ -254,15 +227,7 @@ func runCalibration(t *testing.T, r *cmdstan.Runner, d calibrationDesign) *calib
 			if !ok {
 				t.Fatalf("no true value of %s", name)
 			}
-			rank, n := 0, 0
-			for _, c := range cols[j] {
-				for i := calibrationThin - 1; i < len(c); i += calibrationThin {
-					if c[i] < want {
-						rank++
-					}
-					n++
-				}
-			}
+			rank, n := sbc.Rank(cols[j], want, calibrationThin)
 			res.ranks[name] = append(res.ranks[name], rank)
 			res.draws = n
 		}
@@ -287,20 +252,16 @@ func runCalibration(t *testing.T, r *cmdstan.Runner, d calibrationDesign) *calib
 }
 
 // uniformity returns, per parameter, the p-value of a chi-square test that its ranks are
-// uniform over bins equal-width bins of 0..draws.
+// uniform over bins equal-width bins of 0..draws (sbc.Uniformity).
 func (res *calibrationResult) uniformity(bins int) map[string]float64 {
 	out := map[string]float64{}
 	for _, name := range res.names {
-		counts := make([]float64, bins)
-		for _, r := range res.ranks[name] {
-			counts[min(r*bins/(res.draws+1), bins-1)]++
+		ranks := res.ranks[name]
+		ns := make([]int, len(ranks))
+		for i := range ns {
+			ns[i] = res.draws
 		}
-		expect := float64(len(res.ranks[name])) / float64(bins)
-		chi2 := 0.0
-		for _, c := range counts {
-			chi2 += (c - expect) * (c - expect) / expect
-		}
-		out[name] = 1 - distuv.ChiSquared{K: float64(bins - 1)}.CDF(chi2)
+		_, out[name] = sbc.Uniformity(ranks, ns, bins)
 	}
 	return out
 }
@@ -357,7 +318,7 @@ func TestCalibration(t *testing.T) {
 }
 
 // TestCalibrationSpec checks the study's panels without CmdStan: every parameter the
-// program reports has a true value, and the LKJ draws are correlation matrices.
+// program reports has a true value (sbc tests the LKJ draws).
 func TestCalibrationSpec(t *testing.T) {
 	for _, corr := range []bool{false, true} {
 		spec, truth := calibrationSpec(calibrationDesign{Groups: 6, Weeks: 30, Correlated: corr}, 3)
@@ -369,19 +330,6 @@ func TestCalibrationSpec(t *testing.T) {
 		for _, name := range names {
 			if _, ok := truth[name]; !ok {
 				t.Errorf("correlated %v: no true value of %s", corr, name)
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	for range 100 {
-		l := lkjCholesky(rng, 3, lkjEta)
-		for a := range 3 {
-			s := 0.0
-			for c := range 3 {
-				s += l[a][c] * l[a][c]
-			}
-			if math.Abs(s-1) > 1e-12 || l[a][a] <= 0 {
-				t.Fatalf("row %d of %v: squared norm %v", a, l, s)
 			}
 		}
 	}

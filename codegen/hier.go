@@ -38,9 +38,9 @@ const (
 // on its own: its weight w_g is then 1, plain non-centring.
 const noEstimate = 1e100
 
-// lkjEta is the shape of the LKJ prior on correlated group effects: 2 puts a little more
+// LKJEta is the shape of the LKJ prior on correlated group effects: 2 puts a little more
 // mass near independence than a uniform prior on correlation matrices (eta = 1) does.
-const lkjEta = 2.0
+const LKJEta = 2.0
 
 // REChoice records how one group-varying term is parameterised in the program, and why
 // (docs/architecture.md, decision 4). The pipeline writes it to run.json. A different choice is a different
@@ -454,7 +454,7 @@ func hierData(spec *ingest.Spec, lay *hierLayout, pop population, ncells int, r 
 			stanio.Var{Name: fmt.Sprintf("sd_%d_prior_mean", fl.index), Value: mean},
 			stanio.Var{Name: fmt.Sprintf("sd_%d_prior_sd", fl.index), Value: sd})
 		if fl.correlated {
-			vars = append(vars, stanio.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: lkjEta})
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("lkj_eta_%d", fl.index), Value: LKJEta})
 		}
 	}
 	return append(vars, noiseVars(pop, lay.sigma2, spec.N)...)

@@ -167,7 +167,7 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		stanio.Var{Name: "sd_1_prior_mean", Value: mean},
 		stanio.Var{Name: "sd_1_prior_sd", Value: sd})
 	if fl.correlated {
-		vars = append(vars, stanio.Var{Name: "lkj_eta_1", Value: lkjEta})
+		vars = append(vars, stanio.Var{Name: "lkj_eta_1", Value: LKJEta})
 	}
 	vars = append(vars, noiseVars(pop, lay.sigma2, spec.N)...)
 	if et != nil {

@@ -175,7 +175,7 @@ func naivePanelVars(spec *ingest.Spec, p *Program, xName, yName string) []stanio
 		{Name: "order", Value: order}, {Name: "start", Value: start}, {Name: "end", Value: end},
 		{Name: "varying", Value: varying}, {Name: "correlated", Value: corr},
 		{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean},
-		{Name: "lkj_eta_naive", Value: lkjEta},
+		{Name: "lkj_eta_naive", Value: LKJEta},
 	}
 }
 

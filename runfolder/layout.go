@@ -242,3 +242,19 @@ func NewRunDir(root, name string, now time.Time) (string, error) {
 		dir = fmt.Sprintf("%s_%d", base, i)
 	}
 }
+
+// Files `dsamstan calibrate` writes to its output folder.
+const (
+	// CalibrationSummary has one row per parameter: the rank uniformity test, coverage,
+	// mean z-score and contraction.
+	CalibrationSummary = "calibration.csv"
+	// CalibrationRanks has one row per simulation and parameter, appended as each
+	// simulation finishes.
+	CalibrationRanks = "calibration_ranks.csv"
+	// CalibrationSims has one row per simulation: seed, divergences, thinning.
+	CalibrationSims = "calibration_sims.csv"
+	// CalibrationVerdict is the one-line verdict.
+	CalibrationVerdict = "verdict.txt"
+	// CalibrationHistograms is the pattern of the rank histogram figures (1, 2, …).
+	CalibrationHistograms = "rank_histograms_%d.png"
+)

@@ -114,6 +114,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 		newOptimiseCmd(io, nil),
 		newForecastCmd(io, nil),
 		newExampleCmd(io, nil),
+		newCalibrateCmd(io, nil),
 	)
 	return root
 }
