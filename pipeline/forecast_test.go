@@ -37,7 +37,7 @@ func fakeFit(t *testing.T, config string) string {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	t.Setenv(fakecmdstan.Columns, programColumns(t, config))
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2}); err != nil {
+	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2, noReport: true}); err != nil {
 		t.Fatal(err)
 	}
 	return runDir

@@ -46,6 +46,7 @@ type Options struct {
 
 	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
 	noTSCV      bool                // set for sensitivity scenarios: only the chosen run cross-validates
+	noReport    bool                // tests that read only the tables skip drawing the page
 }
 
 // Result is what a finished run produced.
@@ -109,7 +110,9 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 	res, err := r.run(ctx)
 	err = r.interrupted(ctx, err)
 	r.finish(err)
-	r.step("report", func() error { r.writeHTML(ctx); return nil })
+	if !opts.noReport {
+		r.step("report", func() error { r.writeHTML(ctx); return nil })
+	}
 	r.saveInfo() // again, with the report's timing
 	if res == nil {
 		// The folder exists: callers can point users at it, even when the run failed.
