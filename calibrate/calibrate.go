@@ -35,8 +35,10 @@ type Options struct {
 	Out string
 	// Sims is the number of simulations (at least 1).
 	Sims int
-	// Jobs is how many simulations run at once; 0: the CPUs divided by fit.mcmc.cores
-	// (each simulation runs its chains fit.mcmc.cores at a time), at least 1.
+	// Jobs is how many simulations run at once (0: one per CPU); each runs its chains
+	// max(1, CPUs / Jobs) at a time. A study is many independent fits, so it keeps the
+	// CPUs busy with simulations rather than chains: a simulation's chains are of unequal
+	// length and leave CPUs idle while the slowest finishes.
 	Jobs int
 	// Seed seeds simulation i's prior draw and its sampler with Seed + i; nil:
 	// fit.mcmc.seed.
@@ -197,17 +199,14 @@ func newStudy(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, opts O
 	if opts.Samples > 0 {
 		samples = opts.Samples
 	}
-	cores := m.Cores
-	if cores <= 0 {
-		cores = min(m.Chains, runtime.NumCPU())
-	}
-	st.sample = cmdstan.SampleOptions{Chains: m.Chains, Cores: cores, Warmup: warmup, Samples: samples,
-		Thin: m.Thin, AdaptDelta: m.AdaptDelta, MaxTreedepth: m.MaxTreedepth, Refresh: warmup + samples}
 	st.jobs = opts.Jobs
 	if st.jobs <= 0 {
-		st.jobs = max(1, runtime.NumCPU()/cores)
+		st.jobs = runtime.NumCPU()
 	}
-	st.jobs = min(st.jobs, opts.Sims)
+	st.jobs = max(1, min(st.jobs, opts.Sims))
+	cores := max(1, min(m.Chains, runtime.NumCPU()/st.jobs))
+	st.sample = cmdstan.SampleOptions{Chains: m.Chains, Cores: cores, Warmup: warmup, Samples: samples,
+		Thin: m.Thin, AdaptDelta: m.AdaptDelta, MaxTreedepth: m.MaxTreedepth, Refresh: warmup + samples}
 
 	inst, err := cmdstan.Find(opts.CmdStanDir)
 	if err != nil {

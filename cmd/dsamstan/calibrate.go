@@ -54,8 +54,9 @@ The output folder (--out, else <outputs.root_dir>/YYYYMMDD_HHMMSS_<model.name>_c
                            parameter's p-value is below --alpha over the number of
                            parameters (Bonferroni)
 
---jobs simulations run at once (default: CPUs / fit.mcmc.cores), each running its chains
-fit.mcmc.cores at a time. Ctrl-C stops the chains, summarises the simulations that finished
+--jobs simulations run at once (default: one per CPU), each running its chains
+max(1, CPUs / jobs) at a time: independent simulations keep the CPUs busier than a
+simulation's chains of unequal length. Ctrl-C stops the chains, summarises the simulations that finished
 and exits 130.
 
 Refused: a config that estimates media transforms (transforms.<column>.adstock.decay,
@@ -75,7 +76,7 @@ would change the design; and fit.method optimise, which has no posterior draws.`
 			case opts.Sims < 1:
 				return flagErrorf("--sims is %d; must be at least 1", opts.Sims)
 			case opts.Jobs < 0:
-				return flagErrorf("--jobs is %d; must be at least 1 (or 0 for CPUs / fit.mcmc.cores)", opts.Jobs)
+				return flagErrorf("--jobs is %d; must be at least 1 (or 0 for one per CPU)", opts.Jobs)
 			case opts.Warmup < 0 || opts.Samples < 0:
 				return flagErrorf("--warmup and --samples must be at least 1 (got %d and %d)", opts.Warmup, opts.Samples)
 			case opts.SeedSet && (opts.Seed < 0 || opts.Seed > 1<<32-1-int64(opts.Sims)):
@@ -90,7 +91,7 @@ would change the design; and fit.method optimise, which has no posterior draws.`
 		},
 	}
 	cmd.Flags().IntVar(&opts.Sims, "sims", 0, "number of simulations (required)")
-	cmd.Flags().IntVar(&opts.Jobs, "jobs", 0, "simulations at once (default CPUs / fit.mcmc.cores)")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", 0, "simulations at once (default one per CPU)")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "output folder (default <outputs.root_dir>/<timestamp>_<model.name>_calibrate)")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 0, "simulation i uses seed+i for its draws and its chains (default fit.mcmc.seed)")
 	cmd.Flags().IntVar(&opts.Warmup, "warmup", 0, "warmup iterations per chain (default fit.mcmc.warmup)")
