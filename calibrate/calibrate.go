@@ -21,6 +21,7 @@ import (
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
+	"github.com/dsamstan/dsamstan/internal/num"
 	"github.com/dsamstan/dsamstan/internal/sbc"
 	"github.com/dsamstan/dsamstan/runfolder"
 	"github.com/dsamstan/dsamstan/stanio"
@@ -399,15 +400,9 @@ func rankChains(p *codegen.Program, chains []*stanio.Chain, truth map[string]flo
 	return r, names, nil
 }
 
+// meanSD returns the mean and sample sd (n − 1) of x.
 func meanSD(x []float64) (mean, sd float64) {
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(len(x))
-	for _, v := range x {
-		sd += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(x)-1))
+	return num.Mean(x), math.Sqrt(num.Variance(x))
 }
 
 // record appends a simulation's rows to the CSVs (flushed to the file at once, so that an
