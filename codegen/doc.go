@@ -45,7 +45,10 @@
 //
 // The single-market program text depends on no data and no config (docs/architecture.md, decisions 2 and 8): N, K,
 // priors and bounds travel as data, so every single-market model shares one compiled
-// binary. The panel program is specialised to the model's structure: K, each factor's
+// binary. Its coefficients are sampled as beta_raw, in units of their approximate
+// posterior sds around their approximate posterior means (beta_scale, beta_centre), with
+// a softplus map at a bound (templates/stan/bounded.stan.tmpl; docs/architecture.md,
+// decision 5); the data flag jacobian is 0 for a MAP fit (Program.MAPData). The panel program is specialised to the model's structure: K, each factor's
 // group count, which terms vary by which factor, how each term is parameterised and
 // whether a factor's effects are correlated are literal in it; values never are. Nothing
 // a user typed (column names, labels, formula text) is ever pasted into Stan code.
