@@ -19,6 +19,7 @@ import (
 	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/report"
 	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // forecastProbs are the quantiles a forecast reports: a 90% and a 50% interval and the
@@ -221,31 +222,13 @@ type summary struct {
 }
 
 func summariseDraws(x []float64) summary {
-	s := summary{mean: meanOf(x)}
+	s := summary{mean: num.Mean(x)}
 	y := slices.Clone(x)
 	slices.Sort(y)
 	for i, p := range forecastProbs {
-		s.q[i] = quantileSorted(y, p)
+		s.q[i] = summarise.Quantile(y, p)
 	}
 	return s
-}
-
-// quantileSorted is R's type-7 quantile of sorted x.
-func quantileSorted(x []float64, p float64) float64 {
-	h := float64(len(x)-1) * p
-	j := int(math.Floor(h))
-	if j+1 >= len(x) {
-		return x[len(x)-1]
-	}
-	return x[j] + (h-float64(j))*(x[j+1]-x[j])
-}
-
-func meanOf(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // forecastTotal is one scope's per-draw sums over the plan's rows.
@@ -314,7 +297,7 @@ func forecast(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, data *
 		}
 		row := forecastRow{pred: summariseDraws(pred), expected: summariseDraws(exp), contrib: make([]float64, nTerms)}
 		for k := range K {
-			row.contrib[k] = meanOf(c[k])
+			row.contrib[k] = num.Mean(c[k])
 		}
 		if spec.Offset != nil {
 			row.contrib[K] = p.offset[j]

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/dsamstan/dsamstan/summarise"
+
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -131,21 +133,7 @@ func Bins(sims int) int {
 // (quantiles by R's type 7). draws is sorted in place.
 func Covered(draws []float64, truth, level float64) bool {
 	slices.Sort(draws)
-	lo := quantile(draws, (1-level)/2)
-	hi := quantile(draws, (1+level)/2)
+	lo := summarise.Quantile(draws, (1-level)/2)
+	hi := summarise.Quantile(draws, (1+level)/2)
 	return truth >= lo && truth <= hi
-}
-
-// quantile is R's quantile(x, p, type = 7) of sorted x.
-func quantile(sorted []float64, p float64) float64 {
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	h := float64(n-1) * p
-	lo := int(math.Floor(h))
-	if lo >= n-1 {
-		return sorted[n-1]
-	}
-	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
 }
