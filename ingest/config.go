@@ -202,6 +202,9 @@ type FitConfig struct {
 	Pathfinder PathfinderConfig `yaml:"pathfinder"`
 }
 
+// MAP reports whether the method is a MAP fit (optimise): one point, no draws.
+func (f FitConfig) MAP() bool { return f.Method == "optimise" }
+
 // Approximate reports whether the method gives approximate draws (laplace, pathfinder).
 func (f FitConfig) Approximate() bool { return f.Method == "laplace" || f.Method == "pathfinder" }
 

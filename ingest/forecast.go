@@ -51,7 +51,7 @@ func (c *Config) validateForecast(v *validator) {
 	if c.Data.DateVar == "" {
 		v.add("forecast.enabled", "`forecast.enabled` is true but `data.date_var` is not set; a plan's weeks continue the data's dates, so name the date column")
 	}
-	if c.Fit.Method == "optimise" {
+	if c.Fit.MAP() {
 		v.add("forecast.enabled", "`forecast.enabled` is true but `fit.method` is optimise; a forecast needs posterior draws: use fit.method: mcmc (or laplace or pathfinder for approximate draws)")
 	}
 }

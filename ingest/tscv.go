@@ -78,7 +78,7 @@ func (c *Config) validateTSCV(v *validator) {
 	if ts.Enabled && c.Data.DateVar == "" {
 		v.add(p+"enabled", "`%senabled` is true but `data.date_var` is not set; the folds are cut by date, so name the date column", p)
 	}
-	if ts.Enabled && c.Fit.Method == "optimise" {
+	if ts.Enabled && c.Fit.MAP() {
 		v.add(p+"enabled", "`%senabled` is true but `fit.method` is optimise; holdout ELPD and intervals need posterior draws, so use fit.method mcmc", p)
 	}
 }

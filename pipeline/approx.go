@@ -40,7 +40,7 @@ var approxSkipped = []runfolder.SkippedOutput{
 // skipped returns what the run's fit method leaves out.
 func (r *runner) skipped() []runfolder.SkippedOutput {
 	switch {
-	case r.cfg.Fit.Method == "optimise":
+	case r.cfg.Fit.MAP():
 		return mapSkipped
 	case r.cfg.Fit.Approximate():
 		return approxSkipped

@@ -67,7 +67,7 @@ func ForecastRun(ctx context.Context, opts ForecastOptions) error {
 	if err != nil {
 		return fmt.Errorf("forecast: the run's resolved config no longer loads: %w", err)
 	}
-	if cfg.Fit.Method == "optimise" {
+	if cfg.Fit.MAP() {
 		return fmt.Errorf("forecast: %s is a MAP fit (fit.method: optimise), one point with no uncertainty; a forecast needs posterior draws: refit with fit.method: mcmc (or laplace or pathfinder for approximate draws)", f.Dir)
 	}
 	data, err := ingest.LoadData(cfg)

@@ -201,7 +201,7 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 	if err != nil {
 		return nil, err
 	}
-	if r.cfg.Fit.Method == "optimise" {
+	if r.cfg.Fit.MAP() {
 		pointEstimate(res)
 	}
 	if err := r.residualChecks(spec, pd, res); err != nil {
@@ -217,7 +217,7 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 		{runfolder.FittedValues, func(w io.Writer) error { return posterior.WriteFitted(w, spec, res) }},
 		{runfolder.FitMetrics, func(w io.Writer) error {
 			m := posterior.Metrics(spec, res)
-			if r.cfg.Fit.Method == "optimise" {
+			if r.cfg.Fit.MAP() {
 				for i := range m {
 					m[i].Coverage95 = math.NaN() // no predictive interval at a point estimate
 				}

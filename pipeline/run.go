@@ -407,7 +407,7 @@ func (r *runner) writeProgram(prog *codegen.Program) (fitDir, dataPath string, e
 // fitData is prog's data for the run's fit method: a MAP fit asks for the mode of the
 // coefficients' own density, without the program's Jacobian.
 func (r *runner) fitData(prog *codegen.Program) []stanio.Var {
-	if r.cfg.Fit.Method == "optimise" {
+	if r.cfg.Fit.MAP() {
 		return prog.MAPData()
 	}
 	return prog.Data
@@ -471,7 +471,7 @@ func (r *runner) fit(ctx context.Context, runner *cmdstan.Runner, p *codegen.Pro
 // sample fits with the run's settings into dir, showing the chains' progress on progress.
 func (r *runner) sample(ctx context.Context, runner *cmdstan.Runner, p *codegen.Program, exe, dataPath, dir string, progress io.Writer) ([]string, error) {
 	fc := r.cfg.Fit
-	if fc.Method == "optimise" { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
+	if fc.MAP() { // DSAMbayes's name for a MAP fit: CmdStan's optimize method
 		best, _, err := runner.Optimize(ctx, exe, dataPath, dir, cmdstan.OptimizeOptions{
 			Runs: fc.Optimise.NRuns, Seed: fc.MCMC.Seed,
 		})
@@ -536,7 +536,7 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 	}); err != nil {
 		return nil, err
 	}
-	if r.cfg.Fit.Method != "optimise" {
+	if !r.cfg.Fit.MAP() {
 		if err := r.step("loo", func() error { return r.writeLOO(spec, pd) }); err != nil {
 			return nil, err
 		}
@@ -566,7 +566,7 @@ func (r *runner) summarise(ctx context.Context, spec *ingest.Spec, prog *codegen
 	if err != nil {
 		return nil, nil, err
 	}
-	mapFit := r.cfg.Fit.Method == "optimise"
+	mapFit := r.cfg.Fit.MAP()
 	if !mapFit {
 		params := make([]diagnostics.Param, len(d.names))
 		for j, name := range d.names {

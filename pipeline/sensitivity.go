@@ -45,7 +45,7 @@ type scenarioFit struct {
 // run folder is that scenario's; transform_sensitivity_summary.csv and run.json say which it
 // was and how the others compared.
 func runSensitivity(ctx context.Context, cfg *ingest.Config, scenarios []ingest.SensitivityScenario, opts Options) (*Result, error) {
-	if cfg.Fit.Method == "optimise" {
+	if cfg.Fit.MAP() {
 		return nil, fmt.Errorf("pipeline: transforms.sensitivity ranks scenarios by PSIS-LOO, which needs posterior draws: fit.method mcmc, laplace or pathfinder (it is optimise)")
 	}
 	folder, err := resolveFolder(cfg, opts)
