@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -99,6 +100,9 @@ type hierLayout struct {
 	xMean     []float64
 	// betaScale are the units beta is sampled in: b = betaScale .* beta, then the shear.
 	betaScale []float64
+	// betaCentre is beta's approximate posterior mean, in betaScale's units (0 when
+	// there is no approximation): the integrated program samples beta around it.
+	betaCentre []float64
 	// sigma2 estimates the residual variance on the sampler's scale.
 	sigma2 float64
 	// integrated holds the group statistics of the integrated program (IntegratedTemplate),
@@ -198,7 +202,7 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 
 	r, qty, rss := cellStats(x, y, cellRows)
 	sdPriors := scaledSDPriors(spec, lay)
-	lay.setScales(r, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
+	lay.setScales(r, qty, pop.priorMean, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
 	if integrated {
 		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
 	}
@@ -429,6 +433,8 @@ func hierData(spec *ingest.Spec, lay *hierLayout, pop population, ncells int, r 
 		stanio.Var{Name: "beta_scale", Value: lay.betaScale},
 		stanio.Var{Name: "lb", Value: lb},
 		stanio.Var{Name: "ub", Value: ub},
+		stanio.Var{Name: "beta_centre", Value: lay.betaCentre},
+		stanio.Var{Name: jacobianVar, Value: 1},
 	)
 	if lay.xMean != nil {
 		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})
@@ -463,13 +469,15 @@ func hierData(spec *ingest.Spec, lay *hierLayout, pop population, ncells int, r 
 // setScales sets the units the program samples beta and theta in (betaScale and each
 // factor's thetaScale): their posterior sds under the Gaussian approximation of the
 // model at the hyperparameters the groups' own fits estimate (see laplace), so that every
-// sampled coordinate has a posterior sd near 1 from the first iteration. sigma2 is the
-// fallback residual variance; sdPriors are the group-scale priors on the sampler's scale,
-// whose sd stands in for τ when no group estimates a term. When the approximation is
-// too large, the scales are 1.
-func (lay *hierLayout) setScales(r [][]float64, priorSD []float64, sigma2 float64, infos [][]termInfo, sdPriors [][]ingest.Prior) {
+// sampled coordinate has a posterior sd near 1 from the first iteration; and beta's
+// approximate posterior mean in those units (betaCentre). r and qty are the cells' QR
+// statistics; sigma2 is the fallback residual variance; sdPriors are the group-scale
+// priors on the sampler's scale, whose sd stands in for τ when no group estimates a term.
+// When the approximation is too large, the scales are 1 and the centres 0.
+func (lay *hierLayout) setScales(r [][]float64, qty, priorMean, priorSD []float64, sigma2 float64, infos [][]termInfo, sdPriors [][]ingest.Prior) {
 	k := len(lay.terms)
 	lay.betaScale = make([]float64, k)
+	lay.betaCentre = make([]float64, k)
 	for j := range lay.betaScale {
 		lay.betaScale[j] = 1
 	}
@@ -508,6 +516,7 @@ func (lay *hierLayout) setScales(r [][]float64, priorSD []float64, sigma2 float6
 	if la == nil {
 		return
 	}
+	mean := la.mean(lay, r, qty, priorMean, priorSD, sigma2)
 	for j := range k {
 		w := map[int]float64{j: 1}
 		if j == lay.intercept && lay.xMean != nil { // the intercept at the predictors' means
@@ -518,6 +527,11 @@ func (lay *hierLayout) setScales(r [][]float64, priorSD []float64, sigma2 float6
 			}
 		}
 		lay.betaScale[j] = positive(la.sd(w))
+		c := 0.0
+		for _, i := range slices.Sorted(maps.Keys(w)) { // in index order: the same bits every run
+			c += w[i] * mean[i]
+		}
+		lay.betaCentre[j] = c / lay.betaScale[j]
 	}
 	for fi := range lay.factors {
 		fl := &lay.factors[fi]

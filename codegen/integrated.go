@@ -154,6 +154,8 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		{Name: "beta_scale", Value: lay.betaScale},
 		{Name: "lb", Value: lb},
 		{Name: "ub", Value: ub},
+		{Name: "beta_centre", Value: lay.betaCentre},
+		{Name: jacobianVar, Value: 1},
 	}...)
 	if lay.xMean != nil {
 		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})

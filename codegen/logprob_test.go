@@ -51,9 +51,22 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			for i := range 5 {
 				points = append(points, randomPanelPoint(t, rng, p, i == 4))
 			}
-			compareLogProb(t, r, p.Code, naiveIntegrated, p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
+			compareBoundedLogProb(t, r, p.Code, naiveIntegrated, integratedBetaMap(t, p), p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
 		})
 	}
+}
+
+// integratedBetaMap returns the integrated program p's map from beta_raw to beta for
+// compareBoundedLogProb: the single-market programs' bounded_coefficients with unit
+// scale, around beta_centre, within lb and ub (all in beta_scale's units).
+func integratedBetaMap(t *testing.T, p *Program) *blmData {
+	t.Helper()
+	lb, ub := dataVar(t, p, "lb").([]float64), dataVar(t, p, "ub").([]float64)
+	unit := make([]float64, len(lb))
+	for k := range unit {
+		unit[k] = 1
+	}
+	return &blmData{k: len(lb), lb: lb, ub: ub, centre: dataVar(t, p, "beta_centre").([]float64), scale: unit}
 }
 
 // randomCorrCholesky returns the Cholesky factor of a random j×j correlation matrix.
@@ -74,12 +87,6 @@ func randomCorrCholesky(rng *rand.Rand, j int) [][]float64 {
 		}
 	}
 	return l
-}
-
-// logProb runs model's log_prob method at point and returns lp__ and the gradient.
-func logProb(t *testing.T, dir, model, point string) []float64 {
-	t.Helper()
-	return logProbData(t, dir, model, point, model+".json", true)
 }
 
 // logProbData runs model's log_prob method at point with the data file data (in dir),
@@ -200,40 +207,8 @@ func compileBoth(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string)
 	return dir
 }
 
-// compareLogProb compiles ours and the naive program (through the compile cache) and
-// checks with CmdStan's log_prob method that at every point both give the same gradient
-// and the same log density up to one constant.
-func compareLogProb(t *testing.T, r *cmdstan.Runner, ours []byte, naiveFile string, oursData, naiveData []stanio.Var, points [][]stanio.Var) {
-	t.Helper()
-	dir := compileBoth(t, r, ours, naiveFile)
-	writeJSON(t, filepath.Join(dir, "ours.json"), oursData)
-	writeJSON(t, filepath.Join(dir, "naive.json"), naiveData)
-	var lp0Ours, lp0Naive float64
-	for i, pt := range points {
-		point := filepath.Join(dir, "point"+strconv.Itoa(i)+".json")
-		writeJSON(t, point, pt)
-		a := logProb(t, dir, "ours", point)
-		b := logProb(t, dir, "naive", point)
-		if len(a) != len(b) {
-			t.Fatalf("log_prob gives %d values (ours), %d (naive)", len(a), len(b))
-		}
-		if i == 0 {
-			lp0Ours, lp0Naive = a[0], b[0]
-		}
-		da, db := a[0]-lp0Ours, b[0]-lp0Naive
-		if math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
-			t.Errorf("point %d: lp - lp(point 0) = %.12g (ours), %.12g (naive)", i, da, db)
-		}
-		for j := 1; j < len(a); j++ {
-			if math.Abs(a[j]-b[j]) > 1e-7*math.Max(1, math.Abs(b[j])) {
-				t.Errorf("point %d, gradient %d: %.12g (ours), %.12g (naive)", i, j, a[j], b[j])
-			}
-		}
-	}
-}
-
-// compareBoundedLogProb checks a single-market program, which samples its coefficients
-// as beta_raw (bounded_coefficients), against a naive program that declares beta with
+// compareBoundedLogProb checks a program that samples its coefficients as beta_raw
+// (bounded_coefficients, mapped as d says), against a naive program that declares beta with
 // Stan's own bounds. At every point (given with beta; ours gets beta_raw from
 // unconstrain): without any Jacobian (log_prob jacobian=0, ours with its data flag 0)
 // both give the same log density up to one constant and the same derivative with respect

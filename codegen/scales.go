@@ -41,17 +41,9 @@ func newLaplace(lay *hierLayout, r [][]float64, priorSD []float64, sigma2 float6
 	}
 	p := mat.NewSymDense(dim, nil)
 	cells := len(r) / k
-	idx := make([][]int, k) // per design column: the entries of (b, u) it multiplies
+	var idx [][]int
 	for c := range cells {
-		for col := range k {
-			idx[col] = append(idx[col][:0], col)
-		}
-		for fi, fl := range lay.factors {
-			g := fl.cellLevel[c]
-			for j, t := range fl.terms {
-				idx[t] = append(idx[t], la.start[fi]+g*len(fl.terms)+j)
-			}
-		}
+		idx = la.cellIndex(lay, c, idx)
 		// P += T' M T / σ², where M = R'R is the cell's Gram matrix X*'X* and T maps (b, u)
 		// to the cell's coefficients: column a's coefficient is the sum of idx[a]'s entries.
 		// Each entry belongs to one column, so only the upper triangle needs adding to.
@@ -93,6 +85,53 @@ func newLaplace(lay *hierLayout, r [][]float64, priorSD []float64, sigma2 float6
 		return nil
 	}
 	return la
+}
+
+// cellIndex returns, per design column, the entries of (b, u) that cell c's coefficient
+// of that column sums, reusing idx's storage.
+func (la *laplace) cellIndex(lay *hierLayout, c int, idx [][]int) [][]int {
+	if idx == nil {
+		idx = make([][]int, la.k)
+	}
+	for col := range la.k {
+		idx[col] = append(idx[col][:0], col)
+	}
+	for fi, fl := range lay.factors {
+		g := fl.cellLevel[c]
+		for j, t := range fl.terms {
+			idx[t] = append(idx[t], la.start[fi]+g*len(fl.terms)+j)
+		}
+	}
+	return idx
+}
+
+// mean returns the approximation's mean of (b, u): cov · (T' Σ_c X*_c'y*_c / σ² +
+// prior_mean / prior_sd²), with X*_c'y*_c = R_c'Qty_c from the cells' QR statistics (r,
+// qty stacked K per cell, as cellStats returns them). The group deviations' prior mean
+// is 0.
+func (la *laplace) mean(lay *hierLayout, r [][]float64, qty, priorMean, priorSD []float64, sigma2 float64) []float64 {
+	k := la.k
+	rhs := mat.NewVecDense(la.cov.SymmetricDim(), nil)
+	var idx [][]int
+	for c := range len(r) / k {
+		idx = la.cellIndex(lay, c, idx)
+		rc, qc := r[c*k:(c+1)*k], qty[c*k:(c+1)*k]
+		for a := range k {
+			xty := 0.0 // column a of X*_c' y*_c: Σ_l R_c[l][a] Qty_c[l], R_c upper triangular
+			for l := 0; l <= a; l++ {
+				xty += rc[l][a] * qc[l]
+			}
+			for _, i := range idx[a] {
+				rhs.SetVec(i, rhs.AtVec(i)+xty/sigma2)
+			}
+		}
+	}
+	for col := range k {
+		rhs.SetVec(col, rhs.AtVec(col)+priorMean[col]/(priorSD[col]*priorSD[col]))
+	}
+	var m mat.VecDense
+	m.MulVec(la.cov, rhs)
+	return m.RawVector().Data
 }
 
 // sd returns the sd of the linear combination Σ w[i]·ξ_i of (b, u), given as index→weight.

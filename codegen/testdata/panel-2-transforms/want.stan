@@ -15,7 +15,8 @@
 // derives every output in Go.
 // b[1] is sampled where the predictors are at their means x_mean (the intercept itself
 // follows by a shear with unit Jacobian); beta and log(noise_sd) in units of their
-// approximate posterior sd.
+// approximate posterior sd, beta sampled as beta_raw around its approximate posterior
+// mean with a softplus at a bound (see bounded_coefficients).
 // Estimated media transforms: the T columns t_col of the design are computed from their raw
 // columns at every gradient (adstock, then Hill saturation), so each group's Z'Z, Z'e and
 // ||e||^2 are computed from its rows (group_start[g] .. group_end[g]) instead of the QR
@@ -29,6 +30,67 @@ functions {
     matrix[cols(S), cols(S)] L_M = cholesky_decompose(add_diag(quad_form_sym(ztz, S) / square(noise_sd), 1));
     vector[cols(S)] w = mdivide_left_tri_low(L_M, S' * zte / square(noise_sd));
     return -sum(log(diagonal(L_M))) + 0.5 * dot_self(w);
+  }
+
+  // Coefficient k from its unconstrained value u[k] + shift[k], in units of scale[k]:
+  //   no bound          centre + scale * u
+  //   lower bound only  lb + scale * log1p_exp(u + shift)
+  //   upper bound only  ub - scale * log1p_exp(u + shift)
+  //   both bounds       lb + (ub - lb) * inv_logit(u + shift)
+  // Far from its bound the softplus is affine, so a posterior that piles up against a
+  // bound stays close to normal in u on that side, where the log transform would give it
+  // a wall whose curvature grows as exp(2 u).
+  vector bounded_coefficients(vector u, vector shift, vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(u);
+    vector[K] b;
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        b[k] = centre[k] + scale[k] * u[k];
+      } else if (is_inf(ub[k])) {
+        b[k] = lb[k] + scale[k] * log1p_exp(u[k] + shift[k]);
+      } else if (is_inf(lb[k])) {
+        b[k] = ub[k] - scale[k] * log1p_exp(u[k] + shift[k]);
+      } else {
+        b[k] = lb[k] + (ub[k] - lb[k]) * inv_logit(u[k] + shift[k]);
+      }
+    }
+    return b;
+  }
+
+  // log |d b / d u| of bounded_coefficients, summed over the coefficients.
+  real bounded_log_jacobian(vector u, vector shift, vector lb, vector ub, vector scale) {
+    real lj = 0;
+    for (k in 1:rows(u)) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        lj += log(scale[k]);
+      } else if (is_inf(lb[k]) || is_inf(ub[k])) {
+        lj += log(scale[k]) + log_inv_logit(u[k] + shift[k]);
+      } else {
+        lj += log(ub[k] - lb[k]) + log_inv_logit(u[k] + shift[k]) + log1m_inv_logit(u[k] + shift[k]);
+      }
+    }
+    return lj;
+  }
+
+  // The shift that puts u = 0 at centre, or at a tenth of a scale inside a bound when
+  // centre is not inside it: log(expm1(d / scale)) for one bound at distance d, the
+  // logit of the position between two.
+  vector bounded_shift(vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(lb);
+    vector[K] shift = rep_vector(0, K);
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        continue;
+      }
+      if (is_inf(lb[k]) || is_inf(ub[k])) {
+        real d = fmax(is_inf(ub[k]) ? centre[k] - lb[k] : ub[k] - centre[k], 0.1 * scale[k]) / scale[k];
+        shift[k] = d + log1m_exp(-d);
+      } else {
+        real p = fmin(fmax((centre[k] - lb[k]) / (ub[k] - lb[k]), 0.01), 0.99);
+        shift[k] = logit(p);
+      }
+    }
+    return shift;
   }
 
   // Normalised geometric adstock weights w_0 .. w_(n-1) for max_lag L:
@@ -80,6 +142,8 @@ data {
   vector<lower=0>[4] beta_scale;               // beta is sampled in these units
   vector[4] lb;                                // bounds of beta; +-infinity leaves a side open
   vector[4] ub;
+  vector[4] beta_centre;                       // approximate posterior mean of beta
+  int<lower=0, upper=1> jacobian;              // 1: sample (adds log |d beta / d beta_raw|); 0: MAP in beta's own space
   vector[4] x_mean;                            // predictor means (0 for the intercept)
   vector[3] sd_1_prior_mean;                   // sd_1 ~ normal(mean, sd), truncated at 0
   vector<lower=0>[3] sd_1_prior_sd;
@@ -115,13 +179,22 @@ data {
   vector<lower=0>[n_shape] shape_prior_b;
   array[T] int<lower=0, upper=3> t_varying;      // column t's place among the group-varying terms (0: none)
 }
+transformed data {
+  // The panel programs' beta (in units of beta_scale) is bounded_coefficients of beta_raw
+  // with unit scale.
+  vector[4] beta_unit = rep_vector(1, 4);
+  vector[4] beta_shift = bounded_shift(lb, ub, beta_centre, beta_unit);
+}
 parameters {
-  vector<lower=lb, upper=ub>[4] beta;         // beta[1]: the intercept at x_mean
+  vector[4] beta_raw;                          // beta around beta_centre (see bounded_coefficients)
   vector<lower=0>[3] sd_1;                        // group scales
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
   vector<lower=0, upper=1>[n_decay] adstock_decay;  // estimated adstock decays
   vector<lower=0>[n_half] half_saturation;          // estimated half saturations, raw-scale units
   vector<lower=0>[n_shape] hill_shape;              // estimated Hill shapes
+}
+transformed parameters {
+  vector[4] beta = bounded_coefficients(beta_raw, beta_shift, lb, ub, beta_centre, beta_unit); // beta[1]: the intercept at x_mean
 }
 model {
   real noise_sd = exp(log_noise_sd);
@@ -130,6 +203,9 @@ model {
   matrix[3, 3] S = diag_matrix(sd_1);
 
   // Priors.
+  if (jacobian == 1) {
+    target += bounded_log_jacobian(beta_raw, beta_shift, lb, ub, beta_unit);
+  }
   target += log_noise_sd;                      // Jacobian of exp
   target += normal_lupdf(b | prior_mean, prior_sd);
   if (prior_family_noise_sd == 0) {

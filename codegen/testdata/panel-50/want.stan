@@ -19,12 +19,74 @@
 // - the intercept is sampled where the predictors are at their means (the population's,
 //   x_mean, and, when centred or partial, each group's, x_mean_F), so that it is not
 //   correlated with the slopes; the intercept itself follows by a shear (unit Jacobian).
-// beta, theta and log(noise_sd) are sampled in units of their approximate posterior sd.
+// beta, theta and log(noise_sd) are sampled in units of their approximate posterior sd,
+// beta as beta_raw around its approximate posterior mean with a softplus at a bound (see
+// bounded_coefficients).
 // Correlated factors put an LKJ prior on the Cholesky factor L_F of the correlation of
 // their effects, in the order centred terms first; each later term's deviation has a
 // normal prior given the ones before it, and is partial or non-centred around it.
 // Stan samples; dsamstan derives per-group coefficients and every output in Go.
 functions {
+  // Coefficient k from its unconstrained value u[k] + shift[k], in units of scale[k]:
+  //   no bound          centre + scale * u
+  //   lower bound only  lb + scale * log1p_exp(u + shift)
+  //   upper bound only  ub - scale * log1p_exp(u + shift)
+  //   both bounds       lb + (ub - lb) * inv_logit(u + shift)
+  // Far from its bound the softplus is affine, so a posterior that piles up against a
+  // bound stays close to normal in u on that side, where the log transform would give it
+  // a wall whose curvature grows as exp(2 u).
+  vector bounded_coefficients(vector u, vector shift, vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(u);
+    vector[K] b;
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        b[k] = centre[k] + scale[k] * u[k];
+      } else if (is_inf(ub[k])) {
+        b[k] = lb[k] + scale[k] * log1p_exp(u[k] + shift[k]);
+      } else if (is_inf(lb[k])) {
+        b[k] = ub[k] - scale[k] * log1p_exp(u[k] + shift[k]);
+      } else {
+        b[k] = lb[k] + (ub[k] - lb[k]) * inv_logit(u[k] + shift[k]);
+      }
+    }
+    return b;
+  }
+
+  // log |d b / d u| of bounded_coefficients, summed over the coefficients.
+  real bounded_log_jacobian(vector u, vector shift, vector lb, vector ub, vector scale) {
+    real lj = 0;
+    for (k in 1:rows(u)) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        lj += log(scale[k]);
+      } else if (is_inf(lb[k]) || is_inf(ub[k])) {
+        lj += log(scale[k]) + log_inv_logit(u[k] + shift[k]);
+      } else {
+        lj += log(ub[k] - lb[k]) + log_inv_logit(u[k] + shift[k]) + log1m_inv_logit(u[k] + shift[k]);
+      }
+    }
+    return lj;
+  }
+
+  // The shift that puts u = 0 at centre, or at a tenth of a scale inside a bound when
+  // centre is not inside it: log(expm1(d / scale)) for one bound at distance d, the
+  // logit of the position between two.
+  vector bounded_shift(vector lb, vector ub, vector centre, vector scale) {
+    int K = rows(lb);
+    vector[K] shift = rep_vector(0, K);
+    for (k in 1:K) {
+      if (is_inf(lb[k]) && is_inf(ub[k])) {
+        continue;
+      }
+      if (is_inf(lb[k]) || is_inf(ub[k])) {
+        real d = fmax(is_inf(ub[k]) ? centre[k] - lb[k] : ub[k] - centre[k], 0.1 * scale[k]) / scale[k];
+        shift[k] = d + log1m_exp(-d);
+      } else {
+        real p = fmin(fmax((centre[k] - lb[k]) / (ub[k] - lb[k]), 0.01), 0.99);
+        shift[k] = logit(p);
+      }
+    }
+    return shift;
+  }
   // A partial term's weight of its prior mean in each group, from the group's own
   // estimate's sampling variance theta_var and the term's scale sd.
   vector partial_weight(vector theta_var, real sd) {
@@ -56,6 +118,8 @@ data {
   vector<lower=0>[4] beta_scale;               // beta is sampled in these units
   vector[4] lb;                                // bounds of beta; +-infinity leaves a side open
   vector[4] ub;
+  vector[4] beta_centre;                       // approximate posterior mean of beta
+  int<lower=0, upper=1> jacobian;              // 1: sample (adds log |d beta / d beta_raw|); 0: MAP in beta's own space
   vector[4] x_mean;                            // predictor means (0 for the intercept)
   matrix<lower=0>[1, 50] theta_scale_1;          // theta_1 is sampled in these units
   matrix[50, 4] x_mean_1;                     // predictor means per group (0 for the intercept)
@@ -70,6 +134,10 @@ data {
   real<lower=0> log_noise_sd_scale;            // in these units
 }
 transformed data {
+  // The panel programs' beta (in units of beta_scale) is bounded_coefficients of beta_raw
+  // with unit scale.
+  vector[4] beta_unit = rep_vector(1, 4);
+  vector[4] beta_shift = bounded_shift(lb, ub, beta_centre, beta_unit);
   array[50 * 4] int cell_row;                // the cell of each stacked row of R
   for (c in 1:50) {
     for (k in 1:4) {
@@ -78,14 +146,20 @@ transformed data {
   }
 }
 parameters {
-  vector<lower=lb, upper=ub>[4] beta;         // beta[1]: the intercept at x_mean
+  vector[4] beta_raw;                          // beta around beta_centre (see bounded_coefficients)
   vector<lower=0>[3] sd_1;
   matrix<multiplier=theta_scale_1>[1, 50] theta_1; // centred: coefficients per group (row 1: intercept at x_mean_1)
   matrix[2, 50] z_1;                         // partial and non-centred: standardised deviations
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
+transformed parameters {
+  vector[4] beta = bounded_coefficients(beta_raw, beta_shift, lb, ub, beta_centre, beta_unit); // beta[1]: the intercept at x_mean
+}
 model {
   real noise_sd = exp(log_noise_sd);
+  if (jacobian == 1) {
+    target += bounded_log_jacobian(beta_raw, beta_shift, lb, ub, beta_unit);
+  }
   target += log_noise_sd;                      // Jacobian of exp
   vector[4] b = beta_scale .* beta;            // population coefficients
   b[1] -= dot_product(x_mean, b);
