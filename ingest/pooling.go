@@ -153,7 +153,7 @@ func (c *Config) validatePooling(v *validator, f *Formula) {
 		return
 	}
 	if len(f.Bars) > 0 {
-		v.add("model.type", "a pooled model (pooling.enabled: true) has one market, but the formula has group terms ( … | %s ); remove them, or switch pooling off for a panel model", showFactor(f.Bars[0].Factors))
+		v.add("model.formula", "a pooled model (pooling.enabled: true) has one market, but the formula has group terms ( … | %s ); remove them, or switch pooling off for a panel model", showFactor(f.Bars[0].Factors))
 	}
 	if est := c.EstimatedTransformParams(f); len(est) > 0 {
 		v.add("pooling.enabled", "a pooled model cannot estimate media transforms yet (the transforms section estimates %s); fix those parameters (numbers instead of estimate), or switch pooling off", showList(est))
