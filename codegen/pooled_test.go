@@ -12,6 +12,7 @@ import (
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/simulate"
 	"github.com/dsamstan/dsamstan/stanio"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // pooledGoldenSpec is the bounds golden's model with its three slopes pooled over two
@@ -236,4 +237,64 @@ func TestPooledLogProbMatchesDirectModel(t *testing.T) {
 	}
 	compareBoundedLogProb(t, r, p.Code, "testdata/naive_pooled.stan", d, p.Data,
 		append([]stanio.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...), points)
+}
+
+// TestFitPooled fits the pooled example (156 weeks, four pooled terms over channel ×
+// campaign, known truth) with CmdStan, 4 chains of 500 + 500, and checks: every
+// coefficient's and noise_sd's 90% interval covers its truth but for at most one, max Rhat
+// over the pooling scales sd_* at most 1.01, and at most 1% divergent transitions.
+func TestFitPooled(t *testing.T) {
+	r := cmdstanRunner(t)
+	spec, truth := pooledExampleSpec(t, 156)
+	p := render(t, spec)
+	res := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 123, decode: p.Decode,
+		warmup: 500, samples: 500})
+	t.Logf("pooled 156 weeks: %.2fs, %d divergences of 2000, max Rhat(sd_*) %.4f, min ESS(sd_*) %.0f (%s)",
+		res.wall.Seconds(), res.divergences, res.maxRhat, res.minESS, res.minESSName)
+	if res.maxRhat > 1.01 {
+		t.Errorf("max Rhat over sd_* = %.4f; want <= 1.01", res.maxRhat)
+	}
+	if res.divergences > 20 {
+		t.Errorf("%d divergent transitions of 2000; want at most 20", res.divergences)
+	}
+	want := map[string]float64{"noise_sd": truth.NoiseSD}
+	for name, v := range truth.Coefficients {
+		want[name] = v
+	}
+	covered, checked := 0, 0
+	for j, name := range res.names {
+		w, ok := want[name]
+		if !ok {
+			continue
+		}
+		checked++
+		var all []float64
+		for _, c := range res.cols[j] {
+			all = append(all, c...)
+		}
+		slices.Sort(all)
+		lo, hi := summarise.Quantile(all, 0.05), summarise.Quantile(all, 0.95)
+		t.Logf("%-18s truth %8.4g, 90%% interval [%8.4g, %8.4g]", name, w, lo, hi)
+		if w >= lo && w <= hi {
+			covered++
+		} else if _, pooled := truth.Coefficients[name]; pooled && strings.HasPrefix(name, "m_") {
+			t.Logf("  %s misses", name)
+		}
+	}
+	if checked != len(want) {
+		t.Fatalf("checked %d of the %d true values; Decode names %v", checked, len(want), res.names)
+	}
+	if covered < checked-1 {
+		t.Errorf("90%% intervals cover %d of %d true values; want all but at most one", covered, checked)
+	}
+	for j, name := range res.names {
+		if name == ingest.PooledMeanName || strings.HasPrefix(name, "pooled_effect[") {
+			var all []float64
+			for _, c := range res.cols[j] {
+				all = append(all, c...)
+			}
+			m, sd := meanSD(all)
+			t.Logf("%-32s truth %6.3g, posterior %6.3g ± %.3g", name, truth.Pooled[name], m, sd)
+		}
+	}
 }

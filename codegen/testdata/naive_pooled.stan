@@ -61,8 +61,10 @@ model {
       real b = beta[k] / pooled_scale[p];
       real lo = lb[k] / pooled_scale[p];
       real hi = ub[k] / pooled_scale[p];
-      target += normal_lpdf(b | m, sd_term) - log(pooled_scale[p])
-                - log(Phi((hi - m) / sd_term) - Phi((lo - m) / sd_term));
+      // Phi(+-inf) is exact, but its gradient is not: leave an infinite side out.
+      real p_hi = is_inf(hi) ? 1 : Phi((hi - m) / sd_term);
+      real p_lo = is_inf(lo) ? 0 : Phi((lo - m) / sd_term);
+      target += normal_lpdf(b | m, sd_term) - log(pooled_scale[p]) - log(p_hi - p_lo);
     }
   }
   if (prior_family_noise_sd == 0) {

@@ -73,24 +73,33 @@ functions {
     return shift;
   }
 
+  // log Phi(x): Phi is accurate (erfc) in the lower tail and its gradient is the exact
+  // density; below -37.5, where Phi underflows to 0, the asymptotic std_normal_lcdf.
+  real log_Phi(real x) {
+    if (x > -37.5) {
+      return log(Phi(x));
+    }
+    return std_normal_lcdf(x);
+  }
+
   // log of the mass normal(m, s) puts on [lb, ub], log(Phi(b) - Phi(a)) with
   // a = (lb - m) / s, b = (ub - m) / s; an infinite side leaves it one-sided. Written with
-  // the lower tail's std_normal_lcdf only (1 - Phi(a) = Phi(-a)), which stays accurate far
-  // into the tail where 1 - Phi rounds to 0.
+  // the lower tail only (1 - Phi(a) = Phi(-a)), which keeps its digits far into the tail
+  // where 1 - Phi rounds to 0.
   real truncation_log_mass(real lb, real ub, real m, real s) {
     if (is_inf(lb) && is_inf(ub)) {
       return 0;
     }
     if (is_inf(ub)) {
-      return std_normal_lcdf((m - lb) / s);
+      return log_Phi((m - lb) / s);
     }
     if (is_inf(lb)) {
-      return std_normal_lcdf((ub - m) / s);
+      return log_Phi((ub - m) / s);
     }
     if (lb > m) {
-      return log_diff_exp(std_normal_lcdf((m - lb) / s), std_normal_lcdf((m - ub) / s));
+      return log_diff_exp(log_Phi((m - lb) / s), log_Phi((m - ub) / s));
     }
-    return log_diff_exp(std_normal_lcdf((ub - m) / s), std_normal_lcdf((lb - m) / s));
+    return log_diff_exp(log_Phi((ub - m) / s), log_Phi((lb - m) / s));
   }
 }
 data {
