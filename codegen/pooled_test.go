@@ -2,12 +2,16 @@ package codegen
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/simulate"
@@ -179,16 +183,74 @@ func TestDecodePooled(t *testing.T) {
 	}
 }
 
+// pooledXi returns the program's xi for a point given in natural coordinates, and the log
+// Jacobian log |d theta / d xi| there, with theta = (pooled_mean, level effects) in
+// pooling units: xi = C' theta - C^-1 rhs, C the Cholesky factor of the precision
+// H = diag(prior precisions) + W'W / sd_term^2 and rhs = prior mean term + W'b / sd_term^2,
+// b the pooled coefficients in pooling units, as the program computes them.
+func pooledXi(t *testing.T, pd *pooledData, beta []float64, mean float64, effect, sdDim []float64, sdTerm float64) ([]float64, float64) {
+	t.Helper()
+	q := 1 + len(effect)
+	h := mat.NewSymDense(q, nil)
+	rhs := make([]float64, q)
+	tau2 := sdTerm * sdTerm
+	for i := range pd.pooled {
+		cols := []int{0}
+		for _, l := range pd.level[i] {
+			cols = append(cols, l)
+		}
+		b := beta[pd.pooled[i]-1] / pd.scale[i]
+		for _, a := range cols {
+			rhs[a] += b / tau2
+			for _, c := range cols {
+				if a <= c {
+					h.SetSym(a, c, h.At(a, c)+1/tau2)
+				}
+			}
+		}
+	}
+	h.SetSym(0, 0, h.At(0, 0)+1/(pd.meanPrior[1]*pd.meanPrior[1]))
+	rhs[0] += pd.meanPrior[0] / (pd.meanPrior[1] * pd.meanPrior[1])
+	for l, d := range pd.levelDim {
+		h.SetSym(l+1, l+1, h.At(l+1, l+1)+1/(sdDim[d-1]*sdDim[d-1]))
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(h) {
+		t.Fatal("the precision of theta is not positive definite")
+	}
+	var c mat.TriDense
+	ch.LTo(&c)
+	theta := mat.NewVecDense(q, append([]float64{mean}, effect...))
+	var v, ct mat.VecDense
+	if err := v.SolveVec(&c, mat.NewVecDense(q, rhs)); err != nil {
+		t.Fatal(err)
+	}
+	ct.MulVec(c.T(), theta)
+	xi := make([]float64, q)
+	logJ := 0.0
+	for i := range xi {
+		xi[i] = ct.AtVec(i) - v.AtVec(i)
+		logJ -= math.Log(c.At(i, i))
+	}
+	return xi, logJ
+}
+
 // TestPooledLogProbMatchesDirectModel checks the pooled program against
-// testdata/naive_pooled.stan, which writes the model row by row with each pooled
-// coefficient's truncated normal written out with Phi, at six points: a lower bound 0 on
-// m_tv, both bounds on m_search, price unbounded; points where a level scale or sd_term is
-// small, and one where the pooled means lie below the lower bounds.
+// testdata/naive_pooled.stan, which writes the model row by row in natural coordinates
+// (the level effects centred, each pooled coefficient's truncated normal written out with
+// Phi), at six points: a lower bound 0 on m_tv, both bounds on m_search, price unbounded;
+// points where a level scale or sd_term is small, and one where the pooled means lie below
+// the lower bounds. Without Jacobians both give the same log density up to one constant;
+// the program's Jacobian flag adds log |d beta / d beta_raw| + log |d theta / d xi|.
 func TestPooledLogProbMatchesDirectModel(t *testing.T) {
 	r := cmdstanRunner(t)
 	spec := pooledGoldenSpec()
 	p := render(t, spec)
 	d, err := newBLMData(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd, err := newPooledData(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,12 +261,21 @@ func TestPooledLogProbMatchesDirectModel(t *testing.T) {
 			rows[i] = append(rows[i], x[k][i])
 		}
 	}
-	pd, err := newPooledData(spec)
-	if err != nil {
-		t.Fatal(err)
+	dir := compileBoth(t, r, p.Code, "testdata/naive_pooled.stan")
+	withFlag := func(v int) []stanio.Var {
+		out := slices.Clone(p.Data)
+		for i := range out {
+			if out[i].Name == jacobianVar {
+				out[i].Value = v
+			}
+		}
+		return out
 	}
+	writeJSON(t, filepath.Join(dir, "ours-0.json"), withFlag(0))
+	writeJSON(t, filepath.Join(dir, "ours-1.json"), withFlag(1))
+	writeJSON(t, filepath.Join(dir, "naive.json"), append([]stanio.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...))
 	rng := rand.New(rand.NewPCG(5, 5))
-	var points [][]stanio.Var
+	var lp0Ours, lp0Naive float64
 	for i := range 6 {
 		beta := make([]float64, d.k)
 		for k := range beta {
@@ -221,28 +292,53 @@ func TestPooledLogProbMatchesDirectModel(t *testing.T) {
 		case 5:
 			mean = -1 // the pooled terms' means below m_tv's and m_search's lower bound 0
 		}
-		z := []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+		effect := make([]float64, len(pd.levelDim))
+		for l, dim := range pd.levelDim {
+			effect[l] = sdDim[dim-1] * rng.NormFloat64()
+		}
 		// Each pooled coefficient within a few sd_term of its mean, so that the naive
 		// program's Phi differences keep their digits.
 		for j, k := range spec.Pooling.Terms {
 			m := mean
-			for dim, l := range pd.level[j] {
-				m += sdDim[dim] * z[l-1]
+			for _, l := range pd.level[j] {
+				m += effect[l-1]
 			}
 			beta[k] = inside(pd.scale[j]*(m+sdTerm*rng.NormFloat64()), d.lb[k], d.ub[k], 0.1*pd.scale[j]*sdTerm)
 		}
-		points = append(points, []stanio.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: 0.2 + rng.Float64()},
-			{Name: "pooled_mean", Value: mean}, {Name: "sd_dim", Value: sdDim}, {Name: "z", Value: z},
-			{Name: "sd_term", Value: sdTerm}})
+		noise := 0.2 + rng.Float64()
+		xi, logJ := pooledXi(t, pd, beta, mean, effect, sdDim, sdTerm)
+		naivePoint := filepath.Join(dir, fmt.Sprintf("naive-point%d.json", i))
+		oursPoint := filepath.Join(dir, fmt.Sprintf("ours-point%d.json", i))
+		writeJSON(t, naivePoint, []stanio.Var{{Name: "beta", Value: beta}, {Name: "noise_sd", Value: noise},
+			{Name: "pooled_mean", Value: mean}, {Name: "sd_dim", Value: sdDim}, {Name: "pooled_effect", Value: effect}, {Name: "sd_term", Value: sdTerm}})
+		u := d.unconstrain(beta)
+		writeJSON(t, oursPoint, []stanio.Var{{Name: "beta_raw", Value: u}, {Name: "noise_sd", Value: noise},
+			{Name: "xi", Value: xi}, {Name: "sd_dim", Value: sdDim}, {Name: "sd_term", Value: sdTerm}})
+		a := logProbData(t, dir, "ours", oursPoint, "ours-0.json", false)[0]
+		b := logProbData(t, dir, "naive", naivePoint, "naive.json", false)[0]
+		if i == 0 {
+			lp0Ours, lp0Naive = a, b
+		}
+		if da, db := a-lp0Ours, b-lp0Naive; math.Abs(da-db) > 1e-8*math.Max(1, math.Abs(db)) {
+			t.Errorf("point %d: lp - lp(point 0) = %.12g (ours), %.12g (naive)", i, da, db)
+		}
+		withJ := logProbData(t, dir, "ours", oursPoint, "ours-1.json", false)[0]
+		want := logJ
+		for k := range u {
+			want += math.Log(d.betaDerivative(k, u[k]))
+		}
+		if got := withJ - a; math.Abs(got-want) > 1e-8*math.Max(1, math.Abs(want)) {
+			t.Errorf("point %d: the program's Jacobian adds %.12g; log |d beta / d beta_raw| + log |d theta / d xi| is %.12g", i, got, want)
+		}
 	}
-	compareBoundedLogProb(t, r, p.Code, "testdata/naive_pooled.stan", d, p.Data,
-		append([]stanio.Var{{Name: "X", Value: rows}, {Name: "y", Value: y}}, p.Data...), points)
 }
 
 // TestFitPooled fits the pooled example (156 weeks, four pooled terms over channel ×
-// campaign, known truth) with CmdStan, 4 chains of 500 + 500, and checks: every
-// coefficient's and noise_sd's 90% interval covers its truth but for at most one, max Rhat
-// over the pooling scales sd_* at most 1.01, and at most 1% divergent transitions.
+// campaign, known truth, the example config's priors) with CmdStan, 4 chains of 500 + 500,
+// and checks: the 90% intervals of the coefficients, noise_sd, pooled_mean and the level
+// effects cover their truth but for at most one, max Rhat over the pooling scales sd_* at
+// most 1.01, and at most 1.5% divergent transitions (seeds 1, 2, 3 and 123 left 10, 18, 7
+// and 11).
 func TestFitPooled(t *testing.T) {
 	r := cmdstanRunner(t)
 	spec, truth := pooledExampleSpec(t, 156)
@@ -254,13 +350,12 @@ func TestFitPooled(t *testing.T) {
 	if res.maxRhat > 1.01 {
 		t.Errorf("max Rhat over sd_* = %.4f; want <= 1.01", res.maxRhat)
 	}
-	if res.divergences > 20 {
-		t.Errorf("%d divergent transitions of 2000; want at most 20", res.divergences)
+	if res.divergences > 30 {
+		t.Errorf("%d divergent transitions of 2000; want at most 30", res.divergences)
 	}
 	want := map[string]float64{"noise_sd": truth.NoiseSD}
-	for name, v := range truth.Coefficients {
-		want[name] = v
-	}
+	maps.Copy(want, truth.Coefficients)
+	maps.Copy(want, truth.Pooled)
 	covered, checked := 0, 0
 	for j, name := range res.names {
 		w, ok := want[name]
@@ -274,11 +369,9 @@ func TestFitPooled(t *testing.T) {
 		}
 		slices.Sort(all)
 		lo, hi := summarise.Quantile(all, 0.05), summarise.Quantile(all, 0.95)
-		t.Logf("%-18s truth %8.4g, 90%% interval [%8.4g, %8.4g]", name, w, lo, hi)
+		t.Logf("%-32s truth %8.4g, 90%% interval [%8.4g, %8.4g]", name, w, lo, hi)
 		if w >= lo && w <= hi {
 			covered++
-		} else if _, pooled := truth.Coefficients[name]; pooled && strings.HasPrefix(name, "m_") {
-			t.Logf("  %s misses", name)
 		}
 	}
 	if checked != len(want) {
@@ -286,15 +379,5 @@ func TestFitPooled(t *testing.T) {
 	}
 	if covered < checked-1 {
 		t.Errorf("90%% intervals cover %d of %d true values; want all but at most one", covered, checked)
-	}
-	for j, name := range res.names {
-		if name == ingest.PooledMeanName || strings.HasPrefix(name, "pooled_effect[") {
-			var all []float64
-			for _, c := range res.cols[j] {
-				all = append(all, c...)
-			}
-			m, sd := meanSD(all)
-			t.Logf("%-32s truth %6.3g, posterior %6.3g ± %.3g", name, truth.Pooled[name], m, sd)
-		}
 	}
 }

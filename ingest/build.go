@@ -648,7 +648,7 @@ func (b *builder) priors(s *Spec) error {
 		}
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
 	}
-	if !cfg.Priors.UseDefaults {
+	if !cfg.Priors.UseDefaults && !cfg.Pooled() { // a pooled model's are checked with its map (poolingPriors)
 		errs = append(errs, b.derivedPriors(s))
 	}
 	return errors.Join(errs...)

@@ -333,6 +333,29 @@ func (b *builder) poolingPriors(s *Spec, p *Pooling) error {
 	for _, k := range p.Terms {
 		s.Priors[k] = p.MeanPrior
 	}
+	if b.cfg.Priors.UseDefaults {
+		return nil
+	}
+	var missing []string
+	for k, t := range s.Terms {
+		if s.Priors[k].Default && !pooled[t.Name] {
+			missing = append(missing, t.Name)
+		}
+	}
+	if p.MeanPrior.Default {
+		missing = append(missing, PooledMeanName+" (or the pooled terms)")
+	}
+	for d, dim := range p.Dims {
+		if p.DimSD[d].Default {
+			missing = append(missing, PooledDimSDName(dim.Name))
+		}
+	}
+	if p.TermSD.Default {
+		missing = append(missing, PooledTermSDName)
+	}
+	if len(missing) > 0 {
+		return b.configErr("priors.use_defaults", "`priors.use_defaults` is false, so every parameter needs a prior in `priors.overrides`; missing: %s", strings.Join(missing, ", "))
+	}
 	return nil
 }
 

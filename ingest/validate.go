@@ -333,6 +333,9 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 	if !c.Priors.UseDefaults && params != nil {
 		var missing []string
 		for _, p := range append(append(slices.Clone(params), NoiseSDName), estimated...) {
+			if c.Pooled() && slices.Contains(coefs, p) {
+				continue // which terms are pooled is known from the map: BuildSpec checks them
+			}
 			if !covered[p] {
 				missing = append(missing, p)
 			}

@@ -126,7 +126,17 @@ pooling:
   map_path: pooling_map.csv   # columns term, channel, campaign; relative to this file
   grouping_vars: [channel, campaign]
 priors:
-  use_defaults: true      # pooled_mean normal(0, 5 u), sd_channel, sd_campaign, sd_term half_normal(0, u)
+  use_defaults: true      # the other terms: normal(0, 5) on the standardised scale
+  # Four coefficients say little about the pooling scales, so their priors matter: the
+  # defaults (pooled_mean normal(0, 5 u), sd_* half_normal(0, u), u = the largest
+  # sd(y)/sd(x) of the pooled terms, about 21 here) let sd_term grow until, with the lower
+  # bounds at 0, pooled_mean wanders far below 0 (a truncated normal with a low mean is an
+  # exponential-like prior near the bound). In KPI units per thousand spent:
+  overrides:
+    - { parameter: pooled_mean, mean: 0, sd: 20 }
+    - { parameter: sd_channel, mean: 0, sd: 5 }
+    - { parameter: sd_campaign, mean: 0, sd: 5 }
+    - { parameter: sd_term, mean: 0, sd: 2 }
 boundaries:
   overrides:              # media cannot reduce the KPI; each pooled coefficient is bounded
     - { parameter: m_tv_brand, lower: 0 }

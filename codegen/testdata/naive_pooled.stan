@@ -1,7 +1,9 @@
 // Reference for TestPooledLogProbMatchesDirectModel: the pooled single-market model
-// written the direct way, y ~ normal(X beta, noise_sd) row by row, each pooled coefficient
-// a normal truncated to [lb, ub] with its normaliser written with Phi, with the same data
-// and parameters as pooled.stan (plus X and y). Its log density must equal the template's.
+// written the direct way, y ~ normal(X beta, noise_sd) row by row, each level effect
+// normal(0, sd_dim) (the same distribution as sd_dim * z with z ~ normal(0, 1)), each
+// pooled coefficient a normal truncated to [lb, ub] with its normaliser written with Phi,
+// with the same data as pooled.stan (plus X and y) and its parameters in their natural
+// coordinates. Its log density must equal the template's without Jacobians.
 data {
   int<lower=1> N;
   int<lower=1> K;
@@ -44,7 +46,7 @@ parameters {
   real<lower=0> noise_sd;
   real pooled_mean;
   vector<lower=0>[D] sd_dim;
-  vector[L] z;
+  vector[L] pooled_effect;
   real<lower=0> sd_term;
 }
 model {
@@ -56,7 +58,7 @@ model {
       // In original pooling units: beta[k] / pooled_scale[p] ~ normal(m, sd_term) on [lb, ub] / pooled_scale[p].
       real m = pooled_mean;
       for (d in 1:D) {
-        m += sd_dim[d] * z[level[p, d]];
+        m += pooled_effect[level[p, d]];
       }
       real b = beta[k] / pooled_scale[p];
       real lo = lb[k] / pooled_scale[p];
@@ -77,7 +79,9 @@ model {
     target += normal_lpdf(sd_dim[d] | sd_dim_prior_mean[d], sd_dim_prior_sd[d]);
   }
   target += normal_lpdf(sd_term | sd_term_prior_mean, sd_term_prior_sd);
-  target += normal_lpdf(z | 0, 1);
+  for (l in 1:L) {
+    target += normal_lpdf(pooled_effect[l] | 0, sd_dim[level_dim[l]]);
+  }
   for (i in 1:N) {
     target += normal_lpdf(y[i] | X[i] * beta, noise_sd);
   }

@@ -3,14 +3,18 @@
 //
 // Gaussian linear model on the standardised design, likelihood from sufficient statistics
 // (as the single-market program: ||y* - X* beta||^2 = ||Qty - R beta||^2 + rss_ls), with
-// the P pooled coefficients beta[pooled_idx[p]] partially pooled. In pooling units (one
-// unit is pooled_unit original units, see the data JSON's pooled_scale), pooled term p
-// with level l_d(p) in each dimension d has mean
-//   m_p = pooled_mean + sum_d sd_dim[d] * z[l_d(p)],   z ~ normal(0, 1)
+// the P pooled coefficients beta[pooled_idx[p]] partially pooled. In pooling units (the
+// standardised coefficient of pooled term p is pooled_scale[p] per pooling unit), pooled
+// term p with level l_d(p) in each dimension d has mean
+//   m_p = pooled_mean + sum_d pooled_effect[l_d(p)],   pooled_effect[l] = sd_dim[d] * z[l],
+//   z ~ normal(0, 1)
 // and its standardised coefficient beta[pooled_idx[p]] ~ normal(pooled_scale[p] * m_p,
 // pooled_scale[p] * sd_term) truncated to [lb, ub], with the exact normaliser. The other
 // coefficients keep normal(prior_mean, prior_sd). beta is sampled as beta_raw (see
-// bounded_coefficients). Stan samples; dsamstan derives every output in Go.
+// bounded_coefficients); theta = (pooled_mean, pooled_effect) as xi, whitened by theta's
+// normal conditional posterior given beta, sd_dim and sd_term (truncation aside), so that
+// neither a small sd_term nor a small sd_dim makes a funnel. Stan samples; dsamstan
+// derives every output in Go.
 functions {
   // Coefficient k from its unconstrained value u[k] + shift[k], in units of scale[k]:
   //   no bound          centre + scale * u
@@ -136,21 +140,47 @@ data {
 }
 transformed data {
   vector[K] beta_shift = bounded_shift(lb, ub, beta_centre, beta_scale);
+  // W: row p is pooled term p's design in theta = (pooled_mean, level effects).
+  matrix[P, 1 + L] W = rep_matrix(0, P, 1 + L);
+  for (p in 1:P) {
+    W[p, 1] = 1;
+    for (d in 1:D) {
+      W[p, 1 + level[p, d]] = 1;
+    }
+  }
+  matrix[1 + L, 1 + L] WtW = crossprod(W);
 }
 parameters {
   vector[K] beta_raw;
   real<lower=0> noise_sd;
-  real pooled_mean;
+  vector[1 + L] xi;                            // theta whitened by its conditional posterior
   vector<lower=0>[D] sd_dim;
-  vector[L] z;
   real<lower=0> sd_term;
 }
 transformed parameters {
   vector[K] beta = bounded_coefficients(beta_raw, beta_shift, lb, ub, beta_centre, beta_scale);
+  real pooled_mean;
+  vector[L] pooled_effect;
+  real log_jacobian_theta;
+  {
+    // theta = (pooled_mean, level effects) given the pooled coefficients b (in pooling
+    // units), sd_dim and sd_term is normal with precision H = prior + W'W / sd_term^2
+    // (truncation aside); theta = mean + chol(H)^-T xi.
+    vector[P] b = beta[pooled_idx] ./ pooled_scale;
+    vector[1 + L] prec_prior = append_row(1 / square(pooled_mean_prior_sd), 1 ./ square(sd_dim[level_dim]));
+    matrix[1 + L, 1 + L] H = add_diag(WtW / square(sd_term), prec_prior);
+    vector[1 + L] rhs = W' * b / square(sd_term);
+    rhs[1] += pooled_mean_prior_mean / square(pooled_mean_prior_sd);
+    matrix[1 + L, 1 + L] C = cholesky_decompose(H);
+    vector[1 + L] theta = mdivide_right_tri_low((mdivide_left_tri_low(C, rhs) + xi)', C)';
+    pooled_mean = theta[1];
+    pooled_effect = theta[2:(1 + L)];
+    log_jacobian_theta = -sum(log(diagonal(C)));
+  }
 }
 model {
   if (jacobian == 1) {
-    target += bounded_log_jacobian(beta_raw, beta_shift, lb, ub, beta_scale);
+    target += bounded_log_jacobian(beta_raw, beta_shift, lb, ub, beta_scale) + log_jacobian_theta;
   }
   beta[other_idx] ~ normal(prior_mean[other_idx], prior_sd[other_idx]);
   if (prior_family_noise_sd == 0) {
@@ -161,9 +191,9 @@ model {
   pooled_mean ~ normal(pooled_mean_prior_mean, pooled_mean_prior_sd);
   sd_dim ~ normal(sd_dim_prior_mean, sd_dim_prior_sd);
   sd_term ~ normal(sd_term_prior_mean, sd_term_prior_sd);
-  z ~ std_normal();
+  pooled_effect ~ normal(0, sd_dim[level_dim]);
   {
-    vector[L] effect = sd_dim[level_dim] .* z;
+    vector[L] effect = pooled_effect;
     vector[P] m = rep_vector(pooled_mean, P);
     for (p in 1:P) {
       for (d in 1:D) {
@@ -180,8 +210,4 @@ model {
   // Gaussian log likelihood of all N rows, constants dropped.
   target += -N * log(noise_sd)
             - (dot_self(Qty - R * beta) + rss_ls) / (2 * square(noise_sd));
-}
-generated quantities {
-  // Each level's effect on its terms' mean, in pooling units.
-  vector[L] pooled_effect = sd_dim[level_dim] .* z;
 }
