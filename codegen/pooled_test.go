@@ -195,10 +195,7 @@ func pooledXi(t *testing.T, pd *pooledData, beta []float64, mean float64, effect
 	rhs := make([]float64, q)
 	tau2 := sdTerm * sdTerm
 	for i := range pd.pooled {
-		cols := []int{0}
-		for _, l := range pd.level[i] {
-			cols = append(cols, l)
-		}
+		cols := append([]int{0}, pd.level[i]...)
 		b := beta[pd.pooled[i]-1] / pd.scale[i]
 		for _, a := range cols {
 			rhs[a] += b / tau2
@@ -337,8 +334,8 @@ func TestPooledLogProbMatchesDirectModel(t *testing.T) {
 // campaign, known truth, the example config's priors) with CmdStan, 4 chains of 500 + 500,
 // and checks: the 90% intervals of the coefficients, noise_sd, pooled_mean and the level
 // effects cover their truth but for at most one, max Rhat over the pooling scales sd_* at
-// most 1.01, and at most 1.5% divergent transitions (seeds 1, 2, 3 and 123 left 10, 18, 7
-// and 11).
+// most 1.01, and at most 0.5% divergent transitions (seeds 1, 2, 3 and 123 left 0, 0, 3
+// and 1).
 func TestFitPooled(t *testing.T) {
 	r := cmdstanRunner(t)
 	spec, truth := pooledExampleSpec(t, 156)
@@ -350,8 +347,8 @@ func TestFitPooled(t *testing.T) {
 	if res.maxRhat > 1.01 {
 		t.Errorf("max Rhat over sd_* = %.4f; want <= 1.01", res.maxRhat)
 	}
-	if res.divergences > 30 {
-		t.Errorf("%d divergent transitions of 2000; want at most 30", res.divergences)
+	if res.divergences > 10 {
+		t.Errorf("%d divergent transitions of 2000; want at most 10", res.divergences)
 	}
 	want := map[string]float64{"noise_sd": truth.NoiseSD}
 	maps.Copy(want, truth.Coefficients)

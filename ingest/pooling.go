@@ -362,11 +362,10 @@ func (b *builder) poolingPriors(s *Spec, p *Pooling) error {
 // pooledPriorRows lists the prior rows of a pooled model's own parameters (see PriorTable).
 func (c *Config) pooledPriorRows(s *Spec, source func(name, origin, rule string) string, origin func(string) string) []PriorRow {
 	p := s.Pooling
-	var names []string
-	for _, k := range p.Terms {
-		names = append(names, s.Terms[k].Name)
-	}
 	meanSrc := source(PooledMeanName, p.MeanPrior.Origin, fmt.Sprintf("default: normal(0, %d·u), u = the largest sd(y)/sd(x) of the pooled terms", defaultPriorSD))
+	if meanSrc == "" { // set by the pooled terms' entries, not by pooled_mean's
+		meanSrc = "priors.overrides of the pooled terms (their prior becomes pooled_mean's)"
+	}
 	rows := []PriorRow{{Parameter: PooledMeanName, Kind: KindPooled, Family: "normal", Mean: p.MeanPrior.Mean, SD: p.MeanPrior.SD,
 		Lower: math.Inf(-1), Upper: math.Inf(1), PriorSource: meanSrc, BoundSource: "default: unbounded", Source: origin(p.MeanPrior.Origin)}}
 	scale := func(name string, pr Prior) PriorRow {
