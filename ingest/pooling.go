@@ -158,6 +158,9 @@ func (c *Config) validatePooling(v *validator, f *Formula) {
 	if est := c.EstimatedTransformParams(f); len(est) > 0 {
 		v.add("pooling.enabled", "a pooled model cannot estimate media transforms yet (the transforms section estimates %s); fix those parameters (numbers instead of estimate), or switch pooling off", showList(est))
 	}
+	if c.Fit.MAP() {
+		v.add("fit.method", "`fit.method` is optimise, but a pooled model has no MAP: its density grows without bound as sd_term and the level scales shrink to 0 with the coefficients on their pooled means; use mcmc, laplace or pathfinder")
+	}
 	if c.Priors.FromOLS {
 		v.add("priors.from_ols", "`priors.from_ols` is true, but a pooled model replaces the pooled terms' priors; set it to false")
 	}

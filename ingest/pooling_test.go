@@ -172,6 +172,8 @@ func TestPoolingRefusals(t *testing.T) {
 			`run.yaml:7:3: pooling map "nomap.csv" not found`},
 		{"estimated transforms", pooledYAML("transforms:\n  m_tv_b:\n    saturation: { type: hill, half_saturation: estimate, shape: 1 }\n"), pooledMap,
 			"a pooled model cannot estimate media transforms yet (the transforms section estimates half_saturation[m_tv_b])"},
+		{"MAP", pooledYAML("fit: { method: optimise }\n"), pooledMap,
+			"run.yaml:9:8: `fit.method` is optimise, but a pooled model has no MAP"},
 		{"grouping var named term", strings.Replace(pooledYAML(""), "[channel, campaign]", "[term, channel]", 1), pooledMap,
 			"`pooling.grouping_vars[0]` is \"term\", the map's column of term names"},
 	} {
