@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -201,5 +202,27 @@ func TestPoolingPriorTable(t *testing.T) {
 		"pooled_mean:pooled:normal", "sd_channel:pooled:half_normal", "sd_campaign:pooled:half_normal", "sd_term:pooled:half_normal"}
 	if !slices.Equal(got, want) {
 		t.Errorf("PriorTable = %v\nwant %v", got, want)
+	}
+}
+
+// TestPoolingResolvedYAML: the resolved config keeps the pooling section, map_path made
+// absolute, and parses again to the same section.
+func TestPoolingResolvedYAML(t *testing.T) {
+	writeAll(t, map[string]string{"data.csv": pooledData, "map.csv": pooledMap, "run.yaml": pooledYAML("")})
+	cfg, err := LoadConfig("run.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.ResolvedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseConfig(out, "resolved.yaml")
+	if err != nil {
+		t.Fatalf("the resolved config does not parse: %v\n%s", err, out)
+	}
+	if !filepath.IsAbs(again.Pooling.MapPath) || again.Pooling.MapPath != cfg.Pooling.MapPath ||
+		!slices.Equal(again.Pooling.GroupingVars, []string{"channel", "campaign"}) || again.Model.Type != "pooled" {
+		t.Errorf("resolved pooling = %+v, type %s; want %+v, pooled", *again.Pooling, again.Model.Type, *cfg.Pooling)
 	}
 }
