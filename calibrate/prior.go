@@ -20,6 +20,9 @@ import (
 // response would need the transformed columns at each drawn value.
 func Check(spec *ingest.Spec) error {
 	var errs []error
+	if spec.Pooling != nil {
+		errs = append(errs, errors.New("calibrate: `pooling.enabled` is true; calibration cannot draw a pooled model's truth yet (it draws each coefficient from its own prior): switch pooling off to calibrate this design"))
+	}
 	for _, t := range spec.Transforms {
 		var keys []string
 		if t.DecayPrior != nil {

@@ -287,3 +287,11 @@ func TestCheckRefusesEstimatedTransforms(t *testing.T) {
 		t.Errorf("Check names the fixed transform of x2: %v", err)
 	}
 }
+
+func TestCheckRefusesPooling(t *testing.T) {
+	spec := testSpec(testDesign{noise: halfNormal5})
+	spec.Pooling = &ingest.Pooling{}
+	if err := Check(spec); err == nil || !strings.Contains(err.Error(), "`pooling.enabled` is true") {
+		t.Errorf("Check(pooled) = %v; want pooling refused", err)
+	}
+}

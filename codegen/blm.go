@@ -143,6 +143,16 @@ func newBLMData(spec *ingest.Spec) (*blmData, error) {
 		noiseFlag: pop.noiseFlag, noiseA: pop.noiseA, noiseB: pop.noiseB,
 		params: append(pop.params, pop.noise),
 	}
+	if spec.Pooling != nil {
+		// beta_raw of a pooled term is placed by the pooled prior's marginal.
+		pd, err := newPooledData(spec)
+		if err != nil {
+			return nil, err
+		}
+		for i, k := range spec.Pooling.Terms {
+			d.priorMean[k], d.priorSD[k] = pd.approxPrior(i)
+		}
+	}
 	x, y := standardise(spec)
 	d.stats = newSuffStats(x, y)
 	var err error

@@ -98,7 +98,8 @@ type Param struct {
 func (p Param) Unscale(v float64) float64 { return p.Shift + p.Scale*v }
 
 // Render renders the Stan program and data for spec: the single-market program
-// (BLMTemplate) without grouping factors, the panel program (HierTemplate) with them.
+// (BLMTemplate) without grouping factors, the pooled program (PooledTemplate) for a
+// spec with Pooling, the panel program (HierTemplate) with grouping factors.
 // Templates are read from fsys (stan/*.stan.tmpl), or from the built-in templates.FS
 // when fsys is nil.
 func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error) {
@@ -111,6 +112,9 @@ func Render(ctx context.Context, fsys fs.FS, spec *ingest.Spec) (*Program, error
 	t, err := parseTemplates(fsys)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Pooling != nil {
+		return renderPooled(t, spec) // it refuses grouping factors
 	}
 	if len(spec.Groups) > 0 {
 		if hasEstimatedTransforms(spec) {

@@ -64,6 +64,7 @@ func goldenCases() []goldenCase {
 		{"panel-brands-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true, correlated: true})},
 		{"panel-2-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26})},
 		{"panel-2-correlated-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26, correlated: true})},
+		{"pooled", pooledGoldenSpec()},
 	}
 }
 

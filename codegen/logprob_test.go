@@ -122,7 +122,7 @@ func logProbData(t *testing.T, dir, model, point, data string, jacobian bool) []
 	vals := make([]float64, len(recs[1]))
 	for i, s := range recs[1] {
 		if vals[i], err = strconv.ParseFloat(s, 64); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: value %d: %v", out, i, err)
 		}
 	}
 	return vals

@@ -26,6 +26,16 @@ func SamplerScales(spec *ingest.Spec) map[string]Param {
 			out[name] = Param{Name: name, Scale: scale}
 		}
 	}
+	if spec.Pooling != nil {
+		u := pooledUnit(spec)
+		names := []string{ingest.PooledMeanName, ingest.PooledTermSDName}
+		for _, d := range spec.Pooling.Dims {
+			names = append(names, ingest.PooledDimSDName(d.Name))
+		}
+		for _, name := range names {
+			out[name] = Param{Name: name, Scale: u}
+		}
+	}
 	for _, tr := range spec.Transforms {
 		add := func(kind string, prior *ingest.TransformPrior, scale float64) {
 			if prior != nil {

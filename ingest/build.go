@@ -461,6 +461,14 @@ func (b *builder) spec() (*Spec, error) {
 	if err := b.priors(s); err != nil {
 		return nil, err
 	}
+	if b.cfg.Pooled() {
+		if s.Pooling, err = b.readPoolingMap(s); err != nil {
+			return nil, err
+		}
+		if err := b.poolingPriors(s, s.Pooling); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -615,6 +623,9 @@ func (b *builder) priors(s *Spec) error {
 			s.NoiseSD = NoisePrior{Family: NoiseNormal, Mean: *o.Mean, SD: *o.SD, Origin: OriginOverride}
 			continue
 		}
+		if slices.Contains(cfg.PooledParams(), o.Parameter) {
+			continue // set with the pooling map (see poolingPriors)
+		}
 		if r, ok := scaleByName[o.Parameter]; ok {
 			s.Groups[r.g].SDPriors[r.j] = Prior{Mean: *o.Mean, SD: *o.SD, Origin: OriginOverride}
 			continue
@@ -637,7 +648,7 @@ func (b *builder) priors(s *Spec) error {
 		}
 		s.Bounds[k] = Bound{Lower: o.Lower, Upper: o.Upper}
 	}
-	if !cfg.Priors.UseDefaults {
+	if !cfg.Priors.UseDefaults && !cfg.Pooled() { // a pooled model's are checked with its map (poolingPriors)
 		errs = append(errs, b.derivedPriors(s))
 	}
 	return errors.Join(errs...)

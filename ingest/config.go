@@ -40,9 +40,10 @@ type Config struct {
 	// lacks, say) point into this file.
 	Allocation *optimise.Scenario `yaml:"allocation,omitempty"`
 
+	// Pooling is the pooled model's section (see pooling.go), nil when the file has none.
+	Pooling *PoolingConfig `yaml:"pooling,omitempty"`
 	// DSAMbayes sections for features dsamstan does not have, accepted while they are
 	// switched off (see ported.go); nil when the file has none.
-	Pooling        *PoolingConfig        `yaml:"pooling,omitempty"`
 	TimeComponents *TimeComponentsConfig `yaml:"time_components,omitempty"`
 	Forecast       *ForecastConfig       `yaml:"forecast,omitempty"`
 	Security       *SecurityConfig       `yaml:"security,omitempty"`
@@ -100,8 +101,9 @@ type ModelConfig struct {
 	Name string `yaml:"name"`
 	// Formula is the model formula (see ParseFormula).
 	Formula string `yaml:"formula"`
-	// Type is auto, blm, re or cre; ParseConfig resolves auto (cre when cre.enabled, re when
-	// the formula has group terms, blm otherwise).
+	// Type is auto, blm, re, cre or pooled; ParseConfig resolves auto (pooled when
+	// pooling.enabled, cre when cre.enabled, re when the formula has group terms, blm
+	// otherwise).
 	Type string `yaml:"type"`
 	// Scale standardises response and predictors before sampling (see Scaling).
 	Scale bool `yaml:"scale"`
@@ -311,7 +313,7 @@ func (e *ConfigError) Unwrap() []error {
 // Allowed values of the enumerated keys.
 var (
 	naActions   = []string{"omit", "error"}
-	modelTypes  = []string{"auto", "blm", "re", "cre"}
+	modelTypes  = []string{"auto", "blm", "re", "cre", "pooled"}
 	kpiTypes    = []string{"revenue", "subscriptions"}
 	reParams    = []string{"auto", "integrated", "centered", "noncentered"}
 	fitMethods  = []string{"mcmc", "optimise", "laplace", "pathfinder"}
@@ -528,6 +530,7 @@ func (c *Config) applyDefaults() {
 	c.holidayDefaults()
 	c.forecastDefaults()
 	c.dictionaryDefaults()
+	c.poolingDefaults()
 	c.Fit.Method = normalise("fit.method", c.Fit.Method)
 	c.Model.RandomEffects.Parameterization = normalise("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization)
 }
@@ -545,6 +548,8 @@ func (c *Config) resolvedType(f *Formula) string {
 	switch {
 	case c.Model.Type != "auto":
 		return c.Model.Type
+	case c.Pooled():
+		return "pooled"
 	case c.CRE.Enabled:
 		return "cre"
 	case f != nil && len(f.Bars) > 0:

@@ -173,7 +173,8 @@ func TestBadConfigs(t *testing.T) {
 			yaml: head + "pooling: {enabled: true}\nforecast:\n  enabled: true\nsecurity:\n  allow_unsafe_formula: true\n" +
 				"time_components:\n  enabled: true\n  holidays:\n    enabled: true\n    calendar_path: nope.csv\n" +
 				"diagnostics:\n  identifiability: {enabled: true}\n  model_selection:\n    enabled: true\n  time_series_selection:\n    enabled: true\n",
-			wantErr: "ingest: testdata/bad.yaml:5:11: `pooling.enabled` is true, but dsamstan has no pooled models; model groups with group terms such as (1 | market) instead; set it to false (or remove the section)\n" +
+			wantErr: "ingest: testdata/bad.yaml:5:1: `pooling.map_path` is missing; set it to the CSV that gives each pooled term's level in each dimension (columns term and those of `pooling.grouping_vars`), relative to the config's folder\n" +
+				"ingest: testdata/bad.yaml:5:1: `pooling.grouping_vars` is empty; list the map's dimension columns, e.g. [channel, campaign]\n" +
 				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true but `forecast.plan_path` is not set; name the media plan CSV (relative to the config's folder)\n" +
 				"ingest: testdata/bad.yaml:7:3: `forecast.enabled` is true but `data.date_var` is not set; a plan's weeks continue the data's dates, so name the date column\n" +
 				"ingest: testdata/bad.yaml:9:3: `security.allow_unsafe_formula` is true, but dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead; set it to false (or remove the section)\n" +
@@ -201,8 +202,8 @@ func TestBadConfigs(t *testing.T) {
 		},
 		{
 			name:    "key inside a switched-off section",
-			yaml:    head + "pooling:\n  enabled: false\n  grouping_vars: [market]\n",
-			wantErr: "ingest: testdata/bad.yaml:7:3: `pooling.grouping_vars` is a DSAMbayes setting that dsamstan does not read (dsamstan has no pooled models; model groups with group terms such as (1 | market) instead); only `pooling.enabled: false` is accepted in this section; remove it",
+			yaml:    head + "security:\n  allow_unsafe_formula: false\n  level: 2\n",
+			wantErr: "ingest: testdata/bad.yaml:7:3: `security.level` is a DSAMbayes setting that dsamstan does not read (dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead); only `security.allow_unsafe_formula: false` is accepted in this section; remove it",
 		},
 		{
 			name:    "date_format directive",
@@ -251,7 +252,7 @@ func TestBadConfigs(t *testing.T) {
 			yaml: "data:\n  path: data.csv\n  na_action: drop\nmodel:\n  formula: kpi ~ m_tv\n  type: pooled\n  kpi_type: units\n" +
 				"fit:\n  method: vb\ndiagnostics:\n  policy_mode: lenient\noutputs:\n  layout: nested\npriors:\n  noise_sd: {family: cauchy, sd: 1}\n",
 			wantErr: "ingest: testdata/bad.yaml:3:3: `data.na_action` is \"drop\"; must be one of omit, error\n" +
-				"ingest: testdata/bad.yaml:6:3: `model.type` is \"pooled\"; dsamstan does not support pooled models (must be one of auto, blm, re, cre)\n" +
+				"ingest: testdata/bad.yaml:6:3: `model.type` is pooled but `pooling.enabled` is not true; add a pooling section with enabled: true, map_path and grouping_vars\n" +
 				"ingest: testdata/bad.yaml:7:3: `model.kpi_type` is \"units\"; must be one of revenue, subscriptions\n" +
 				"ingest: testdata/bad.yaml:9:3: `fit.method` is \"vb\"; must be one of mcmc, optimise, laplace, pathfinder\n" +
 				"ingest: testdata/bad.yaml:11:3: `diagnostics.policy_mode` is \"lenient\"; must be one of explore, publish, strict\n" +

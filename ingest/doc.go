@@ -14,7 +14,7 @@
 // rest of the file (both with package internal/strictyaml), so its problems are in the same
 // *ConfigError, with their positions and keys under allocation.
 //
-// DSAMbayes sections for features dsamstan lacks (pooling, security,
+// DSAMbayes sections for features dsamstan lacks (security,
 // diagnostics.model_selection) are accepted while
 // switched off, so ported configs load unchanged; the key that switches one on is refused at
 // its line, saying what is missing. time_components.holidays, when switched on, generates
@@ -151,6 +151,15 @@
 // the DSAMbayes tutorial: fewer than 4 groups (the group scales follow their priors),
 // groups with fewer than 5 rows per group-varying term, and a group-varying slope whose
 // variable is constant within a group.
+//
+// # Pooled models
+//
+// pooling.enabled (model.type pooled) makes a one-market model whose media terms listed in
+// the map file pooling.map_path (a column term and one per pooling.grouping_vars entry)
+// have their coefficients partially pooled across those dimensions (see Pooling). The map
+// is read by BuildSpec and refused at its lines; the pooled terms' own priors are replaced
+// by the pooled prior, whose parameters pooled_mean, sd_<dimension> and sd_term take
+// priors.overrides like any other (see poolingPriors for the defaults).
 //
 // CRE (Mundlak): for each cre.vars entry the mean within the CRE group is joined onto every
 // row as the population term cre_mean_<var> (prefix cre.prefix), with default priors and

@@ -7,16 +7,11 @@ import (
 	"github.com/dsamstan/dsamstan/internal/strictyaml"
 )
 
-// DSAMbayes runner configs carry sections for features dsamstan does not have (pooled
-// models, managed holidays, identifiability and model-selection gates). So that
+// DSAMbayes runner configs carry sections for features dsamstan does not have (formula
+// safety, managed holidays, identifiability and model-selection gates). So that
 // such a config runs without edits, each section is accepted while it is switched off or
 // holds its defaults; switching the feature on is refused at the key that does it, saying
 // what is missing.
-
-// PoolingConfig is DSAMbayes's pooled-model section; only `enabled: false` is accepted.
-type PoolingConfig struct {
-	Enabled bool `yaml:"enabled"`
-}
 
 // SecurityConfig is DSAMbayes's formula-safety section. dsamstan's formula grammar is
 // fixed, so only `allow_unsafe_formula: false` is accepted.
@@ -64,7 +59,6 @@ type HolidaysConfig struct {
 // switchedOff are the sections reduced to a switch: the key that switches each on and
 // what dsamstan lacks for it.
 var switchedOff = []struct{ section, key, missing string }{
-	{"pooling", "enabled", "dsamstan has no pooled models; model groups with group terms such as (1 | market) instead"},
 	{"security", "allow_unsafe_formula", "dsamstan's formula grammar is fixed and cannot be relaxed; put a transformed term in a data column instead"},
 	{"diagnostics.model_selection", "enabled", "dsamstan has no model-selection settings yet"},
 }
@@ -85,9 +79,6 @@ func switchedOffKey(key string) (string, bool) {
 // checks data.date_format.
 func (c *Config) validatePorted(v *validator) {
 	on := map[string]bool{}
-	if c.Pooling != nil {
-		on["pooling"] = c.Pooling.Enabled
-	}
 	if c.Security != nil {
 		on["security"] = c.Security.AllowUnsafeFormula
 	}

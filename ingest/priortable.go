@@ -15,9 +15,11 @@ type PriorRow struct {
 	// sd_<factor index>[term], or an estimated transform parameter (adstock_decay[m_tv],
 	// half_saturation[m_tv], hill_shape[m_tv]).
 	Parameter string
-	// Kind is intercept, coefficient, noise, group_scale or transform.
+	// Kind is intercept, coefficient, noise, group_scale, transform or pooled (pooled_mean,
+	// sd_<dimension>, sd_term).
 	Kind string
-	// Family is normal, or for a scale (noise_sd, sd_*) half_normal (a normal truncated at
+	// Family is normal, pooled for a pooled term (Mean and SD are then pooled_mean's), or
+	// for a scale (noise_sd, sd_*) half_normal (a normal truncated at
 	// 0; Mean is its location) or lognormal_ms (Mean and SD on the natural scale). A
 	// transform parameter's is its prior's family with _ms: beta_ms, lognormal_ms or
 	// gamma_ms, Mean and SD being the prior's mean and sd on the natural scale (in the
@@ -41,10 +43,12 @@ const (
 	KindNoise       = "noise"
 	KindGroupScale  = "group_scale"
 	KindTransform   = "transform"
+	KindPooled      = "pooled"
 )
 
 // PriorTable lists the effective prior and bounds of every parameter of s, built from c:
-// the population terms in design order, noise_sd, the group scales factor by factor, then
+// the population terms in design order, noise_sd, a pooled model's pooled_mean, sd_<dim>
+// and sd_term, the group scales factor by factor, then
 // the estimated transform parameters transform by transform (decay, half_saturation,
 // shape).
 func (c *Config) PriorTable(s *Spec) []PriorRow {
@@ -78,8 +82,24 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 		return o
 	}
 	var rows []PriorRow
+	pooled := map[int]bool{}
+	if s.Pooling != nil {
+		for _, k := range s.Pooling.Terms {
+			pooled[k] = true
+		}
+	}
 	for k, t := range s.Terms {
 		p, b := s.Priors[k], s.Bounds[k]
+		if pooled[k] {
+			r := PriorRow{Parameter: t.Name, Kind: KindCoefficient, Family: "pooled", Mean: p.Mean, SD: p.SD, Lower: b.Lower, Upper: b.Upper,
+				PriorSource: "pooled: normal(pooled_mean + level effects, sd_term) truncated to the bounds; mean and sd shown are pooled_mean's prior",
+				BoundSource: "default: unbounded", Source: origin(p.Origin)}
+			if src, ok := bound[t.Name]; ok {
+				r.BoundSource = src
+			}
+			rows = append(rows, r)
+			continue
+		}
 		r := PriorRow{Parameter: t.Name, Kind: KindCoefficient, Family: "normal", Mean: p.Mean, SD: p.SD, Lower: b.Lower, Upper: b.Upper,
 			PriorSource: source(t.Name, p.Origin, fmt.Sprintf("default: normal(0, %d·sd(y)/sd(x))", defaultPriorSD)),
 			BoundSource: "default: unbounded", Source: origin(p.Origin)}
@@ -102,6 +122,9 @@ func (c *Config) PriorTable(s *Spec) []PriorRow {
 		noise.PriorSource = "priors.noise_sd"
 	}
 	rows = append(rows, noise)
+	if s.Pooling != nil {
+		rows = append(rows, c.pooledPriorRows(s, source, origin)...)
+	}
 	for _, g := range s.Groups {
 		for j, k := range g.Terms {
 			name := GroupScaleName(g.Index, s.Terms[k].Name)

@@ -55,6 +55,8 @@ type Spec struct {
 	// Parameterization is model.random_effects.parameterization: "auto" (choose per
 	// group-varying term from the data), "centered" or "noncentered".
 	Parameterization string
+	// Pooling is the pooled part of a pooled model (model.type pooled), nil otherwise.
+	Pooling *Pooling
 	// Dropped is the number of rows data.na_action omit dropped.
 	Dropped int
 	// Warnings are things users should be told (rows dropped, terms added implicitly).

@@ -126,11 +126,7 @@ func (c *Config) validateModel(v *validator) *Formula {
 	if c.Model.Name == "" {
 		v.add("model.name", "`model.name` is empty; name the model (it names the run folder)")
 	}
-	if c.Model.Type == "pooled" {
-		v.add("model.type", "`model.type` is \"pooled\"; dsamstan does not support pooled models (must be one of %s)", strings.Join(modelTypes, ", "))
-	} else {
-		v.enum("model.type", c.Model.Type, modelTypes)
-	}
+	v.enum("model.type", c.Model.Type, modelTypes)
 	v.enum("model.kpi_type", c.Model.KPIType, kpiTypes)
 	v.enum("model.log_response", c.Model.LogResponse, []string{"mean", "median"})
 	v.enum("model.random_effects.parameterization", c.Model.RandomEffects.Parameterization, reParams)
@@ -143,6 +139,8 @@ func (c *Config) validateModel(v *validator) *Formula {
 		}
 	}
 
+	c.validatePooling(v, f)
+
 	// cre: checked here because it changes the model.
 	cre := c.CRE
 	if c.Model.Type == "cre" && !cre.Enabled {
@@ -151,7 +149,7 @@ func (c *Config) validateModel(v *validator) *Formula {
 	if !cre.Enabled {
 		return f
 	}
-	if c.Model.Type == "blm" || c.Model.Type == "re" {
+	if c.Model.Type == "blm" || c.Model.Type == "re" || c.Model.Type == "pooled" {
 		v.add("cre.enabled", "`cre.enabled` is true but `model.type` is %s; use cre or auto", c.Model.Type)
 	}
 	if len(cre.Vars) == 0 {
@@ -254,7 +252,7 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 	known := func(key, name string, prior bool) bool {
 		valid := coefs
 		if prior {
-			valid = append(append(slices.Clone(params), NoiseSDName), estimated...)
+			valid = append(append(append(slices.Clone(params), NoiseSDName), estimated...), c.PooledParams()...)
 		}
 		if f == nil || slices.Contains(valid, name) || c.derivedName(f, name) {
 			return true
@@ -298,6 +296,8 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 			v.add(item, "%s has no `mean`", itemLabel(item, o.Parameter))
 		} else if !isFinite(*o.Mean) {
 			v.add(item+".mean", "`%s.mean` is %s; must be a finite number", item, num.Plain(*o.Mean))
+		} else if slices.Contains(c.PooledParams(), o.Parameter) && o.Parameter != PooledMeanName && *o.Mean < 0 {
+			v.add(item+".mean", "`%s.mean` is %s; the prior on the pooling scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, num.Plain(*o.Mean), show(o.Parameter))
 		} else if _, ok := scales[o.Parameter]; ok && *o.Mean < 0 {
 			v.add(item+".mean", "`%s.mean` is %s; the prior on the group scale %s is a normal truncated at 0, so its mean must be ≥ 0", item, num.Plain(*o.Mean), show(o.Parameter))
 		}
@@ -333,6 +333,9 @@ func (c *Config) validatePriors(v *validator, f *Formula) {
 	if !c.Priors.UseDefaults && params != nil {
 		var missing []string
 		for _, p := range append(append(slices.Clone(params), NoiseSDName), estimated...) {
+			if c.Pooled() && slices.Contains(coefs, p) {
+				continue // which terms are pooled is known from the map: BuildSpec checks them
+			}
 			if !covered[p] {
 				missing = append(missing, p)
 			}

@@ -43,6 +43,11 @@ type Truth struct {
 	// then multiply the transformed columns.
 	Transforms      map[string]float64 `json:"transforms,omitempty"`
 	FixedTransforms map[string]float64 `json:"fixed_transforms,omitempty"`
+	// Pooled examples only: the true pooled_mean and level effects
+	// (pooled_effect[channel=tv]) from which the pooled coefficients were built, each being
+	// pooled_mean plus its levels' effects plus a deviation of its own. The scales
+	// sd_<dimension> and sd_term have no single true value.
+	Pooled map[string]float64 `json:"pooled,omitempty"`
 }
 
 // Example is a simulated dataset together with its truth and a run config that fits it.

@@ -25,7 +25,7 @@ type exampleOptions struct {
 func newExampleCmd(io streams, runF func(*exampleOptions) error) *cobra.Command {
 	opts := &exampleOptions{io: io}
 	cmd := &cobra.Command{
-		Use:   "example blm|hierarchical --out DIR",
+		Use:   "example blm|hierarchical|pooled --out DIR",
 		Short: "Write a simulated dataset with known truth and a config that fits it",
 		Long: `Write a simulated weekly dataset with known true parameters, and a run config
 that fits it. The simulator is built in and seeded: the same command always writes the
@@ -36,8 +36,11 @@ same files.
                 slopes vary by market; --cre makes market baselines rise with mean TV
                 spend, the case CRE (Mundlak) terms exist for, and also writes
                 config_re.yaml, the same model without CRE, for comparison
+  pooled        one market whose four media coefficients (TV and search, each with a
+                brand and a product campaign) are partially pooled across channel and
+                campaign; also writes pooling_map.csv
 
---transforms (either kind) makes the media act through known media transforms:
+--transforms (blm or hierarchical) makes the media act through known media transforms:
 normalised geometric adstock within each market (decay 0.6 over 8 lags for m_tv, 0.3
 over 4 for m_search, 0.4 over 6 for m_social), then Hill saturation (half_saturation 60,
 25 and 20, shape 1.5, 1 and 1.2). The config estimates all of them (its transforms
@@ -48,7 +51,9 @@ at full saturation.
   DIR/truth.json   the true coefficients, noise_sd and, for panels, the group scales
                    sd_1[term] and every market's own coefficients; with --transforms
                    also the true adstock_decay[...], half_saturation[...] and
-                   hill_shape[...] (transforms: estimated, fixed_transforms: fixed)
+                   hill_shape[...] (transforms: estimated, fixed_transforms: fixed);
+                   for pooled also the true pooled_mean and level effects
+                   pooled_effect[channel=tv] (pooled)
   DIR/config.yaml  a run config for 'dsamstan run'`,
 		Example: `  # a 156-week single-market example, then fit it
   dsamstan example blm --out demo
@@ -64,9 +69,13 @@ at full saturation.
 
   # media with carry-over and saturation, estimated jointly with everything else
   dsamstan example hierarchical --transforms --out mmm
-  dsamstan run mmm/config.yaml`,
-		Args:      exactArgs(1, "an example kind (blm or hierarchical)"),
-		ValidArgs: []string{"blm", "hierarchical"},
+  dsamstan run mmm/config.yaml
+
+  # media coefficients pooled across channel and campaign
+  dsamstan example pooled --out pool
+  dsamstan run pool/config.yaml`,
+		Args:      exactArgs(1, "an example kind (blm, hierarchical or pooled)"),
+		ValidArgs: []string{"blm", "hierarchical", "pooled"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Kind = args[0]
 			if opts.Out == "" {
@@ -98,8 +107,13 @@ func runExample(_ context.Context, opts *exampleOptions) error {
 		ex, err = simulate.BLM(simulate.BLMOptions{Weeks: opts.Weeks, Seed: opts.Seed, Transforms: opts.Transforms})
 	case "hierarchical":
 		ex, err = simulate.Hierarchical(simulate.PanelOptions{Markets: opts.Markets, Weeks: opts.Weeks, Seed: opts.Seed, CRE: opts.CRE, Transforms: opts.Transforms})
+	case "pooled":
+		if opts.CRE || opts.Transforms {
+			return flagErrorf("--cre and --transforms are for blm and hierarchical; the pooled example has neither")
+		}
+		ex, err = simulate.Pooled(simulate.PooledOptions{Weeks: opts.Weeks, Seed: opts.Seed})
 	default:
-		return flagErrorf("unknown example %q; choose blm or hierarchical", opts.Kind)
+		return flagErrorf("unknown example %q; choose blm, hierarchical or pooled", opts.Kind)
 	}
 	if err != nil {
 		return err

@@ -60,3 +60,36 @@ func TestExampleTransforms(t *testing.T) {
 		t.Errorf("--cre --transforms: exit %d; want %d", code, exitUsage)
 	}
 }
+
+// TestExamplePooled checks that `example pooled` writes the data, the map and a config
+// that validates, with the true pooled_mean and level effects in truth.json, and that the
+// flags of the other examples are refused.
+func TestExamplePooled(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := cli(t, "example", "pooled", "--out", dir); code != 0 {
+		t.Fatalf("example pooled: exit %d: %s", code, stderr)
+	}
+	m, err := os.ReadFile(filepath.Join(dir, "pooling_map.csv"))
+	if err != nil || !strings.HasPrefix(string(m), "term,channel,campaign\n") {
+		t.Errorf("pooling_map.csv: %v\n%s", err, m)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth simulate.Truth
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pooled_mean", "pooled_effect[channel=tv]", "pooled_effect[campaign=product]"} {
+		if _, ok := truth.Pooled[name]; !ok {
+			t.Errorf("truth.json lacks pooled %s: %s", name, b)
+		}
+	}
+	if code, stdout, stderr := cli(t, "validate", filepath.Join(dir, "config.yaml")); code != 0 || !strings.Contains(stdout, "Status: ok") {
+		t.Errorf("the pooled example's config does not validate:\n%s%s", stdout, stderr)
+	}
+	if code, _, _ := cli(t, "example", "pooled", "--transforms", "--out", t.TempDir()); code != exitUsage {
+		t.Errorf("example pooled --transforms: exit %d; want %d", code, exitUsage)
+	}
+}

@@ -74,7 +74,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 // TestInitTemplatesValidate writes every template beside the matching example dataset and
 // validates it: a template that does not load would be a poor start.
 func TestInitTemplatesValidate(t *testing.T) {
-	for tmpl, kind := range map[string][]string{"master": {"blm"}, "blm": {"blm"}, "re": {"hierarchical"}, "cre": {"hierarchical"}, "hierarchical": {"hierarchical"}} {
+	for tmpl, kind := range map[string][]string{"master": {"blm"}, "blm": {"blm"}, "re": {"hierarchical"}, "cre": {"hierarchical"}, "hierarchical": {"hierarchical"}, "pooled": {"pooled"}} {
 		dir := t.TempDir()
 		if code, _, stderr := cli(t, append([]string{"example"}, append(kind, "--out", dir)...)...); code != 0 {
 			t.Fatalf("example: %s", stderr)
@@ -93,7 +93,7 @@ func TestInitTemplatesValidate(t *testing.T) {
 			t.Errorf("init --overwrite: exit %d", code)
 		}
 	}
-	if code, _, _ := cli(t, "init", "--template", "pooled", "--out", t.TempDir()+"/x.yaml"); code != exitUsage {
+	if code, _, _ := cli(t, "init", "--template", "nested", "--out", t.TempDir()+"/x.yaml"); code != exitUsage {
 		t.Errorf("unknown template: exit %d; want %d", code, exitUsage)
 	}
 }
