@@ -234,4 +234,3 @@ func statuses(ctx context.Context, m *Manifest) []*Status {
 	}
 	return out
 }
-

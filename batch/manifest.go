@@ -31,9 +31,9 @@ type Manifest struct {
 	// Binary is the dsamstan executable every Slurm task runs.
 	Binary string `json:"binary,omitempty"`
 	// CmdStan is the --cmdstan folder passed on to every run ("" lets each find its own).
-	CmdStan string `json:"cmdstan,omitempty"`
+	CmdStan string        `json:"cmdstan,omitempty"`
 	Slurm   *SlurmOptions `json:"slurm,omitempty"`
-	Runs    []*Entry        `json:"runs"`
+	Runs    []*Entry      `json:"runs"`
 	// Submissions lists the Slurm job arrays submitted for the batch, oldest first.
 	Submissions []Submission `json:"submissions,omitempty"`
 }
