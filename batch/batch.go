@@ -225,12 +225,13 @@ func finish(m *Manifest, st []*Status, w io.Writer, print bool) error {
 // the batch runs there, and from the run folders.
 func statuses(ctx context.Context, m *Manifest) []*Status {
 	var tasks map[string]*slurmTask
+	var slurmErr error
 	if m.Executor == Slurm {
-		tasks = querySlurm(ctx, m.Runs)
+		tasks, slurmErr = querySlurm(ctx, m.Runs)
 	}
 	out := make([]*Status, len(m.Runs))
 	for i, r := range m.Runs {
-		out[i] = statusOf(m, r, tasks[r.Task()])
+		out[i] = statusOf(m, r, tasks[r.Task()], slurmErr)
 	}
 	return out
 }

@@ -162,3 +162,42 @@ func TestLocalBatchFolder(t *testing.T) {
 		t.Errorf("a second batch into the same folder: %v", err)
 	}
 }
+
+// TestLocalStates reads the state of a local batch's runs from their run folders and logs,
+// as --status does while the batch runs in another process or after it was killed.
+func TestLocalStates(t *testing.T) {
+	for _, tc := range []struct {
+		name, runJSON, log string
+		attempts           int
+		state, reason      string
+	}{
+		{name: "not started", state: Pending, reason: "not started"},
+		{name: "loading", attempts: 1, log: "loading the config\n", state: Running},
+		{name: "sampling", attempts: 1, log: "x\n", runJSON: `{"status": "running"}`, state: Running},
+		{name: "completed", attempts: 1, log: "x\n", runJSON: `{"status": "completed"}`, state: Completed},
+		{name: "interrupted", attempts: 1, log: "x\n", runJSON: `{"status": "interrupted", "error": "cmdstan: interrupted: stopped"}`,
+			state: Failed, reason: "run interrupted: cmdstan: interrupted"},
+		{name: "config did not load", attempts: 1, log: "Error: ingest: a.yaml:2:1: unknown key\n", state: Failed, reason: "the log says: ingest: a.yaml:2:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := &Entry{Config: "/cfg/a.yaml", RunDir: filepath.Join(dir, "runs", "0_a"), Attempts: tc.attempts}
+			if tc.attempts > 0 {
+				r.Log = "logs/task_0.log"
+			}
+			m := &Manifest{Dir: dir, Executor: Local, Runs: []*Entry{r}}
+			if tc.runJSON != "" {
+				os.MkdirAll(filepath.Join(r.RunDir, "00_run_metadata"), 0o755)
+				os.WriteFile(filepath.Join(r.RunDir, "00_run_metadata", "run.json"), []byte(tc.runJSON), 0o644)
+			}
+			if tc.log != "" {
+				os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+				os.WriteFile(filepath.Join(dir, r.Log), []byte(tc.log), 0o644)
+			}
+			s := statuses(context.Background(), m)[0]
+			if s.State != tc.state || !strings.Contains(s.Reason, tc.reason) {
+				t.Errorf("%s (%s); want %s (%s)", s.State, s.Reason, tc.state, tc.reason)
+			}
+		})
+	}
+}

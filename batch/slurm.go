@@ -20,6 +20,10 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
+// settleTime is how long watch waits for the run.json of a task Slurm says COMPLETED
+// to show on this node, before calling the run failed.
+const settleTime = 60 * time.Second
+
 // slurmTimeout bounds each call of a Slurm command: a controller that does not answer
 // must not hang the batch.
 const slurmTimeout = 60 * time.Second
@@ -220,6 +224,7 @@ func runSlurm(ctx context.Context, opts *Options, m *Manifest, runs []*Entry) er
 // change of state. When ctx is cancelled (Ctrl-C) it cancels the job array with scancel.
 func watch(ctx context.Context, opts *Options, m *Manifest, runs []*Entry, id string) error {
 	last := map[int]string{}
+	completedAt := map[int]time.Time{}
 	mine := map[int]bool{}
 	for _, r := range runs {
 		mine[r.Index] = true
@@ -230,6 +235,16 @@ func watch(ctx context.Context, opts *Options, m *Manifest, runs []*Entry, id st
 		for _, s := range st {
 			if !mine[s.Run.Index] {
 				continue
+			}
+			if s.Slurm == "COMPLETED" && s.State == Failed {
+				// The task exited 0, so the run completed: a network filesystem may take
+				// a while to show this node its run.json.
+				if _, ok := completedAt[s.Run.Index]; !ok {
+					completedAt[s.Run.Index] = time.Now()
+				}
+				if time.Since(completedAt[s.Run.Index]) < settleTime {
+					s.State, s.Reason = Running, "finished; waiting for its run folder to show"
+				}
 			}
 			if !s.final() {
 				done = false
@@ -277,8 +292,9 @@ func cancelArray(ctx context.Context, opts *Options, m *Manifest, id string) err
 
 // querySlurm asks squeue, then scontrol show job for tasks squeue no longer lists or that
 // ended badly (for their exit code), about the tasks of runs. It never needs sacct.
-// Tasks Slurm has forgotten are absent from the map.
-func querySlurm(ctx context.Context, runs []*Entry) map[string]*slurmTask {
+// Tasks Slurm has forgotten are absent from the map. The error says squeue could not be
+// asked at all (not on PATH, no controller).
+func querySlurm(ctx context.Context, runs []*Entry) (map[string]*slurmTask, error) {
 	var ids []string
 	for _, r := range runs {
 		if r.JobID != "" && !slices.Contains(ids, r.JobID) {
@@ -286,13 +302,15 @@ func querySlurm(ctx context.Context, runs []*Entry) map[string]*slurmTask {
 		}
 	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	tasks := map[string]*slurmTask{}
-	if out, err := slurmCmd(ctx, "squeue", "--noheader", "--array", "--states=all",
-		"--jobs="+strings.Join(ids, ","), "--format=%i|%T|%r"); err == nil || out != "" {
-		parseSqueue(out, tasks)
+	out, err := slurmCmd(ctx, "squeue", "--noheader", "--array", "--states=all",
+		"--jobs="+strings.Join(ids, ","), "--format=%i|%T|%r")
+	if err != nil && !strings.Contains(err.Error(), "Invalid job id") {
+		return nil, err
 	}
+	parseSqueue(out, tasks)
 	ask := map[string]bool{}
 	for _, r := range runs {
 		t := tasks[r.Task()]
@@ -308,7 +326,7 @@ func querySlurm(ctx context.Context, runs []*Entry) map[string]*slurmTask {
 			parseScontrol(out, tasks)
 		}
 	}
-	return tasks
+	return tasks, nil
 }
 
 // parseSqueue reads `squeue --array --format=%i|%T|%r` lines: "123_4|RUNNING|None".

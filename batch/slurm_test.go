@@ -35,6 +35,8 @@ type fakeState struct {
 	Squeue   string `json:"squeue"`
 	Scontrol string `json:"scontrol"`
 	Gone     bool   `json:"gone"`
+	// Down makes squeue and scontrol fail as without a controller.
+	Down bool `json:"down"`
 	// Hang keeps submitted tasks RUNNING for ever.
 	Hang  bool                 `json:"hang"`
 	Tasks map[string]*fakeTask `json:"tasks"`
@@ -197,6 +199,11 @@ func TestHelperProcess(t *testing.T) {
 				idx, job, idx, tk.State, tk.Reason, tk.Exit)
 		}
 	case "squeue":
+		if st.Down {
+			fmt.Fprintln(os.Stderr, "slurm_load_jobs error: Unable to contact slurm controller (connect failure)")
+			code = 1
+			break
+		}
 		if st.Gone {
 			fmt.Fprintln(os.Stderr, "slurm_load_jobs error: Invalid job id specified")
 			code = 1
@@ -368,7 +375,7 @@ func TestSlurmStates(t *testing.T) {
 	)
 	for _, tc := range []struct {
 		name, squeue, scontrol, runJSON, log string
-		gone                                 bool
+		gone, down                           bool
 		state                                string
 		reason                               []string
 	}{
@@ -396,12 +403,15 @@ func TestSlurmStates(t *testing.T) {
 		{name: "gone, config did not load", gone: true, log: "Error: ingest: config.yaml:3:1: unknown key\n", state: Failed,
 			reason: []string{"no run.json; the log says: ingest: config.yaml:3:1: unknown key"}},
 		{name: "gone, never started", gone: true, state: Failed, reason: []string{"no log: the task never started"}},
+		{name: "slurm unreachable, no result yet", down: true, state: Pending, reason: []string{"Slurm cannot be asked", "Unable to contact"}},
+		{name: "slurm unreachable, completed", down: true, runJSON: completedJSON, state: Completed},
+		{name: "slurm unreachable, config did not load", down: true, log: "Error: ingest: bad\n", state: Failed, reason: []string{"ingest: bad"}},
 		{name: "gone from squeue, scontrol knows", squeue: "\n",
 			scontrol: "JobId=1001 ArrayJobId=1000 ArrayTaskId=0 JobName=x JobState=TIMEOUT Reason=TimeLimit Dependency=(null) ExitCode=0:15\n",
 			runJSON:  interruptJSON, state: Failed, reason: []string{"slurm TIMEOUT (TimeLimit, exit 0:15)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fakeSlurm(t, &fakeState{Squeue: tc.squeue, Scontrol: tc.scontrol, Gone: tc.gone})
+			fakeSlurm(t, &fakeState{Squeue: tc.squeue, Scontrol: tc.scontrol, Gone: tc.gone, Down: tc.down})
 			dir := t.TempDir()
 			zero := 0
 			r := &Entry{Index: 0, Config: "/cfg/a.yaml", RunDir: filepath.Join(dir, "runs", "0_a"), JobID: "1000", ArrayIndex: &zero,

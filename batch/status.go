@@ -67,8 +67,9 @@ var (
 )
 
 // statusOf decides a run's state from Slurm's view of its task (nil when Slurm no longer
-// knows it, or for a local run) and its run folder.
-func statusOf(m *Manifest, r *Entry, task *slurmTask) *Status {
+// knows it, or for a local run) and its run folder. slurmErr says Slurm could not be asked
+// at all: then a run folder without a result is pending, not failed.
+func statusOf(m *Manifest, r *Entry, task *slurmTask, slurmErr error) *Status {
 	s := &Status{Run: r, Wall: math.NaN(), ELPD: math.NaN(), ELPDSE: math.NaN(), PLOO: math.NaN(),
 		R2: math.NaN(), RMSE: math.NaN(), BadK: -1}
 	if task != nil {
@@ -109,8 +110,17 @@ func statusOf(m *Manifest, r *Entry, task *slurmTask) *Status {
 			runSays += ": " + oneLine(info.Error)
 		}
 	default:
+		e := lastError(m.path(r.Log))
+		switch {
+		case e == "" && slurmErr != nil:
+			s.State, s.Reason = Pending, "no result in the run folder yet, and Slurm cannot be asked: "+slurmErr.Error()
+			return s
+		case e == "" && m.Executor == Local && exists(m.path(r.Log)):
+			s.State = Running // loading its config and data: run.json comes next
+			return s
+		}
 		runSays = "no run.json"
-		if e := lastError(m.path(r.Log)); e != "" {
+		if e != "" {
 			runSays += "; the log says: " + e
 		} else if r.Log != "" {
 			if _, err := os.Stat(m.path(r.Log)); err != nil {
@@ -280,4 +290,9 @@ func PrintStatus(w io.Writer, st []*Status) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
