@@ -304,6 +304,9 @@ func TestSlurmSubmitWatchResume(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Failed != 1 {
 		t.Fatalf("Run: %v; want one failed run\n%s%s", err, stdout, stderr)
 	}
+	if !strings.Contains(stderr.String(), "warning: the compile cache") || !strings.Contains(stderr.String(), "export DSAMSTAN_CACHE=") {
+		t.Errorf("no warning about a compile cache under /tmp:\n%s", stderr)
+	}
 	c := calls(state)
 	if c[0] != "scontrol ping" {
 		t.Errorf("first call %q; want scontrol ping", c[0])
