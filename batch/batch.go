@@ -90,6 +90,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	m.CmdStan = opts.CmdStan
 	if opts.Executor == Slurm {
+		if m.CmdStan != "" {
+			if m.CmdStan, err = filepath.Abs(m.CmdStan); err != nil {
+				return fmt.Errorf("batch: --cmdstan: %w", err)
+			}
+		}
 		if err := slurmPreflight(ctx, &opts); err != nil {
 			return err
 		}
@@ -138,17 +143,18 @@ func Resume(ctx context.Context, dir string, opts Options) error {
 			so.Jobs = jobs
 		}
 		opts.Slurm, opts.Jobs = so, so.Jobs
-		if opts.Binary != "" {
-			m.Binary = opts.Binary
-		}
-		opts.Binary = m.Binary
 		if err := slurmPreflight(ctx, &opts); err != nil {
 			return err
 		}
-		m.Slurm = &so
+		// The resubmitted tasks run the dsamstan that resumes them, as a new batch would.
+		m.Slurm, m.Binary = &so, opts.Binary
 	}
 	if opts.CmdStan != "" {
-		m.CmdStan = opts.CmdStan
+		abs, err := filepath.Abs(opts.CmdStan)
+		if err != nil {
+			return fmt.Errorf("batch: --cmdstan: %w", err)
+		}
+		m.CmdStan = abs
 	}
 	opts.CmdStan = m.CmdStan
 	st := statuses(ctx, m)

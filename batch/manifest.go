@@ -154,6 +154,9 @@ func Load(dir string) (*Manifest, error) {
 	if m.Executor != Local && m.Executor != Slurm {
 		return nil, fmt.Errorf("batch: %s: executor %q; want %s or %s", p, m.Executor, Local, Slurm)
 	}
+	if m.Executor == Slurm && m.Slurm == nil {
+		return nil, fmt.Errorf("batch: %s: a Slurm batch without its slurm settings", p)
+	}
 	m.Dir = abs
 	return &m, nil
 }

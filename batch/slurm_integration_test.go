@@ -249,7 +249,7 @@ func TestIntegrationSlurm(t *testing.T) {
 	os.WriteFile(cfgs[1], bytes.Replace(b, []byte("missing.csv"), []byte("data.csv"), 1), 0o644)
 	stdout.Reset()
 	start = time.Now()
-	if err := Resume(context.Background(), out, Options{Poll: time.Second, Stdout: &stdout, Stderr: &stderr}); err != nil {
+	if err := Resume(context.Background(), out, Options{Binary: bin, Poll: time.Second, Stdout: &stdout, Stderr: &stderr}); err != nil {
 		t.Fatalf("Resume: %v\n%s%s", err, stdout.String(), stderr.String())
 	}
 	t.Logf("resume: %.0fs\n%s", time.Since(start).Seconds(), stdout.String())

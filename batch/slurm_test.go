@@ -347,7 +347,7 @@ func TestSlurmSubmitWatchResume(t *testing.T) {
 	b, _ := os.ReadFile(cfgs[1])
 	os.WriteFile(cfgs[1], bytes.Replace(b, []byte("missing.csv"), []byte("data.csv"), 1), 0o644)
 	stdout.Reset()
-	if err := Resume(context.Background(), opts.Out, Options{Poll: time.Millisecond, Stdout: stdout, Stderr: stderr}); err != nil {
+	if err := Resume(context.Background(), opts.Out, Options{Binary: bin, Poll: time.Millisecond, Stdout: stdout, Stderr: stderr}); err != nil {
 		t.Fatalf("Resume: %v\n%s%s", err, stdout, stderr)
 	}
 	c = calls(state)
