@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -446,7 +447,9 @@ func TestSlurmStates(t *testing.T) {
 func TestSlurmInterrupt(t *testing.T) {
 	state := fakeSlurm(t, &fakeState{Hang: true})
 	t.Setenv("DSAMSTAN_CACHE", filepath.Join(os.Getenv("HOME"), ".cache", "dsamstan-test-unused"))
-	opts, stdout, stderr := slurmOpts(t, exampleConfigs(t, "a", "b"), fakeDsamstan(t))
+	opts, _, _ := slurmOpts(t, exampleConfigs(t, "a", "b"), fakeDsamstan(t))
+	var stdout, stderr lockedBuffer // read while Run writes
+	opts.Stdout, opts.Stderr = &stdout, &stderr
 	opts.Poll = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -458,13 +461,13 @@ func TestSlurmInterrupt(t *testing.T) {
 	cancel()
 	err := <-done
 	if !errors.Is(err, pipeline.ErrInterrupted) {
-		t.Fatalf("Run: %v; want an interruption\n%s%s", err, stdout, stderr)
+		t.Fatalf("Run: %v; want an interruption\n%s%s", err, stdout.String(), stderr.String())
 	}
 	if c := calls(state); c[len(c)-1] != "scancel 1000" && !contains(c, "scancel 1000") {
 		t.Errorf("no scancel 1000 in %q", c)
 	}
 	if !strings.Contains(stderr.String(), "cancelled Slurm job array 1000") || strings.Contains(stderr.String(), "compile cache") {
-		t.Errorf("stderr:\n%s", stderr)
+		t.Errorf("stderr:\n%s", stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(opts.Out, "batch_summary.csv")); err != nil {
 		t.Errorf("no summary after the interruption: %v", err)
@@ -536,4 +539,22 @@ func TestSlurmHelpers(t *testing.T) {
 	if got := shellQuote("it's"); got != `'it'\''s'` {
 		t.Errorf("shellQuote: %s", got)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a test can read while another goroutine writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
