@@ -12,8 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -28,9 +33,20 @@ const keyMnemonic = "dsamstan-compile-v1"
 // <Dir>/tmp and renamed into place, checked against their manifest on every read,
 // and a per-key lock file under <Dir>/locks stops two processes building the same
 // key at once.
+//
+// The lock only saves work; correctness never depends on it, so the cache can live on a
+// network filesystem shared by the nodes of a cluster, where flock may not reach across
+// nodes or not work at all. An entry appears by one atomic rename of a complete staged
+// folder, and a build that finds its key published meanwhile by another process keeps
+// that entry and drops its own: two nodes building the same model at once only waste
+// time. Only a forced rebuild replaces a sound entry.
 type Cache struct {
 	// Dir is the cache's root directory.
 	Dir string
+
+	// noFlock is set once flock failed as unsupported by the cache's filesystem; builds
+	// then go ahead without the lock.
+	noFlock atomic.Bool
 }
 
 // DefaultCacheDir returns $DSAMSTAN_CACHE when set, else dsamstan's folder in the
@@ -69,7 +85,9 @@ func OpenCache(dir string) (*Cache, error) {
 }
 
 // cacheKey hashes every input that can change the built executable, each
-// length-prefixed and in a fixed order, so no two input lists collide.
+// length-prefixed and in a fixed order, so no two input lists collide. The platform
+// (see platform) is one of them, so nodes of a shared cache that cannot run each other's
+// builds never share an entry.
 func cacheKey(toolDigest, cmdstanVersion string, makeVars []string, makeLocal, program []byte) string {
 	h := sha256.New()
 	put := func(b []byte) {
@@ -81,6 +99,7 @@ func cacheKey(toolDigest, cmdstanVersion string, makeVars []string, makeLocal, p
 	put([]byte(keyMnemonic))
 	put([]byte(toolDigest))
 	put([]byte(cmdstanVersion))
+	put([]byte(platform(makeVars, makeLocal)))
 	put([]byte(strconv.Itoa(len(makeVars))))
 	for _, v := range makeVars {
 		put([]byte(v))
@@ -88,6 +107,79 @@ func cacheKey(toolDigest, cmdstanVersion string, makeVars []string, makeLocal, p
 	put(makeLocal)
 	put(program)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// nativeFlag matches compiler flags that tune the build to the building machine's CPU.
+var nativeFlag = regexp.MustCompile(`-m(arch|cpu|tune)=native`)
+
+// compilerEnv are the environment variables make passes on to the C++ compiler.
+var compilerEnv = []string{"CXX", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LDLIBS"}
+
+// platform describes what can make an executable run only where it was built: the OS and
+// machine architecture, the C++ compiler make finds (its resolved path and size: Debian's
+// g++ resolves to a versioned file), the compiler flags taken from the environment, and,
+// when a flag builds for the native CPU (-march=native), that CPU's model and features.
+// make/local and the make variables are key inputs of their own.
+func platform(makeVars []string, makeLocal []byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s", runtime.GOOS, runtime.GOARCH)
+	if m, err := os.ReadFile("/proc/sys/kernel/arch"); err == nil {
+		fmt.Fprintf(&b, " machine=%s", strings.TrimSpace(string(m)))
+	}
+	compilers := []string{"g++", "clang++", "c++"}
+	if cxx := os.Getenv("CXX"); cxx != "" {
+		compilers = []string{cxx}
+	}
+	for _, c := range compilers {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		size := int64(-1)
+		if st, err := os.Stat(p); err == nil {
+			size = st.Size()
+		}
+		fmt.Fprintf(&b, " cxx=%s:%d", p, size)
+		break
+	}
+	flags := strings.Join(makeVars, " ") + "\n" + string(makeLocal)
+	for _, v := range compilerEnv {
+		if x := os.Getenv(v); x != "" {
+			fmt.Fprintf(&b, " %s=%q", v, x)
+			flags += "\n" + x
+		}
+	}
+	if nativeFlag.MatchString(flags) {
+		fmt.Fprintf(&b, " cpu=%s", cpuID())
+	}
+	return b.String()
+}
+
+// cpuID names the CPU: the model name and a digest of the feature flags from
+// /proc/cpuinfo ("unknown" elsewhere).
+func cpuID() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	var model, flags string
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k = strings.TrimSpace(k); {
+		case model == "" && (k == "model name" || k == "CPU part"):
+			model = strings.TrimSpace(v)
+		case flags == "" && (k == "flags" || k == "Features"):
+			flags = strings.TrimSpace(v)
+		}
+	}
+	sum := sha256.Sum256([]byte(flags))
+	return fmt.Sprintf("%q flags:%x", model, sum[:8])
 }
 
 // manifest describes a cache entry; get checks the executable against it.
@@ -98,6 +190,7 @@ type manifest struct {
 	ProgramSize    int       `json:"program_size"`
 	CmdStanVersion string    `json:"cmdstan_version"`
 	ToolDigest     string    `json:"tool_digest"`
+	Platform       string    `json:"platform,omitempty"`
 	CompileSeconds float64   `json:"compile_seconds"`
 	Created        time.Time `json:"created"`
 }
@@ -125,6 +218,13 @@ func (c *Cache) lock(ctx context.Context, key string, onWait func()) (unlock fun
 				f.Close()
 			}, nil
 		}
+		if flockUnsupported(err) {
+			// Some network filesystems have no flock: build without the lock, which only
+			// ever saved work (see Cache).
+			c.noFlock.Store(true)
+			f.Close()
+			return func() {}, nil
+		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
 			return nil, fmt.Errorf("cmdstan: cache lock %s: %w", path, err)
@@ -142,6 +242,12 @@ func (c *Cache) lock(ctx context.Context, key string, onWait func()) (unlock fun
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// flockUnsupported reports a flock error that means the filesystem cannot lock at all.
+func flockUnsupported(err error) bool {
+	return errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.ENOSYS) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EINVAL)
 }
 
 // get returns the executable of the key's entry, or "" on a miss. An entry that
@@ -208,9 +314,10 @@ func (c *Cache) check(dir, key string) string {
 }
 
 // put copies the executable built for key into the cache, with the program and a
-// manifest, replacing any entry there, and returns the cached executable's path.
-// Call it with the key's lock held.
-func (c *Cache) put(key, builtExe string, program []byte, m manifest) (string, error) {
+// manifest, and returns the cached executable's path. A sound entry published meanwhile
+// by another process wins over this build unless replace (a forced rebuild) is set. Call
+// it with the key's lock held, when there is one.
+func (c *Cache) put(key, builtExe string, program []byte, m manifest, replace bool) (string, error) {
 	staging, err := os.MkdirTemp(filepath.Join(c.Dir, "tmp"), key[:12]+"-")
 	if err != nil {
 		return "", fmt.Errorf("cmdstan: cache: %w", err)
@@ -239,13 +346,40 @@ func (c *Cache) put(key, builtExe string, program []byte, m manifest) (string, e
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return "", fmt.Errorf("cmdstan: cache: %w", err)
 	}
-	if err := os.RemoveAll(final); err != nil { // a forced rebuild replaces the entry
-		return "", fmt.Errorf("cmdstan: cache: replacing %s: %w", final, err)
+	for range 3 {
+		err := os.Rename(staging, final)
+		if err == nil {
+			return filepath.Join(final, "model"), nil
+		}
+		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+			return "", fmt.Errorf("cmdstan: cache: %w", err)
+		}
+		// An entry is in the way: another process, on another node maybe, published the
+		// key since get missed. Its build is as good as ours, and may be running, so keep
+		// it; only a forced rebuild, or an unsound entry, is replaced.
+		if !replace && c.check(final, key) == "" {
+			return filepath.Join(final, "model"), nil
+		}
+		replace = false
+		if err := c.discard(final); err != nil {
+			return "", fmt.Errorf("cmdstan: cache: replacing %s: %w", final, err)
+		}
 	}
-	if err := os.Rename(staging, final); err != nil {
-		return "", fmt.Errorf("cmdstan: cache: %w", err)
+	return "", fmt.Errorf("cmdstan: cache: %s keeps being replaced by other builds", final)
+}
+
+// discard moves dir aside into <Dir>/tmp, so readers see the old entry or none, never
+// half of one, and then removes it.
+func (c *Cache) discard(dir string) error {
+	old, err := os.MkdirTemp(filepath.Join(c.Dir, "tmp"), "old-")
+	if err != nil {
+		return err
 	}
-	return filepath.Join(final, "model"), nil
+	defer os.RemoveAll(old)
+	if err := os.Rename(dir, filepath.Join(old, "entry")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // copyFile copies src to a new file dst with the given mode, feeding the bytes to h,

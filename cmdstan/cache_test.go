@@ -3,7 +3,10 @@ package cmdstan
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,4 +90,71 @@ func cacheEntries(t *testing.T, c *Cache) []string {
 		t.Fatal(err)
 	}
 	return dirs
+}
+
+// TestCacheKeyPlatform checks that what makes a build non-portable is in the key: the
+// compiler flags make takes from the environment, and the CPU when a flag builds for the
+// native one.
+func TestCacheKeyPlatform(t *testing.T) {
+	for _, v := range compilerEnv {
+		t.Setenv(v, "")
+	}
+	base := cacheKey("t", "2.33.1", nil, nil, []byte("model {}"))
+	t.Setenv("CXXFLAGS", "-O3")
+	if cacheKey("t", "2.33.1", nil, nil, []byte("model {}")) == base {
+		t.Error("CXXFLAGS in the environment keeps the key")
+	}
+	t.Setenv("CXXFLAGS", "")
+	if p := platform(nil, nil); !strings.Contains(p, runtime.GOARCH) || strings.Contains(p, "cpu=") {
+		t.Errorf("platform() = %q; want the architecture and no CPU", p)
+	}
+	for _, native := range []struct {
+		vars  []string
+		local string
+	}{{[]string{"CXXFLAGS+=-march=native"}, ""}, {nil, "CXXFLAGS += -O3 -mtune=native\n"}} {
+		if p := platform(native.vars, []byte(native.local)); !strings.Contains(p, "cpu=") {
+			t.Errorf("platform(%q, %q) = %q; want the CPU named", native.vars, native.local, p)
+		}
+	}
+}
+
+// TestCachePutKeepsPublishedEntry plays two nodes that built the same key at once, without
+// a lock between them: the second publisher keeps the first one's entry (which may be
+// running) and drops its own; only a forced rebuild, or a corrupt entry, is replaced.
+func TestCachePutKeepsPublishedEntry(t *testing.T) {
+	c, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := cacheKey("", "2.33.1", nil, nil, []byte("model {}"))
+	build := func(body string) string {
+		p := filepath.Join(t.TempDir(), "model")
+		os.WriteFile(p, []byte(body), 0o755)
+		return p
+	}
+	content := func(exe string) string {
+		b, _ := os.ReadFile(exe)
+		return string(b)
+	}
+	first, err := c.put(key, build("first"), []byte("model {}"), manifest{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.put(key, build("second"), []byte("model {}"), manifest{}, false)
+	if err != nil || second != first || content(second) != "first" {
+		t.Fatalf("second put: %s (%q), %v; want the first entry kept", second, content(second), err)
+	}
+	if forced, err := c.put(key, build("forced"), []byte("model {}"), manifest{}, true); err != nil || content(forced) != "forced" {
+		t.Fatalf("forced put: %q, %v; want the entry replaced", content(forced), err)
+	}
+	os.WriteFile(first, []byte("corrupted"), 0o755)
+	if fixed, err := c.put(key, build("fixed"), []byte("model {}"), manifest{}, false); err != nil || content(fixed) != "fixed" {
+		t.Fatalf("put over a corrupt entry: %q, %v; want it replaced", content(fixed), err)
+	}
+	if problem := c.check(c.entryDir(key), key); problem != "" {
+		t.Errorf("the entry is unsound: %s", problem)
+	}
+	if left, _ := os.ReadDir(filepath.Join(c.Dir, "tmp")); len(left) != 0 {
+		t.Errorf("staging left %d folders in tmp", len(left))
+	}
 }

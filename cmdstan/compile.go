@@ -83,6 +83,9 @@ func (r *Runner) Compile(ctx context.Context, program []byte, opts CompileOption
 		return nil, err
 	}
 	defer unlock()
+	if r.cache.noFlock.Load() {
+		r.logf("cmdstan: the compile cache's filesystem cannot lock files; another process may build model %s at the same time (harmless, only slower)", short)
+	}
 
 	if !opts.Force {
 		exe, evicted, err := r.cache.get(key)
@@ -98,7 +101,7 @@ func (r *Runner) Compile(ctx context.Context, program []byte, opts CompileOption
 		}
 	}
 
-	exe, err := r.build(ctx, key, program, opts)
+	exe, err := r.build(ctx, key, program, opts, platform(opts.MakeVars, makeLocal))
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +109,9 @@ func (r *Runner) Compile(ctx context.Context, program []byte, opts CompileOption
 }
 
 // build runs CmdStan's make on program in a temp folder, which it removes, and
-// stores the executable in the cache under key. Call it with the key's lock held.
-func (r *Runner) build(ctx context.Context, key string, program []byte, opts CompileOptions) (string, error) {
+// stores the executable in the cache under key, its manifest naming the platform it was
+// built for. Call it with the key's lock held.
+func (r *Runner) build(ctx context.Context, key string, program []byte, opts CompileOptions, platform string) (string, error) {
 	makePath, err := r.checkToolchain()
 	if err != nil {
 		return "", err
@@ -159,9 +163,10 @@ func (r *Runner) build(ctx context.Context, key string, program []byte, opts Com
 	return r.cache.put(key, target, program, manifest{
 		CmdStanVersion: r.inst.Version,
 		ToolDigest:     opts.ToolDigest,
+		Platform:       platform,
 		CompileSeconds: time.Since(start).Seconds(),
 		Created:        time.Now().UTC(),
-	})
+	}, opts.Force)
 }
 
 // noMake is the error when make is not on PATH; Find and Compile both check.

@@ -29,5 +29,6 @@
 // *TimeoutError a run that overran its time limit; ErrInterrupted marks a run
 // stopped by the caller's context (Ctrl-C), whose partial output is kept.
 //
-// The package is Unix-only: the cache lock uses flock(2).
+// The package is Unix-only: the cache lock uses flock(2) where the filesystem has it; the
+// cache stays correct without it (see Cache), so it can live on a cluster's shared filesystem.
 package cmdstan

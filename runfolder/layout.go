@@ -258,3 +258,18 @@ const (
 	// CalibrationHistograms is the pattern of the rank histogram figures (1, 2, …).
 	CalibrationHistograms = "rank_histograms_%d.png"
 )
+
+// Files and folders of a batch folder (dsamstan batch --out DIR).
+const (
+	// BatchManifest lists the batch's runs: each config with its sha256, its run folder, its
+	// log and, on Slurm, the job id and array index it was last submitted as.
+	BatchManifest = "manifest.json"
+	// BatchSummary has one row per run: status, reason, verdict, wall time and key figures.
+	BatchSummary = "batch_summary.csv"
+	// BatchScript is the job script sbatch runs for each array task.
+	BatchScript = "batch.sbatch"
+	// BatchRuns holds the run folders, one per config.
+	BatchRuns = "runs"
+	// BatchLogs holds each task's log.
+	BatchLogs = "logs"
+)

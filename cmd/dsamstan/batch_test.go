@@ -1,10 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
 )
@@ -59,4 +65,93 @@ func TestBatchReportsFailures(t *testing.T) {
 	if !strings.Contains(out, "failed") || !strings.Contains(out, "completed") || !strings.Contains(stderr, "nope.csv") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, stderr)
 	}
+}
+
+func TestBatchFlagMistakes(t *testing.T) {
+	for _, args := range [][]string{
+		{"batch"},
+		{"batch", "a.yaml", "--jobs", "0"},
+		{"batch", "a.yaml", "--executor", "cloud", "--out", "x"},
+		{"batch", "a.yaml", "--executor", "slurm"},
+		{"batch", "a.yaml", "--partition", "short"},
+		{"batch", "a.yaml", "--status", "x"},
+		{"batch", "--status", "x", "--resume", "x"},
+		{"batch", "--resume", "x", "--executor", "slurm"},
+	} {
+		if code, _, stderr := cli(t, args...); code != exitUsage {
+			t.Errorf("dsamstan %s: exit %d; want %d (%s)", strings.Join(args, " "), code, exitUsage, stderr)
+		}
+	}
+	code, _, stderr := cli(t, "batch", "--status", t.TempDir())
+	if code != exitError || !strings.Contains(stderr, "manifest.json") {
+		t.Errorf("--status of a folder without a batch: exit %d, %s", code, stderr)
+	}
+}
+
+// TestBatchSlurmCtrlC runs the real dsamstan command (this test binary, see TestMain) on a
+// fake Slurm whose task keeps running, sends it SIGINT as a user's Ctrl-C would, and checks
+// that the array was cancelled with scancel and the exit status is 130.
+func TestBatchSlurmCtrlC(t *testing.T) {
+	dir := exampleDir(t)
+	bin := filepath.Join(t.TempDir(), "bin")
+	os.Mkdir(bin, 0o755)
+	scancelLog := filepath.Join(t.TempDir(), "scancel.log")
+	for name, body := range map[string]string{
+		"sbatch":   "echo 77",
+		"scontrol": `[ "$1" = ping ] && echo 'Slurmctld(primary) at ctl is UP'; exit 0`,
+		"squeue":   "echo '77_0|RUNNING|None'",
+		"scancel":  "echo \"$@\" >> " + scancelLog,
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out := filepath.Join(t.TempDir(), "batch")
+	args, _ := json.Marshal([]string{"batch", filepath.Join(dir, "config.yaml"), "--executor", "slurm", "--out", out, "--poll", "50ms"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DSAMSTAN_TEST_MAIN="+string(args))
+	var stdout, stderr syncBuf
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "running") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the task never showed as running:\n%s%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit = %v; want status %d\n%s", err, exitInterrupted, stderr.String())
+	}
+	if b, _ := os.ReadFile(scancelLog); strings.TrimSpace(string(b)) != "77" {
+		t.Errorf("scancel ran with %q; want 77", b)
+	}
+	if !strings.Contains(stderr.String(), "--resume") {
+		t.Errorf("the interruption does not say how to resume:\n%s", stderr.String())
+	}
+}
+
+// syncBuf is a strings.Builder safe for a process's writes while the test reads it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
