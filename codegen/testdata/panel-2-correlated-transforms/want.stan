@@ -182,8 +182,7 @@ data {
   array[T] int<lower=0, upper=3> t_varying;      // column t's place among the group-varying terms (0: none)
 }
 transformed data {
-  // The panel programs' beta (in units of beta_scale) is bounded_coefficients of beta_raw
-  // with unit scale.
+  // beta (in units of beta_scale) is bounded_coefficients of beta_raw with unit scale.
   vector[4] beta_unit = rep_vector(1, 4);
   vector[4] beta_shift = bounded_shift(lb, ub, beta_centre, beta_unit);
 }

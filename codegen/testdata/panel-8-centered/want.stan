@@ -112,8 +112,7 @@ data {
   real<lower=0> log_noise_sd_scale;            // in these units
 }
 transformed data {
-  // The panel programs' beta (in units of beta_scale) is bounded_coefficients of beta_raw
-  // with unit scale.
+  // beta (in units of beta_scale) is bounded_coefficients of beta_raw with unit scale.
   vector[4] beta_unit = rep_vector(1, 4);
   vector[4] beta_shift = bounded_shift(lb, ub, beta_centre, beta_unit);
   array[8 * 4] int cell_row;                // the cell of each stacked row of R

@@ -113,8 +113,7 @@ data {
   real<lower=0> log_noise_sd_scale;            // in these units
 }
 transformed data {
-  // The panel programs' beta (in units of beta_scale) is bounded_coefficients of beta_raw
-  // with unit scale.
+  // beta (in units of beta_scale) is bounded_coefficients of beta_raw with unit scale.
   vector[5] beta_unit = rep_vector(1, 5);
   vector[5] beta_shift = bounded_shift(lb, ub, beta_centre, beta_unit);
   // Per group, from Z = R_g P: Z'Z, Z'R_g and Z'Qty_g, so that Z'e = ZtQty - ZtR b.
