@@ -50,7 +50,9 @@
 // binary. Its coefficients are sampled as beta_raw, in units of their approximate
 // posterior sds around their approximate posterior means (beta_scale, beta_centre), with
 // a softplus map at a bound (templates/stan/bounded.stan.tmpl; docs/architecture.md,
-// decision 5); the data flag jacobian is 0 for a MAP fit (Program.MAPData). The panel program is specialised to the model's structure: K, each factor's
+// decision 5); the data flag jacobian is 0 for a MAP fit (Program.MAPData). The panel
+// programs map their beta the same way, with unit scale around the Laplace approximation's
+// mean (beta is already in units of beta_scale), and take the same flag. The panel program is specialised to the model's structure: K, each factor's
 // group count, which terms vary by which factor, how each term is parameterised and
 // whether a factor's effects are correlated are literal in it; values never are. Nothing
 // a user typed (column names, labels, formula text) is ever pasted into Stan code.
