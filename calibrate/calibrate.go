@@ -78,6 +78,9 @@ type Result struct {
 	// compiled programs the simulations used (1 unless the data change a panel's
 	// parameterisation choices).
 	Divergent, Programs int
+	// Missing counts the simulations of a Slurm study without a result (failed, or
+	// still to run) when its results were gathered; 0 for a local calibration.
+	Missing int
 }
 
 // ParamSummary is one row of calibration.csv.
