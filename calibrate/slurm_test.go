@@ -224,14 +224,19 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(code)
 }
 
-// localStudy runs a local calibration of config, one simulation at a time, and returns its
-// folder.
+// localStudy runs a local calibration of config with seed 3 and 20 + 20 iterations per
+// chain, one simulation at a time, and returns its folder.
 func localStudy(t *testing.T, config string, sims int) string {
+	return localStudyWith(t, config, sims, 3, 20)
+}
+
+// localStudyWith runs a local calibration of config with iters warmup and iters draws per
+// chain, one simulation at a time, and returns its folder.
+func localStudyWith(t *testing.T, config string, sims int, seed int64, iters int) string {
 	t.Helper()
-	seed := int64(3)
 	out := filepath.Join(t.TempDir(), "local")
 	if _, err := Run(context.Background(), Options{ConfigPath: config, Out: out, Sims: sims, Jobs: 1, Seed: &seed,
-		Warmup: 20, Samples: 20}); err != nil {
+		Warmup: iters, Samples: iters}); err != nil {
 		t.Fatal(err)
 	}
 	return out
