@@ -199,6 +199,7 @@ type study struct {
 	names []string // the parameters, in Decode's order (set by the first simulation)
 
 	runner *cmdstan.Runner
+	home   string // the CmdStan install the runner uses
 	sample cmdstan.SampleOptions
 	jobs   int
 	seed   int64
@@ -245,7 +246,7 @@ func newStudy(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, opts O
 	if err != nil {
 		return nil, err
 	}
-	st.runner = cmdstan.NewRunner(inst, cache, opts.Log)
+	st.runner, st.home = cmdstan.NewRunner(inst, cache, opts.Log), inst.Dir
 
 	st.dir = opts.Out
 	if st.dir == "" {

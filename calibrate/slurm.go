@@ -269,15 +269,15 @@ func Submit(ctx context.Context, opts Options, so SlurmOptions) (*Result, error)
 	if sf.ConfigSHA256, err = hashFile(sf.Config); err != nil {
 		return nil, err
 	}
-	if opts.CmdStanDir != "" {
-		if sf.CmdStan, err = filepath.Abs(opts.CmdStanDir); err != nil {
-			return nil, fmt.Errorf("calibrate: --cmdstan: %w", err)
-		}
-	}
 	opts.Out, opts.Jobs = sf.Dir, 1
 	st, err := newStudy(ctx, cfg, spec, opts)
 	if err != nil {
 		return nil, err
+	}
+	// The tasks use the CmdStan the program is compiled with here, whatever they would
+	// find by themselves.
+	if sf.CmdStan, err = filepath.Abs(st.home); err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
 	}
 	sf.Seed, sf.Warmup, sf.Samples = st.seed, st.sample.Warmup, st.sample.Samples
 	for i, first := 0, 1; first <= opts.Sims; i, first = i+1, first+so.SimsPerTask {
@@ -732,6 +732,11 @@ func RunTask(ctx context.Context, dir string, index int, log io.Writer) error {
 	st, err := newStudy(ctx, cfg, spec, opts)
 	if err != nil {
 		return err
+	}
+	// The task's simulations run one after another, each with its chains on the CPUs
+	// Slurm gave the task (sbatch --cpus-per-task), else on those this process sees.
+	if c, err := strconv.Atoi(os.Getenv("SLURM_CPUS_PER_TASK")); err == nil && c > 0 {
+		st.sample.Cores = max(1, min(st.sample.Chains, c))
 	}
 	n := t.Last - t.First + 1
 	fmt.Fprintf(log, "calibrate: array task %d: %s of %d of %s, %d chains × (%d warmup + %d draws) each, %d cores\n",

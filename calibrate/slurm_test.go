@@ -359,6 +359,9 @@ func TestSlurmStudy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sf.CmdStan != home || sf.Seed != 3 || sf.Warmup != 20 || sf.Samples != 20 || sf.SimsPerTask != 2 || sf.Slurm.Jobs != 2 {
+		t.Errorf("study settings: %+v; want the CmdStan %s, seed 3, 20 + 20 iterations, 2 simulations a task, 2 tasks at once", sf, home)
+	}
 	if sf.Tasks[1].name() != "1001_1" || sf.Tasks[1].Attempts != 2 || sf.Tasks[0].name() != "1000_0" || len(sf.Submissions) != 2 {
 		t.Errorf("study after resume: %+v %+v %+v", sf.Tasks[0], sf.Tasks[1], sf.Submissions)
 	}
