@@ -504,3 +504,59 @@ func TestResultFileRoundTrip(t *testing.T) {
 		t.Error("a result whose lists do not match its parameters was read")
 	}
 }
+
+// TestTaskStates reads a task's state from Slurm's word on it, its result files and its
+// log.
+func TestTaskStates(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ts       *batch.TaskState
+		slurmErr error
+		results  []int
+		log      string
+		noJob    bool
+		state    string
+		reason   []string
+	}{
+		{name: "not submitted", noJob: true, state: batch.Pending, reason: []string{"not submitted yet: dsamstan calibrate --resume"}},
+		{name: "pending", ts: &batch.TaskState{State: "PENDING", Reason: "Priority"}, state: batch.Pending, reason: []string{"PENDING (Priority)"}},
+		{name: "running", ts: &batch.TaskState{State: "RUNNING", Reason: "None"}, results: []int{3}, state: batch.Running, reason: []string{"1 of 2 simulations done"}},
+		{name: "completed", ts: &batch.TaskState{State: "COMPLETED"}, results: []int{3, 4}, state: batch.Completed},
+		{name: "every result, whatever Slurm says", ts: &batch.TaskState{State: "FAILED", ExitCode: "1:0"}, results: []int{3, 4}, state: batch.Completed},
+		{name: "timeout", ts: &batch.TaskState{State: "TIMEOUT", Reason: "TimeLimit", ExitCode: "0:15"}, results: []int{3},
+			log:   "calibrate: simulation 3 done in 12.0s\nslurmstepd: error: *** JOB 1001 ON n1 CANCELLED AT 2026-01-01T00:30:00 DUE TO TIME LIMIT ***\n",
+			state: batch.Failed, reason: []string{"slurm TIMEOUT (TimeLimit, exit 0:15); 1 of 2 simulations written; the log says: slurmstepd: error: *** JOB 1001"}},
+		{name: "simulation failed, Slurm forgot", log: "Error: calibrate: simulation 4: cmdstan: chain 2 failed\n", results: []int{3},
+			state: batch.Failed, reason: []string{"1 of 2 simulations written; the log says: calibrate: simulation 4: cmdstan: chain 2 failed"}},
+		{name: "never started", state: batch.Failed, reason: []string{"0 of 2 simulations written; no log: the task never started"}},
+		{name: "Slurm unreachable", slurmErr: errors.New("squeue: Unable to contact slurm controller"), log: "calibrate: array task 1\n",
+			state: batch.Pending, reason: []string{"Slurm cannot be asked: squeue: Unable to contact"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "sims"), 0o755)
+			os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+			one := 1
+			task := &arrayTask{Index: 1, First: 3, Last: 4, JobID: "1000", ArrayIndex: &one, Attempts: 1, Log: "logs/task_1_1000.log"}
+			if tc.noJob {
+				task = &arrayTask{Index: 1, First: 3, Last: 4}
+			}
+			for _, sim := range tc.results {
+				os.WriteFile(resultPath(dir, sim), []byte("{}"), 0o644)
+			}
+			if tc.log != "" {
+				os.WriteFile(filepath.Join(dir, task.Log), []byte(tc.log), 0o644)
+			}
+			sf := &studyFile{Dir: dir, Sims: 4, Tasks: []*arrayTask{task}}
+			s := sf.statusOf(task, tc.ts, tc.slurmErr)
+			if s.state != tc.state {
+				t.Errorf("state %q (%s); want %q", s.state, s.reason, tc.state)
+			}
+			for _, want := range tc.reason {
+				if !strings.Contains(s.reason, want) {
+					t.Errorf("reason %q lacks %q", s.reason, want)
+				}
+			}
+		})
+	}
+}
