@@ -230,7 +230,7 @@ func finish(m *Manifest, st []*Status, w io.Writer, print bool) error {
 // statuses returns the state of every run of m: from Slurm's squeue and scontrol, when
 // the batch runs there, and from the run folders.
 func statuses(ctx context.Context, m *Manifest) []*Status {
-	var tasks map[string]*slurmTask
+	var tasks map[string]*TaskState
 	var slurmErr error
 	if m.Executor == Slurm {
 		tasks, slurmErr = querySlurm(ctx, m.Runs)

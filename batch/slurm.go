@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,18 +41,30 @@ var (
 	partitionRe = regexp.MustCompile(`^[A-Za-z0-9_.,-]+$`)
 )
 
-// slurmPreflight checks everything a submission needs before anything is written: sbatch on
-// PATH, a controller that answers, sane settings; it warns when the compile cache looks
-// local to this node.
+// slurmPreflight checks everything a batch submission needs before anything is written
+// (Preflight), and settles the binary the tasks run.
 func slurmPreflight(ctx context.Context, opts *Options) error {
+	bin, err := Preflight(ctx, "batch", opts.Slurm, opts.Binary, opts.Stderr)
+	if err != nil {
+		return err
+	}
+	opts.Binary = bin
+	return nil
+}
+
+// Preflight checks everything a Slurm submission by dsamstan command needs before anything
+// is written: sbatch on PATH, a controller that answers, sane settings; it warns on stderr
+// when the compile cache looks local to this node. It returns the absolute path of the
+// dsamstan binary the tasks are to run: binary, or this executable when binary is "".
+func Preflight(ctx context.Context, command string, so SlurmOptions, binary string, stderr io.Writer) (string, error) {
 	if _, err := exec.LookPath("sbatch"); err != nil {
-		return errors.New("batch: --executor slurm: sbatch not found on PATH; run dsamstan batch on a Slurm login node (or load the Slurm module), or use --executor local; nothing was submitted")
+		return "", fmt.Errorf("%s: --executor slurm: sbatch not found on PATH; run dsamstan %s on a Slurm login node (or load the Slurm module), or use --executor local; nothing was submitted", command, command)
 	}
-	if s := opts.Slurm.Mem; s != "" && !memRe.MatchString(s) {
-		return fmt.Errorf("batch: --mem %q: give a size as sbatch takes it, such as 4G or 500M", s)
+	if s := so.Mem; s != "" && !memRe.MatchString(s) {
+		return "", fmt.Errorf("%s: --mem %q: give a size as sbatch takes it, such as 4G or 500M", command, s)
 	}
-	if s := opts.Slurm.Partition; s != "" && !partitionRe.MatchString(s) {
-		return fmt.Errorf("batch: --partition %q: not a partition name", s)
+	if s := so.Partition; s != "" && !partitionRe.MatchString(s) {
+		return "", fmt.Errorf("%s: --partition %q: not a partition name", command, s)
 	}
 	out, err := slurmCmd(ctx, "scontrol", "ping")
 	if err != nil || strings.Contains(out, "DOWN") || !strings.Contains(out, "UP") {
@@ -59,25 +72,28 @@ func slurmPreflight(ctx context.Context, opts *Options) error {
 		if err != nil {
 			why = err.Error()
 		}
-		return fmt.Errorf("batch: the Slurm controller does not answer (scontrol ping: %s); nothing was submitted. Check that slurmctld is up and SLURM_CONF points at the cluster's slurm.conf", why)
+		return "", fmt.Errorf("%s: the Slurm controller does not answer (scontrol ping: %s); nothing was submitted. Check that slurmctld is up and SLURM_CONF points at the cluster's slurm.conf", command, why)
 	}
-	if opts.Binary == "" {
+	if binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("batch: cannot find the dsamstan executable the tasks should run: %w", err)
+			return "", fmt.Errorf("%s: cannot find the dsamstan executable the tasks should run: %w", command, err)
 		}
-		opts.Binary = exe
+		binary = exe
 	}
-	if abs, err := filepath.EvalSymlinks(opts.Binary); err == nil {
-		opts.Binary = abs
+	if abs, err := filepath.EvalSymlinks(binary); err == nil {
+		binary = abs
+	}
+	if stderr == nil {
+		stderr = io.Discard
 	}
 	if dir, err := cmdstan.DefaultCacheDir(); err == nil {
 		if where := nodeLocal(dir); where != "" {
-			fmt.Fprintf(opts.Stderr, "warning: the compile cache %s is under %s, which is usually local to each node: every node would compile its own copy of each model. "+
+			fmt.Fprintf(stderr, "warning: the compile cache %s is under %s, which is usually local to each node: every node would compile its own copy of each model. "+
 				"Put it on the shared filesystem before submitting, e.g. export DSAMSTAN_CACHE=$HOME/.cache/dsamstan; the tasks inherit the environment.\n", dir, where)
 		}
 	}
-	return nil
+	return binary, nil
 }
 
 // nodeLocal returns the node-local folder dir is under (/tmp, /var/tmp, /dev/shm, /run,
@@ -187,14 +203,9 @@ func submit(ctx context.Context, m *Manifest, runs []*Entry) (string, error) {
 	for i, r := range runs {
 		idx[i] = r.Index
 	}
-	array := arraySpec(idx, m.Slurm.Jobs)
-	out, err := slurmCmd(ctx, "sbatch", "--parsable", "--array="+array, path)
+	id, array, err := SubmitArray(ctx, path, idx, m.Slurm.Jobs)
 	if err != nil {
-		return "", fmt.Errorf("batch: sbatch refused the job array, nothing was submitted: %w; fix it and run dsamstan batch --resume %s", err, m.Dir)
-	}
-	id, _, _ := strings.Cut(strings.TrimSpace(out), ";") // --parsable: jobid[;cluster]
-	if _, err := strconv.Atoi(id); err != nil {
-		return "", fmt.Errorf("batch: sbatch --parsable printed %q, not a job id", strings.TrimSpace(out))
+		return "", fmt.Errorf("batch: %w; fix it and run dsamstan batch --resume %s", err, m.Dir)
 	}
 	m.Submissions = append(m.Submissions, Submission{JobID: id, Array: array, Submitted: time.Now().UTC().Truncate(time.Second)})
 	for _, r := range runs {
@@ -204,6 +215,22 @@ func submit(ctx context.Context, m *Manifest, runs []*Entry) (string, error) {
 		r.Log = filepath.Join(runfolder.BatchLogs, fmt.Sprintf("task_%d_%s.log", i, id))
 	}
 	return id, m.Save()
+}
+
+// SubmitArray submits the job script at path as one job array of the tasks indices, at
+// most jobs at once (sbatch --parsable --array=…%jobs). It returns the job id and the
+// --array it gave.
+func SubmitArray(ctx context.Context, path string, indices []int, jobs int) (id, array string, err error) {
+	array = arraySpec(indices, jobs)
+	out, err := slurmCmd(ctx, "sbatch", "--parsable", "--array="+array, path)
+	if err != nil {
+		return "", "", fmt.Errorf("sbatch refused the job array, nothing was submitted: %w", err)
+	}
+	id, _, _ = strings.Cut(strings.TrimSpace(out), ";") // --parsable: jobid[;cluster]
+	if _, err := strconv.Atoi(id); err != nil {
+		return "", "", fmt.Errorf("sbatch --parsable printed %q, not a job id", strings.TrimSpace(out))
+	}
+	return id, array, nil
 }
 
 // runSlurm submits runs as one job array and, unless opts.NoWait, watches it to the end.
@@ -290,13 +317,33 @@ func cancelArray(ctx context.Context, opts *Options, m *Manifest, id string) err
 		pipeline.ErrInterrupted, id, m.Dir, context.Cause(ctx))
 }
 
-// querySlurm asks squeue, then scontrol show job for tasks squeue no longer lists or that
-// ended badly (for their exit code), about the tasks of runs. It never needs sacct.
-// Tasks Slurm has forgotten are absent from the map. The error says squeue could not be
-// asked at all (not on PATH, no controller).
-func querySlurm(ctx context.Context, runs []*Entry) (map[string]*slurmTask, error) {
-	var ids []string
+// querySlurm asks Slurm about the tasks of runs (QueryTasks).
+func querySlurm(ctx context.Context, runs []*Entry) (map[string]*TaskState, error) {
+	var refs []TaskRef
 	for _, r := range runs {
+		if r.JobID != "" && r.ArrayIndex != nil {
+			refs = append(refs, TaskRef{JobID: r.JobID, Index: *r.ArrayIndex})
+		}
+	}
+	return QueryTasks(ctx, refs)
+}
+
+// TaskRef names one task of a job array.
+type TaskRef struct {
+	JobID string
+	Index int
+}
+
+// Key is the task's id, JOBID_INDEX, as QueryTasks's map has it.
+func (r TaskRef) Key() string { return fmt.Sprintf("%s_%d", r.JobID, r.Index) }
+
+// QueryTasks asks squeue, then scontrol show job for tasks squeue no longer lists or that
+// ended badly (for their exit code), about the tasks refs, keyed JOBID_INDEX. It never
+// needs sacct, which small clusters run without. Tasks Slurm has forgotten are absent from
+// the map. The error says squeue could not be asked at all (not on PATH, no controller).
+func QueryTasks(ctx context.Context, refs []TaskRef) (map[string]*TaskState, error) {
+	var ids []string
+	for _, r := range refs {
 		if r.JobID != "" && !slices.Contains(ids, r.JobID) {
 			ids = append(ids, r.JobID)
 		}
@@ -304,7 +351,7 @@ func querySlurm(ctx context.Context, runs []*Entry) (map[string]*slurmTask, erro
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	tasks := map[string]*slurmTask{}
+	tasks := map[string]*TaskState{}
 	out, err := slurmCmd(ctx, "squeue", "--noheader", "--array", "--states=all",
 		"--jobs="+strings.Join(ids, ","), "--format=%i|%T|%r")
 	if err != nil && !strings.Contains(err.Error(), "Invalid job id") {
@@ -312,9 +359,9 @@ func querySlurm(ctx context.Context, runs []*Entry) (map[string]*slurmTask, erro
 	}
 	parseSqueue(out, tasks)
 	ask := map[string]bool{}
-	for _, r := range runs {
-		t := tasks[r.Task()]
-		if r.JobID != "" && (t == nil || !(slurmWaiting[t.State] || slurmActive[t.State] || t.State == "COMPLETED")) {
+	for _, r := range refs {
+		t := tasks[r.Key()]
+		if r.JobID != "" && (t == nil || !(t.Waiting() || t.Active() || t.State == "COMPLETED")) {
 			ask[r.JobID] = true
 		}
 	}
@@ -329,8 +376,14 @@ func querySlurm(ctx context.Context, runs []*Entry) (map[string]*slurmTask, erro
 	return tasks, nil
 }
 
+// CancelJob cancels a job array with scancel.
+func CancelJob(ctx context.Context, id string) error {
+	_, err := slurmCmd(ctx, "scancel", id)
+	return err
+}
+
 // parseSqueue reads `squeue --array --format=%i|%T|%r` lines: "123_4|RUNNING|None".
-func parseSqueue(out string, tasks map[string]*slurmTask) {
+func parseSqueue(out string, tasks map[string]*TaskState) {
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Split(strings.TrimSpace(line), "|")
 		if len(f) < 3 {
@@ -341,7 +394,7 @@ func parseSqueue(out string, tasks map[string]*slurmTask) {
 			continue
 		}
 		for _, i := range expandIndices(idx) {
-			tasks[fmt.Sprintf("%s_%d", job, i)] = &slurmTask{State: baseState(f[1]), Reason: f[2]}
+			tasks[fmt.Sprintf("%s_%d", job, i)] = &TaskState{State: baseState(f[1]), Reason: f[2]}
 		}
 	}
 }
@@ -351,7 +404,7 @@ var scontrolField = regexp.MustCompile(`(?:^|\s)(JobState|Reason|ExitCode|ArrayJ
 // parseScontrol reads `scontrol show job --oneliner` records, one per array task (or per
 // pending remainder, "ArrayTaskId=3-5%2"). It keeps what squeue said of a task unless
 // scontrol knows more.
-func parseScontrol(out string, tasks map[string]*slurmTask) {
+func parseScontrol(out string, tasks map[string]*TaskState) {
 	for _, line := range strings.Split(out, "\n") {
 		kv := map[string]string{}
 		for _, m := range scontrolField.FindAllStringSubmatch(line, -1) {
@@ -362,7 +415,7 @@ func parseScontrol(out string, tasks map[string]*slurmTask) {
 		}
 		for _, i := range expandIndices(kv["ArrayTaskId"]) {
 			key := fmt.Sprintf("%s_%d", kv["ArrayJobId"], i)
-			tasks[key] = &slurmTask{State: baseState(kv["JobState"]), Reason: kv["Reason"], ExitCode: kv["ExitCode"]}
+			tasks[key] = &TaskState{State: baseState(kv["JobState"]), Reason: kv["Reason"], ExitCode: kv["ExitCode"]}
 		}
 	}
 }

@@ -52,8 +52,8 @@ type Status struct {
 // final reports whether the state can no longer change.
 func (s *Status) final() bool { return s.State == Completed || s.State == Failed }
 
-// slurmTask is what squeue or scontrol says of one array task.
-type slurmTask struct {
+// TaskState is what squeue or scontrol says of one array task.
+type TaskState struct {
 	State    string
 	Reason   string
 	ExitCode string
@@ -69,7 +69,7 @@ var (
 // statusOf decides a run's state from Slurm's view of its task (nil when Slurm no longer
 // knows it, or for a local run) and its run folder. slurmErr says Slurm could not be asked
 // at all: then a run folder without a result is pending, not failed.
-func statusOf(m *Manifest, r *Entry, task *slurmTask, slurmErr error) *Status {
+func statusOf(m *Manifest, r *Entry, task *TaskState, slurmErr error) *Status {
 	s := &Status{Run: r, Wall: math.NaN(), ELPD: math.NaN(), ELPDSE: math.NaN(), PLOO: math.NaN(),
 		R2: math.NaN(), RMSE: math.NaN(), BadK: -1}
 	if task != nil {
@@ -139,8 +139,21 @@ func statusOf(m *Manifest, r *Entry, task *slurmTask, slurmErr error) *Status {
 	return s
 }
 
+// Waiting reports whether the task waits to run (pending, held, requeued, suspended).
+func (t *TaskState) Waiting() bool { return slurmWaiting[t.State] }
+
+// Active reports whether the task is running.
+func (t *TaskState) Active() bool { return slurmActive[t.State] }
+
+// Why renders the task's state, reason and exit code: "TIMEOUT (TimeLimit, exit 0:15)".
+func (t *TaskState) Why() string { return slurmWhy(t) }
+
+// LastError returns the last "Error: …" line dsamstan printed to a task's log, or
+// slurmstepd's word on a cancelled or killed task; "" when none.
+func LastError(path string) string { return lastError(path) }
+
 // slurmWhy renders a task's state, reason and exit code: "TIMEOUT (TimeLimit, exit 0:15)".
-func slurmWhy(t *slurmTask) string {
+func slurmWhy(t *TaskState) string {
 	var extra []string
 	if t.Reason != "" && t.Reason != "None" {
 		extra = append(extra, t.Reason)

@@ -78,6 +78,9 @@ type Result struct {
 	// compiled programs the simulations used (1 unless the data change a panel's
 	// parameterisation choices).
 	Divergent, Programs int
+	// Missing counts the simulations of a Slurm study without a result (failed, or
+	// still to run) when its results were gathered; 0 for a local calibration.
+	Missing int
 }
 
 // ParamSummary is one row of calibration.csv.
@@ -108,6 +111,9 @@ type simResult struct {
 	minESS      float64
 	maxRhat     float64
 	seconds     float64
+	// program is the sha256 of the program's code: simulations whose data change a
+	// panel's parameterisation use another program.
+	program [32]byte
 	// per parameter, in names order
 	rank    []int
 	covered []bool
@@ -130,14 +136,50 @@ var ErrNoSims = errors.New("calibrate: no simulation finished")
 // the simulations that finished are summarised and the error wraps
 // cmdstan.ErrInterrupted.
 func Run(ctx context.Context, opts Options) (*Result, error) {
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
+	cfg, spec, err := load(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStudy(ctx, cfg, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openOutputs(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Log, "calibrate: %d simulations of %s, %d at a time, %d chains × (%d warmup + %d draws) each, %d cores per simulation; writing %s\n",
+		opts.Sims, cfg.Path, s.jobs, s.sample.Chains, s.sample.Warmup, s.sample.Samples, s.sample.Cores, s.dir)
+	return s.run(ctx)
+}
+
+// load loads and checks the config a calibration studies.
+func load(path string) (*ingest.Config, *ingest.Spec, error) {
+	cfg, spec, err := ingest.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Fit.Method != "mcmc" {
+		return nil, nil, fmt.Errorf("calibrate: %s: `fit.method` is %q; calibration needs posterior draws: use mcmc", cfg.Path, cfg.Fit.Method)
+	}
+	if err := Check(spec); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Path, err)
+	}
+	return cfg, spec, nil
+}
+
+// checkOptions fills the defaults of opts and checks the settings every executor shares.
+func checkOptions(opts *Options) error {
 	if opts.Sims < 1 {
-		return nil, fmt.Errorf("calibrate: --sims is %d; it must be at least 1", opts.Sims)
+		return fmt.Errorf("calibrate: --sims is %d; it must be at least 1", opts.Sims)
 	}
 	if opts.Alpha == 0 {
 		opts.Alpha = 0.01
 	}
 	if !(opts.Alpha > 0 && opts.Alpha < 1) {
-		return nil, fmt.Errorf("calibrate: --alpha is %g; it must be in (0, 1)", opts.Alpha)
+		return fmt.Errorf("calibrate: --alpha is %g; it must be in (0, 1)", opts.Alpha)
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
@@ -145,21 +187,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	cfg, spec, err := ingest.Load(opts.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Fit.Method != "mcmc" {
-		return nil, fmt.Errorf("calibrate: %s: `fit.method` is %q; calibration needs posterior draws: use mcmc", cfg.Path, cfg.Fit.Method)
-	}
-	if err := Check(spec); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
-	}
-	s, err := newStudy(ctx, cfg, spec, opts)
-	if err != nil {
-		return nil, err
-	}
-	return s.run(ctx)
+	return nil
 }
 
 // study is one calibration in progress.
@@ -171,6 +199,7 @@ type study struct {
 	names []string // the parameters, in Decode's order (set by the first simulation)
 
 	runner *cmdstan.Runner
+	home   string // the CmdStan install the runner uses
 	sample cmdstan.SampleOptions
 	jobs   int
 	seed   int64
@@ -217,7 +246,7 @@ func newStudy(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, opts O
 	if err != nil {
 		return nil, err
 	}
-	st.runner = cmdstan.NewRunner(inst, cache, opts.Log)
+	st.runner, st.home = cmdstan.NewRunner(inst, cache, opts.Log), inst.Dir
 
 	st.dir = opts.Out
 	if st.dir == "" {
@@ -228,16 +257,26 @@ func newStudy(ctx context.Context, cfg *ingest.Config, spec *ingest.Spec, opts O
 	if err := os.MkdirAll(st.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("calibrate: output folder: %w", err)
 	}
-	if st.ranks, err = createCSV(filepath.Join(st.dir, runfolder.CalibrationRanks), "sim,parameter,rank,n_draws\n"); err != nil {
-		return nil, err
-	}
-	if st.sims, err = createCSV(filepath.Join(st.dir, runfolder.CalibrationSims), "sim,seed,divergences,thin,n_draws,min_ess_bulk,max_rhat,seconds\n"); err != nil {
-		st.ranks.Close()
-		return nil, err
-	}
-	fmt.Fprintf(opts.Log, "calibrate: %d simulations of %s, %d at a time, %d chains × (%d warmup + %d draws) each, %d cores per simulation; writing %s\n",
-		opts.Sims, cfg.Path, st.jobs, m.Chains, warmup, samples, cores, st.dir)
 	return st, nil
+}
+
+// CSV headers of the ranks and the simulations.
+const (
+	ranksHeader = "sim,parameter,rank,n_draws\n"
+	simsHeader  = "sim,seed,divergences,thin,n_draws,min_ess_bulk,max_rhat,seconds\n"
+)
+
+// openOutputs creates the CSVs a local study appends to as its simulations end.
+func (st *study) openOutputs() error {
+	var err error
+	if st.ranks, err = createCSV(filepath.Join(st.dir, runfolder.CalibrationRanks), ranksHeader); err != nil {
+		return err
+	}
+	if st.sims, err = createCSV(filepath.Join(st.dir, runfolder.CalibrationSims), simsHeader); err != nil {
+		st.ranks.Close()
+		return err
+	}
+	return nil
 }
 
 func createCSV(path, header string) (*os.File, error) {
@@ -260,7 +299,13 @@ func (st *study) run(ctx context.Context) (*Result, error) {
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return st.simulate(gctx, i) })
+		g.Go(func() error {
+			r, names, err := st.simulate(gctx, i)
+			if err != nil {
+				return err
+			}
+			return st.record(r, names)
+		})
 	}
 	err := g.Wait()
 	os.Remove(filepath.Join(st.dir, workDir)) // empty once every simulation cleaned up
@@ -280,31 +325,43 @@ func (st *study) run(ctx context.Context) (*Result, error) {
 	return res, serr
 }
 
-// simulate runs simulation i: draw, simulate, fit, rank; it appends to the CSVs.
-func (st *study) simulate(ctx context.Context, i int) error {
-	start := time.Now()
+// program draws simulation i's parameters from the prior, simulates its response and
+// renders its program.
+func (st *study) program(ctx context.Context, i int) (*codegen.Program, map[string]float64, error) {
 	seed := st.seed + int64(i)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5bc))
 	y, truth, err := st.prior.draw(rng)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	p, err := codegen.Render(ctx, nil, withResponse(st.spec, y))
 	if err != nil {
-		return fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
+		return nil, nil, fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
+	}
+	return p, truth, nil
+}
+
+// simulate runs simulation i (0-based): draw, simulate, fit, rank. Every executor runs a
+// simulation through it, so that a seed gives the same ranks wherever it runs.
+func (st *study) simulate(ctx context.Context, i int) (*simResult, []string, error) {
+	start := time.Now()
+	seed := st.seed + int64(i)
+	p, truth, err := st.program(ctx, i)
+	if err != nil {
+		return nil, nil, err
 	}
 	exe, err := st.compile(ctx, p)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	work := filepath.Join(st.dir, workDir, fmt.Sprintf("sim_%04d", i+1))
 	if err := os.MkdirAll(work, 0o755); err != nil {
-		return fmt.Errorf("calibrate: %w", err)
+		return nil, nil, fmt.Errorf("calibrate: %w", err)
 	}
 	defer os.RemoveAll(work)
 	dataFile := filepath.Join(work, runfolder.DataJSON)
 	if err := stanio.WriteDataFile(dataFile, p.Data); err != nil {
-		return err
+		return nil, nil, err
 	}
 	so := st.sample
 	so.Seed = seed
@@ -312,18 +369,19 @@ func (st *study) simulate(ctx context.Context, i int) error {
 	so.AdaptDelta = max(so.AdaptDelta, p.AdaptDelta) // as a run: the program may ask for more
 	csvs, err := st.runner.Sample(ctx, exe, dataFile, work, so, nil)
 	if err != nil {
-		return fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
+		return nil, nil, fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
 	}
 	chains, err := stanio.ReadCSVFiles(ctx, csvs)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	r, names, err := rankChains(p, chains, truth)
 	if err != nil {
-		return fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
+		return nil, nil, fmt.Errorf("calibrate: simulation %d: %w", i+1, err)
 	}
 	r.sim, r.seed, r.seconds = i+1, seed, time.Since(start).Seconds()
-	return st.record(r, names)
+	r.program = sha256.Sum256(p.Code)
+	return r, names, nil
 }
 
 // compile returns the executable of p's program, compiling it (through the cache) the
@@ -415,21 +473,29 @@ func (st *study) record(r *simResult, names []string) error {
 	} else if !slices.Equal(st.names, names) {
 		return fmt.Errorf("calibrate: simulation %d reports other parameters than the first", r.sim)
 	}
-	var b []byte
-	for j, name := range names {
-		b = fmt.Appendf(b, "%d,%s,%d,%d\n", r.sim, csvField(name), r.rank[j], r.draws)
-	}
-	if _, err := st.ranks.Write(b); err != nil {
+	if _, err := st.ranks.Write(rankRows(nil, r, names)); err != nil {
 		return fmt.Errorf("calibrate: %s: %w", runfolder.CalibrationRanks, err)
 	}
-	line := fmt.Sprintf("%d,%d,%d,%d,%d,%.4g,%.4g,%.1f\n", r.sim, r.seed, r.divergences, r.thin, r.draws, r.minESS, r.maxRhat, r.seconds)
-	if _, err := io.WriteString(st.sims, line); err != nil {
+	if _, err := st.sims.Write(simRow(nil, r)); err != nil {
 		return fmt.Errorf("calibrate: %s: %w", runfolder.CalibrationSims, err)
 	}
 	st.results = append(st.results, r)
 	fmt.Fprintf(st.opts.Log, "calibrate: simulation %d/%d done in %.1fs: %d divergences, %d draws kept (thin %d, min ESS %.0f)\n",
 		len(st.results), st.opts.Sims, r.seconds, r.divergences, r.draws, r.thin, r.minESS)
 	return nil
+}
+
+// rankRows appends a simulation's rows of calibration_ranks.csv to b.
+func rankRows(b []byte, r *simResult, names []string) []byte {
+	for j, name := range names {
+		b = fmt.Appendf(b, "%d,%s,%d,%d\n", r.sim, csvField(name), r.rank[j], r.draws)
+	}
+	return b
+}
+
+// simRow appends a simulation's row of calibration_sims.csv to b.
+func simRow(b []byte, r *simResult) []byte {
+	return fmt.Appendf(b, "%d,%d,%d,%d,%d,%.4g,%.4g,%.1f\n", r.sim, r.seed, r.divergences, r.thin, r.draws, r.minESS, r.maxRhat, r.seconds)
 }
 
 // csvField quotes a field as encoding/csv would (cor_1[a,b] holds a comma).

@@ -42,4 +42,20 @@
 // whose parameterisation the data choose (model.random_effects.parameterization auto) may
 // need a second program when a simulated response changes a choice; it is compiled once
 // through the cache too.
+//
+// # On a Slurm cluster
+//
+// Submit runs the same simulations as one Slurm job array (the batch package's sbatch,
+// squeue/scontrol watching and scancel). The study folder then also holds
+// calibration_study.json (the config with its sha256 and the study settings: seed,
+// warmup, samples, alpha, sims, sims per task; each array task's simulations and Slurm
+// job), calibration.sbatch, logs/task_<i>_<jobid>.log and sims/sim_NNNN.json. The program
+// is compiled once before submission, through the compile cache the tasks share. Array
+// task i runs RunTask (dsamstan calibrate --sim-task DIR --index i): its run of
+// consecutive simulations, ceil(sims / MaxTasks) by default, each through the same code
+// as a local study and with the same seed, each written atomically to its own result
+// file. Gather (at the end of the watch, or by Status) writes the CSVs, the verdict and
+// the histograms from the result files, rows in simulation order, so a study's rank rows
+// are those a local study of the same seed writes; Resume resubmits the tasks with
+// simulations missing.
 package calibrate

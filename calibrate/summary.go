@@ -20,25 +20,34 @@ func (st *study) summarise() (*Result, error) {
 	results := slices.Clone(st.results)
 	names := st.names
 	st.mu.Unlock()
+	st.compiles.Lock()
+	programs := len(st.exes)
+	st.compiles.Unlock()
+	return summariseResults(st.dir, names, results, st.opts.Alpha, programs)
+}
+
+// summariseResults writes calibration.csv, verdict.txt and the rank histograms of results
+// into dir; programs is the number of distinct programs they used.
+func summariseResults(dir string, names []string, results []*simResult, alpha float64, programs int) (*Result, error) {
 	if len(results) == 0 {
 		return nil, ErrNoSims
 	}
 	slices.SortFunc(results, func(a, b *simResult) int { return a.sim - b.sim })
-	res := &Result{Dir: st.dir, Sims: len(results), Programs: len(st.exes)}
+	res := &Result{Dir: dir, Sims: len(results), Programs: programs}
 	for _, r := range results {
 		if r.divergences > 0 {
 			res.Divergent++
 		}
 	}
-	res.Params = summariseParams(names, results, st.opts.Alpha)
-	res.Calibrated, res.Verdict = verdict(res.Params, st.opts.Alpha)
-	if err := writeSummary(filepath.Join(st.dir, runfolder.CalibrationSummary), res.Params); err != nil {
+	res.Params = summariseParams(names, results, alpha)
+	res.Calibrated, res.Verdict = verdict(res.Params, alpha)
+	if err := writeSummary(filepath.Join(dir, runfolder.CalibrationSummary), res.Params); err != nil {
 		return res, err
 	}
-	if err := os.WriteFile(filepath.Join(st.dir, runfolder.CalibrationVerdict), []byte(res.Verdict+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, runfolder.CalibrationVerdict), []byte(res.Verdict+"\n"), 0o644); err != nil {
 		return res, fmt.Errorf("calibrate: %w", err)
 	}
-	if err := plotRanks(st.dir, names, results); err != nil {
+	if err := plotRanks(dir, names, results); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -257,6 +257,17 @@ const (
 	CalibrationVerdict = "verdict.txt"
 	// CalibrationHistograms is the pattern of the rank histogram figures (1, 2, …).
 	CalibrationHistograms = "rank_histograms_%d.png"
+	// CalibrationStudy describes a calibration run as a Slurm job array: the config, the
+	// study settings, and each array task's simulations and Slurm job.
+	CalibrationStudy = "calibration_study.json"
+	// CalibrationScript is the job script sbatch runs for each array task.
+	CalibrationScript = "calibration.sbatch"
+	// CalibrationResults holds one result file per finished simulation (CalibrationResult).
+	CalibrationResults = "sims"
+	// CalibrationResult is the pattern of a simulation's result file, by its number (1, 2, …).
+	CalibrationResult = "sim_%04d.json"
+	// CalibrationLogs holds each array task's log, task_<i>_<jobid>.log.
+	CalibrationLogs = "logs"
 )
 
 // Files and folders of a batch folder (dsamstan batch --out DIR).

@@ -15,6 +15,7 @@ func TestCalibrateHelp(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"--sims", "--jobs", "--out", "--seed", "--warmup", "--samples", "--alpha",
+		"--executor", "--status", "--resume", "--sims-per-task", "--partition", "--no-wait", "calibrate --sim-task DIR --index i",
 		"calibration.csv", "calibration_ranks.csv", "verdict.txt", "Bonferroni",
 		"Refused", "transforms.<column>.adstock.decay", "fit.method optimise"} {
 		if !strings.Contains(out, want) {
@@ -36,6 +37,15 @@ func TestCalibrateFlagErrors(t *testing.T) {
 		{[]string{"calibrate", "c.yaml", "--sims", "5", "--warmup", "-3"}, "--warmup and --samples"},
 		{[]string{"calibrate", "--sims", "5"}, "needs CONFIG"},
 		{[]string{"calibrate", "c.yaml", "--sims", "x"}, "invalid argument"},
+		{[]string{"calibrate", "c.yaml", "--sims", "5", "--partition", "short"}, "--partition is a Slurm setting; add --executor slurm"},
+		{[]string{"calibrate", "c.yaml", "--sims", "5", "--executor", "slurm"}, "--executor slurm needs --out DIR"},
+		{[]string{"calibrate", "c.yaml", "--sims", "5", "--executor", "pbs"}, `--executor is "pbs"`},
+		{[]string{"calibrate", "c.yaml", "--status", "d"}, "take the study folder, not a config"},
+		{[]string{"calibrate", "--status", "d", "--resume", "d"}, "give one of --status, --resume and --sim-task"},
+		{[]string{"calibrate", "--resume", "d", "--sims", "5"}, "--sims is fixed when a study is submitted"},
+		{[]string{"calibrate", "--status", "d", "--mem", "4G"}, "--mem goes with a submission or --resume"},
+		{[]string{"calibrate", "--sim-task", "d"}, "--sim-task needs --index"},
+		{[]string{"calibrate", "c.yaml", "--sims", "5", "--index", "2"}, "--index goes with --sim-task"},
 	} {
 		code, _, stderr := cli(t, c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {
@@ -78,5 +88,21 @@ func TestCalibrateFake(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "work")); !os.IsNotExist(err) {
 		t.Errorf("the work folder is left behind: %v", err)
+	}
+}
+
+// TestCalibrateStudyFolder: --status and --sim-task on a folder that holds no Slurm study
+// say so (exit 1), and --sim-task is not in the help.
+func TestCalibrateStudyFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"calibrate", "--status", dir}, {"calibrate", "--sim-task", dir, "--index", "0"}} {
+		code, _, stderr := cli(t, args...)
+		if code != exitError || !strings.Contains(stderr, "has no calibration_study.json") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	_, out, _ := cli(t, "calibrate", "--help")
+	if strings.Contains(out, "--sim-task string") || strings.Contains(out, "--index int") {
+		t.Errorf("calibrate --help lists the hidden --sim-task and --index:\n%s", out)
 	}
 }
