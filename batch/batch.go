@@ -126,22 +126,7 @@ func Resume(ctx context.Context, dir string, opts Options) error {
 		return err
 	}
 	if m.Executor == Slurm {
-		so := *m.Slurm
-		if opts.Slurm.Partition != "" {
-			so.Partition = opts.Slurm.Partition
-		}
-		if opts.Slurm.Time != "" {
-			so.Time = opts.Slurm.Time
-		}
-		if opts.Slurm.Mem != "" {
-			so.Mem = opts.Slurm.Mem
-		}
-		if opts.Slurm.CPUs > 0 {
-			so.CPUs = opts.Slurm.CPUs
-		}
-		if jobs > 0 {
-			so.Jobs = jobs
-		}
+		so := m.Slurm.Merge(opts.Slurm, jobs)
 		opts.Slurm, opts.Jobs = so, so.Jobs
 		if err := slurmPreflight(ctx, &opts); err != nil {
 			return err

@@ -52,6 +52,50 @@ type SlurmOptions struct {
 	Jobs int `json:"jobs"`
 }
 
+// Merge returns so with the settings given in o (non-empty, positive) in place of its own,
+// and jobs in place of Jobs when positive: a resubmission keeps what the first submission
+// asked for unless told otherwise.
+func (so SlurmOptions) Merge(o SlurmOptions, jobs int) SlurmOptions {
+	if o.Partition != "" {
+		so.Partition = o.Partition
+	}
+	if o.Time != "" {
+		so.Time = o.Time
+	}
+	if o.Mem != "" {
+		so.Mem = o.Mem
+	}
+	if o.CPUs > 0 {
+		so.CPUs = o.CPUs
+	}
+	if jobs > 0 {
+		so.Jobs = jobs
+	}
+	return so
+}
+
+// WriteHeader writes a job script's first lines: the shell, a comment, and the #SBATCH
+// directives for the job name, each task's log (output, with sbatch's %a and %A) and so's
+// settings.
+func (so SlurmOptions) WriteHeader(b *strings.Builder, comment, jobName, output string) {
+	b.WriteString("#!/bin/sh\n")
+	fmt.Fprintf(b, "# %s\n", comment)
+	fmt.Fprintf(b, "#SBATCH --job-name=%s\n", jobName)
+	fmt.Fprintf(b, "#SBATCH --output=%s\n", output)
+	if so.Partition != "" {
+		fmt.Fprintf(b, "#SBATCH --partition=%s\n", so.Partition)
+	}
+	if so.Time != "" {
+		fmt.Fprintf(b, "#SBATCH --time=%s\n", so.Time)
+	}
+	if so.Mem != "" {
+		fmt.Fprintf(b, "#SBATCH --mem=%s\n", so.Mem)
+	}
+	if so.CPUs > 0 {
+		fmt.Fprintf(b, "#SBATCH --cpus-per-task=%d\n", so.CPUs)
+	}
+}
+
 // Submission is one sbatch of a job array.
 type Submission struct {
 	JobID     string    `json:"job_id"`

@@ -141,23 +141,8 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // run folder, exactly as a user would run it by hand.
 func script(m *Manifest) []byte {
 	var b strings.Builder
-	so := m.Slurm
-	b.WriteString("#!/bin/sh\n")
-	b.WriteString("# Written by dsamstan batch: array task i fits run i of manifest.json.\n")
-	b.WriteString("#SBATCH --job-name=dsamstan-batch\n")
-	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(m.Dir, runfolder.BatchLogs, "task_%a_%A.log"))
-	if so.Partition != "" {
-		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", so.Partition)
-	}
-	if so.Time != "" {
-		fmt.Fprintf(&b, "#SBATCH --time=%s\n", so.Time)
-	}
-	if so.Mem != "" {
-		fmt.Fprintf(&b, "#SBATCH --mem=%s\n", so.Mem)
-	}
-	if so.CPUs > 0 {
-		fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", so.CPUs)
-	}
+	m.Slurm.WriteHeader(&b, "Written by dsamstan batch: array task i fits run i of manifest.json.",
+		"dsamstan-batch", filepath.Join(m.Dir, runfolder.BatchLogs, "task_%a_%A.log"))
 	b.WriteString("case \"$SLURM_ARRAY_TASK_ID\" in\n")
 	for _, r := range m.Runs {
 		fmt.Fprintf(&b, "%d) set -- %s %s ;;\n", r.Index, shellQuote(r.Config), shellQuote(r.RunDir))

@@ -324,23 +324,7 @@ func Resume(ctx context.Context, dir string, so SlurmOptions, log io.Writer) (*R
 	if err := sf.checkConfig(); err != nil {
 		return nil, err
 	}
-	s := sf.Slurm
-	if so.Slurm.Partition != "" {
-		s.Partition = so.Slurm.Partition
-	}
-	if so.Slurm.Time != "" {
-		s.Time = so.Slurm.Time
-	}
-	if so.Slurm.Mem != "" {
-		s.Mem = so.Slurm.Mem
-	}
-	if so.Slurm.CPUs > 0 {
-		s.CPUs = so.Slurm.CPUs
-	}
-	if jobs > 0 {
-		s.Jobs = jobs
-	}
-	so.Slurm = s
+	so.Slurm = sf.Slurm.Merge(so.Slurm, jobs)
 	bin, err := batch.Preflight(ctx, "calibrate", so.Slurm, so.Binary, log)
 	if err != nil {
 		return nil, err
@@ -363,30 +347,15 @@ func Resume(ctx context.Context, dir string, so SlurmOptions, log io.Writer) (*R
 	if _, err := sf.prepare(ctx, log); err != nil {
 		return nil, err
 	}
-	sf.Slurm, sf.Binary = s, bin // the resubmitted tasks run the dsamstan that resumes them
+	sf.Slurm, sf.Binary = so.Slurm, bin // the resubmitted tasks run the dsamstan that resumes them
 	return sf.submit(ctx, &so, log, redo)
 }
 
 // script renders the job script: array task i runs the simulations of task i.
 func (sf *studyFile) script() []byte {
 	var b strings.Builder
-	so := sf.Slurm
-	b.WriteString("#!/bin/sh\n")
-	fmt.Fprintf(&b, "# Written by dsamstan calibrate: array task i runs the simulations of task i of %s.\n", runfolder.CalibrationStudy)
-	b.WriteString("#SBATCH --job-name=dsamstan-calibrate\n")
-	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(sf.Dir, runfolder.CalibrationLogs, "task_%a_%A.log"))
-	if so.Partition != "" {
-		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", so.Partition)
-	}
-	if so.Time != "" {
-		fmt.Fprintf(&b, "#SBATCH --time=%s\n", so.Time)
-	}
-	if so.Mem != "" {
-		fmt.Fprintf(&b, "#SBATCH --mem=%s\n", so.Mem)
-	}
-	if so.CPUs > 0 {
-		fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", so.CPUs)
-	}
+	sf.Slurm.WriteHeader(&b, "Written by dsamstan calibrate: array task i runs the simulations of task i of "+runfolder.CalibrationStudy+".",
+		"dsamstan-calibrate", filepath.Join(sf.Dir, runfolder.CalibrationLogs, "task_%a_%A.log"))
 	fmt.Fprintf(&b, "exec %s calibrate --sim-task %s --index \"$SLURM_ARRAY_TASK_ID\"\n", shellQuote(sf.Binary), shellQuote(sf.Dir))
 	return []byte(b.String())
 }
