@@ -62,9 +62,15 @@ func readState(t testing.TB, dir string) *fakeState {
 	return &s
 }
 
+// writeState writes the fake cluster's state atomically: a fake command killed by a
+// cancelled context must not leave half a state for the next one.
 func writeState(t testing.TB, dir string, s *fakeState) {
 	b, _ := json.Marshal(s)
-	if err := os.WriteFile(filepath.Join(dir, "state.json"), b, 0o644); err != nil {
+	tmp := filepath.Join(dir, fmt.Sprintf("state.json.%d", os.Getpid()))
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "state.json")); err != nil {
 		t.Fatal(err)
 	}
 }
