@@ -277,7 +277,10 @@ func divergences(chains []*stanio.Chain, params []Param, pol policy) Check {
 		return p1(id, metric, 0, thr, status, fmt.Sprintf("no divergent transitions in %d draws", total))
 	}
 	target := 0.95
-	if adaptDelta >= 0.95 {
+	switch {
+	case adaptDelta >= 0.99:
+		target = 0.995
+	case adaptDelta >= 0.95:
 		target = 0.99
 	}
 	msg := fmt.Sprintf("%d of %d draws (%s) ended with a divergence, so the sampler missed part of the posterior: raise fit.mcmc.adapt_delta (e.g. to %g",
@@ -285,12 +288,41 @@ func divergences(chains []*stanio.Chain, params []Param, pol policy) Check {
 	if adaptDelta > 0 {
 		msg += fmt.Sprintf("; it was %g", adaptDelta)
 	}
-	msg += "); if divergences remain, reparameterise via model.random_effects.parameterization or tighten the priors"
-	if name, p, ok := funnel(chains, params); ok {
-		msg += fmt.Sprintf("; the divergent draws sit at small values of %s (median percentile %.0f%%), a funnel: set model.random_effects.parameterization: noncentered for that term",
-			name, 100*p)
+	name, p, isFunnel := funnel(chains, params)
+	if hasGroupScales(params) {
+		msg += "); if divergences remain, reparameterise via model.random_effects.parameterization or tighten the priors"
+	} else {
+		msg += "); if divergences remain, tighten the priors"
+	}
+	if isFunnel {
+		fix := "set model.random_effects.parameterization: noncentered for that term"
+		if !isGroupScale(name) { // a pooled model's scales: nothing to reparameterise
+			fix = "a more informative prior on it (priors.overrides) keeps the sampler out of the narrow neck"
+		}
+		msg += fmt.Sprintf("; the divergent draws sit at small values of %s (median percentile %.0f%%), a funnel: %s", name, 100*p, fix)
 	}
 	return p1(id, metric, float64(count), thr, status, msg)
+}
+
+// isGroupScale reports whether name is a grouping factor's scale, sd_<factor index>[term],
+// whose terms model.random_effects.parameterization can reparameterise.
+func isGroupScale(name string) bool {
+	rest, ok := strings.CutPrefix(name, "sd_")
+	if !ok {
+		return false
+	}
+	digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+	return digits > 0 && strings.HasPrefix(rest[digits:], "[")
+}
+
+// hasGroupScales reports whether any parameter is a grouping factor's scale.
+func hasGroupScales(params []Param) bool {
+	for _, p := range params {
+		if isGroupScale(p.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // funnel looks for the group scale whose small values the divergent draws crowd into: for

@@ -455,6 +455,19 @@ func TestDivergencesNameFunnel(t *testing.T) {
 	if d.Value == 0 || !strings.Contains(d.Message, "small values of sd_1[m_tv]") || !strings.Contains(d.Message, "noncentered") {
 		t.Errorf("divergence row %+v; want the funnel at sd_1[m_tv] named", d)
 	}
+	// Already at adapt_delta 0.99 (as the pooled program asks): suggest more, not the same.
+	for _, ch := range chains {
+		ch.Config.AdaptDelta = 0.99
+	}
+	if d := find(t, P1(chains, params, ModePublish), "sampler_divergences"); !strings.Contains(d.Message, "e.g. to 0.995; it was 0.99") {
+		t.Errorf("at adapt_delta 0.99 the divergence row says %q; want it to suggest 0.995", d.Message)
+	}
+	// A pooled model's scale: the funnel is named, with no parameterisation to set.
+	pooled := []Param{{Name: "sd_channel", Draws: other}, {Name: "sd_term", Draws: scale}}
+	d = find(t, P1(chains, pooled, ModePublish), "sampler_divergences")
+	if !strings.Contains(d.Message, "small values of sd_term") || strings.Contains(d.Message, "parameterization") {
+		t.Errorf("pooled divergence row %q; want the funnel at sd_term named without model.random_effects.parameterization", d.Message)
+	}
 	// Divergences spread evenly: no funnel is named.
 	chains = sampler(2, 500, 10, func(c, i int) (float64, float64, float64) { return float64(boolInt(i%50 == 0)), 3, rng.NormFloat64() })
 	if d := find(t, P1(chains, params, ModePublish), "sampler_divergences"); strings.Contains(d.Message, "funnel") {
