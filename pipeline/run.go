@@ -43,6 +43,12 @@ type Options struct {
 	Log, Progress io.Writer
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+	// Scenarios, when set, fits the scenarios of transforms.sensitivity instead of this
+	// process (dsamstan run --executor slurm); nil fits them here.
+	Scenarios ScenarioExecutor
+	// ScenarioTask marks the run as one scenario of a sensitivity run fitted by a
+	// ScenarioExecutor: like a scenario fitted here, it does no time-series CV.
+	ScenarioTask bool
 
 	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
 	noTSCV      bool                // set for sensitivity scenarios: only the chosen run cross-validates
@@ -81,8 +87,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := readPreviousRun(cfg); err != nil {
 		return nil, err
 	}
-	if scenarios := cfg.SensitivityScenarios(); len(scenarios) > 0 {
+	opts.noTSCV = opts.noTSCV || opts.ScenarioTask
+	scenarios := cfg.SensitivityScenarios()
+	if len(scenarios) > 0 {
 		return runSensitivity(ctx, cfg, scenarios, opts)
+	}
+	if opts.Scenarios != nil {
+		return nil, fmt.Errorf("%w: %s has no transforms.sensitivity", ErrNoScenarios, opts.ConfigPath)
 	}
 	return runConfig(ctx, cfg, opts)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/dsamstan/dsamstan/loo"
 	"github.com/dsamstan/dsamstan/posterior"
 	"github.com/dsamstan/dsamstan/runfolder"
+	"github.com/dsamstan/dsamstan/summarise"
 )
 
 // ScenariosDir is the folder, inside the run folder, that holds one complete run folder per
@@ -53,32 +54,15 @@ func runSensitivity(ctx context.Context, cfg *ingest.Config, scenarios []ingest.
 		return nil, err
 	}
 	fits := make([]scenarioFit, len(scenarios))
-	jobs := max(1, runtime.NumCPU()/max(1, cfg.Fit.MCMC.Chains))
-	fmt.Fprintf(opts.Log, "sensitivity: fitting %d transform scenarios, %d at a time, into %s\n",
-		len(scenarios), jobs, filepath.Join(folder.Dir, ScenariosDir))
-	var logMu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
 	for i, sc := range scenarios {
 		fits[i] = scenarioFit{scenario: sc, dir: filepath.Join(folder.Dir, ScenariosDir, fmt.Sprintf("%02d", i+1))}
-		g.Go(func() error {
-			fit := &fits[i]
-			fit.err = fitScenario(gctx, cfg, fit, opts)
-			logMu.Lock()
-			defer logMu.Unlock()
-			if fit.err != nil {
-				fmt.Fprintf(opts.Log, "sensitivity: scenario %02d (%s) failed: %v\n", i+1, sc.Name, fit.err)
-			} else {
-				fmt.Fprintf(opts.Log, "sensitivity: scenario %02d (%s): elpd_loo %.1f (se %.1f)\n", i+1, sc.Name, fit.loo.ELPD, fit.loo.ELPDSE)
-			}
-			// A failed scenario is reported in the summary; only an interrupt stops the others.
-			if errors.Is(fit.err, ErrInterrupted) || errors.Is(fit.err, context.Canceled) {
-				return fit.err
-			}
-			return nil
-		})
 	}
-	if err := g.Wait(); err != nil {
+	if opts.Scenarios != nil {
+		err = fitScenariosElsewhere(ctx, cfg, fits, filepath.Join(folder.Dir, ScenariosDir), opts)
+	} else {
+		err = fitScenariosHere(ctx, cfg, fits, folder.Dir, opts)
+	}
+	if err != nil {
 		return nil, err
 	}
 	best, weights, err := rankScenarios(fits)
@@ -115,8 +99,101 @@ type sensitivityOutcome struct {
 	note    string
 }
 
-// fitScenario fits one scenario into fit.dir and reads back its LOO, coefficients and
-// contribution totals.
+// fitScenariosHere fits the scenarios in this process, as many at a time as the cores allow
+// for the config's chains.
+func fitScenariosHere(ctx context.Context, cfg *ingest.Config, fits []scenarioFit, dir string, opts Options) error {
+	jobs := max(1, runtime.NumCPU()/max(1, cfg.Fit.MCMC.Chains))
+	fmt.Fprintf(opts.Log, "sensitivity: fitting %d transform scenarios, %d at a time, into %s\n",
+		len(fits), jobs, filepath.Join(dir, ScenariosDir))
+	var logMu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i := range fits {
+		g.Go(func() error {
+			fit := &fits[i]
+			fit.err = fitScenario(gctx, cfg, fit, opts)
+			logMu.Lock()
+			defer logMu.Unlock()
+			logScenario(opts.Log, i, fit)
+			// A failed scenario is reported in the summary; only an interrupt stops the others.
+			if errors.Is(fit.err, ErrInterrupted) || errors.Is(fit.err, context.Canceled) {
+				return fit.err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func logScenario(w io.Writer, i int, fit *scenarioFit) {
+	if fit.err != nil {
+		fmt.Fprintf(w, "sensitivity: scenario %02d (%s) failed: %v\n", i+1, fit.scenario.Name, fit.err)
+	} else {
+		fmt.Fprintf(w, "sensitivity: scenario %02d (%s): elpd_loo %.1f (se %.1f)\n", i+1, fit.scenario.Name, fit.loo.ELPD, fit.loo.ELPDSE)
+	}
+}
+
+// ErrNoScenarios refuses a ScenarioExecutor for a config without transforms.sensitivity.
+var ErrNoScenarios = errors.New("pipeline: --executor slurm fans out the scenarios of transforms.sensitivity, and the config has none; " +
+	"to fit run configs as a Slurm job array use dsamstan batch CONFIG... --executor slurm --out DIR")
+
+// ScenarioJob is one scenario for a ScenarioExecutor: `dsamstan run Config --run-dir RunDir`
+// with Options.ScenarioTask set (the hidden flag --scenario-task).
+type ScenarioJob struct {
+	Name, Config, RunDir string
+}
+
+// ScenarioExecutor fits the scenarios of a sensitivity run somewhere other than this process.
+// FitScenarios gets the scenarios folder (where it may keep its scripts and logs) and the
+// scenarios, waits until all have ended and returns one error per scenario: nil for a run
+// that completed, else why it did not (the task's state and the run's own error). Its own
+// error (a refused submission, an interrupt) stops the sensitivity run.
+type ScenarioExecutor interface {
+	FitScenarios(ctx context.Context, dir string, jobs []ScenarioJob) ([]error, error)
+}
+
+// fitScenariosElsewhere writes each scenario's config as YAML (NN.yaml beside its run folder
+// NN), has opts.Scenarios fit them and reads back each that completed.
+func fitScenariosElsewhere(ctx context.Context, base *ingest.Config, fits []scenarioFit, dir string, opts Options) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	jobs := make([]ScenarioJob, len(fits))
+	cfgs := make([]*ingest.Config, len(fits))
+	for i := range fits {
+		cfg, err := base.WithScenario(fits[i].scenario)
+		if err != nil {
+			return err
+		}
+		b, err := cfg.ResolvedYAML()
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%02d", i+1)+runfolder.ScenarioConfigExt)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		cfgs[i] = cfg
+		jobs[i] = ScenarioJob{Name: fits[i].scenario.Name, Config: path, RunDir: fits[i].dir}
+	}
+	fmt.Fprintf(opts.Log, "sensitivity: fitting %d transform scenarios elsewhere, into %s\n", len(fits), dir)
+	errs, err := opts.Scenarios.FitScenarios(ctx, dir, jobs)
+	if err != nil {
+		return err
+	}
+	for i := range fits {
+		fit := &fits[i]
+		if i < len(errs) && errs[i] != nil {
+			fit.err = errs[i]
+		} else {
+			fit.err = readScenario(cfgs[i], fit)
+		}
+		logScenario(opts.Log, i, fit)
+	}
+	return nil
+}
+
+// fitScenario fits one scenario into fit.dir and reads it back (readScenario).
 func fitScenario(ctx context.Context, base *ingest.Config, fit *scenarioFit, opts Options) error {
 	cfg, err := base.WithScenario(fit.scenario)
 	if err != nil {
@@ -125,17 +202,35 @@ func fitScenario(ctx context.Context, base *ingest.Config, fit *scenarioFit, opt
 	sub := opts
 	sub.RunDir, sub.Log, sub.Progress = fit.dir, io.Discard, io.Discard
 	sub.noTSCV = true
-	res, err := runConfig(ctx, cfg, sub)
-	if err != nil {
+	if _, err := runConfig(ctx, cfg, sub); err != nil {
 		return err
 	}
+	return readScenario(cfg, fit)
+}
+
+// readScenario reads a fitted scenario's run folder fit.dir: its LOO, each transformed term's
+// coefficient (posterior mean, from posterior_summary.csv) and total contribution.
+func readScenario(cfg *ingest.Config, fit *scenarioFit) error {
 	f := runfolder.Detect(fit.dir)
+	var err error
 	fit.loo, err = readScenarioLOO(f)
 	if err != nil {
 		return err
 	}
+	p, err := findRunFile(f, runfolder.StagePostRun, runfolder.PosteriorSummary)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	summary, err := summarise.ReadCSV(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("pipeline: %s: %w", p, err)
+	}
 	fit.coef, fit.contrib = map[string]float64{}, map[string]float64{}
-	for _, row := range res.Summary {
+	for _, row := range summary {
 		if _, ok := cfg.Transforms.Columns[row.Parameter]; ok {
 			fit.coef[row.Parameter] = row.Mean
 		}

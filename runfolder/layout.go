@@ -37,6 +37,13 @@ const (
 	SessionInfo    = "session_info.txt"
 	RunLog         = "run.log"
 
+	// ScenarioConfigExt ends the config of a transform sensitivity scenario fitted through
+	// an executor (dsamstan run --executor slurm): scenarios/NN.yaml beside scenarios/NN/,
+	// with the job script and task logs in scenarios/slurm_job.sh and scenarios/logs/.
+	ScenarioConfigExt = ".yaml"
+	ScenarioScript    = "slurm_job.sh"
+	ScenarioLogs      = "logs"
+
 	// 10_pre_run: what the report needs from the data and the model spec, so that it never
 	// reads the data file again.
 	ModelSpecFile  = "model_spec.json"
