@@ -155,3 +155,27 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestRunExecutorRefusals: run --executor slurm is for transforms.sensitivity; without it,
+// and with Slurm settings but no --executor slurm, it is a usage error (exit 2).
+func TestRunExecutorRefusals(t *testing.T) {
+	dir := exampleDir(t)
+	cfg := filepath.Join(dir, "config.yaml")
+	code, _, stderr := cli(t, "run", cfg, "--executor", "slurm")
+	if code != exitUsage || !strings.Contains(stderr, "transforms.sensitivity") || !strings.Contains(stderr, "dsamstan batch") {
+		t.Errorf("--executor slurm without sensitivity: exit %d, %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"run", cfg, "--executor", "cloud"},
+		{"run", cfg, "--partition", "short"},
+		{"run", cfg, "--jobs", "2"},
+		{"run", cfg, "--executor", "slurm", "--jobs", "-1"},
+	} {
+		if code, _, stderr := cli(t, args...); code != exitUsage {
+			t.Errorf("dsamstan %s: exit %d; want %d (%s)", strings.Join(args, " "), code, exitUsage, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs")); err == nil {
+		t.Errorf("a refused run wrote %s", filepath.Join(dir, "runs"))
+	}
+}

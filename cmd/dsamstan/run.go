@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dsamstan/dsamstan/batch"
 	"github.com/dsamstan/dsamstan/diagnostics"
+	"github.com/dsamstan/dsamstan/ingest"
 	"github.com/dsamstan/dsamstan/pipeline"
 )
 
@@ -21,6 +23,15 @@ type runOptions struct {
 	Cores   int
 	Timeout time.Duration
 	FailOn  string
+
+	// --executor slurm fits the transform sensitivity scenarios as a Slurm job array.
+	Executor     string
+	Partition    string
+	Time         time.Duration
+	Mem          string
+	CPUs, Jobs   int
+	Poll         time.Duration
+	ScenarioTask bool // hidden: this run is one scenario task of such an array
 }
 
 func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
@@ -45,7 +56,12 @@ The folder is --run-dir, else outputs.run_dir, else <outputs.root_dir>/YYYYMMDD_
 The compiled model is cached by content: a second run of the same model structure compiles
 nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "interrupted".
 
-The config is the one argument, or --config FILE as DSAMbayes's runner takes it (not both).`,
+The config is the one argument, or --config FILE as DSAMbayes's runner takes it (not both).
+
+With transforms.sensitivity in the config, --executor slurm fits the scenarios as one Slurm
+job array (one task per scenario, --jobs at once, each a dsamstan run of the scenario's own
+config into <run>/scenarios/NN), waits for them, ranks them and fits the best here as usual.
+Ctrl-C cancels the array. To run whole configs on Slurm use dsamstan batch --executor slurm.`,
 		Example: `  dsamstan example blm --out demo
   dsamstan run demo/config.yaml
   dsamstan run demo/config.yaml --run-dir demo/run --chains 2 --cores 2
@@ -56,6 +72,9 @@ The config is the one argument, or --config FILE as DSAMbayes's runner takes it 
 			opts.CmdStan, _ = cmd.Flags().GetString("cmdstan")
 			if opts.FailOn != "" && opts.FailOn != "warn" && opts.FailOn != "fail" {
 				return flagErrorf("--fail-on is %q; use warn or fail", opts.FailOn)
+			}
+			if err := checkRunExecutor(cmd, opts); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -69,21 +88,59 @@ The config is the one argument, or --config FILE as DSAMbayes's runner takes it 
 	cmd.Flags().IntVar(&opts.Cores, "cores", 0, "chains run at once (default fit.mcmc.cores)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "stop sampling after this long, e.g. 30m (default: no limit)")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 when the diagnostics verdict is at least this bad: warn or fail")
+	f := cmd.Flags()
+	f.StringVar(&opts.Executor, "executor", batch.Local, "where transforms.sensitivity scenarios are fitted: local (this process) or slurm (a job array)")
+	f.StringVar(&opts.Partition, "partition", "", "Slurm partition (default: the cluster's default)")
+	f.DurationVar(&opts.Time, "time", 0, "Slurm time limit per scenario, e.g. 30m (default: the partition's)")
+	f.StringVar(&opts.Mem, "mem", "", "Slurm memory per scenario, e.g. 4G (default: the partition's)")
+	f.IntVar(&opts.CPUs, "cpus", 0, "Slurm CPUs per scenario, e.g. 4 for four chains at once (default: one)")
+	f.IntVar(&opts.Jobs, "jobs", 0, "Slurm array tasks at once (default: every scenario)")
+	f.DurationVar(&opts.Poll, "poll", 10*time.Second, "how often to ask Slurm about the scenario tasks")
+	f.BoolVar(&opts.ScenarioTask, "scenario-task", false, "run as one scenario of a sensitivity run (no time-series CV)")
+	f.MarkHidden("scenario-task")
 	return cmd
 }
 
+// checkRunExecutor refuses Slurm settings without --executor slurm and bad values.
+func checkRunExecutor(cmd *cobra.Command, opts *runOptions) error {
+	switch opts.Executor {
+	case batch.Local:
+		for _, name := range []string{"partition", "time", "mem", "cpus", "jobs", "poll"} {
+			if cmd.Flags().Changed(name) {
+				return flagErrorf("--%s is a Slurm setting; add --executor slurm", name)
+			}
+		}
+	case batch.Slurm:
+	default:
+		return flagErrorf("--executor is %q; use local or slurm", opts.Executor)
+	}
+	if opts.Time < 0 || opts.Poll <= 0 || opts.Jobs < 0 || opts.CPUs < 0 {
+		return flagErrorf("--time, --poll, --jobs and --cpus must be positive")
+	}
+	return nil
+}
+
 func runRun(ctx context.Context, opts *runOptions) error {
-	res, err := pipeline.Run(ctx, pipeline.Options{
-		ConfigPath: opts.Config,
-		RunDir:     opts.RunDir,
-		CmdStanDir: opts.CmdStan,
-		Chains:     opts.Chains,
-		Cores:      opts.Cores,
-		Timeout:    opts.Timeout,
-		Version:    version,
-		Log:        opts.io.Err,
-		Progress:   opts.io.Err,
-	})
+	po := pipeline.Options{
+		ConfigPath:   opts.Config,
+		RunDir:       opts.RunDir,
+		CmdStanDir:   opts.CmdStan,
+		Chains:       opts.Chains,
+		Cores:        opts.Cores,
+		Timeout:      opts.Timeout,
+		Version:      version,
+		Log:          opts.io.Err,
+		Progress:     opts.io.Err,
+		ScenarioTask: opts.ScenarioTask,
+	}
+	if opts.Executor == batch.Slurm {
+		ex, err := scenarioExecutor(ctx, opts)
+		if err != nil {
+			return err
+		}
+		po.Scenarios = ex
+	}
+	res, err := pipeline.Run(ctx, po)
 	if err != nil {
 		if res != nil {
 			fmt.Fprintf(opts.io.Err, "Run folder: %s\n", res.RunDir)
@@ -94,6 +151,29 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	printVerdict(opts.io.Out, res.Report)
 	fmt.Fprintf(opts.io.Out, "\nRun complete: %s\n", res.RunDir)
 	return diagnostics.Gate(res.Report, opts.FailOn)
+}
+
+// scenarioExecutor refuses --executor slurm for a config without transforms.sensitivity
+// (exit 2), checks Slurm (batch.Preflight) and returns the job-array executor.
+func scenarioExecutor(ctx context.Context, opts *runOptions) (*batch.ScenarioSlurm, error) {
+	cfg, err := ingest.LoadConfig(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.SensitivityScenarios()) == 0 {
+		return nil, flagErrorf("run: --executor slurm fans out the scenarios of transforms.sensitivity, and %s has none; "+
+			"to fit run configs as a Slurm job array use dsamstan batch CONFIG... --executor slurm --out DIR", opts.Config)
+	}
+	so := batch.SlurmOptions{Partition: opts.Partition, Mem: opts.Mem, CPUs: opts.CPUs, Jobs: opts.Jobs}
+	if opts.Time > 0 {
+		so.Time = batch.SlurmTime(opts.Time)
+	}
+	bin, err := batch.Preflight(ctx, "run", so, "", opts.io.Err)
+	if err != nil {
+		return nil, err
+	}
+	return &batch.ScenarioSlurm{Slurm: so, Binary: bin, CmdStan: opts.CmdStan, Chains: opts.Chains, Cores: opts.Cores,
+		Timeout: opts.Timeout, Poll: opts.Poll, Log: opts.io.Err}, nil
 }
 
 // printVerdict prints the diagnostics verdict and every check that did not pass.
