@@ -1,0 +1,56 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsamstan/dsamstan/cmdstan"
+	"github.com/dsamstan/dsamstan/internal/slurmtest"
+	"github.com/dsamstan/dsamstan/pipeline"
+	"github.com/dsamstan/dsamstan/runfolder"
+)
+
+// TestIntegrationScenarioSlurm fits two transform sensitivity scenarios as a job array on a
+// real one-node Slurm with the real CmdStan, then the best one here.
+func TestIntegrationScenarioSlurm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the Slurm integration test")
+	}
+	if _, err := cmdstan.Find(""); err != nil {
+		t.Skipf("CmdStan not found, skipping the Slurm integration test: %v", err)
+	}
+	slurmtest.Start(t)
+	bin := filepath.Join(t.TempDir(), "dsamstan")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dsamstan/dsamstan/cmd/dsamstan").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfg := scenarioConfig(t)
+	b, _ := os.ReadFile(cfg)
+	s := strings.NewReplacer("iter: 2000", "iter: 400", "warmup: 1000", "warmup: 200", "[0.1, 0.5, 0.8]", "[0.2, 0.7]").Replace(string(b))
+	os.WriteFile(cfg, []byte(s), 0o644)
+	var log bytes.Buffer
+	ex := &ScenarioSlurm{Binary: bin, Poll: time.Second, Log: &log, Slurm: SlurmOptions{Time: SlurmTime(10 * time.Minute)}}
+	runDir := filepath.Join(t.TempDir(), "run")
+	start := time.Now()
+	_, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: runDir, Version: "test", Scenarios: ex, Log: &log})
+	t.Logf("%.0fs\n%s", time.Since(start).Seconds(), log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(runDir, runfolder.StagePreRun, runfolder.TransformSensitivityFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(raw), ",ok") != 2 || strings.Count(string(raw), ",true,") != 1 {
+		t.Errorf("want two fitted scenarios, one chosen:\n%s", raw)
+	}
+	if !strings.Contains(log.String(), "COMPLETED") {
+		t.Errorf("the log shows no task completing")
+	}
+}
