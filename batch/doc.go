@@ -19,4 +19,9 @@
 // which small clusters run without. Resume reruns what did not complete, and any run
 // whose config changed since, as a new job array; a rerun's earlier run folder is kept
 // beside the new one as <run folder>.attemptN.
+//
+// ScenarioSlurm does the same for the scenarios of one run's transforms.sensitivity
+// (dsamstan run --executor slurm): the pipeline writes each scenario's config, one array
+// task runs each, and the pipeline reads the scenario folders back, ranks them and fits the
+// best as it does for scenarios fitted in-process.
 package batch
