@@ -20,8 +20,9 @@
 // whose config changed since, as a new job array; a rerun's earlier run folder is kept
 // beside the new one as <run folder>.attemptN.
 //
-// ScenarioSlurm does the same for the scenarios of one run's transforms.sensitivity
-// (dsamstan run --executor slurm): the pipeline writes each scenario's config, one array
-// task runs each, and the pipeline reads the scenario folders back, ranks them and fits the
-// best as it does for scenarios fitted in-process.
+// FanoutSlurm does the same for one run's fan-outs (dsamstan run --executor slurm): the
+// scenarios of its transforms.sensitivity and the folds of its time-series CV. The pipeline
+// writes each task's config, one array task runs each (a dsamstan run with the hidden
+// --scenario-task or --tscv-fold N), and the pipeline reads the task folders back, as it does
+// for scenarios and folds fitted in-process.
 package batch

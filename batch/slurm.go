@@ -137,6 +137,15 @@ func slurmCmd(ctx context.Context, name string, args ...string) (string, error) 
 // shellQuote quotes s for /bin/sh.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// shellWord is s as one shell word: bare when it holds only characters the shell takes
+// literally (flags, numbers), else quoted.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.=/") == "" {
+		return s
+	}
+	return shellQuote(s)
+}
+
 // script renders the job script: array task i runs `dsamstan run` on run i's config into its
 // run folder, exactly as a user would run it by hand.
 func script(m *Manifest) []byte {

@@ -36,6 +36,13 @@ type TimeSeriesSelectionConfig struct {
 	Window string `yaml:"window"`
 }
 
+// CrossValidates reports whether the run cross-validates by time after its fit
+// (diagnostics.time_series_selection.enabled).
+func (c *Config) CrossValidates() bool {
+	ts := c.Diagnostics.TimeSeriesSelection
+	return ts != nil && ts.Enabled
+}
+
 // tscvDefaults fills the keys of a diagnostics.time_series_selection section that the file
 // did not set; an absent section stays absent.
 func (c *Config) tscvDefaults() {

@@ -43,12 +43,17 @@ type Options struct {
 	Log, Progress io.Writer
 	// Now is the clock (tests fix it).
 	Now func() time.Time
-	// Scenarios, when set, fits the scenarios of transforms.sensitivity instead of this
-	// process (dsamstan run --executor slurm); nil fits them here.
-	Scenarios ScenarioExecutor
-	// ScenarioTask marks the run as one scenario of a sensitivity run fitted by a
-	// ScenarioExecutor: like a scenario fitted here, it does no time-series CV.
+	// Executor, when set, fits the scenarios of transforms.sensitivity and the folds of
+	// time-series CV instead of this process (dsamstan run --executor slurm); nil fits them
+	// here.
+	Executor Executor
+	// ScenarioTask marks the run as one scenario of a sensitivity run fitted by an Executor
+	// (--scenario-task): like a scenario fitted here, it does no time-series CV.
 	ScenarioTask bool
+	// TSCVFold, when positive, makes the run one fold of a time-series CV fitted by an
+	// Executor (--tscv-fold N): RunDir gets that fold's program, data, chains and a run.json,
+	// as the fold's folder of a run that cross-validates here.
+	TSCVFold int
 
 	sensitivity *sensitivityOutcome // set by runSensitivity for the run of its best scenario
 	noTSCV      bool                // set for sensitivity scenarios: only the chosen run cross-validates
@@ -87,13 +92,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := readPreviousRun(cfg); err != nil {
 		return nil, err
 	}
+	if opts.TSCVFold > 0 {
+		return runFoldTask(ctx, cfg, opts)
+	}
 	opts.noTSCV = opts.noTSCV || opts.ScenarioTask
 	scenarios := cfg.SensitivityScenarios()
+	if opts.Executor != nil && len(scenarios) == 0 && !cfg.CrossValidates() {
+		return nil, fmt.Errorf("%w (%s)", ErrNothingToFanOut, opts.ConfigPath)
+	}
 	if len(scenarios) > 0 {
 		return runSensitivity(ctx, cfg, scenarios, opts)
-	}
-	if opts.Scenarios != nil {
-		return nil, fmt.Errorf("%w: %s has no transforms.sensitivity", ErrNoScenarios, opts.ConfigPath)
 	}
 	return runConfig(ctx, cfg, opts)
 }

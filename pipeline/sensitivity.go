@@ -57,7 +57,7 @@ func runSensitivity(ctx context.Context, cfg *ingest.Config, scenarios []ingest.
 	for i, sc := range scenarios {
 		fits[i] = scenarioFit{scenario: sc, dir: filepath.Join(folder.Dir, ScenariosDir, fmt.Sprintf("%02d", i+1))}
 	}
-	if opts.Scenarios != nil {
+	if opts.Executor != nil {
 		err = fitScenariosElsewhere(ctx, cfg, fits, filepath.Join(folder.Dir, ScenariosDir), opts)
 	} else {
 		err = fitScenariosHere(ctx, cfg, fits, folder.Dir, opts)
@@ -133,32 +133,14 @@ func logScenario(w io.Writer, i int, fit *scenarioFit) {
 	}
 }
 
-// ErrNoScenarios refuses a ScenarioExecutor for a config without transforms.sensitivity.
-var ErrNoScenarios = errors.New("pipeline: --executor slurm fans out the scenarios of transforms.sensitivity, and the config has none; " +
-	"to fit run configs as a Slurm job array use dsamstan batch CONFIG... --executor slurm --out DIR")
-
-// ScenarioJob is one scenario for a ScenarioExecutor: `dsamstan run Config --run-dir RunDir`
-// with Options.ScenarioTask set (the hidden flag --scenario-task).
-type ScenarioJob struct {
-	Name, Config, RunDir string
-}
-
-// ScenarioExecutor fits the scenarios of a sensitivity run somewhere other than this process.
-// FitScenarios gets the scenarios folder (where it may keep its scripts and logs) and the
-// scenarios, waits until all have ended and returns one error per scenario: nil for a run
-// that completed, else why it did not (the task's state and the run's own error). Its own
-// error (a refused submission, an interrupt) stops the sensitivity run.
-type ScenarioExecutor interface {
-	FitScenarios(ctx context.Context, dir string, jobs []ScenarioJob) ([]error, error)
-}
-
 // fitScenariosElsewhere writes each scenario's config as YAML (NN.yaml beside its run folder
-// NN), has opts.Scenarios fit them and reads back each that completed.
+// NN), has opts.Executor fit them (`dsamstan run NN.yaml --run-dir NN --scenario-task`) and
+// reads back each that completed.
 func fitScenariosElsewhere(ctx context.Context, base *ingest.Config, fits []scenarioFit, dir string, opts Options) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	jobs := make([]ScenarioJob, len(fits))
+	tasks := make([]Task, len(fits))
 	cfgs := make([]*ingest.Config, len(fits))
 	for i := range fits {
 		cfg, err := base.WithScenario(fits[i].scenario)
@@ -174,10 +156,10 @@ func fitScenariosElsewhere(ctx context.Context, base *ingest.Config, fits []scen
 			return fmt.Errorf("pipeline: %w", err)
 		}
 		cfgs[i] = cfg
-		jobs[i] = ScenarioJob{Name: fits[i].scenario.Name, Config: path, RunDir: fits[i].dir}
+		tasks[i] = Task{Name: fits[i].scenario.Name, Config: path, RunDir: fits[i].dir, Flags: []string{ScenarioTaskFlag}}
 	}
 	fmt.Fprintf(opts.Log, "sensitivity: fitting %d transform scenarios elsewhere, into %s\n", len(fits), dir)
-	errs, err := opts.Scenarios.FitScenarios(ctx, dir, jobs)
+	errs, err := opts.Executor.Run(ctx, Fanout{Step: "sensitivity", Unit: "scenario", Dir: dir, Tasks: tasks})
 	if err != nil {
 		return err
 	}

@@ -224,43 +224,98 @@ func (r *runner) tscvFolds(spec *ingest.Spec) ([]tscvFold, error) {
 }
 
 // timeSeriesCV fits every fold with the run's program and sampler settings (in
-// 50_model_selection/tscv/fold_NN), scores each fold's holdout with the training draws
-// applied to the full spec (so adstock carries over from the training weeks), and writes
-// tscv_summary.csv and tscv_folds.csv.
+// 50_model_selection/tscv/fold_NN, here or through opts.Executor), scores each fold's holdout
+// with the training draws applied to the full spec (so adstock carries over from the
+// training weeks), and writes tscv_summary.csv, tscv_folds.csv and tscv_predictions.csv.
 func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec *ingest.Spec, folds []tscvFold, mainKey string) error {
 	base, err := r.folder.Mkdir(runfolder.StageModelSelection)
 	if err != nil {
 		return err
 	}
-	type prepared struct {
-		prog     *codegen.Program
-		sub      *ingest.Spec
-		exe, dir string
-	}
-	preps := make([]prepared, len(folds))
-	shared := 0
-	// Compile one by one: the folds' programs normally share the run's cache entry.
+	dir := filepath.Join(base, TSCVDir)
+	preps := make([]foldRun, len(folds))
 	for f, fd := range folds {
-		sub := spec.Subset(fd.Train)
-		prog, err := codegen.Render(ctx, nil, sub)
-		if err != nil {
+		if preps[f], err = prepareFold(ctx, spec, fd, filepath.Join(dir, fmt.Sprintf("fold_%02d", f+1))); err != nil {
 			return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
 		}
-		c, err := runner.Compile(ctx, prog.Code, cmdstan.CompileOptions{ToolDigest: codegen.TemplateVersion})
+	}
+	var results []tscvResult
+	if r.opts.Executor != nil {
+		results, err = r.foldsElsewhere(ctx, spec, folds, preps, dir)
+	} else {
+		results, err = r.foldsHere(ctx, runner, spec, folds, preps, dir, mainKey)
+	}
+	if err != nil {
+		return err
+	}
+	summary, perGroup := tscvTables(spec, folds, results)
+	if err := r.folder.Write(runfolder.StageModelSelection, TSCVSummaryFile, summary); err != nil {
+		return err
+	}
+	if err := r.folder.Write(runfolder.StageModelSelection, TSCVFoldsFile, perGroup); err != nil {
+		return err
+	}
+	return r.folder.Write(runfolder.StageModelSelection, TSCVPredictionsFile, tscvPredictions(spec, folds, results))
+}
+
+// foldRun is one fold ready to fit: its training rows' spec, its program and its folder.
+type foldRun struct {
+	prog *codegen.Program
+	sub  *ingest.Spec
+	dir  string
+}
+
+// prepareFold renders fold fd's program on its training rows and writes it into dir.
+func prepareFold(ctx context.Context, spec *ingest.Spec, fd tscvFold, dir string) (foldRun, error) {
+	sub := spec.Subset(fd.Train)
+	prog, err := codegen.Render(ctx, nil, sub)
+	if err != nil {
+		return foldRun{}, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return foldRun{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, runfolder.ModelStan), prog.Code, 0o644); err != nil {
+		return foldRun{}, err
+	}
+	return foldRun{prog: prog, sub: sub, dir: dir}, nil
+}
+
+// compileFold compiles a fold's program through the cache; the folds' programs normally
+// share the run's entry.
+func compileFold(ctx context.Context, runner *cmdstan.Runner, p foldRun) (*cmdstan.Compiled, error) {
+	return runner.Compile(ctx, p.prog.Code, cmdstan.CompileOptions{ToolDigest: codegen.TemplateVersion})
+}
+
+// sampleFold writes a fold's data and samples it with the run's settings into its folder.
+func (r *runner) sampleFold(ctx context.Context, runner *cmdstan.Runner, p foldRun, exe string) ([]string, error) {
+	dataPath := filepath.Join(p.dir, runfolder.DataJSON)
+	if err := stanio.WriteDataFile(dataPath, r.fitData(p.prog)); err != nil {
+		return nil, err
+	}
+	return r.sample(ctx, runner, p.prog, exe, dataPath, p.dir, io.Discard)
+}
+
+// logFold logs a fold's holdout score.
+func (r *runner) logFold(f int, fd tscvFold, rows []rowScore) {
+	sc := aggregate(rows)
+	r.logf("tscv: fold %02d (holdout from %s, %d rows): elpd %.1f, rmse %.4g, coverage90 %.2f", f+1, fd.Cut.Format(time.DateOnly), sc.N, sc.ELPD, sc.RMSE, sc.Coverage90)
+}
+
+// foldsHere compiles the folds one by one, then fits and scores as many at a time as the
+// cores allow for the run's chains.
+func (r *runner) foldsHere(ctx context.Context, runner *cmdstan.Runner, spec *ingest.Spec, folds []tscvFold, preps []foldRun, dir, mainKey string) ([]tscvResult, error) {
+	exes := make([]string, len(folds))
+	shared := 0
+	for f := range folds {
+		c, err := compileFold(ctx, runner, preps[f])
 		if err != nil {
-			return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
+			return nil, fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
 		}
 		if c.Key == mainKey {
 			shared++
 		}
-		dir := filepath.Join(base, TSCVDir, fmt.Sprintf("fold_%02d", f+1))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, runfolder.ModelStan), prog.Code, 0o644); err != nil {
-			return err
-		}
-		preps[f] = prepared{prog: prog, sub: sub, exe: c.Exe, dir: dir}
+		exes[f] = c.Exe
 	}
 	chains := r.cfg.Fit.MCMC.Chains
 	if r.opts.Chains > 0 {
@@ -275,7 +330,7 @@ func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec 
 	}
 	jobs := max(1, cores/max(1, chains)) // folds at a time, each running its chains in parallel
 	r.logf("tscv: %d folds (%s window, horizon %d), %d at a time, into %s; %d of %d share the run's compiled program",
-		len(folds), r.cfg.Diagnostics.TimeSeriesSelection.Window, r.cfg.Diagnostics.TimeSeriesSelection.Horizon, jobs, filepath.Join(base, TSCVDir), shared, len(folds))
+		len(folds), r.cfg.Diagnostics.TimeSeriesSelection.Window, r.cfg.Diagnostics.TimeSeriesSelection.Horizon, jobs, dir, shared, len(folds))
 	results := make([]tscvResult, len(folds))
 	var logMu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -283,11 +338,7 @@ func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec 
 	for f := range folds {
 		g.Go(func() error {
 			p, fd := preps[f], folds[f]
-			dataPath := filepath.Join(p.dir, runfolder.DataJSON)
-			if err := stanio.WriteDataFile(dataPath, r.fitData(p.prog)); err != nil {
-				return err
-			}
-			csvs, err := r.sample(gctx, runner, p.prog, p.exe, dataPath, p.dir, io.Discard)
+			csvs, err := r.sampleFold(gctx, runner, p, exes[f])
 			if err != nil {
 				return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
 			}
@@ -296,24 +347,160 @@ func (r *runner) timeSeriesCV(ctx context.Context, runner *cmdstan.Runner, spec 
 				return fmt.Errorf("pipeline: tscv fold %d: %w", f+1, err)
 			}
 			results[f].rows = rows
-			sc := aggregate(rows)
 			logMu.Lock()
-			r.logf("tscv: fold %02d (holdout from %s, %d rows): elpd %.1f, rmse %.4g, coverage90 %.2f", f+1, fd.Cut.Format(time.DateOnly), sc.N, sc.ELPD, sc.RMSE, sc.Coverage90)
+			r.logFold(f, fd, rows)
 			logMu.Unlock()
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
-	summary, perGroup := tscvTables(spec, folds, results)
-	if err := r.folder.Write(runfolder.StageModelSelection, TSCVSummaryFile, summary); err != nil {
-		return err
+	return results, nil
+}
+
+// foldsElsewhere has opts.Executor fit the folds, each `dsamstan run tscv/config.yaml
+// --run-dir tscv/fold_NN --tscv-fold N` (config.yaml: the run's resolved config), and scores
+// the chains each completed fold's run.json lists. A fold that did not complete fails the
+// step, naming every such fold and why.
+func (r *runner) foldsElsewhere(ctx context.Context, spec *ingest.Spec, folds []tscvFold, preps []foldRun, dir string) ([]tscvResult, error) {
+	resolved, err := r.cfg.ResolvedYAML()
+	if err != nil {
+		return nil, err
 	}
-	if err := r.folder.Write(runfolder.StageModelSelection, TSCVFoldsFile, perGroup); err != nil {
-		return err
+	cfgPath := filepath.Join(dir, runfolder.FoldConfig)
+	if err := os.WriteFile(cfgPath, resolved, 0o644); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	return r.folder.Write(runfolder.StageModelSelection, TSCVPredictionsFile, tscvPredictions(spec, folds, results))
+	tasks := make([]Task, len(folds))
+	for f, fd := range folds {
+		tasks[f] = Task{Name: "holdout from " + fd.Cut.Format(time.DateOnly), Config: cfgPath, RunDir: preps[f].dir,
+			Flags: []string{TSCVFoldFlag, strconv.Itoa(f + 1)}}
+	}
+	ts := r.cfg.Diagnostics.TimeSeriesSelection
+	r.logf("tscv: %d folds (%s window, horizon %d) through the executor, into %s", len(folds), ts.Window, ts.Horizon, dir)
+	errs, err := r.opts.Executor.Run(ctx, Fanout{Step: "tscv", Unit: "fold", Dir: dir, Tasks: tasks})
+	if err != nil {
+		return nil, err
+	}
+	results := make([]tscvResult, len(folds))
+	var failed []string
+	for f, fd := range folds {
+		if f < len(errs) && errs[f] != nil {
+			failed = append(failed, fmt.Sprintf("fold %d: %v", f+1, errs[f]))
+			continue
+		}
+		csvs, err := foldChains(preps[f].dir)
+		if err == nil {
+			results[f].rows, err = scoreFold(ctx, spec, preps[f].sub, preps[f].prog, csvs, fd.Hold)
+		}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("fold %d: %v", f+1, err))
+			continue
+		}
+		r.logFold(f, fd, results[f].rows)
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("pipeline: time-series CV: %d of %d folds did not complete (their folders are in %s):\n  %s",
+			len(failed), len(folds), dir, strings.Join(failed, "\n  "))
+	}
+	return results, nil
+}
+
+// foldChains lists the chain CSVs a fold task recorded in its run.json, inside its folder
+// (the task may have seen the shared folder under another path).
+func foldChains(dir string) ([]string, error) {
+	info, err := runfolder.ReadRunInfo(runfolder.Detect(dir))
+	if err != nil {
+		return nil, err
+	}
+	if info.Status != runfolder.StatusCompleted || len(info.Chains) == 0 {
+		return nil, fmt.Errorf("pipeline: %s: the fold's run.json says %s with %d chains", dir, info.Status, len(info.Chains))
+	}
+	out := make([]string, len(info.Chains))
+	for i, c := range info.Chains {
+		out[i] = filepath.Join(dir, filepath.Base(c))
+	}
+	return out, nil
+}
+
+// runFoldTask fits fold opts.TSCVFold of the config's time-series CV into opts.RunDir, as
+// one task of a CV fitted by an Executor (`dsamstan run CONFIG --run-dir DIR --tscv-fold N`):
+// the fold's program, data and chains, as a run that cross-validates here writes them, and a
+// run.json (status, error, chains) and run.log beside them.
+func runFoldTask(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, error) {
+	if opts.RunDir == "" {
+		return nil, fmt.Errorf("pipeline: %s needs --run-dir, the fold's folder", TSCVFoldFlag)
+	}
+	if !cfg.CrossValidates() {
+		return nil, fmt.Errorf("pipeline: %s %d: %s does not enable diagnostics.time_series_selection", TSCVFoldFlag, opts.TSCVFold, cfg.Path)
+	}
+	folder, err := resolveFolder(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	folder.Flat = true
+	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
+	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
+	r.info = &runfolder.RunInfo{
+		Status:          runfolder.StatusRunning,
+		Model:           cfg.Model.Name,
+		Formula:         cfg.Model.Formula,
+		Config:          cfg.Path,
+		RunDir:          folder.Dir,
+		Started:         r.clock,
+		Timings:         map[string]float64{},
+		DsamstanVersion: opts.Version,
+		Method:          cfg.Fit.Method,
+	}
+	r.saveInfo()
+	csvs, err := r.fitFold(ctx)
+	r.info.Chains = csvs
+	err = r.interrupted(ctx, err)
+	r.finish(err)
+	return &Result{RunDir: folder.Dir, Info: r.info}, err
+}
+
+// fitFold is runFoldTask's work: the data, the fold's rows, its program and its chains.
+func (r *runner) fitFold(ctx context.Context) ([]string, error) {
+	spec, err := r.ingest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	folds, err := r.tscvFolds(spec)
+	if err != nil {
+		return nil, err
+	}
+	n := r.opts.TSCVFold
+	if n > len(folds) {
+		return nil, fmt.Errorf("pipeline: %s %d: the config cuts %d folds", TSCVFoldFlag, n, len(folds))
+	}
+	var p foldRun
+	if err := r.step("render", func() (err error) {
+		p, err = prepareFold(ctx, spec, folds[n-1], r.folder.Dir)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	runner, err := r.openCmdStan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var c *cmdstan.Compiled
+	if err := r.step("compile", func() (err error) {
+		c, err = compileFold(ctx, runner, p)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	hit := c.CacheHit
+	r.info.CompileCacheHit, r.info.CompileKey = &hit, c.Key
+	var csvs []string
+	err = r.step("fit", func() (err error) {
+		csvs, err = r.sampleFold(ctx, runner, p, c.Exe)
+		return err
+	})
+	return csvs, err
 }
 
 // tscvPredictions renders tscv_predictions.csv: every held-out row of every fold, in the

@@ -38,11 +38,14 @@ const (
 	RunLog         = "run.log"
 
 	// ScenarioConfigExt ends the config of a transform sensitivity scenario fitted through
-	// an executor (dsamstan run --executor slurm): scenarios/NN.yaml beside scenarios/NN/,
-	// with the job script and task logs in scenarios/slurm_job.sh and scenarios/logs/.
+	// an executor (dsamstan run --executor slurm): scenarios/NN.yaml beside scenarios/NN/.
+	// FoldConfig is the config the time-series CV folds are fitted from through an executor,
+	// 50_model_selection/tscv/config.yaml (the run's resolved config). Each fan-out's folder
+	// (scenarios/, tscv/) holds its job script FanoutScript and its task logs in FanoutLogs/.
 	ScenarioConfigExt = ".yaml"
-	ScenarioScript    = "slurm_job.sh"
-	ScenarioLogs      = "logs"
+	FoldConfig        = "config.yaml"
+	FanoutScript      = "slurm_job.sh"
+	FanoutLogs        = "logs"
 
 	// 10_pre_run: what the report needs from the data and the model spec, so that it never
 	// reads the data file again.

@@ -156,13 +156,15 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-// TestRunExecutorRefusals: run --executor slurm is for transforms.sensitivity; without it,
-// and with Slurm settings but no --executor slurm, it is a usage error (exit 2).
+// TestRunExecutorRefusals: run --executor slurm is for transforms.sensitivity and
+// time-series CV; without either, with Slurm settings but no --executor slurm, and with the
+// hidden --tscv-fold misused, it is a usage error (exit 2).
 func TestRunExecutorRefusals(t *testing.T) {
 	dir := exampleDir(t)
 	cfg := filepath.Join(dir, "config.yaml")
 	code, _, stderr := cli(t, "run", cfg, "--executor", "slurm")
-	if code != exitUsage || !strings.Contains(stderr, "transforms.sensitivity") || !strings.Contains(stderr, "dsamstan batch") {
+	if code != exitUsage || !strings.Contains(stderr, "transforms.sensitivity") || !strings.Contains(stderr, "diagnostics.time_series_selection") ||
+		!strings.Contains(stderr, "dsamstan batch") {
 		t.Errorf("--executor slurm without sensitivity: exit %d, %s", code, stderr)
 	}
 	for _, args := range [][]string{
@@ -170,6 +172,9 @@ func TestRunExecutorRefusals(t *testing.T) {
 		{"run", cfg, "--partition", "short"},
 		{"run", cfg, "--jobs", "2"},
 		{"run", cfg, "--executor", "slurm", "--jobs", "-1"},
+		{"run", cfg, "--tscv-fold", "1"},
+		{"run", cfg, "--tscv-fold", "-1", "--run-dir", filepath.Join(dir, "fold")},
+		{"run", cfg, "--tscv-fold", "1", "--run-dir", filepath.Join(dir, "fold"), "--scenario-task"},
 	} {
 		if code, _, stderr := cli(t, args...); code != exitUsage {
 			t.Errorf("dsamstan %s: exit %d; want %d (%s)", strings.Join(args, " "), code, exitUsage, stderr)

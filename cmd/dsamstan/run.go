@@ -32,6 +32,7 @@ type runOptions struct {
 	CPUs, Jobs   int
 	Poll         time.Duration
 	ScenarioTask bool // hidden: this run is one scenario task of such an array
+	TSCVFold     int  // hidden: this run is fold N of a time-series CV fitted by such an array
 }
 
 func newRunCmd(io streams, runF func(*runOptions) error) *cobra.Command {
@@ -58,14 +59,20 @@ nothing. Ctrl-C stops the chains, keeps what they wrote and marks run.json "inte
 
 The config is the one argument, or --config FILE as DSAMbayes's runner takes it (not both).
 
-With transforms.sensitivity in the config, --executor slurm fits the scenarios as one Slurm
-job array (one task per scenario, --jobs at once, each a dsamstan run of the scenario's own
-config into <run>/scenarios/NN), waits for them, ranks them and fits the best here as usual.
-Ctrl-C cancels the array. To run whole configs on Slurm use dsamstan batch --executor slurm.`,
+--executor slurm hands the run's fan-outs to Slurm, one job array each (--jobs tasks at once,
+each a dsamstan run of the same binary); the run waits for them and goes on as usual:
+  transforms.sensitivity             one task per scenario, each fitting the scenario's own
+                                     config into <run>/scenarios/NN; the run then ranks them
+                                     and fits the best here
+  diagnostics.time_series_selection  one task per CV fold, each fitting the fold into
+                                     <run>/50_model_selection/tscv/fold_NN; the run scores them
+The compile cache must be on a filesystem the nodes share (DSAMSTAN_CACHE). Ctrl-C cancels
+the array. To run whole configs on Slurm use dsamstan batch --executor slurm.`,
 		Example: `  dsamstan example blm --out demo
   dsamstan run demo/config.yaml
   dsamstan run demo/config.yaml --run-dir demo/run --chains 2 --cores 2
-  dsamstan run --config demo/config.yaml --run-dir demo/run`,
+  dsamstan run --config demo/config.yaml --run-dir demo/run
+  dsamstan run demo/config.yaml --executor slurm --partition short --time 1h --jobs 5`,
 		Args: configArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config = configPath(cmd, args)
@@ -89,15 +96,17 @@ Ctrl-C cancels the array. To run whole configs on Slurm use dsamstan batch --exe
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "stop sampling after this long, e.g. 30m (default: no limit)")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 when the diagnostics verdict is at least this bad: warn or fail")
 	f := cmd.Flags()
-	f.StringVar(&opts.Executor, "executor", batch.Local, "where transforms.sensitivity scenarios are fitted: local (this process) or slurm (a job array)")
+	f.StringVar(&opts.Executor, "executor", batch.Local, "where sensitivity scenarios and CV folds are fitted: local (this process) or slurm (a job array)")
 	f.StringVar(&opts.Partition, "partition", "", "Slurm partition (default: the cluster's default)")
 	f.DurationVar(&opts.Time, "time", 0, "Slurm time limit per scenario, e.g. 30m (default: the partition's)")
-	f.StringVar(&opts.Mem, "mem", "", "Slurm memory per scenario, e.g. 4G (default: the partition's)")
-	f.IntVar(&opts.CPUs, "cpus", 0, "Slurm CPUs per scenario, e.g. 4 for four chains at once (default: one)")
-	f.IntVar(&opts.Jobs, "jobs", 0, "Slurm array tasks at once (default: every scenario)")
-	f.DurationVar(&opts.Poll, "poll", 10*time.Second, "how often to ask Slurm about the scenario tasks")
+	f.StringVar(&opts.Mem, "mem", "", "Slurm memory per task, e.g. 4G (default: the partition's)")
+	f.IntVar(&opts.CPUs, "cpus", 0, "Slurm CPUs per task, e.g. 4 for four chains at once (default: one)")
+	f.IntVar(&opts.Jobs, "jobs", 0, "Slurm array tasks at once (default: every task)")
+	f.DurationVar(&opts.Poll, "poll", 10*time.Second, "how often to ask Slurm about the tasks")
 	f.BoolVar(&opts.ScenarioTask, "scenario-task", false, "run as one scenario of a sensitivity run (no time-series CV)")
 	f.MarkHidden("scenario-task")
+	f.IntVar(&opts.TSCVFold, "tscv-fold", 0, "run as fold N of a time-series CV, into --run-dir")
+	f.MarkHidden("tscv-fold")
 	return cmd
 }
 
@@ -117,6 +126,9 @@ func checkRunExecutor(cmd *cobra.Command, opts *runOptions) error {
 	if opts.Time < 0 || opts.Poll <= 0 || opts.Jobs < 0 || opts.CPUs < 0 {
 		return flagErrorf("--time, --poll, --jobs and --cpus must be positive")
 	}
+	if opts.TSCVFold < 0 || opts.TSCVFold > 0 && (opts.ScenarioTask || opts.Executor != batch.Local || opts.RunDir == "") {
+		return flagErrorf("--tscv-fold N (a fold task of dsamstan run --executor slurm) takes a positive N and --run-dir, without --scenario-task or --executor")
+	}
 	return nil
 }
 
@@ -132,13 +144,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Log:          opts.io.Err,
 		Progress:     opts.io.Err,
 		ScenarioTask: opts.ScenarioTask,
+		TSCVFold:     opts.TSCVFold,
 	}
 	if opts.Executor == batch.Slurm {
-		ex, err := scenarioExecutor(ctx, opts)
+		ex, err := fanoutExecutor(ctx, opts)
 		if err != nil {
 			return err
 		}
-		po.Scenarios = ex
+		po.Executor = ex
 	}
 	res, err := pipeline.Run(ctx, po)
 	if err != nil {
@@ -153,15 +166,17 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	return diagnostics.Gate(res.Report, opts.FailOn)
 }
 
-// scenarioExecutor refuses --executor slurm for a config without transforms.sensitivity
-// (exit 2), checks Slurm (batch.Preflight) and returns the job-array executor.
-func scenarioExecutor(ctx context.Context, opts *runOptions) (*batch.ScenarioSlurm, error) {
+// fanoutExecutor refuses --executor slurm for a config with neither transforms.sensitivity
+// nor time-series CV (exit 2), checks Slurm (batch.Preflight) and returns the job-array
+// executor.
+func fanoutExecutor(ctx context.Context, opts *runOptions) (*batch.FanoutSlurm, error) {
 	cfg, err := ingest.LoadConfig(opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.SensitivityScenarios()) == 0 {
-		return nil, flagErrorf("run: --executor slurm fans out the scenarios of transforms.sensitivity, and %s has none; "+
+	if len(cfg.SensitivityScenarios()) == 0 && !cfg.CrossValidates() {
+		return nil, flagErrorf("run: --executor slurm fans out the scenarios of transforms.sensitivity and the folds of "+
+			"diagnostics.time_series_selection (enabled: true), and %s has neither; "+
 			"to fit run configs as a Slurm job array use dsamstan batch CONFIG... --executor slurm --out DIR", opts.Config)
 	}
 	so := batch.SlurmOptions{Partition: opts.Partition, Mem: opts.Mem, CPUs: opts.CPUs, Jobs: opts.Jobs}
@@ -172,7 +187,7 @@ func scenarioExecutor(ctx context.Context, opts *runOptions) (*batch.ScenarioSlu
 	if err != nil {
 		return nil, err
 	}
-	return &batch.ScenarioSlurm{Slurm: so, Binary: bin, CmdStan: opts.CmdStan, Chains: opts.Chains, Cores: opts.Cores,
+	return &batch.FanoutSlurm{Slurm: so, Binary: bin, CmdStan: opts.CmdStan, Chains: opts.Chains, Cores: opts.Cores,
 		Timeout: opts.Timeout, Poll: opts.Poll, Log: opts.io.Err}, nil
 }
 

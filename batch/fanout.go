@@ -13,16 +13,17 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// ScenarioSlurm fits the scenarios of a transform sensitivity run as one Slurm job array
-// (dsamstan run CONFIG --executor slurm): array task i runs `dsamstan run NN.yaml --run-dir
-// NN --scenario-task` of the same binary, and the parent waits for all of them (squeue and
-// scontrol, never sacct), cancelling the array on Ctrl-C. It is a pipeline.ScenarioExecutor.
-type ScenarioSlurm struct {
-	Slurm SlurmOptions // Jobs 0: every scenario at once
+// FanoutSlurm runs each fan-out of a run (dsamstan run CONFIG --executor slurm: the
+// transform sensitivity scenarios, the time-series CV folds) as one Slurm job array: array
+// task i runs the fan-out's task i, a `dsamstan run CONFIG --run-dir DIR FLAGS...` of the
+// same binary, and the parent waits for all of them (squeue and scontrol, never sacct),
+// cancelling the array on Ctrl-C. It is a pipeline.Executor.
+type FanoutSlurm struct {
+	Slurm SlurmOptions // Jobs 0: every task at once
 	// Binary is the dsamstan the tasks run (Preflight's answer); CmdStan is --cmdstan.
 	Binary, CmdStan string
 	// Chains, Cores and Timeout are the parent's --chains, --cores and --timeout, passed on
-	// to each task as fitting in-process passes them to each scenario.
+	// to each task as fitting in-process passes them to each scenario and fold.
 	Chains, Cores int
 	Timeout       time.Duration
 	// Poll is how often Slurm is asked about the tasks (0: 10s).
@@ -30,19 +31,23 @@ type ScenarioSlurm struct {
 	Log  io.Writer
 }
 
-var _ pipeline.ScenarioExecutor = (*ScenarioSlurm)(nil)
+var _ pipeline.Executor = (*FanoutSlurm)(nil)
 
-// script renders the job script of the scenarios jobs.
-func (e *ScenarioSlurm) script(dir string, jobs []pipeline.ScenarioJob) []byte {
+// script renders the job script of fan-out f.
+func (e *FanoutSlurm) script(f pipeline.Fanout) []byte {
 	var b strings.Builder
-	e.Slurm.WriteHeader(&b, "Written by dsamstan run --executor slurm: array task i fits transform sensitivity scenario i+1.",
-		"dsamstan-scenarios", filepath.Join(dir, runfolder.ScenarioLogs, "task_%a_%A.log"))
+	e.Slurm.WriteHeader(&b, fmt.Sprintf("Written by dsamstan run --executor slurm: array task i fits %s %s i+1.", f.Step, f.Unit),
+		"dsamstan-"+f.Step, filepath.Join(f.Dir, runfolder.FanoutLogs, "task_%a_%A.log"))
 	b.WriteString("case \"$SLURM_ARRAY_TASK_ID\" in\n")
-	for i, j := range jobs {
-		fmt.Fprintf(&b, "%d) set -- %s %s ;;\n", i, shellQuote(j.Config), shellQuote(j.RunDir))
+	for i, t := range f.Tasks {
+		fmt.Fprintf(&b, "%d) set -- %s --run-dir %s", i, shellQuote(t.Config), shellQuote(t.RunDir))
+		for _, a := range t.Flags {
+			fmt.Fprintf(&b, " %s", shellWord(a))
+		}
+		b.WriteString(" ;;\n")
 	}
-	b.WriteString("*) echo \"dsamstan run: no scenario for array task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac\n")
-	fmt.Fprintf(&b, "exec %s run \"$1\" --run-dir \"$2\" --scenario-task", shellQuote(e.Binary))
+	fmt.Fprintf(&b, "*) echo \"dsamstan run: no %s for array task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac\n", f.Unit)
+	fmt.Fprintf(&b, "exec %s run \"$@\"", shellQuote(e.Binary))
 	if e.CmdStan != "" {
 		fmt.Fprintf(&b, " --cmdstan %s", shellQuote(e.CmdStan))
 	}
@@ -59,19 +64,20 @@ func (e *ScenarioSlurm) script(dir string, jobs []pipeline.ScenarioJob) []byte {
 	return []byte(b.String())
 }
 
-// FitScenarios submits jobs as one job array, waits until every task has ended and returns
-// each scenario's outcome: nil when its run.json says completed, else the task's Slurm state
-// and the run's own error (or the last error of the task's log).
-func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pipeline.ScenarioJob) ([]error, error) {
+// Run submits f's tasks as one job array, waits until every task has ended and returns each
+// task's outcome: nil when its run.json says completed, else the task's Slurm state and the
+// run's own error (or the last error of the task's log).
+func (e *FanoutSlurm) Run(ctx context.Context, f pipeline.Fanout) ([]error, error) {
+	dir, jobs := f.Dir, f.Tasks
 	log := e.Log
 	if log == nil {
 		log = io.Discard
 	}
-	if err := os.MkdirAll(filepath.Join(dir, runfolder.ScenarioLogs), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, runfolder.FanoutLogs), 0o755); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
-	path := filepath.Join(dir, runfolder.ScenarioScript)
-	if err := os.WriteFile(path, e.script(dir, jobs), 0o755); err != nil {
+	path := filepath.Join(dir, runfolder.FanoutScript)
+	if err := os.WriteFile(path, e.script(f), 0o755); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	idx := make([]int, len(jobs))
@@ -90,8 +96,8 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 	for i := range jobs {
 		refs[i] = TaskRef{JobID: id, Index: i}
 	}
-	fmt.Fprintf(log, "sensitivity: submitted Slurm job array %s (--array=%s), one task per scenario; logs in %s\n",
-		id, array, filepath.Join(dir, runfolder.ScenarioLogs))
+	fmt.Fprintf(log, "%s: submitted Slurm job array %s (--array=%s), one task per %s; logs in %s\n",
+		f.Step, id, array, f.Unit, filepath.Join(dir, runfolder.FanoutLogs))
 	poll := e.Poll
 	if poll <= 0 {
 		poll = 10 * time.Second
@@ -102,7 +108,7 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 	for {
 		got, err := QueryTasks(ctx, refs)
 		if ctx.Err() != nil {
-			return nil, e.cancel(ctx, id)
+			return nil, e.cancel(ctx, f.Step, id)
 		}
 		done := err == nil
 		if err != nil {
@@ -122,7 +128,7 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 					now = t.Why()
 				}
 				if now != last[i] {
-					fmt.Fprintf(log, "sensitivity: scenario %02d (%s): Slurm task %s %s\n", i+1, jobs[i].Name, r.Key(), now)
+					fmt.Fprintf(log, "%s: %s %02d (%s): Slurm task %s %s\n", f.Step, f.Unit, i+1, jobs[i].Name, r.Key(), now)
 					last[i] = now
 				}
 			}
@@ -132,7 +138,7 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 		}
 		select {
 		case <-ctx.Done():
-			return nil, e.cancel(ctx, id)
+			return nil, e.cancel(ctx, f.Step, id)
 		case <-time.After(poll):
 		}
 	}
@@ -146,7 +152,7 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 		if states[i] != nil {
 			why = states[i].Why()
 		}
-		logPath := filepath.Join(dir, runfolder.ScenarioLogs, fmt.Sprintf("task_%d_%s.log", i, id))
+		logPath := filepath.Join(dir, runfolder.FanoutLogs, fmt.Sprintf("task_%d_%s.log", i, id))
 		msg := fmt.Sprintf("Slurm task %s %s", refs[i].Key(), why)
 		switch {
 		case rerr == nil && info.Error != "":
@@ -164,11 +170,11 @@ func (e *ScenarioSlurm) FitScenarios(ctx context.Context, dir string, jobs []pip
 }
 
 // cancel cancels the job array after Ctrl-C and says so.
-func (e *ScenarioSlurm) cancel(ctx context.Context, id string) error {
+func (e *FanoutSlurm) cancel(ctx context.Context, step, id string) error {
 	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), slurmTimeout)
 	defer stop()
 	if err := CancelJob(cctx, id); err != nil {
 		return fmt.Errorf("%w: stopped, but scancel %s failed (%v): cancel the job array by hand", pipeline.ErrInterrupted, id, err)
 	}
-	return fmt.Errorf("%w: sensitivity run stopped and Slurm job %s cancelled (%w)", pipeline.ErrInterrupted, id, context.Cause(ctx))
+	return fmt.Errorf("%w: %s stopped and Slurm job %s cancelled (%w)", pipeline.ErrInterrupted, step, id, context.Cause(ctx))
 }

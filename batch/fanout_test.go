@@ -19,10 +19,10 @@ import (
 
 var scenarioNow = func() time.Time { return time.Date(2026, 11, 27, 9, 30, 5, 0, time.UTC) }
 
-// TestScenarioTaskHelper is the dsamstan of the fake Slurm's scenario tasks: `run CFG
-// --run-dir DIR --scenario-task [--cmdstan HOME] [--chains N]`, fitted by the pipeline with
-// the fake CmdStan. A run folder ending in $FAIL_SCENARIO is fitted with a crashing CmdStan
-// ($FAIL_HOME). It is no test by itself.
+// TestScenarioTaskHelper is the dsamstan of the fake Slurm's fan-out tasks: `run CFG
+// --run-dir DIR (--scenario-task | --tscv-fold N) [--cmdstan HOME] [--chains N]`, fitted by
+// the pipeline with the fake CmdStan. A run folder ending in $FAIL_SCENARIO is fitted with a
+// crashing CmdStan. It is no test by itself.
 func TestScenarioTaskHelper(t *testing.T) {
 	if os.Getenv("DSAMSTAN_SCENARIO_HELPER") != "1" {
 		return
@@ -43,6 +43,8 @@ func TestScenarioTaskHelper(t *testing.T) {
 			opts.CmdStanDir = args[i+1]
 		case "--chains":
 			opts.Chains, _ = strconv.Atoi(args[i+1])
+		case "--tscv-fold":
+			opts.TSCVFold, _ = strconv.Atoi(args[i+1])
 		}
 	}
 	opts.ScenarioTask = contains(args, "--scenario-task")
@@ -106,17 +108,17 @@ func TestScenarioSlurm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log lockedBuffer
-	ex := &ScenarioSlurm{Binary: scenarioBinary(t), CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log,
+	ex := &FanoutSlurm{Binary: scenarioBinary(t), CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log,
 		Slurm: SlurmOptions{Partition: "debug", Mem: "2G"}}
 	remote := filepath.Join(t.TempDir(), "run")
-	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: remote, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Scenarios: ex, Log: &log}); err != nil {
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: remote, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log}); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if c := strings.Join(calls(dir), "\n"); !strings.Contains(c, "sbatch --parsable --array=0-2%3 "+filepath.Join(remote, pipeline.ScenariosDir, runfolder.ScenarioScript)) || strings.Contains(c, "sacct") {
+	if c := strings.Join(calls(dir), "\n"); !strings.Contains(c, "sbatch --parsable --array=0-2%3 "+filepath.Join(remote, pipeline.ScenariosDir, runfolder.FanoutScript)) || strings.Contains(c, "sacct") {
 		t.Errorf("Slurm calls:\n%s", c)
 	}
-	script, _ := os.ReadFile(filepath.Join(remote, pipeline.ScenariosDir, runfolder.ScenarioScript))
-	if !strings.Contains(string(script), "#SBATCH --partition=debug") || !strings.Contains(string(script), "--scenario-task --cmdstan") {
+	script, _ := os.ReadFile(filepath.Join(remote, pipeline.ScenariosDir, runfolder.FanoutScript))
+	if !strings.Contains(string(script), "#SBATCH --partition=debug") || !strings.Contains(string(script), "--scenario-task ;;") || !strings.Contains(string(script), "run \"$@\" --cmdstan") {
 		t.Errorf("job script:\n%s", script)
 	}
 	for _, name := range []string{
@@ -144,7 +146,7 @@ func TestScenarioSlurm(t *testing.T) {
 	log = lockedBuffer{}
 	ex.Log = &log
 	failed := filepath.Join(t.TempDir(), "run")
-	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: failed, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Scenarios: ex, Log: &log}); err != nil {
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: failed, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log}); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	raw, _ := os.ReadFile(filepath.Join(failed, "10_pre_run", runfolder.TransformSensitivityFile))
@@ -168,18 +170,85 @@ func TestScenarioSlurmInterrupt(t *testing.T) {
 	dir := fakeSlurm(t, &fakeState{Hang: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	var log lockedBuffer
-	ex := &ScenarioSlurm{Binary: "/bin/false", Poll: time.Millisecond, Log: &log}
+	ex := &FanoutSlurm{Binary: "/bin/false", Poll: time.Millisecond, Log: &log}
 	go func() {
 		for !strings.Contains(log.String(), "RUNNING") {
 			time.Sleep(5 * time.Millisecond)
 		}
 		cancel()
 	}()
-	_, err := pipeline.Run(ctx, pipeline.Options{ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "run"), Scenarios: ex, Log: &log})
+	_, err := pipeline.Run(ctx, pipeline.Options{ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "run"), Executor: ex, Log: &log})
 	if !errors.Is(err, pipeline.ErrInterrupted) || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("err = %v", err)
 	}
 	if c := strings.Join(calls(dir), "\n"); !strings.Contains(c, "scancel 1000") {
 		t.Errorf("no scancel of the array:\n%s", c)
+	}
+}
+
+// tscvConfig writes the simulated example with a three-fold rolling time-series CV.
+func tscvConfig(t *testing.T) string {
+	cfg := exampleConfigs(t, "cv")[0]
+	b, _ := os.ReadFile(cfg)
+	b = append(b, "diagnostics:\n  time_series_selection: { enabled: true, folds: 3, horizon: 13, min_train: 52, window: rolling }\n"...)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestTSCVSlurm cross-validates through the fake Slurm (each fold a task of one array, run
+// by the pipeline with the fake CmdStan) and checks that the scores are byte for byte those of
+// the in-process path; then a run whose second fold crashes fails, naming the fold with its
+// Slurm state and the fold's own error.
+func TestTSCVSlurm(t *testing.T) {
+	dir := fakeSlurm(t, &fakeState{})
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	cfg := tscvConfig(t)
+	local := filepath.Join(t.TempDir(), "run")
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: local, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow}); err != nil {
+		t.Fatal(err)
+	}
+	var log lockedBuffer
+	ex := &FanoutSlurm{Binary: scenarioBinary(t), CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log, Slurm: SlurmOptions{Jobs: 2}}
+	remote := filepath.Join(t.TempDir(), "run")
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: remote, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log}); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	tscv := filepath.Join(remote, runfolder.StageModelSelection, pipeline.TSCVDir)
+	if c := strings.Join(calls(dir), "\n"); !strings.Contains(c, "sbatch --parsable --array=0-2%2 "+filepath.Join(tscv, runfolder.FanoutScript)) || strings.Contains(c, "sacct") {
+		t.Errorf("Slurm calls:\n%s", c)
+	}
+	script, _ := os.ReadFile(filepath.Join(tscv, runfolder.FanoutScript))
+	if !strings.Contains(string(script), "#SBATCH --job-name=dsamstan-tscv") || !strings.Contains(string(script), "--tscv-fold 3 ;;") {
+		t.Errorf("job script:\n%s", script)
+	}
+	for _, name := range []string{pipeline.TSCVSummaryFile, pipeline.TSCVFoldsFile, pipeline.TSCVPredictionsFile, "tscv/fold_02/chain_1.csv"} {
+		want, err := os.ReadFile(filepath.Join(local, runfolder.StageModelSelection, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(remote, runfolder.StageModelSelection, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s differs through Slurm (%v):\n--- local\n%s\n--- slurm\n%s", name, err, want, got)
+		}
+	}
+	if !strings.Contains(log.String(), "tscv: fold 03 (holdout from 2024-") {
+		t.Errorf("log:\n%s", log.String())
+	}
+
+	// Fold 2 crashes: the run fails, naming it, its Slurm state and its run.json error.
+	t.Setenv("FAIL_SCENARIO", "/fold_02")
+	log = lockedBuffer{}
+	ex.Log = &log
+	failed := filepath.Join(t.TempDir(), "run")
+	_, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: failed, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log})
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 folds did not complete") || !strings.Contains(err.Error(), "fold 2: Slurm task") ||
+		!strings.Contains(err.Error(), "FAILED (NonZeroExitCode, exit 1:0)") {
+		t.Fatalf("err = %v\n%s", err, log.String())
+	}
+	info, rerr := runfolder.ReadRunInfo(runfolder.Detect(filepath.Join(failed, runfolder.StageModelSelection, pipeline.TSCVDir, "fold_02")))
+	if rerr != nil || info.Status != runfolder.StatusFailed || !strings.Contains(err.Error(), firstLine(info.Error)) {
+		t.Errorf("the error does not carry fold 2's run.json error %q (%v)", info.Error, rerr)
 	}
 }

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +15,10 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// TestIntegrationScenarioSlurm fits two transform sensitivity scenarios as a job array on a
-// real one-node Slurm with the real CmdStan, then the best one here.
-func TestIntegrationScenarioSlurm(t *testing.T) {
+// TestIntegrationFanoutSlurm fits two transform sensitivity scenarios as a job array on a
+// real one-node Slurm with the real CmdStan, then the best one here, whose two time-series
+// CV folds go to Slurm as a second array: the command line a user types, with the built binary.
+func TestIntegrationFanoutSlurm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the Slurm integration test")
 	}
@@ -33,12 +33,14 @@ func TestIntegrationScenarioSlurm(t *testing.T) {
 	cfg := scenarioConfig(t)
 	b, _ := os.ReadFile(cfg)
 	s := strings.NewReplacer("iter: 2000", "iter: 400", "warmup: 1000", "warmup: 200", "[0.1, 0.5, 0.8]", "[0.2, 0.7]").Replace(string(b))
+	s += "diagnostics:\n  time_series_selection: { enabled: true, folds: 2, horizon: 13, min_train: 52 }\n"
 	os.WriteFile(cfg, []byte(s), 0o644)
 	var log bytes.Buffer
-	ex := &ScenarioSlurm{Binary: bin, Poll: time.Second, Log: &log, Slurm: SlurmOptions{Time: SlurmTime(10 * time.Minute)}}
 	runDir := filepath.Join(t.TempDir(), "run")
 	start := time.Now()
-	_, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: runDir, Version: "test", Scenarios: ex, Log: &log})
+	cmd := exec.Command(bin, "run", cfg, "--run-dir", runDir, "--executor", "slurm", "--time", "10m", "--poll", "1s")
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Run()
 	t.Logf("%.0fs\n%s", time.Since(start).Seconds(), log.String())
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +54,12 @@ func TestIntegrationScenarioSlurm(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "COMPLETED") {
 		t.Errorf("the log shows no task completing")
+	}
+	if !strings.Contains(log.String(), "tscv: submitted Slurm job array") || !strings.Contains(log.String(), "tscv: fold 02 (holdout from") {
+		t.Errorf("the log shows no CV folds fitted on Slurm")
+	}
+	sum, err := os.ReadFile(filepath.Join(runDir, runfolder.StageModelSelection, pipeline.TSCVSummaryFile))
+	if err != nil || !strings.Contains(string(sum), "\nall,") {
+		t.Errorf("tscv_summary.csv (%v):\n%s", err, sum)
 	}
 }
