@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsamstan/dsamstan/cmdstan"
-	"github.com/dsamstan/dsamstan/internal/slurmtest"
 	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
@@ -19,17 +17,7 @@ import (
 // real one-node Slurm with the real CmdStan, then the best one here, whose two time-series
 // CV folds go to Slurm as a second array: the command line a user types, with the built binary.
 func TestIntegrationFanoutSlurm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the Slurm integration test")
-	}
-	if _, err := cmdstan.Find(""); err != nil {
-		t.Skipf("CmdStan not found, skipping the Slurm integration test: %v", err)
-	}
-	slurmtest.Start(t)
-	bin := filepath.Join(t.TempDir(), "dsamstan")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dsamstan/dsamstan/cmd/dsamstan").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := startSlurm(t)
 	cfg := scenarioConfig(t)
 	b, _ := os.ReadFile(cfg)
 	s := strings.NewReplacer("iter: 2000", "iter: 400", "warmup: 1000", "warmup: 200", "[0.1, 0.5, 0.8]", "[0.2, 0.7]").Replace(string(b))

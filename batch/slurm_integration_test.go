@@ -16,10 +16,10 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// TestIntegrationSlurm runs a batch of three small fits, one with a broken config, as a job
-// array on a real one-node Slurm with the real CmdStan: the broken run is reported failed
-// with its reason; once fixed, --resume runs it alone; the model compiles at most once.
-func TestIntegrationSlurm(t *testing.T) {
+// startSlurm starts a one-node Slurm for the test (skipping it, in one line, under -short or
+// without CmdStan or what the cluster needs) and builds the dsamstan its tasks run.
+func startSlurm(t *testing.T) (binary string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: skipping the Slurm integration test")
 	}
@@ -31,6 +31,14 @@ func TestIntegrationSlurm(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/dsamstan/dsamstan/cmd/dsamstan").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestIntegrationSlurm runs a batch of three small fits, one with a broken config, as a job
+// array on a real one-node Slurm with the real CmdStan: the broken run is reported failed
+// with its reason; once fixed, --resume runs it alone; the model compiles at most once.
+func TestIntegrationSlurm(t *testing.T) {
+	bin := startSlurm(t)
 	cfgs := exampleConfigs(t, "a", "b", "c")
 	for _, c := range cfgs {
 		b, _ := os.ReadFile(c)

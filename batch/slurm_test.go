@@ -3,109 +3,26 @@ package batch
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dsamstan/dsamstan/internal/slurmtest"
 	"github.com/dsamstan/dsamstan/pipeline"
 )
 
-// The fake Slurm: sbatch, squeue, scontrol and scancel on PATH are scripts that run this
-// test binary as TestHelperProcess, which plays the command named by FAKE_SLURM_CMD against
-// a state file in FAKE_SLURM_DIR. The fake sbatch runs each array task's job script at once
-// (with SLURM_ARRAY_TASK_ID set, output to the --output file), and remembers how it ended;
-// squeue then reports each task PENDING, then RUNNING, then as it ended.
-
-// fakeState is the fake cluster.
-type fakeState struct {
-	NextID int `json:"next_id"`
-	// Ping is what scontrol ping says: "UP" (default), "DOWN", or "fail" to exit 1.
-	Ping string `json:"ping"`
-	// SbatchErr makes sbatch fail with this message.
-	SbatchErr string `json:"sbatch_err"`
-	// Squeue and Scontrol, when set, are printed as they are, for tests of the parsers and
-	// of each state; Gone makes squeue and scontrol say the job is unknown.
-	Squeue   string `json:"squeue"`
-	Scontrol string `json:"scontrol"`
-	Gone     bool   `json:"gone"`
-	// Down makes squeue and scontrol fail as without a controller.
-	Down bool `json:"down"`
-	// Hang keeps submitted tasks RUNNING for ever.
-	Hang  bool                 `json:"hang"`
-	Tasks map[string]*fakeTask `json:"tasks"`
-	// Polls counts squeue calls since the last submission.
-	Polls int `json:"polls"`
-}
-
-type fakeTask struct {
-	State, Reason, Exit string
-	Cancelled           bool
-}
-
-func readState(t testing.TB, dir string) *fakeState {
-	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s fakeState
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
-
-// writeState writes the fake cluster's state atomically: a fake command killed by a
-// cancelled context must not leave half a state for the next one.
-func writeState(t testing.TB, dir string, s *fakeState) {
-	b, _ := json.Marshal(s)
-	tmp := filepath.Join(dir, fmt.Sprintf("state.json.%d", os.Getpid()))
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "state.json")); err != nil {
-		t.Fatal(err)
-	}
-}
+// The fake Slurm is slurmtest's; fakeSlurm and fakeState name it here.
+type fakeState = slurmtest.FakeState
 
 // fakeSlurm puts the fake Slurm commands first on PATH and returns the folder of its state
 // and call log. Commands named in without are left out.
 func fakeSlurm(t *testing.T, st *fakeState, without ...string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	os.Mkdir(bin, 0o755)
-	for _, name := range []string{"sbatch", "squeue", "scontrol", "scancel"} {
-		if contains(without, name) {
-			continue
-		}
-		body := fmt.Sprintf("#!/bin/sh\nDSAMSTAN_WANT_HELPER_PROCESS=1 FAKE_SLURM_CMD=%s FAKE_SLURM_DIR=%s exec %s -test.run='^TestHelperProcess$' -- \"$@\"\n",
-			name, shellQuote(dir), shellQuote(exe))
-		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := bin + string(os.PathListSeparator) + "/usr/bin:/bin"
-	if len(without) > 0 {
-		path = bin // the real Slurm commands may be installed in /usr/bin
-	}
-	t.Setenv("PATH", path)
-	if st.NextID == 0 {
-		st.NextID = 1000
-	}
-	writeState(t, dir, st)
-	return dir
+	return slurmtest.Fake(t, st, nil, without...)
 }
 
 func contains(list []string, s string) bool {
@@ -117,11 +34,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// calls returns the fake commands' command lines, one per call.
-func calls(dir string) []string {
-	b, _ := os.ReadFile(filepath.Join(dir, "calls.log"))
-	return strings.Split(strings.TrimSpace(string(b)), "\n")
-}
+func calls(dir string) []string { return slurmtest.Calls(dir) }
 
 // fakeDsamstan writes a dsamstan stand-in for the job script to run: `run CFG --run-dir DIR`
 // fails with an ingest error when the config names missing.csv, and otherwise writes a
@@ -161,131 +74,9 @@ func fakeRuns(bin string) []string {
 
 // TestHelperProcess plays a Slurm command; it is no test by itself.
 func TestHelperProcess(t *testing.T) {
-	if os.Getenv("DSAMSTAN_WANT_HELPER_PROCESS") != "1" {
-		return
+	if name, args, ok := slurmtest.HelperCommand(); ok {
+		slurmtest.Play(t, name, args)
 	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
-	}
-	name, dir := os.Getenv("FAKE_SLURM_CMD"), os.Getenv("FAKE_SLURM_DIR")
-	f, _ := os.OpenFile(filepath.Join(dir, "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	fmt.Fprintln(f, name+" "+strings.Join(args, " "))
-	f.Close()
-	st := readState(t, dir)
-	code := 0
-	switch name {
-	case "scontrol":
-		if args[0] == "ping" {
-			switch st.Ping {
-			case "fail":
-				fmt.Fprintln(os.Stderr, "slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)")
-				code = 1
-			case "DOWN":
-				fmt.Println("Slurmctld(primary) at ctl is DOWN")
-			default:
-				fmt.Println("Slurmctld(primary) at ctl is UP")
-			}
-			break
-		}
-		if st.Gone || (st.Scontrol == "" && st.Squeue != "") {
-			fmt.Fprintln(os.Stderr, "slurm_load_jobs error: Invalid job id specified")
-			code = 1
-			break
-		}
-		if st.Scontrol != "" {
-			fmt.Print(st.Scontrol)
-			break
-		}
-		for key, tk := range st.Tasks {
-			job, idx, _ := strings.Cut(key, "_")
-			fmt.Printf("JobId=9%s ArrayJobId=%s ArrayTaskId=%s JobName=dsamstan-batch JobState=%s Reason=%s Dependency=(null) ExitCode=%s\n",
-				idx, job, idx, tk.State, tk.Reason, tk.Exit)
-		}
-	case "squeue":
-		if st.Down {
-			fmt.Fprintln(os.Stderr, "slurm_load_jobs error: Unable to contact slurm controller (connect failure)")
-			code = 1
-			break
-		}
-		if st.Gone {
-			fmt.Fprintln(os.Stderr, "slurm_load_jobs error: Invalid job id specified")
-			code = 1
-			break
-		}
-		if st.Squeue != "" {
-			fmt.Print(st.Squeue)
-			break
-		}
-		st.Polls++
-		for key, tk := range st.Tasks {
-			state, reason := tk.State, "None"
-			switch {
-			case tk.Cancelled:
-				state = "CANCELLED"
-			case st.Polls == 1:
-				state, reason = "PENDING", "Priority"
-			case st.Polls == 2 || st.Hang:
-				state = "RUNNING"
-			}
-			fmt.Printf("%s|%s|%s\n", key, state, reason)
-		}
-	case "scancel":
-		for key, tk := range st.Tasks {
-			if strings.HasPrefix(key, args[0]+"_") {
-				tk.Cancelled = true
-				tk.State = "CANCELLED"
-			}
-		}
-	case "sbatch":
-		if st.SbatchErr != "" {
-			fmt.Fprintln(os.Stderr, "sbatch: error: "+st.SbatchErr)
-			code = 1
-			break
-		}
-		var array, script string
-		for _, a := range args {
-			if v, ok := strings.CutPrefix(a, "--array="); ok {
-				array = v
-			} else if !strings.HasPrefix(a, "--") {
-				script = a
-			}
-		}
-		body, err := os.ReadFile(script)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.WriteFile(filepath.Join(dir, "script"), body, 0o644)
-		out := regexp.MustCompile(`(?m)^#SBATCH --output=(.*)$`).FindStringSubmatch(string(body))[1]
-		id := st.NextID
-		st.NextID++
-		st.Polls = 0
-		if st.Tasks == nil {
-			st.Tasks = map[string]*fakeTask{}
-		}
-		for _, i := range expandIndices(array) {
-			log := strings.NewReplacer("%a", fmt.Sprint(i), "%A", fmt.Sprint(id)).Replace(out)
-			lf, _ := os.Create(log)
-			cmd := exec.Command("/bin/sh", script)
-			cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i), fmt.Sprintf("SLURM_ARRAY_JOB_ID=%d", id))
-			cmd.Stdout, cmd.Stderr = lf, lf
-			tk := &fakeTask{State: "COMPLETED", Reason: "None", Exit: "0:0"}
-			if !st.Hang {
-				if err := cmd.Run(); err != nil {
-					tk = &fakeTask{State: "FAILED", Reason: "NonZeroExitCode", Exit: fmt.Sprintf("%d:0", cmd.ProcessState.ExitCode())}
-				}
-			}
-			lf.Close()
-			st.Tasks[fmt.Sprintf("%d_%d", id, i)] = tk
-		}
-		fmt.Printf("%d;cluster\n", id)
-	}
-	writeState(t, dir, st)
-	os.Exit(code)
 }
 
 // slurmOpts are the options of a Slurm batch of configs into a new folder.

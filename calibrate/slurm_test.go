@@ -3,14 +3,11 @@ package calibrate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,214 +17,43 @@ import (
 	"github.com/dsamstan/dsamstan/batch"
 	"github.com/dsamstan/dsamstan/cmdstan"
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/internal/slurmtest"
 )
 
-// The fake Slurm, as the batch package's tests play it: sbatch, squeue, scontrol and
-// scancel on PATH are scripts that run this test binary as TestHelperProcess, which plays
-// the command named by FAKE_SLURM_CMD against a state file in FAKE_SLURM_DIR. The fake
-// sbatch runs each array task's job script at once, with SLURM_ARRAY_TASK_ID set and its
-// output in the --output file; squeue then reports each task PENDING, then RUNNING, then
-// as it ended. The job script's dsamstan is this test binary too (FAKE_SLURM_CMD=dsamstan),
-// which runs `calibrate --sim-task DIR --index I` with RunTask, as the real one does.
-
-type fakeState struct {
-	NextID int `json:"next_id"`
-	// Ping is what scontrol ping says: "UP" (default) or "DOWN".
-	Ping string `json:"ping"`
-	// Crash lists array tasks whose sampler crashes (the fake CmdStan's crash mode).
-	Crash []int `json:"crash"`
-	// Hang keeps submitted tasks RUNNING for ever, without running them.
-	Hang  bool                 `json:"hang"`
-	Tasks map[string]*fakeTask `json:"tasks"`
-	Polls int                  `json:"polls"`
-}
-
-type fakeTask struct{ State, Reason, Exit string }
-
-func readState(t testing.TB, dir string) *fakeState {
-	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s fakeState
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
-
-// writeState writes the fake cluster's state atomically: a fake command killed by a
-// cancelled context must not leave half a state for the next one.
-func writeState(t testing.TB, dir string, s *fakeState) {
-	b, _ := json.Marshal(s)
-	tmp := filepath.Join(dir, fmt.Sprintf("state.json.%d", os.Getpid()))
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "state.json")); err != nil {
-		t.Fatal(err)
-	}
-}
+// The fake Slurm is slurmtest's. The job script's dsamstan is this test binary too, which
+// runs `calibrate --sim-task DIR --index I` with RunTask, as the real one does.
+type fakeState = slurmtest.FakeState
 
 // fakeSlurm puts the fake Slurm commands first on PATH (without those named in without)
 // and returns the folder of its state and call log, and the fake dsamstan binary.
 func fakeSlurm(t *testing.T, st *fakeState, without ...string) (dir, dsamstan string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir = t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	os.Mkdir(bin, 0o755)
-	for _, name := range []string{"sbatch", "squeue", "scontrol", "scancel", "dsamstan"} {
-		if slices.Contains(without, name) {
-			continue
-		}
-		body := fmt.Sprintf("#!/bin/sh\nDSAMSTAN_WANT_HELPER_PROCESS=1 FAKE_SLURM_CMD=%s FAKE_SLURM_DIR=%s exec %s -test.run='^TestHelperProcess$' -- \"$@\"\n",
-			name, shellQuote(dir), shellQuote(exe))
-		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := bin + string(os.PathListSeparator) + os.Getenv("PATH")
-	if len(without) > 0 {
-		// the real Slurm commands may be installed in /usr/bin: keep only the fake CmdStan's
-		// folder (fakecmdstan.New put it first)
-		path = bin + string(os.PathListSeparator) + strings.Split(os.Getenv("PATH"), string(os.PathListSeparator))[0]
-	}
-	t.Setenv("PATH", path)
-	if st.NextID == 0 {
-		st.NextID = 1000
-	}
-	writeState(t, dir, st)
-	return dir, filepath.Join(bin, "dsamstan")
+	dir = slurmtest.Fake(t, st, []string{"dsamstan"}, without...)
+	return dir, filepath.Join(dir, "bin", "dsamstan")
 }
 
-// calls returns the fake Slurm commands' command lines, one per call.
-func calls(dir string) []string {
-	b, _ := os.ReadFile(filepath.Join(dir, "calls.log"))
-	return strings.Split(strings.TrimSpace(string(b)), "\n")
-}
+func calls(dir string) []string { return slurmtest.Calls(dir) }
 
 // TestHelperProcess plays a Slurm command or dsamstan; it is no test by itself.
 func TestHelperProcess(t *testing.T) {
-	if os.Getenv("DSAMSTAN_WANT_HELPER_PROCESS") != "1" {
+	name, args, ok := slurmtest.HelperCommand()
+	if !ok {
 		return
 	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
+	if name != "dsamstan" {
+		slurmtest.Play(t, name, args)
 	}
-	name, dir := os.Getenv("FAKE_SLURM_CMD"), os.Getenv("FAKE_SLURM_DIR")
-	if name == "dsamstan" {
-		// calibrate --sim-task DIR --index I, as the CLI runs it
-		if len(args) != 5 || args[0] != "calibrate" || args[1] != "--sim-task" || args[3] != "--index" {
-			fmt.Fprintf(os.Stderr, "Error: fake dsamstan: unexpected arguments %q\n", args)
-			os.Exit(2)
-		}
-		i, _ := strconv.Atoi(args[4])
-		if err := RunTask(context.Background(), args[2], i, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "Error:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	// calibrate --sim-task DIR --index I, as the CLI runs it
+	if len(args) != 5 || args[0] != "calibrate" || args[1] != "--sim-task" || args[3] != "--index" {
+		fmt.Fprintf(os.Stderr, "Error: fake dsamstan: unexpected arguments %q\n", args)
+		os.Exit(2)
 	}
-	f, _ := os.OpenFile(filepath.Join(dir, "calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	fmt.Fprintln(f, name+" "+strings.Join(args, " "))
-	f.Close()
-	st := readState(t, dir)
-	code := 0
-	switch name {
-	case "scontrol":
-		if args[0] == "ping" {
-			if st.Ping == "DOWN" {
-				fmt.Println("Slurmctld(primary) at ctl is DOWN")
-			} else {
-				fmt.Println("Slurmctld(primary) at ctl is UP")
-			}
-			break
-		}
-		for key, tk := range st.Tasks {
-			job, idx, _ := strings.Cut(key, "_")
-			if job == args[len(args)-1] {
-				fmt.Printf("JobId=9%s ArrayJobId=%s ArrayTaskId=%s JobName=dsamstan-calibrate JobState=%s Reason=%s Dependency=(null) ExitCode=%s\n",
-					idx, job, idx, tk.State, tk.Reason, tk.Exit)
-			}
-		}
-	case "squeue":
-		st.Polls++
-		for key, tk := range st.Tasks {
-			state, reason := tk.State, "None"
-			switch {
-			case st.Polls == 1 && tk.State != "CANCELLED":
-				state, reason = "PENDING", "Priority"
-			case (st.Polls == 2 || st.Hang) && tk.State != "CANCELLED":
-				state = "RUNNING"
-			}
-			fmt.Printf("%s|%s|%s\n", key, state, reason)
-		}
-	case "scancel":
-		for key, tk := range st.Tasks {
-			if strings.HasPrefix(key, args[0]+"_") {
-				tk.State, tk.Reason, tk.Exit = "CANCELLED", "None", "0:15"
-			}
-		}
-	case "sbatch":
-		var array, script string
-		for _, a := range args {
-			if v, ok := strings.CutPrefix(a, "--array="); ok {
-				array = v
-			} else if !strings.HasPrefix(a, "--") {
-				script = a
-			}
-		}
-		body, err := os.ReadFile(script)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		out := regexp.MustCompile(`(?m)^#SBATCH --output=(.*)$`).FindStringSubmatch(string(body))[1]
-		id := st.NextID
-		st.NextID++
-		st.Polls = 0
-		if st.Tasks == nil {
-			st.Tasks = map[string]*fakeTask{}
-		}
-		spec, _, _ := strings.Cut(array, "%")
-		for _, part := range strings.Split(spec, ",") {
-			lo, hi, isRange := strings.Cut(part, "-")
-			a, _ := strconv.Atoi(lo)
-			b := a
-			if isRange {
-				b, _ = strconv.Atoi(hi)
-			}
-			for i := a; i <= b; i++ {
-				log := strings.NewReplacer("%a", fmt.Sprint(i), "%A", fmt.Sprint(id)).Replace(out)
-				lf, _ := os.Create(log)
-				cmd := exec.Command("/bin/sh", script)
-				cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i), fmt.Sprintf("SLURM_ARRAY_JOB_ID=%d", id))
-				if slices.Contains(st.Crash, i) {
-					cmd.Env = append(cmd.Env, "FAKE_MODE="+fakecmdstan.Crash)
-				}
-				cmd.Stdout, cmd.Stderr = lf, lf
-				tk := &fakeTask{State: "COMPLETED", Reason: "None", Exit: "0:0"}
-				if !st.Hang {
-					if err := cmd.Run(); err != nil {
-						tk = &fakeTask{State: "FAILED", Reason: "NonZeroExitCode", Exit: fmt.Sprintf("%d:0", cmd.ProcessState.ExitCode())}
-					}
-				}
-				lf.Close()
-				st.Tasks[fmt.Sprintf("%d_%d", id, i)] = tk
-			}
-		}
-		fmt.Printf("%d;cluster\n", id)
+	i, _ := strconv.Atoi(args[4])
+	if err := RunTask(context.Background(), args[2], i, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
 	}
-	writeState(t, dir, st)
-	os.Exit(code)
+	os.Exit(0)
 }
 
 // localStudy runs a local calibration of config with seed 3 and 20 + 20 iterations per
@@ -350,9 +176,9 @@ func TestSlurmStudy(t *testing.T) {
 	}
 
 	// The crash is fixed: --resume reruns task 1 alone.
-	st := readState(t, state)
+	st := slurmtest.ReadState(t, state)
 	st.Crash = nil
-	writeState(t, state, st)
+	slurmtest.WriteState(t, state, st)
 	stdout.Reset()
 	res, err = Resume(context.Background(), out, SlurmOptions{Binary: bin, Poll: time.Millisecond, Stdout: &stdout}, &log)
 	if err != nil || res.Sims != 5 || res.Missing != 0 {

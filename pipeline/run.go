@@ -115,17 +115,7 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
 	// Everything logged also goes to 00_run_metadata/run.log, written when the run ends.
 	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
-	r.info = &runfolder.RunInfo{
-		Status:          runfolder.StatusRunning,
-		Model:           cfg.Model.Name,
-		Formula:         cfg.Model.Formula,
-		Config:          cfg.Path,
-		RunDir:          folder.Dir,
-		Started:         r.clock,
-		Timings:         map[string]float64{},
-		DsamstanVersion: opts.Version,
-		Method:          cfg.Fit.Method,
-	}
+	r.info = newRunInfo(cfg, folder, opts.Version, r.clock)
 	res, err := r.run(ctx)
 	err = r.interrupted(ctx, err)
 	r.finish(err)
@@ -139,6 +129,21 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 		return res, err
 	}
 	return res, err
+}
+
+// newRunInfo is a run.json for a run of cfg into folder that starts now.
+func newRunInfo(cfg *ingest.Config, folder runfolder.Folder, version string, started time.Time) *runfolder.RunInfo {
+	return &runfolder.RunInfo{
+		Status:          runfolder.StatusRunning,
+		Model:           cfg.Model.Name,
+		Formula:         cfg.Model.Formula,
+		Config:          cfg.Path,
+		RunDir:          folder.Dir,
+		Started:         started,
+		Timings:         map[string]float64{},
+		DsamstanVersion: version,
+		Method:          cfg.Fit.Method,
+	}
 }
 
 // writeHTML draws the plots and index.html from whatever the run left in its folder, so

@@ -442,17 +442,7 @@ func runFoldTask(ctx context.Context, cfg *ingest.Config, opts Options) (*Result
 	folder.Flat = true
 	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
 	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
-	r.info = &runfolder.RunInfo{
-		Status:          runfolder.StatusRunning,
-		Model:           cfg.Model.Name,
-		Formula:         cfg.Model.Formula,
-		Config:          cfg.Path,
-		RunDir:          folder.Dir,
-		Started:         r.clock,
-		Timings:         map[string]float64{},
-		DsamstanVersion: opts.Version,
-		Method:          cfg.Fit.Method,
-	}
+	r.info = newRunInfo(cfg, folder, opts.Version, r.clock)
 	r.saveInfo()
 	csvs, err := r.fitFold(ctx)
 	r.info.Chains = csvs
