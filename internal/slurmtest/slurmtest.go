@@ -1,6 +1,7 @@
-// Package slurmtest starts a real one-node Slurm cluster on localhost for integration
-// tests of the Slurm executors (dsamstan batch, dsamstan calibrate). It is test support,
-// like net/http/httptest: only tests import it.
+// Package slurmtest is test support for the Slurm executors (dsamstan batch, calibrate and
+// run --executor slurm), like net/http/httptest: only tests import it. Start starts a real
+// one-node Slurm cluster on localhost for integration tests; Fake plays sbatch, squeue,
+// scontrol and scancel for unit tests.
 package slurmtest
 
 import (
