@@ -20,7 +20,7 @@ import (
 )
 
 // TemplateVersion is part of the compile-cache key; bump it whenever a template changes.
-const TemplateVersion = "v2"
+const TemplateVersion = "v3"
 
 // BLMTemplate is the single-market program, as Program.Template names it.
 const BLMTemplate = "bayes_lm_updater_revised.stan"

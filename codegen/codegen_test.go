@@ -414,7 +414,7 @@ func TestTemplateOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "// " + header + " V2\n"; string(p.Code) != want {
+	if want := "// " + header + " " + strings.ToUpper(TemplateVersion) + "\n"; string(p.Code) != want {
 		t.Errorf("override rendered %q; want %q (sprig's upper must be available)", p.Code, want)
 	}
 

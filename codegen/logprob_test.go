@@ -51,6 +51,11 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			for i := range 5 {
 				points = append(points, randomPanelPoint(t, rng, p, i == 4))
 			}
+			// A scale so small that 1/sd^2 overflows: the independent programs' precision
+			// form hands over to the covariance form.
+			tiny := randomPanelPoint(t, rng, p, false)
+			tiny[1].Value.([]float64)[0] = 1e-160
+			points = append(points, tiny)
 			compareBoundedLogProb(t, r, p.Code, naiveIntegrated, integratedBetaMap(t, p), p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
 		})
 	}
