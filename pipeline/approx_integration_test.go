@@ -28,7 +28,7 @@ func approximateMeans(t *testing.T, config string) {
 		t.Helper()
 		editConfig(t, config, "method: mcmc", "method: "+method)
 		defer editConfig(t, config, "method: "+method, "method: mcmc")
-		res, err := Run(context.Background(), Options{ConfigPath: config, RunDir: filepath.Join(t.TempDir(), method), Cores: 2})
+		res, err := Run(context.Background(), Options{noReport: true, ConfigPath: config, RunDir: filepath.Join(t.TempDir(), method), Cores: 2})
 		if err != nil {
 			t.Fatalf("%s: %v", method, err)
 		}

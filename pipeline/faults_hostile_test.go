@@ -41,7 +41,7 @@ func TestRunChainCrashesMidRun(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.CrashMid)
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
-	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 3})
+	_, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 3})
 	var re *cmdstan.RunError
 	if !errors.As(err, &re) || re.Chain != 2 || re.ExitCode != -1 {
 		t.Fatalf("err = %v; want a *cmdstan.RunError for chain 2 killed by a signal", err)
@@ -71,7 +71,7 @@ func TestRunTimeoutIsRecorded(t *testing.T) {
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
 	start := time.Now()
-	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Timeout: 500 * time.Millisecond})
+	_, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Timeout: 500 * time.Millisecond})
 	var te *cmdstan.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v (%T); want a *cmdstan.TimeoutError", err, err)
@@ -97,7 +97,7 @@ func TestRunFolderUnderAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	runDir := filepath.Join(file, "run")
-	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home})
+	_, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home})
 	if err == nil || !strings.Contains(err.Error(), "pipeline: run folder "+runDir) || !strings.Contains(err.Error(), "not a directory") {
 		t.Fatalf("err = %v; want the run folder and \"not a directory\"", err)
 	}
@@ -118,7 +118,7 @@ func TestRunStageFolderIsAFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(runDir, runfolder.StageModelFit), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home})
+	_, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home})
 	if err == nil || !strings.Contains(err.Error(), runfolder.StageModelFit) || !strings.Contains(err.Error(), "not a directory") {
 		t.Fatalf("err = %v; want one naming %s and \"not a directory\"", err, runfolder.StageModelFit)
 	}
@@ -173,7 +173,7 @@ func diskFullHelper() {
 		fmt.Println("setrlimit:", err)
 		os.Exit(1)
 	}
-	_, err := Run(context.Background(), Options{ConfigPath: args[0], RunDir: args[1], CmdStanDir: args[2], Chains: 2})
+	_, err := Run(context.Background(), Options{noReport: true, ConfigPath: args[0], RunDir: args[1], CmdStanDir: args[2], Chains: 2})
 	fmt.Printf("run error: %v", err)
 	os.Exit(0)
 }
@@ -189,7 +189,7 @@ func TestRunsCompileOnceTogether(t *testing.T) {
 	errs := make([]error, 2)
 	for i := range 2 {
 		wg.Go(func() {
-			results[i], errs[i] = Run(context.Background(), Options{ConfigPath: cfg, RunDir: filepath.Join(base, fmt.Sprint(i)), CmdStanDir: home, Chains: 1})
+			results[i], errs[i] = Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: filepath.Join(base, fmt.Sprint(i)), CmdStanDir: home, Chains: 1})
 		})
 	}
 	wg.Wait()
@@ -211,7 +211,7 @@ func TestRunsCompileOnceTogether(t *testing.T) {
 func TestRunRebuildsACorruptCacheEntry(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := writeExample(t)
-	first, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "1"), CmdStanDir: home, Chains: 1})
+	first, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "1"), CmdStanDir: home, Chains: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestRunRebuildsACorruptCacheEntry(t *testing.T) {
 		t.Fatalf("damaging the cached executable: %v", err)
 	}
 	var log strings.Builder
-	second, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "2"), CmdStanDir: home, Chains: 1, Log: &log})
+	second, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: filepath.Join(t.TempDir(), "2"), CmdStanDir: home, Chains: 1, Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestIntegrationForecastCoversHeldOutWeeks(t *testing.T) {
 	writeCSV(t, plan, hold)
 
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, Cores: 2}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: config, RunDir: runDir, Cores: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ForecastRun(context.Background(), ForecastOptions{RunDir: runDir, Plan: plan}); err != nil {

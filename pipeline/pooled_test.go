@@ -85,7 +85,7 @@ func TestPooledRun(t *testing.T) {
 	config := writePooled(t, 60)
 	t.Setenv(fakecmdstan.Columns, programColumns(t, config))
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: config, RunDir: runDir, CmdStanDir: home, Chains: 2}); err != nil {
 		t.Fatal(err)
 	}
 	checkPooledRun(t, runDir)
@@ -106,7 +106,7 @@ func TestIntegrationPooledRun(t *testing.T) {
 	editConfig(t, config, "iter: 2000", "iter: 600")
 	editConfig(t, config, "warmup: 1000", "warmup: 300")
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: config, RunDir: runDir, Chains: 2}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: config, RunDir: runDir, Chains: 2}); err != nil {
 		t.Fatal(err)
 	}
 	checkPooledRun(t, runDir)

@@ -23,7 +23,7 @@ func TestRunHonoursDSAMbayesSaveToggles(t *testing.T) {
 		t.Fatal(err)
 	}
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 1, Now: fixedNow}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 1, Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"00_run_metadata/session_info.txt", "10_pre_run/transform_assumptions.txt"} {
@@ -63,7 +63,7 @@ func TestRunWithHolidaysAndACategoricalTerm(t *testing.T) {
 	// 11 coefficients: the example's 7, two campaign levels, two holidays.
 	t.Setenv("FAKE_COLUMNS", "beta.1,beta.2,beta.3,beta.4,beta.5,beta.6,beta.7,beta.8,beta.9,beta.10,beta.11,noise_sd")
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 1, Now: fixedNow}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 1, Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
 	summary, err := os.ReadFile(filepath.Join(runDir, "30_post_run", "posterior_summary.csv"))

@@ -168,7 +168,7 @@ func TestHostileRunStaysInsideTheRoot(t *testing.T) {
 	cfg := hostileCopy(t, exampleDir(t))
 	dir := filepath.Dir(cfg)
 	before, _ := os.ReadDir(filepath.Dir(dir))
-	res, err := Run(context.Background(), Options{ConfigPath: cfg, CmdStanDir: home, Chains: 2, Now: fixedNow})
+	res, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, CmdStanDir: home, Chains: 2, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestRunWithFixedTransforms(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := withTransforms(t)
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
 	txt, err := os.ReadFile(filepath.Join(runDir, "10_pre_run/transform_assumptions.txt"))
@@ -170,7 +170,7 @@ func TestRunWithoutTransformsSaysSo(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := writeExample(t)
 	runDir := filepath.Join(t.TempDir(), "run")
-	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow}); err != nil {
+	if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
 	txt, err := os.ReadFile(filepath.Join(runDir, "10_pre_run/transform_assumptions.txt"))

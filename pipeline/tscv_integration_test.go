@@ -56,7 +56,7 @@ func TestIntegrationTSCVPrefersTheTrueModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		runDir := filepath.Join(t.TempDir(), name)
-		if _, err := Run(context.Background(), Options{ConfigPath: p, RunDir: runDir}); err != nil {
+		if _, err := Run(context.Background(), Options{noReport: true, ConfigPath: p, RunDir: runDir}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		e, cov := tscvOverall(t, runDir)

@@ -56,7 +56,7 @@ func TestIntegrationFromRunUpdates(t *testing.T) {
 
 	run := func(name string) *Result {
 		t.Helper()
-		res, err := Run(context.Background(), Options{ConfigPath: filepath.Join(dir, name+".yaml"), RunDir: filepath.Join(dir, "run_"+name), Cores: 2})
+		res, err := Run(context.Background(), Options{noReport: true, ConfigPath: filepath.Join(dir, name+".yaml"), RunDir: filepath.Join(dir, "run_"+name), Cores: 2})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
