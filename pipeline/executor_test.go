@@ -97,14 +97,7 @@ func runFiles(t *testing.T, dir string) map[string]string {
 // folder is the one the in-process path writes, file by file.
 func TestSensitivityExecutor(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
-	cfg := withTransforms(t)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, append(b, "  sensitivity:\n    m_tv.decay: [0.1, 0.5, 0.8]\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := withSensitivity(t, "0.1, 0.5, 0.8")
 	local := filepath.Join(t.TempDir(), "run")
 	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: local, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow, noReport: true}); err != nil {
 		t.Fatal(err)
@@ -150,11 +143,7 @@ func TestSensitivityExecutor(t *testing.T) {
 // the summary, with the executor's word on it, and the others are ranked as in-process.
 func TestSensitivityExecutorFailed(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
-	cfg := withTransforms(t)
-	b, _ := os.ReadFile(cfg)
-	if err := os.WriteFile(cfg, append(b, "  sensitivity:\n    m_tv.decay: [0.1, 0.8]\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := withSensitivity(t, "0.1, 0.8")
 	runDir := filepath.Join(t.TempDir(), "run")
 	var log strings.Builder
 	ex := &inProcess{home: home, fail: map[int]bool{0: true}}
@@ -284,11 +273,7 @@ func TestFoldTaskRefusals(t *testing.T) {
 // resolved config), and scores the folds as the in-process path does.
 func TestSensitivityAndTSCVExecutor(t *testing.T) {
 	home := fakecmdstan.New(t, fakecmdstan.OK)
-	cfg := withTransforms(t)
-	b, _ := os.ReadFile(cfg)
-	if err := os.WriteFile(cfg, append(b, "  sensitivity:\n    m_tv.decay: [0.1, 0.8]\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := withSensitivity(t, "0.1, 0.8")
 	enableTSCV(t, cfg, "    enabled: true\n    folds: 2\n    horizon: 13\n    min_train: 52\n")
 	local := filepath.Join(t.TempDir(), "run")
 	if _, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: local, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow, noReport: true}); err != nil {

@@ -15,19 +15,27 @@ import (
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
-// TestRunSensitivity fits the three decay scenarios of m_tv (fake CmdStan: the draws are the
-// same, the transformed columns differ, so the scenarios' LOO differs) and checks the
-// summary table, the choice of the best scenario and that the run is that scenario's.
-func TestRunSensitivity(t *testing.T) {
-	home := fakecmdstan.New(t, fakecmdstan.OK)
+// withSensitivity writes the transforms example with scenarios of m_tv's decay at decays, a
+// comma-separated list.
+func withSensitivity(t *testing.T, decays string) string {
+	t.Helper()
 	cfg := withTransforms(t)
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, append(b, "  sensitivity:\n    m_tv.decay: [0.1, 0.5, 0.8]\n"...), 0o644); err != nil {
+	if err := os.WriteFile(cfg, append(b, "  sensitivity:\n    m_tv.decay: ["+decays+"]\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// TestRunSensitivity fits the three decay scenarios of m_tv (fake CmdStan: the draws are the
+// same, the transformed columns differ, so the scenarios' LOO differs) and checks the
+// summary table, the choice of the best scenario and that the run is that scenario's.
+func TestRunSensitivity(t *testing.T) {
+	home := fakecmdstan.New(t, fakecmdstan.OK)
+	cfg := withSensitivity(t, "0.1, 0.5, 0.8")
 	runDir := filepath.Join(t.TempDir(), "run")
 	res, err := Run(context.Background(), Options{ConfigPath: cfg, RunDir: runDir, CmdStanDir: home, Chains: 2, Version: "test", Now: fixedNow})
 	if err != nil {
