@@ -145,7 +145,7 @@ func (e *FanoutSlurm) Run(ctx context.Context, f pipeline.Fanout) ([]error, erro
 	errs := make([]error, len(jobs))
 	for i, j := range jobs {
 		info, rerr := runfolder.ReadRunInfo(runfolder.Detect(j.RunDir))
-		if rerr == nil && info.Status == "completed" {
+		if rerr == nil && info.Status == runfolder.StatusCompleted {
 			continue
 		}
 		why := "forgotten by Slurm"

@@ -13,27 +13,18 @@ import (
 	"time"
 
 	"github.com/dsamstan/dsamstan/internal/fakecmdstan"
+	"github.com/dsamstan/dsamstan/internal/slurmtest"
 	"github.com/dsamstan/dsamstan/pipeline"
 	"github.com/dsamstan/dsamstan/runfolder"
 )
 
 var scenarioNow = func() time.Time { return time.Date(2026, 11, 27, 9, 30, 5, 0, time.UTC) }
 
-// TestScenarioTaskHelper is the dsamstan of the fake Slurm's fan-out tasks: `run CFG
-// --run-dir DIR (--scenario-task | --tscv-fold N) [--cmdstan HOME] [--chains N]`, fitted by
-// the pipeline with the fake CmdStan. A run folder ending in $FAIL_SCENARIO is fitted with a
-// crashing CmdStan. It is no test by itself.
-func TestScenarioTaskHelper(t *testing.T) {
-	if os.Getenv("DSAMSTAN_SCENARIO_HELPER") != "1" {
-		return
-	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
-	}
+// runFanoutTask is the dsamstan of the fake Slurm's fan-out tasks (TestHelperProcess runs it
+// for the fake "dsamstan"): `run CFG --run-dir DIR (--scenario-task | --tscv-fold N)
+// [--cmdstan HOME] [--chains N]`, fitted by the pipeline with the fake CmdStan. A run folder
+// ending in $FAIL_SCENARIO is fitted with a crashing CmdStan.
+func runFanoutTask(args []string) {
 	opts := pipeline.Options{ConfigPath: args[1], Version: "test", Now: scenarioNow}
 	for i := 2; i+1 < len(args); i++ {
 		switch args[i] {
@@ -75,19 +66,12 @@ func scenarioConfig(t *testing.T) string {
 	return cfg
 }
 
-// scenarioBinary writes the dsamstan stand-in the job script runs: this test binary as
-// TestScenarioTaskHelper.
-func scenarioBinary(t *testing.T) string {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "dsamstan")
-	body := fmt.Sprintf("#!/bin/sh\nDSAMSTAN_SCENARIO_HELPER=1 exec %s -test.run='^TestScenarioTaskHelper$' -- \"$@\"\n", shellQuote(exe))
-	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
+// fakeFanoutSlurm is fakeSlurm with a fake dsamstan for the job scripts to run (this test
+// binary, as runFanoutTask); it returns the cluster's folder and that dsamstan.
+func fakeFanoutSlurm(t *testing.T, st *fakeState) (dir, dsamstan string) {
+	t.Helper()
+	dir = slurmtest.Fake(t, st, []string{"dsamstan"})
+	return dir, filepath.Join(dir, "bin", "dsamstan")
 }
 
 // TestScenarioSlurm fits a sensitivity run's scenarios through the fake Slurm (each task the
@@ -100,7 +84,7 @@ func TestScenarioSlurm(t *testing.T) {
 		// binary on a busy machine outlast the minute dsamstan waits for sbatch.
 		t.Skip("-race: the fake sbatch's synchronous tasks outlast sbatch's timeout")
 	}
-	dir := fakeSlurm(t, &fakeState{}) // first: it sets PATH, where the fake CmdStan adds its make
+	dir, bin := fakeFanoutSlurm(t, &fakeState{}) // first: it sets PATH, where the fake CmdStan adds its make
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := scenarioConfig(t)
 	local := filepath.Join(t.TempDir(), "run")
@@ -108,7 +92,7 @@ func TestScenarioSlurm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log lockedBuffer
-	ex := &FanoutSlurm{Binary: scenarioBinary(t), CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log,
+	ex := &FanoutSlurm{Binary: bin, CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log,
 		Slurm: SlurmOptions{Partition: "debug", Mem: "2G"}}
 	remote := filepath.Join(t.TempDir(), "run")
 	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: remote, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log}); err != nil {
@@ -202,7 +186,7 @@ func tscvConfig(t *testing.T) string {
 // the in-process path; then a run whose second fold crashes fails, naming the fold with its
 // Slurm state and the fold's own error.
 func TestTSCVSlurm(t *testing.T) {
-	dir := fakeSlurm(t, &fakeState{})
+	dir, bin := fakeFanoutSlurm(t, &fakeState{})
 	home := fakecmdstan.New(t, fakecmdstan.OK)
 	cfg := tscvConfig(t)
 	local := filepath.Join(t.TempDir(), "run")
@@ -210,7 +194,7 @@ func TestTSCVSlurm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log lockedBuffer
-	ex := &FanoutSlurm{Binary: scenarioBinary(t), CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log, Slurm: SlurmOptions{Jobs: 2}}
+	ex := &FanoutSlurm{Binary: bin, CmdStan: home, Chains: 2, Poll: time.Millisecond, Log: &log, Slurm: SlurmOptions{Jobs: 2}}
 	remote := filepath.Join(t.TempDir(), "run")
 	if _, err := pipeline.Run(context.Background(), pipeline.Options{ConfigPath: cfg, RunDir: remote, CmdStanDir: home, Chains: 2, Version: "test", Now: scenarioNow, Executor: ex, Log: &log}); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())

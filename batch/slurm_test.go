@@ -72,9 +72,15 @@ func fakeRuns(bin string) []string {
 	return strings.Split(s, "\n")
 }
 
-// TestHelperProcess plays a Slurm command; it is no test by itself.
+// TestHelperProcess plays a Slurm command, or the dsamstan of fakeFanoutSlurm; it is no
+// test by itself.
 func TestHelperProcess(t *testing.T) {
-	if name, args, ok := slurmtest.HelperCommand(); ok {
+	name, args, ok := slurmtest.HelperCommand()
+	switch {
+	case !ok:
+	case name == "dsamstan":
+		runFanoutTask(args)
+	default:
 		slurmtest.Play(t, name, args)
 	}
 }

@@ -176,7 +176,7 @@ func TestExecutorWithoutFanout(t *testing.T) {
 }
 
 // TestTSCVExecutor cross-validates the example (3 rolling folds) through an Executor, each
-// fold a `dsamstan run tscv/config.yaml --run-dir tscv/fold_NN --tscv-fold N` as a Slurm task
+// fold a `dsamstan run config.resolved.yaml --run-dir tscv/fold_NN --tscv-fold N` as a Slurm task
 // runs it, and checks that the scores and every file of every fold are those the in-process
 // path writes.
 func TestTSCVExecutor(t *testing.T) {
@@ -197,7 +197,7 @@ func TestTSCVExecutor(t *testing.T) {
 	if len(ex.got) != 1 || ex.got[0].Step != "tscv" || ex.got[0].Dir != tscv || len(ex.got[0].Tasks) != 3 {
 		t.Fatalf("executor got %+v", ex.got)
 	}
-	if task := ex.got[0].Tasks[2]; task.Config != filepath.Join(tscv, runfolder.FoldConfig) || task.RunDir != filepath.Join(tscv, "fold_03") ||
+	if task := ex.got[0].Tasks[2]; task.Config != filepath.Join(remote, runfolder.StageMetadata, runfolder.ConfigResolved) || task.RunDir != filepath.Join(tscv, "fold_03") ||
 		strings.Join(task.Flags, " ") != "--tscv-fold 3" {
 		t.Errorf("fold 3's task is %+v", task)
 	}
@@ -287,7 +287,7 @@ func TestSensitivityAndTSCVExecutor(t *testing.T) {
 	if len(ex.got) != 2 || ex.got[0].Step != "sensitivity" || len(ex.got[0].Tasks) != 2 || ex.got[1].Step != "tscv" || len(ex.got[1].Tasks) != 2 {
 		t.Fatalf("executor got %+v", ex.got)
 	}
-	resolved, _ := os.ReadFile(filepath.Join(remote, "50_model_selection", TSCVDir, runfolder.FoldConfig))
+	resolved, _ := os.ReadFile(filepath.Join(remote, runfolder.StageMetadata, runfolder.ConfigResolved))
 	if !strings.Contains(string(resolved), "decay: 0.") {
 		t.Errorf("the folds' config is not the chosen scenario's:\n%.600s", resolved)
 	}

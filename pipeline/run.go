@@ -112,10 +112,7 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
-	// Everything logged also goes to 00_run_metadata/run.log, written when the run ends.
-	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
-	r.info = newRunInfo(cfg, folder, opts.Version, r.clock)
+	r := newRunner(cfg, opts, folder)
 	res, err := r.run(ctx)
 	err = r.interrupted(ctx, err)
 	r.finish(err)
@@ -131,19 +128,23 @@ func runConfig(ctx context.Context, cfg *ingest.Config, opts Options) (*Result, 
 	return res, err
 }
 
-// newRunInfo is a run.json for a run of cfg into folder that starts now.
-func newRunInfo(cfg *ingest.Config, folder runfolder.Folder, version string, started time.Time) *runfolder.RunInfo {
-	return &runfolder.RunInfo{
+// newRunner starts a run of cfg into folder: its run.json says running, and everything it
+// logs also goes to run.log, written when the run ends.
+func newRunner(cfg *ingest.Config, opts Options, folder runfolder.Folder) *runner {
+	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
+	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
+	r.info = &runfolder.RunInfo{
 		Status:          runfolder.StatusRunning,
 		Model:           cfg.Model.Name,
 		Formula:         cfg.Model.Formula,
 		Config:          cfg.Path,
 		RunDir:          folder.Dir,
-		Started:         started,
+		Started:         r.clock,
 		Timings:         map[string]float64{},
-		DsamstanVersion: version,
+		DsamstanVersion: opts.Version,
 		Method:          cfg.Fit.Method,
 	}
+	return r
 }
 
 // writeHTML draws the plots and index.html from whatever the run left in its folder, so

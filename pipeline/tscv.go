@@ -359,18 +359,15 @@ func (r *runner) foldsHere(ctx context.Context, runner *cmdstan.Runner, spec *in
 	return results, nil
 }
 
-// foldsElsewhere has opts.Executor fit the folds, each `dsamstan run tscv/config.yaml
-// --run-dir tscv/fold_NN --tscv-fold N` (config.yaml: the run's resolved config), and scores
-// the chains each completed fold's run.json lists. A fold that did not complete fails the
-// step, naming every such fold and why.
+// foldsElsewhere has opts.Executor fit the folds, each `dsamstan run
+// 00_run_metadata/config.resolved.yaml --run-dir tscv/fold_NN --tscv-fold N` (the run's own
+// resolved config, which parses to the same config), and scores the chains each completed
+// fold's run.json lists. A fold that did not complete fails the step, naming every such fold
+// and why.
 func (r *runner) foldsElsewhere(ctx context.Context, spec *ingest.Spec, folds []tscvFold, preps []foldRun, dir string) ([]tscvResult, error) {
-	resolved, err := r.cfg.ResolvedYAML()
-	if err != nil {
-		return nil, err
-	}
-	cfgPath := filepath.Join(dir, runfolder.FoldConfig)
-	if err := os.WriteFile(cfgPath, resolved, 0o644); err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+	cfgPath := r.folder.Path(runfolder.StageMetadata, runfolder.ConfigResolved)
+	if _, err := os.Stat(cfgPath); err != nil {
+		return nil, fmt.Errorf("pipeline: the CV folds are fitted from the run's resolved config: %w", err)
 	}
 	tasks := make([]Task, len(folds))
 	for f, fd := range folds {
@@ -440,9 +437,7 @@ func runFoldTask(ctx context.Context, cfg *ingest.Config, opts Options) (*Result
 		return nil, err
 	}
 	folder.Flat = true
-	r := &runner{opts: opts, cfg: cfg, folder: folder, clock: opts.Now()}
-	r.opts.Log = io.MultiWriter(opts.Log, &r.log)
-	r.info = newRunInfo(cfg, folder, opts.Version, r.clock)
+	r := newRunner(cfg, opts, folder)
 	r.saveInfo()
 	csvs, err := r.fitFold(ctx)
 	r.info.Chains = csvs

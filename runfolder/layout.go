@@ -39,11 +39,9 @@ const (
 
 	// ScenarioConfigExt ends the config of a transform sensitivity scenario fitted through
 	// an executor (dsamstan run --executor slurm): scenarios/NN.yaml beside scenarios/NN/.
-	// FoldConfig is the config the time-series CV folds are fitted from through an executor,
-	// 50_model_selection/tscv/config.yaml (the run's resolved config). Each fan-out's folder
-	// (scenarios/, tscv/) holds its job script FanoutScript and its task logs in FanoutLogs/.
+	// Each fan-out's folder (scenarios/, tscv/) holds its job script FanoutScript and its
+	// task logs in FanoutLogs/.
 	ScenarioConfigExt = ".yaml"
-	FoldConfig        = "config.yaml"
 	FanoutScript      = "slurm_job.sh"
 	FanoutLogs        = "logs"
 

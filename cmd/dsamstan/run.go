@@ -98,7 +98,7 @@ the array. To run whole configs on Slurm use dsamstan batch --executor slurm.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Executor, "executor", batch.Local, "where sensitivity scenarios and CV folds are fitted: local (this process) or slurm (a job array)")
 	f.StringVar(&opts.Partition, "partition", "", "Slurm partition (default: the cluster's default)")
-	f.DurationVar(&opts.Time, "time", 0, "Slurm time limit per scenario, e.g. 30m (default: the partition's)")
+	f.DurationVar(&opts.Time, "time", 0, "Slurm time limit per task, e.g. 30m (default: the partition's)")
 	f.StringVar(&opts.Mem, "mem", "", "Slurm memory per task, e.g. 4G (default: the partition's)")
 	f.IntVar(&opts.CPUs, "cpus", 0, "Slurm CPUs per task, e.g. 4 for four chains at once (default: one)")
 	f.IntVar(&opts.Jobs, "jobs", 0, "Slurm array tasks at once (default: every task)")
@@ -175,9 +175,7 @@ func fanoutExecutor(ctx context.Context, opts *runOptions) (*batch.FanoutSlurm, 
 		return nil, err
 	}
 	if len(cfg.SensitivityScenarios()) == 0 && !cfg.CrossValidates() {
-		return nil, flagErrorf("run: --executor slurm fans out the scenarios of transforms.sensitivity and the folds of "+
-			"diagnostics.time_series_selection (enabled: true), and %s has neither; "+
-			"to fit run configs as a Slurm job array use dsamstan batch CONFIG... --executor slurm --out DIR", opts.Config)
+		return nil, flagErrorf("%v (%s)", pipeline.ErrNothingToFanOut, opts.Config)
 	}
 	so := batch.SlurmOptions{Partition: opts.Partition, Mem: opts.Mem, CPUs: opts.CPUs, Jobs: opts.Jobs}
 	if opts.Time > 0 {
