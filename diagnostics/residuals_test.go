@@ -2,6 +2,7 @@ package diagnostics
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -132,10 +133,10 @@ func TestResiduals(t *testing.T) {
 		t.Errorf("north normality = %+v; want pass at p = e^-1", n)
 	}
 	thr := byID["residual_normality"].Threshold
-	if thr != "warn p < 0.05; fail p < 0.001" {
+	if thr != "warn p < 0.05; fail p < 0.001; and |skewness| >= 0.5 or |excess kurtosis| >= 1" {
 		t.Errorf("publish threshold = %q", thr)
 	}
-	if got := Residuals(spec, fitted, 2, ModeExplore)[1]; got.Status != StatusWarn || got.Threshold != "warn p < 0.01" {
+	if got := Residuals(spec, fitted, 2, ModeExplore)[1]; got.Status != StatusWarn || got.Threshold != "warn p < 0.01; and some |autocorrelation| >= 0.1" {
 		t.Errorf("explore north Ljung–Box = %+v; want warn (explore never fails)", got)
 	}
 
@@ -174,6 +175,77 @@ func TestResidualsSkipped(t *testing.T) {
 	for _, r := range Residuals(spec, []float64{1, 2, 3, 4, 4}, 1, "") {
 		if r.Status != StatusSkipped || !strings.Contains(r.Message, "5 rows") {
 			t.Errorf("%s on 5 rows = %+v; want skipped", r.ID, r)
+		}
+	}
+}
+
+// TestResidualsEffectSizeFloor checks that at a panel's pooled n (40 000 rows) the residual
+// checks flag material departures only: an AR(1) with ρ = 0.03 and a skewness of about 0.2
+// are significant far beyond p < 0.001 there and pass, while ρ = 0.2 and exponential noise
+// (skewness 2) fail.
+func TestResidualsEffectSizeFloor(t *testing.T) {
+	const n = 40000
+	rng := rand.New(rand.NewPCG(1, 2))
+	z := make([]float64, n)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+	}
+	check := func(e []float64) (ljungBox, normality Check) {
+		spec := &ingest.Spec{N: n, Y: e}
+		rows := Residuals(spec, make([]float64, n), 1, ModePublish)
+		return rows[0], rows[1]
+	}
+	ar := func(rho float64) []float64 {
+		e := make([]float64, n)
+		for i := range e {
+			e[i] = z[i]
+			if i > 0 {
+				e[i] += rho * e[i-1]
+			}
+		}
+		return e
+	}
+	small, _ := check(ar(0.03))
+	if small.Status != StatusPass || !(small.Value < 1e-3) || !strings.Contains(small.Message, "too small to matter") {
+		t.Errorf("Ljung–Box, ρ = 0.03 at n = %d: %+v; want a pass with p < 0.001 and the floor named", n, small)
+	}
+	if large, _ := check(ar(0.2)); large.Status != StatusFail || strings.Contains(large.Message, "too small") {
+		t.Errorf("Ljung–Box, ρ = 0.2 at n = %d: %+v; want fail", n, large)
+	}
+	skewed := make([]float64, n)
+	for i, v := range z {
+		skewed[i] = v + 0.035*(v*v-1) // skewness ≈ 6·0.035 = 0.21
+	}
+	_, slight := check(skewed)
+	if slight.Status != StatusPass || !(slight.Value < 1e-3) || !strings.Contains(slight.Message, "too small to matter") {
+		t.Errorf("Jarque–Bera, skewness 0.2 at n = %d: %+v; want a pass with p < 0.001 and the floor named", n, slight)
+	}
+	exp := make([]float64, n)
+	for i := range exp {
+		exp[i] = rng.ExpFloat64()
+	}
+	if _, strong := check(exp); strong.Status != StatusFail {
+		t.Errorf("Jarque–Bera, exponential noise: %+v; want fail", strong)
+	}
+}
+
+// TestGradedBonferroni checks that a group's p-value is graded after multiplying by its
+// factor's group count, and the all-rows p-value as it is.
+func TestGradedBonferroni(t *testing.T) {
+	pol := policies[ModePublish]
+	for _, c := range []struct {
+		p            float64
+		family       int
+		status, text string
+	}{
+		{0.0005, 1, StatusFail, ""},
+		{0.0005, 50, StatusWarn, ", 0.025 after Bonferroni over 50 groups"},
+		{0.01, 50, StatusPass, ", 0.5 after Bonferroni over 50 groups"},
+		{0.03, 50, StatusPass, ", 1 after Bonferroni over 50 groups"},
+		{1e-6, 50, StatusFail, ", 5e-05 after Bonferroni over 50 groups"},
+	} {
+		if status, text := graded(c.p, c.family, pol); status != c.status || text != c.text {
+			t.Errorf("graded(%v, %d) = %q, %q; want %q, %q", c.p, c.family, status, text, c.status, c.text)
 		}
 	}
 }
