@@ -24,7 +24,7 @@ import (
 const naiveIntegrated = "testdata/naive_integrated.stan"
 
 // TestIntegratedLogProbMatchesDenseMVN compiles the integrated program of small panels
-// (independent, CRE, correlated with CRE) and testdata/naive_integrated.stan (each
+// (independent, CRE, correlated with CRE, a composite key market:brand) and testdata/naive_integrated.stan (each
 // group's rows multivariate normal with the group effects' covariance, dense) through the
 // compile cache, and checks with CmdStan's log_prob method that at the same points both
 // give the same gradient and the same log density up to one constant: the per-group
@@ -39,6 +39,7 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 		{"8 groups", panelOptions{groups: 8, weeks: 26}},
 		{"3 groups, CRE", panelOptions{groups: 3, weeks: 20, cre: true}},
 		{"3 groups, CRE, correlated", panelOptions{groups: 3, weeks: 20, cre: true, correlated: true}},
+		{"3 markets x 2 brands, composite key", panelOptions{groups: 3, weeks: 16, brands: true, composite: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			spec := panelTestSpec(c.opts)

@@ -142,6 +142,7 @@ type panelOptions struct {
 	cre           bool   // add cre_mean_m_tv, the market means of m_tv
 	correlated    bool   // correlated effects in every factor
 	brands        bool   // a second factor, (1 | market:brand), with two brands per market
+	composite     bool   // with brands: market:brand is the only factor, with market's terms
 	param         string // Spec.Parameterization
 	noSDPriors    bool   // leave Grouping.SDPriors empty (codegen computes the default)
 }
@@ -149,7 +150,8 @@ type panelOptions struct {
 var panelMarkets = []string{"north", "south", "east", "west", "central", "coast", "mountain", "valley"}
 
 // panelTestSpec builds a panel Spec as ingest would: kpi ~ trend + m_tv + m_search
-// [+ cre_mean_m_tv] + (1 + m_tv + m_search | market) [+ (1 | market:brand)], scaled.
+// [+ cre_mean_m_tv] + (1 + m_tv + m_search | market) [+ (1 | market:brand)], scaled, or
+// with composite (1 + m_tv + m_search | market:brand) alone.
 // Markets differ a lot in baseline and TV effect and little in search effect, so the
 // three terms get different parameterisations. The data come from a seeded generator.
 func panelTestSpec(o panelOptions) *ingest.Spec {
@@ -229,6 +231,10 @@ func panelTestSpec(o panelOptions) *ingest.Spec {
 		}
 		s.Groups = append(s.Groups, ingest.Grouping{Factor: "market:brand", Index: 2, Levels: bl, Of: of,
 			Terms: []int{0}, Independent: !o.correlated})
+		if o.composite {
+			s.Groups = []ingest.Grouping{{Factor: "market:brand", Index: 1, Levels: bl, Of: of,
+				Terms: []int{0, 2, 3}, Independent: !o.correlated}}
+		}
 	}
 	s.Bounds[2] = ingest.Bound{Lower: 0, Upper: math.Inf(1)} // m_tv > 0
 	s.Bounds[3] = ingest.Bound{Lower: 0, Upper: math.Inf(1)} // m_search > 0
