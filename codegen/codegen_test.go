@@ -618,11 +618,24 @@ func TestPanelProgramStructure(t *testing.T) {
 	if a.Metric != "dense_e" || sampled.Metric != "diag_e" || render(t, goldenSpec(t, "bounds")).Metric != "dense_e" {
 		t.Errorf("Metric = %q (integrated panel), %q (sampled panel); want dense_e, diag_e; single market dense_e", a.Metric, sampled.Metric)
 	}
-	// One factor integrates its group effects out unless a parameterisation is configured;
-	// two factors keep the sampled program.
+	// Group effects are integrated out unless a parameterisation is configured: one
+	// factor's per group, two factors' jointly; a larger panel keeps the sampled program.
 	brands := render(t, panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true}))
-	if sampled.Template != HierTemplate || brands.Template != HierTemplate {
-		t.Errorf("Template = %q (parameterization centered), %q (two factors); want %q", sampled.Template, brands.Template, HierTemplate)
+	manyBrands := render(t, panelTestSpec(panelOptions{groups: 30, weeks: 8, brands: true}))
+	if sampled.Template != HierTemplate || brands.Template != JointTemplate || manyBrands.Template != HierTemplate {
+		t.Errorf("Template = %q (parameterization centered), %q (two factors, 40 effects), %q (two factors, 150 effects); want %q, %q, %q",
+			sampled.Template, brands.Template, manyBrands.Template, HierTemplate, JointTemplate, HierTemplate)
+	}
+	brands2 := panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true})
+	brands2.Groups[1].Levels[0] = "somewhere:else"
+	brands2.Terms[2].Name = "tv_spend"
+	if !bytes.Equal(brands.Code, render(t, brands2).Code) {
+		t.Errorf("joint programs differ for the same structure")
+	}
+	for _, name := range []string{"north", "acme", "market", "brand", "m_tv"} {
+		if bytes.Contains(brands.Code, []byte(name)) {
+			t.Errorf("joint program contains %q from the spec", name)
+		}
 	}
 	for _, c := range a.RandomEffects {
 		if c.Parameterization != Integrated {

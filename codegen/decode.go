@@ -129,9 +129,17 @@ func (lay *hierLayout) decode(n int, column func(string) ([]float64, error), rng
 			return nil, nil, err
 		}
 	}
+	var joint [][][][]float64
+	if lay.integrated != nil && lay.integrated.joint != nil {
+		if joint, err = lay.jointCoefficients(n, b, fcols, noise, rng, mean); err != nil {
+			return nil, nil, err
+		}
+	}
 	for fi, fl := range lay.factors {
 		var coef [][][]float64
-		if lay.integrated != nil {
+		if joint != nil {
+			coef = joint[fi]
+		} else if lay.integrated != nil {
 			if coef, err = lay.integratedCoefficients(n, b, fcols[fi].sd, fcols[fi].l, noise, tcols, rng, mean); err != nil {
 				return nil, nil, err
 			}

@@ -3,14 +3,16 @@
 // the sufficient statistics of the standardised design plus priors and bounds mapped into
 // the space the sampler works in. Render is pure: it writes nothing.
 //
-// Four programs: bayes_lm_updater_revised.stan for one market; pooled.stan for one market
+// Five programs: bayes_lm_updater_revised.stan for one market; pooled.stan for one market
 // whose media coefficients are partially pooled across labelled dimensions (see pooled.go
 // and docs/pooled.md: the single-market program with a pooled prior on those coefficients);
 // integrated_hierarchical.stan for a panel with one grouping factor (plain or composite
-// key, with or without CRE terms), the default; general_hierarchical.stan for a panel
-// with several factors, or one whose config sets model.random_effects.parameterization
-// to centered or noncentered. Program.Decode maps a chain's draws back to the parameters
-// users see, in original units, for all four (docs/architecture.md, decisions 1 and 7: Stan samples, Go derives).
+// key, with or without CRE terms), the default; integrated_joint.stan for a panel with
+// several factors (joint.go), the default too; general_hierarchical.stan for a panel with
+// more group effects than maxIntegratedEffects, or one whose config sets
+// model.random_effects.parameterization to centered or noncentered. Program.Decode maps
+// a chain's draws back to the parameters users see, in original units, for all five
+// (docs/architecture.md, decisions 1 and 7: Stan samples, Go derives).
 //
 // # The integrated panel program
 //

@@ -409,37 +409,49 @@ func chainsMean(chains [][]float64) float64 {
 }
 
 // TestIntegratedMatchesSampled fits the hierarchical example (8 markets × 156 weeks, seed
-// 1) with the integrated program and with the sampled one (each term's parameterisation
-// from the data, as before group effects were integrated out) and checks that every
-// parameter users see, every market's coefficients included, has the same posterior mean
-// within 5 Monte Carlo standard errors and the same posterior sd within 10%: the group
-// coefficients Decode draws from their conditional have the posterior the sampled
-// program samples.
+// 1) with the integrated program, and a two-factor panel (8 markets with three
+// group-varying terms, 16 market:brand intercepts, 26 weeks) with the joint program, and
+// each with the sampled one (each term's parameterisation from the data, as before group
+// effects were integrated out), and checks that every parameter users see, every group's
+// coefficients included, has the same posterior mean within 5 Monte Carlo standard errors
+// and the same posterior sd within 10%: the group coefficients Decode draws from their
+// conditional have the posterior the sampled program samples.
 func TestIntegratedMatchesSampled(t *testing.T) {
 	r := cmdstanRunner(t)
-	spec, _ := panelSpec(t, simulate.PanelOptions{Seed: 1})
-	p := render(t, spec)
-	s := renderSampled(t, spec)
-	if p.Template != IntegratedTemplate || s.Template != HierTemplate {
-		t.Fatalf("templates %s, %s", p.Template, s.Template)
-	}
-	ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 5, decode: p.Decode})
-	sampled := fitProgram(t, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 5, decode: s.Decode})
-	t.Logf("integrated: %.1fs, %d divergences; sampled (%s): %.1fs, %d divergences",
-		ours.wall.Seconds(), ours.divergences, describeChoices(s.RandomEffects), sampled.wall.Seconds(), sampled.divergences)
-	if !slices.Equal(ours.names, sampled.names) {
-		t.Fatalf("names differ:\n integrated %v\n sampled %v", ours.names, sampled.names)
-	}
-	for j, name := range ours.names {
-		ma, mb := chainsMean(ours.cols[j]), chainsMean(sampled.cols[j])
-		se := math.Hypot(summarise.MCSEMean(ours.cols[j]), summarise.MCSEMean(sampled.cols[j]))
-		if math.Abs(ma-mb) > 5*se {
-			t.Errorf("%s: posterior mean %.6g (integrated) vs %.6g (sampled); MCSE %.3g", name, ma, mb, se)
-		}
-		sa, sb := chainsSD(ours.cols[j]), chainsSD(sampled.cols[j])
-		if math.Abs(sa-sb) > 0.1*sb {
-			t.Errorf("%s: posterior sd %.4g (integrated) vs %.4g (sampled)", name, sa, sb)
-		}
+	example, _ := panelSpec(t, simulate.PanelOptions{Seed: 1})
+	for _, c := range []struct {
+		name     string
+		spec     *ingest.Spec
+		template string
+	}{
+		{"one factor", example, IntegratedTemplate},
+		{"two factors", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true}), JointTemplate},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := render(t, c.spec)
+			s := renderSampled(t, c.spec)
+			if p.Template != c.template || s.Template != HierTemplate {
+				t.Fatalf("templates %s, %s", p.Template, s.Template)
+			}
+			ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 5, decode: p.Decode})
+			sampled := fitProgram(t, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 5, decode: s.Decode})
+			t.Logf("integrated: %.1fs, %d divergences; sampled (%s): %.1fs, %d divergences",
+				ours.wall.Seconds(), ours.divergences, describeChoices(s.RandomEffects), sampled.wall.Seconds(), sampled.divergences)
+			if !slices.Equal(ours.names, sampled.names) {
+				t.Fatalf("names differ:\n integrated %v\n sampled %v", ours.names, sampled.names)
+			}
+			for j, name := range ours.names {
+				ma, mb := chainsMean(ours.cols[j]), chainsMean(sampled.cols[j])
+				se := math.Hypot(summarise.MCSEMean(ours.cols[j]), summarise.MCSEMean(sampled.cols[j]))
+				if math.Abs(ma-mb) > 5*se {
+					t.Errorf("%s: posterior mean %.6g (integrated) vs %.6g (sampled); MCSE %.3g", name, ma, mb, se)
+				}
+				sa, sb := chainsSD(ours.cols[j]), chainsSD(sampled.cols[j])
+				if math.Abs(sa-sb) > 0.1*sb {
+					t.Errorf("%s: posterior sd %.4g (integrated) vs %.4g (sampled)", name, sa, sb)
+				}
+			}
+		})
 	}
 }
 

@@ -62,6 +62,7 @@ func goldenCases() []goldenCase {
 		{"panel-50-cre-correlated", panelTestSpec(panelOptions{groups: 50, weeks: 12, cre: true, correlated: true})},
 		{"panel-brands", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true})},
 		{"panel-brands-correlated", panelTestSpec(panelOptions{groups: 8, weeks: 26, brands: true, correlated: true})},
+		{"panel-brands-30", panelTestSpec(panelOptions{groups: 30, weeks: 8, brands: true})}, // sampled: 150 effects
 		{"panel-2-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26})},
 		{"panel-2-correlated-transforms", panelTransformSpec(panelOptions{groups: 2, weeks: 26, correlated: true})},
 		{"pooled", pooledGoldenSpec()},

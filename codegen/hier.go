@@ -204,6 +204,9 @@ func renderHier(t *template.Template, spec *ingest.Spec, integrated bool) (*Prog
 	sdPriors := scaledSDPriors(spec, lay)
 	lay.setScales(r, qty, pop.priorMean, pop.priorSD, rss/float64(spec.N), infos, sdPriors)
 	if integrated {
+		if len(lay.factors) > 1 {
+			return renderJoint(t, spec, lay, pop, choices, r, qty, rss, sdPriors)
+		}
 		return renderIntegrated(t, spec, lay, pop, choices, r, qty, rss, sdPriors[0])
 	}
 
@@ -606,12 +609,7 @@ const hierMetric = "diag_e"
 // them; these checks guard the contract between the packages.
 func checkGroups(spec *ingest.Spec) error {
 	switch spec.Parameterization {
-	case "", autoParam, Centered, Noncentered:
-	case Integrated:
-		if len(spec.Groups) != 1 {
-			return fmt.Errorf("codegen: parameterization %q needs one grouping factor; this model has %d (use %q, %q or %q)",
-				Integrated, len(spec.Groups), autoParam, Centered, Noncentered)
-		}
+	case "", autoParam, Integrated, Centered, Noncentered:
 	default:
 		return fmt.Errorf("codegen: parameterization %q is unknown; use %q, %q, %q or %q", spec.Parameterization, autoParam, Integrated, Centered, Noncentered)
 	}

@@ -36,11 +36,14 @@ type integratedStats struct {
 	// tr holds the estimated transforms (nil without): r and qty are then those at the
 	// priors' centres, and Decode recomputes them at every draw from the standardised
 	// design x (column by column), the response y and each group's rows.
-	tr   *estTransforms
-	spec *ingest.Spec
-	x    [][]float64
-	y    []float64
-	rows [][]int
+	tr *estTransforms
+	// joint holds the statistics of the joint program (JointTemplate, several factors);
+	// the fields above are then unused.
+	joint *jointStats
+	spec  *ingest.Spec
+	x     [][]float64
+	y     []float64
+	rows  [][]int
 }
 
 // integratedContext is everything integrated_hierarchical.stan.tmpl may use.
@@ -64,28 +67,30 @@ type integratedContext struct {
 }
 
 // maxIntegratedEffects is the largest number of group effects (groups × group-varying
-// terms) for which auto chooses the integrated program. Its gradient pays Stan's autodiff
-// for a few small matrix operations per group, which grows faster than the sampled
-// program's few large vectorised ones: measured with 4 terms, 8 groups took 3.8 s against
-// 1.6 s, 50 groups 73 s against 5.7 s (docs/hierarchical.md). Small panels are where
-// the data are weak and the sampled program diverges; large ones keep its speed.
+// terms, over all factors) for which auto integrates them out. The integrated program's
+// gradient pays Stan's autodiff for a few small matrix operations per group (the joint
+// program's for a D×D Cholesky factor), which costs more than the sampled program's few
+// large vectorised ones: with 4 terms, 8 groups × 156 weeks fit in 1.36 s against 0.68 s,
+// 50 × 260 in 4.6 s against 2.4 s (docs/hierarchical.md). Small panels are where the data
+// are weak and the sampled program diverges; large ones keep its speed.
 const maxIntegratedEffects = 80
 
-// useIntegrated reports whether spec's panel is rendered as the integrated program: one
-// grouping factor (plain or composite key, with or without CRE terms) and either
-// model.random_effects.parameterization integrated, or auto with at most
-// maxIntegratedEffects group effects. Several factors, larger panels under auto, and
-// centered or noncentered keep the sampled program (HierTemplate).
+// useIntegrated reports whether spec's panel is rendered with its group effects integrated
+// out: the integrated program for one grouping factor (plain or composite key, with or
+// without CRE terms), the joint program (JointTemplate) for several. It is when
+// model.random_effects.parameterization is integrated, or auto with at most
+// maxIntegratedEffects group effects over all factors. Larger panels under auto, and
+// centered or noncentered, keep the sampled program (HierTemplate).
 func useIntegrated(spec *ingest.Spec) bool {
-	if len(spec.Groups) != 1 {
-		return false
-	}
 	switch spec.Parameterization {
 	case Integrated:
 		return true
 	case "", autoParam:
-		g := spec.Groups[0]
-		return len(g.Levels)*len(g.Terms) <= maxIntegratedEffects
+		effects := 0
+		for _, g := range spec.Groups {
+			effects += len(g.Levels) * len(g.Terms)
+		}
+		return effects <= maxIntegratedEffects
 	}
 	return false
 }
@@ -97,6 +102,11 @@ func integratedChoices(spec *ingest.Spec, g *ingest.Grouping, x [][]float64, y [
 	reason := "auto: one grouping factor, so the group effects are integrated out of the likelihood " +
 		"(nothing to centre) and each draw's are drawn from their exact conditional in Go; " +
 		"model.random_effects.parameterization centered or noncentered samples them instead"
+	if len(spec.Groups) > 1 {
+		reason = fmt.Sprintf("auto: %d grouping factors with at most %d group effects in all, so every factor's group effects are "+
+			"integrated out of the likelihood jointly (nothing to centre) and each draw's are drawn from their exact joint conditional in Go; "+
+			"model.random_effects.parameterization centered or noncentered samples them instead", len(spec.Groups), maxIntegratedEffects)
+	}
 	if hasEstimatedTransforms(spec) {
 		reason = "estimated media transforms: only the integrated program computes the groups' statistics " +
 			"from the rows at every draw's transforms; each draw's group effects are drawn from their exact " +
@@ -134,11 +144,6 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 		return nil, err
 	}
 
-	lb, ub := slices.Clone(pop.lb), slices.Clone(pop.ub)
-	for j, s := range lay.betaScale {
-		lb[j] /= s
-		ub[j] /= s
-	}
 	vars := []stanio.Var{{Name: "N", Value: spec.N}}
 	if et == nil {
 		vars = append(vars,
@@ -148,18 +153,7 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 	} else {
 		vars = append(vars, lay.integrated.useTransforms(spec, et, &spec.Groups[0])...)
 	}
-	vars = append(vars, []stanio.Var{
-		{Name: "prior_mean", Value: pop.priorMean},
-		{Name: "prior_sd", Value: pop.priorSD},
-		{Name: "beta_scale", Value: lay.betaScale},
-		{Name: "lb", Value: lb},
-		{Name: "ub", Value: ub},
-		{Name: "beta_centre", Value: lay.betaCentre},
-		{Name: jacobianVar, Value: 1},
-	}...)
-	if lay.xMean != nil {
-		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})
-	}
+	vars = append(vars, populationVars(lay, pop)...)
 	mean := make([]float64, len(sdPriors))
 	sd := make([]float64, len(sdPriors))
 	for j, p := range sdPriors {
@@ -178,6 +172,30 @@ func renderIntegrated(t *template.Template, spec *ingest.Spec, lay *hierLayout, 
 	}
 	return &Program{Template: IntegratedTemplate, Code: code, Data: vars,
 		Metric: integratedMetric, AdaptDelta: integratedAdaptDelta, RandomEffects: choices, hier: lay}, nil
+}
+
+// populationVars is the data of the integrated programs' population coefficients: their
+// priors, the units and centre beta is sampled in, its bounds in those units, the
+// Jacobian flag and the predictor means of a sheared intercept.
+func populationVars(lay *hierLayout, pop population) []stanio.Var {
+	lb, ub := slices.Clone(pop.lb), slices.Clone(pop.ub)
+	for j, s := range lay.betaScale {
+		lb[j] /= s
+		ub[j] /= s
+	}
+	vars := []stanio.Var{
+		{Name: "prior_mean", Value: pop.priorMean},
+		{Name: "prior_sd", Value: pop.priorSD},
+		{Name: "beta_scale", Value: lay.betaScale},
+		{Name: "lb", Value: lb},
+		{Name: "ub", Value: ub},
+		{Name: "beta_centre", Value: lay.betaCentre},
+		{Name: jacobianVar, Value: 1},
+	}
+	if lay.xMean != nil {
+		vars = append(vars, stanio.Var{Name: "x_mean", Value: lay.xMean})
+	}
+	return vars
 }
 
 // useTransforms records what Decode needs to recompute the groups' statistics at every

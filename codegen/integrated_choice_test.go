@@ -7,9 +7,9 @@ import (
 	"github.com/dsamstan/dsamstan/ingest"
 )
 
-// TestUseIntegrated: auto integrates the group effects out for one factor up to
-// maxIntegratedEffects group effects and keeps the sampled program beyond; integrated
-// forces it for one factor; centered, noncentered and several factors never use it.
+// TestUseIntegrated: auto integrates the group effects out up to maxIntegratedEffects
+// group effects over all factors and keeps the sampled program beyond; integrated forces
+// it; centered and noncentered never use it.
 func TestUseIntegrated(t *testing.T) {
 	group := func(levels, terms int) *ingest.Grouping {
 		g := &ingest.Grouping{Factor: "market", Index: 1}
@@ -34,7 +34,10 @@ func TestUseIntegrated(t *testing.T) {
 		{"integrated, 50 x 4", Integrated, []*ingest.Grouping{group(50, 4)}, true},
 		{"centered, 8 x 4", Centered, []*ingest.Grouping{group(8, 4)}, false},
 		{"noncentered, 2 x 4", Noncentered, []*ingest.Grouping{group(2, 4)}, false},
-		{"auto, two factors", "auto", []*ingest.Grouping{group(4, 2), group(3, 1)}, false},
+		{"auto, two factors", "auto", []*ingest.Grouping{group(4, 2), group(3, 1)}, true},
+		{"auto, two factors, 8 x 4 + 49 x 1 (one over the limit)", "auto", []*ingest.Grouping{group(8, 4), group(49, 1)}, false},
+		{"integrated, two factors, 50 x 4 + 100 x 1", Integrated, []*ingest.Grouping{group(50, 4), group(100, 1)}, true},
+		{"noncentered, two factors", Noncentered, []*ingest.Grouping{group(4, 2), group(3, 1)}, false},
 	}
 	for _, c := range cases {
 		spec := &ingest.Spec{Parameterization: c.param}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -60,6 +61,73 @@ func TestIntegratedLogProbMatchesDenseMVN(t *testing.T) {
 			compareBoundedLogProb(t, r, p.Code, naiveIntegrated, integratedBetaMap(t, p), p.Data, append(naivePanelVars(spec, p, "X", "y"), p.Data...), points)
 		})
 	}
+}
+
+// naiveJoint is the joint panel model of two factors written with one dense N×N
+// multivariate normal.
+const naiveJoint = "testdata/naive_joint.stan"
+
+// TestJointLogProbMatchesDenseMVN compiles the joint program of a two-factor panel
+// (market with three group-varying terms, market:brand with the intercept; independent,
+// and correlated in both) and testdata/naive_joint.stan, and checks with CmdStan's
+// log_prob method that at the same points both give the same gradient and the same log
+// density up to one constant, including a point with a group scale near 0.
+func TestJointLogProbMatchesDenseMVN(t *testing.T) {
+	r := cmdstanRunner(t)
+	for _, correlated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("correlated %v", correlated), func(t *testing.T) {
+			spec := panelTestSpec(panelOptions{groups: 3, weeks: 6, brands: true, correlated: correlated})
+			p := render(t, spec)
+			if p.Template != JointTemplate {
+				t.Fatalf("Template %s; want %s", p.Template, JointTemplate)
+			}
+			rng := rand.New(rand.NewPCG(22, 7))
+			var points [][]stanio.Var
+			for i := range 5 {
+				pt := randomPanelPoint(t, rng, p, i == 4)
+				second := randomPanelPoint(t, rng, p, false) // for factor 2, whose J is 1
+				pt = append(pt[:3:3], stanio.Var{Name: "sd_2", Value: second[1].Value.([]float64)[:1]},
+					stanio.Var{Name: "L_2", Value: [][]float64{{1}}}, pt[3])
+				points = append(points, pt)
+			}
+			compareBoundedLogProb(t, r, p.Code, naiveJoint, integratedBetaMap(t, p), p.Data, append(naiveJointVars(spec, p), p.Data...), points)
+		})
+	}
+}
+
+// naiveJointVars is the data naive_joint.stan needs besides the joint program's own.
+func naiveJointVars(spec *ingest.Spec, p *Program) []stanio.Var {
+	lay := p.hier
+	x, y := standardise(spec)
+	rows := make([][]float64, spec.N)
+	for i := range rows {
+		for k := range x {
+			rows[i] = append(rows[i], x[k][i])
+		}
+	}
+	xMean, intercept := make([]float64, len(x)), 0
+	if lay.xMean != nil {
+		xMean, intercept = lay.xMean, lay.intercept+1
+	}
+	vars := []stanio.Var{{Name: "K", Value: len(x)}, {Name: "X", Value: rows}, {Name: "y", Value: y},
+		{Name: "intercept", Value: intercept}, {Name: "x_mean_naive", Value: xMean}, {Name: "lkj_eta_naive", Value: LKJEta}}
+	for fi, fl := range lay.factors {
+		var group, varying []int
+		for _, g := range spec.Groups[fi].Of {
+			group = append(group, g+1)
+		}
+		for _, k := range fl.terms {
+			varying = append(varying, k+1)
+		}
+		corr := 0
+		if fl.correlated {
+			corr = 1
+		}
+		n := strconv.Itoa(fi + 1)
+		vars = append(vars, stanio.Var{Name: "J" + n, Value: len(fl.terms)}, stanio.Var{Name: "group" + n, Value: group},
+			stanio.Var{Name: "varying" + n, Value: varying}, stanio.Var{Name: "correlated" + n, Value: corr})
+	}
+	return vars
 }
 
 // integratedBetaMap returns the integrated program p's map from beta_raw to beta for
