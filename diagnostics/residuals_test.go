@@ -118,7 +118,7 @@ func TestResiduals(t *testing.T) {
 	// North, in date order, is ±1 over 12 rows: r_1..4 = −11/12, 10/12, −9/12, 8/12,
 	// Q = 12·14·(121/11 + 100/10 + 81/9 + 64/8)/144 = 168·38/144 = 44.33: fails.
 	north := byID["residual_ljung_box[market=north]"]
-	if north.Status != StatusFail || !closeTo(north.Value, chiSq4Survival(168.0*38/144), 1e-9) ||
+	if north.Status != StatusWarn || !closeTo(north.Value, chiSq4Survival(168.0*38/144), 1e-9) ||
 		!strings.Contains(north.Message, "-0.92, 0.83, -0.75, 0.67") || !strings.Contains(north.Message, "adstock") {
 		t.Errorf("north Ljung–Box = %+v", north)
 	}
@@ -136,7 +136,10 @@ func TestResiduals(t *testing.T) {
 	if thr != "warn p < 0.05; fail p < 0.001; and |skewness| >= 0.5 or |excess kurtosis| >= 1" {
 		t.Errorf("publish threshold = %q", thr)
 	}
-	if got := Residuals(spec, fitted, 2, ModeExplore)[1]; got.Status != StatusWarn || got.Threshold != "warn p < 0.01; and some |autocorrelation| >= 0.1" {
+	if thr := north.Threshold; thr != "warn p × 2 groups < 0.05 (Bonferroni; a group's row never fails); and some |autocorrelation| >= 0.1" {
+		t.Errorf("publish threshold of a group = %q", thr)
+	}
+	if got := Residuals(spec, fitted, 2, ModeExplore)[1]; got.Status != StatusWarn || got.Threshold != "warn p × 2 groups < 0.01 (Bonferroni; a group's row never fails); and some |autocorrelation| >= 0.1" {
 		t.Errorf("explore north Ljung–Box = %+v; want warn (explore never fails)", got)
 	}
 
@@ -164,9 +167,13 @@ func TestResiduals(t *testing.T) {
 		spec.Lines[i] = i + 2
 	}
 	spec.Y[15] += 2 * 12 // 12 noise sds
-	got := Residuals(spec, fitted, 2, ModePublish)[5]
-	if got.ID != "residual_normality[market=south]" || got.Status != StatusFail || !strings.Contains(got.Message, "at line 17") {
-		t.Errorf("south normality with an outlier = %+v", got)
+	outlier := Residuals(spec, fitted, 2, ModePublish)
+	got := outlier[5]
+	if got.ID != "residual_normality[market=south]" || got.Status != StatusWarn || !strings.Contains(got.Message, "at line 17") {
+		t.Errorf("south normality with an outlier = %+v; want a warning naming line 17", got)
+	}
+	if all := outlier[3]; all.ID != "residual_normality" || all.Status != StatusFail || !strings.Contains(all.Message, "at line 17") {
+		t.Errorf("all-rows normality with an outlier = %+v; want a fail naming line 17", all)
 	}
 }
 
@@ -230,7 +237,7 @@ func TestResidualsEffectSizeFloor(t *testing.T) {
 }
 
 // TestGradedBonferroni checks that a group's p-value is graded after multiplying by its
-// factor's group count, and the all-rows p-value as it is.
+// factor's group count, warning at most, and the all-rows p-value as it is.
 func TestGradedBonferroni(t *testing.T) {
 	pol := policies[ModePublish]
 	for _, c := range []struct {
@@ -242,7 +249,8 @@ func TestGradedBonferroni(t *testing.T) {
 		{0.0005, 50, StatusWarn, ", 0.025 after Bonferroni over 50 groups"},
 		{0.01, 50, StatusPass, ", 0.5 after Bonferroni over 50 groups"},
 		{0.03, 50, StatusPass, ", 1 after Bonferroni over 50 groups"},
-		{1e-6, 50, StatusFail, ", 5e-05 after Bonferroni over 50 groups"},
+		{1e-6, 50, StatusWarn, ", 5e-05 after Bonferroni over 50 groups"}, // a group's row warns at most
+		{1e-6, 1, StatusFail, ""},
 	} {
 		if status, text := graded(c.p, c.family, pol); status != c.status || text != c.text {
 			t.Errorf("graded(%v, %d) = %q, %q; want %q, %q", c.p, c.family, status, text, c.status, c.text)
