@@ -327,15 +327,7 @@ func TestDecodeIntegrated(t *testing.T) {
 			}
 			sigma := 0.3 + 0.2*rng.Float64()
 
-			const draws = 3000
-			ch := &stanio.Chain{Path: "fake.csv", Config: stanio.Config{Method: "optimize", Seed: 7, ID: 1}}
-			put := func(name string, v float64) {
-				col := make([]float64, draws)
-				for i := range col {
-					col[i] = v
-				}
-				ch.Columns, ch.Draws = append(ch.Columns, name), append(ch.Draws, col)
-			}
+			ch, put := constantChain(3000)
 			for j, v := range beta {
 				put(fmt.Sprintf("beta.%d", j+1), v/lay.betaScale[j])
 			}
@@ -420,54 +412,86 @@ func TestDecodeIntegrated(t *testing.T) {
 					wantVar[g] = append(wantVar[g], pc.At(a, a))
 				}
 			}
-			col := func(names []string, got [][]float64, name string) []float64 {
-				j := slices.Index(names, name)
-				if j < 0 {
-					t.Fatalf("Decode gives no %s", name)
-				}
-				return got[j]
-			}
-
-			names, mapDraws, err := p.Decode(ch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ch.Config.Method = "sample"
-			names2, sampled, err := p.Decode(ch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, again, _ := p.Decode(ch)
-			ch.Config.ID = 2
-			_, other, _ := p.Decode(ch)
-			if !slices.Equal(names, names2) {
-				t.Fatalf("names differ between a MAP fit and a sample: %v, %v", names, names2)
-			}
+			dec := decodeFourWays(t, p, ch)
 			for g, level := range fl.levels {
 				for a, term := range fl.terms {
-					name := GroupCoefficientName(lay.terms[term], fl.factor, level)
 					shift, scale := coefScale(c.spec, term)
-					wm := shift + scale*(b[term]+wantMean[g][a])
-					if got := col(names, mapDraws, name)[0]; math.Abs(got-wm) > 1e-8*math.Max(1, math.Abs(wm)) {
-						t.Errorf("%s (MAP): %.10g; conditional mean %.10g", name, got, wm)
-					}
-					d := col(names, sampled, name)
-					m, v := meanSD(d)
-					se := scale * math.Sqrt(wantVar[g][a]/draws)
-					if math.Abs(m-wm) > 5*se {
-						t.Errorf("%s: mean of %d draws %.6g; conditional mean %.6g ± %.2g", name, draws, m, wm, se)
-					}
-					if wv := scale * math.Sqrt(wantVar[g][a]); math.Abs(v-wv) > 0.1*wv {
-						t.Errorf("%s: sd of %d draws %.6g; conditional sd %.6g", name, draws, v, wv)
-					}
-					if !slices.Equal(d, col(names, again, name)) {
-						t.Errorf("%s: two decodes of the same chain draw differently", name)
-					}
-					if slices.Equal(d, col(names, other, name)) {
-						t.Errorf("%s: chains 1 and 2 draw the same", name)
-					}
+					dec.check(t, GroupCoefficientName(lay.terms[term], fl.factor, level),
+						shift+scale*(b[term]+wantMean[g][a]), scale*math.Sqrt(wantVar[g][a]))
 				}
 			}
 		})
+	}
+}
+
+// decodedFourWays is one chain of a panel program with integrated group effects, decoded
+// as a MAP fit, as a sample, as the same sample again and as chain 2.
+type decodedFourWays struct {
+	names                           []string
+	mapDraws, sampled, again, other [][]float64
+}
+
+// decodeFourWays decodes ch (whose Config.Method must be "optimize" and ID 1) four ways;
+// it leaves ch a sample of chain 2.
+func decodeFourWays(t *testing.T, p *Program, ch *stanio.Chain) *decodedFourWays {
+	t.Helper()
+	var d decodedFourWays
+	var err error
+	if d.names, d.mapDraws, err = p.Decode(ch); err != nil {
+		t.Fatal(err)
+	}
+	ch.Config.Method = "sample"
+	names, sampled, err := p.Decode(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.names, names) {
+		t.Fatalf("names differ between a MAP fit and a sample: %v, %v", d.names, names)
+	}
+	d.sampled = sampled
+	_, d.again, _ = p.Decode(ch)
+	ch.Config.ID = 2
+	_, d.other, _ = p.Decode(ch)
+	return &d
+}
+
+// check compares output name with its conditional mean and sd: the MAP value equals the
+// mean, the sample's mean is within 5 standard errors of it and its sd within 10%; the
+// same chain decodes to the same draws, another chain to different ones.
+func (d *decodedFourWays) check(t *testing.T, name string, mean, sd float64) {
+	t.Helper()
+	j := slices.Index(d.names, name)
+	if j < 0 {
+		t.Fatalf("Decode gives no %s", name)
+	}
+	if got := d.mapDraws[j][0]; math.Abs(got-mean) > 1e-8*math.Max(1, math.Abs(mean)) {
+		t.Errorf("%s (MAP): %.10g; conditional mean %.10g", name, got, mean)
+	}
+	n := len(d.sampled[j])
+	m, v := meanSD(d.sampled[j])
+	if se := sd / math.Sqrt(float64(n)); math.Abs(m-mean) > 5*se {
+		t.Errorf("%s: mean of %d draws %.6g; conditional mean %.6g ± %.2g", name, n, m, mean, se)
+	}
+	if math.Abs(v-sd) > 0.1*sd {
+		t.Errorf("%s: sd of %d draws %.6g; conditional sd %.6g", name, n, v, sd)
+	}
+	if !slices.Equal(d.sampled[j], d.again[j]) {
+		t.Errorf("%s: two decodes of the same chain draw differently", name)
+	}
+	if slices.Equal(d.sampled[j], d.other[j]) {
+		t.Errorf("%s: chains 1 and 2 draw the same", name)
+	}
+}
+
+// constantChain returns a MAP fit's chain (seed 7, id 1) of n draws and a function that
+// adds a column holding one value in every draw, for Decode's tests.
+func constantChain(n int) (*stanio.Chain, func(name string, v float64)) {
+	ch := &stanio.Chain{Path: "fake.csv", Config: stanio.Config{Method: "optimize", Seed: 7, ID: 1}}
+	return ch, func(name string, v float64) {
+		col := make([]float64, n)
+		for i := range col {
+			col[i] = v
+		}
+		ch.Columns, ch.Draws = append(ch.Columns, name), append(ch.Draws, col)
 	}
 }

@@ -382,16 +382,7 @@ func TestPanelMatchesBaseline(t *testing.T) {
 			ours := fitProgram(t, r, p.Code, p.Data, fitOptions{metric: p.Metric, adaptDelta: p.AdaptDelta, seed: 11, decode: p.Decode})
 			base := fitProgram(t, r, baseline, data, fitOptions{metric: "diag_e", seed: 11, decode: baselineDecoder(spec, p)})
 			t.Logf("%s: %s; ours %d divergences, baseline %d", c.name, describeChoices(p.RandomEffects), ours.divergences, base.divergences)
-			if !slices.Equal(ours.names, base.names) {
-				t.Fatalf("names differ:\n ours %v\n base %v", ours.names, base.names)
-			}
-			for j, name := range ours.names {
-				ma, mb := chainsMean(ours.cols[j]), chainsMean(base.cols[j])
-				se := math.Hypot(summarise.MCSEMean(ours.cols[j]), summarise.MCSEMean(base.cols[j]))
-				if math.Abs(ma-mb) > 5*se {
-					t.Errorf("%s: posterior mean %.6g (dsamstan) vs %.6g (baseline); MCSE %.3g", name, ma, mb, se)
-				}
-			}
+			samePosterior(t, ours, base, "dsamstan", "baseline", false)
 		})
 	}
 }
@@ -437,21 +428,28 @@ func TestIntegratedMatchesSampled(t *testing.T) {
 			sampled := fitProgram(t, r, s.Code, s.Data, fitOptions{metric: s.Metric, adaptDelta: s.AdaptDelta, seed: 5, decode: s.Decode})
 			t.Logf("integrated: %.1fs, %d divergences; sampled (%s): %.1fs, %d divergences",
 				ours.wall.Seconds(), ours.divergences, describeChoices(s.RandomEffects), sampled.wall.Seconds(), sampled.divergences)
-			if !slices.Equal(ours.names, sampled.names) {
-				t.Fatalf("names differ:\n integrated %v\n sampled %v", ours.names, sampled.names)
-			}
-			for j, name := range ours.names {
-				ma, mb := chainsMean(ours.cols[j]), chainsMean(sampled.cols[j])
-				se := math.Hypot(summarise.MCSEMean(ours.cols[j]), summarise.MCSEMean(sampled.cols[j]))
-				if math.Abs(ma-mb) > 5*se {
-					t.Errorf("%s: posterior mean %.6g (integrated) vs %.6g (sampled); MCSE %.3g", name, ma, mb, se)
-				}
-				sa, sb := chainsSD(ours.cols[j]), chainsSD(sampled.cols[j])
-				if math.Abs(sa-sb) > 0.1*sb {
-					t.Errorf("%s: posterior sd %.4g (integrated) vs %.4g (sampled)", name, sa, sb)
-				}
-			}
+			samePosterior(t, ours, sampled, "integrated", "sampled", true)
 		})
+	}
+}
+
+// samePosterior checks that fits a and b (named as given) report the same parameters with
+// the same posterior means, within 5 Monte Carlo standard errors, and with sds true, the
+// same posterior sds within 10%.
+func samePosterior(t *testing.T, a, b *fitResult, nameA, nameB string, sds bool) {
+	t.Helper()
+	if !slices.Equal(a.names, b.names) {
+		t.Fatalf("names differ:\n %s %v\n %s %v", nameA, a.names, nameB, b.names)
+	}
+	for j, name := range a.names {
+		ma, mb := chainsMean(a.cols[j]), chainsMean(b.cols[j])
+		se := math.Hypot(summarise.MCSEMean(a.cols[j]), summarise.MCSEMean(b.cols[j]))
+		if math.Abs(ma-mb) > 5*se {
+			t.Errorf("%s: posterior mean %.6g (%s) vs %.6g (%s); MCSE %.3g", name, ma, nameA, mb, nameB, se)
+		}
+		if sa, sb := chainsSD(a.cols[j]), chainsSD(b.cols[j]); sds && math.Abs(sa-sb) > 0.1*sb {
+			t.Errorf("%s: posterior sd %.4g (%s) vs %.4g (%s)", name, sa, nameA, sb, nameB)
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"gonum.org/v1/gonum/stat/distmv"
 
 	"github.com/dsamstan/dsamstan/ingest"
-	"github.com/dsamstan/dsamstan/stanio"
 )
 
 // jointPoint is one value of the joint program's parameters on the sampler's scale: b,
@@ -168,15 +167,7 @@ func TestDecodeJoint(t *testing.T) {
 					beta[lay.intercept] += m * pt.b[j]
 				}
 			}
-			const draws = 3000
-			ch := &stanio.Chain{Path: "fake.csv", Config: stanio.Config{Method: "optimize", Seed: 7, ID: 1}}
-			put := func(name string, v float64) {
-				col := make([]float64, draws)
-				for i := range col {
-					col[i] = v
-				}
-				ch.Columns, ch.Draws = append(ch.Columns, name), append(ch.Draws, col)
-			}
+			ch, put := constantChain(3000)
 			for j, v := range beta {
 				put(fmt.Sprintf("beta.%d", j+1), v/lay.betaScale[j])
 			}
@@ -221,51 +212,15 @@ func TestDecodeJoint(t *testing.T) {
 			}
 			wantMean.MulVec(&cov, &rhs)
 
-			col := func(names []string, got [][]float64, name string) []float64 {
-				j := slices.Index(names, name)
-				if j < 0 {
-					t.Fatalf("Decode gives no %s", name)
-				}
-				return got[j]
-			}
-			names, mapDraws, err := p.Decode(ch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ch.Config.Method = "sample"
-			_, sampled, err := p.Decode(ch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, again, _ := p.Decode(ch)
-			ch.Config.ID = 2
-			_, other, _ := p.Decode(ch)
+			dec := decodeFourWays(t, p, ch)
 			js := lay.integrated.joint
 			for fi, fl := range lay.factors {
 				for g, level := range fl.levels {
 					for j, term := range fl.terms {
 						e := js.effect(lay, fi, g, j)
-						name := GroupCoefficientName(lay.terms[term], fl.factor, level)
 						shift, scale := coefScale(c.spec, term)
-						wm := shift + scale*(pt.b[term]+wantMean.AtVec(e))
-						if got := col(names, mapDraws, name)[0]; math.Abs(got-wm) > 1e-8*math.Max(1, math.Abs(wm)) {
-							t.Errorf("%s (MAP): %.10g; conditional mean %.10g", name, got, wm)
-						}
-						d := col(names, sampled, name)
-						m, v := meanSD(d)
-						wv := scale * math.Sqrt(cov.At(e, e))
-						if math.Abs(m-wm) > 5*wv/math.Sqrt(draws) {
-							t.Errorf("%s: mean of %d draws %.6g; conditional mean %.6g ± %.2g", name, draws, m, wm, wv/math.Sqrt(draws))
-						}
-						if math.Abs(v-wv) > 0.1*wv {
-							t.Errorf("%s: sd of %d draws %.6g; conditional sd %.6g", name, draws, v, wv)
-						}
-						if !slices.Equal(d, col(names, again, name)) {
-							t.Errorf("%s: two decodes of the same chain draw differently", name)
-						}
-						if slices.Equal(d, col(names, other, name)) {
-							t.Errorf("%s: chains 1 and 2 draw the same", name)
-						}
+						dec.check(t, GroupCoefficientName(lay.terms[term], fl.factor, level),
+							shift+scale*(pt.b[term]+wantMean.AtVec(e)), scale*math.Sqrt(cov.At(e, e)))
 					}
 				}
 			}
