@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/dsamstan/dsamstan/ingest"
@@ -161,7 +162,47 @@ type accumulator struct {
 	theta, c   [][]float64
 	mu, buf, x []float64
 	q          []float64
-	last       []lastContribution // [term]
+	last       []lastContribution  // [term]
+	sorted     []sortedCoefficient // [term]
+}
+
+// sortedContributions lets tests turn off the summaries of contributions from sorted
+// coefficients.
+var sortedContributions = true
+
+// sortedCoefficient is a term's coefficient draws θ_k,s in ascending order, for the group
+// levels they were sorted at: θ depends on the row only through its levels, so a
+// contribution x·θ of any row with those levels has its quantiles from them in O(1)
+// (scaledQuantiles) instead of a selection over the draws. usable is false when θ has a
+// zero draw.
+type sortedCoefficient struct {
+	ok, usable bool
+	levels     []int
+	theta      []float64
+}
+
+// sortedFor returns term k's sorted coefficient draws for row i, whose draws are theta,
+// sorting them when row i's levels differ from those they were sorted at; nil when they
+// cannot serve (a zero draw).
+func (a *accumulator) sortedFor(spec *ingest.Spec, k, i int, theta []float64) []float64 {
+	sc := &a.sorted[k]
+	same := sc.ok
+	for f, g := range spec.Groups {
+		same = same && sc.levels[f] == g.Of[i]
+	}
+	if !same {
+		sc.ok = true
+		for f, g := range spec.Groups {
+			sc.levels[f] = g.Of[i]
+		}
+		sc.theta = append(sc.theta[:0], theta...)
+		slices.Sort(sc.theta)
+		sc.usable = !slices.Contains(sc.theta, 0)
+	}
+	if !sc.usable {
+		return nil
+	}
+	return sc.theta
 }
 
 // reuseSummaries lets tests turn off the reuse of lastContribution.
@@ -185,10 +226,13 @@ func newAccumulator(spec *ingest.Spec, d *Draws, nTerms int) *accumulator {
 	a := &accumulator{
 		theta: matrix(K, S), c: matrix(nTerms, S),
 		mu: make([]float64, S), buf: make([]float64, S), x: make([]float64, S), q: make([]float64, len(FitProbs)),
-		last: make([]lastContribution, nTerms),
+		last: make([]lastContribution, nTerms), sorted: make([]sortedCoefficient, K),
 	}
 	for k := range a.last {
 		a.last[k].levels = make([]int, len(spec.Groups))
+	}
+	for k := range a.sorted {
+		a.sorted[k].levels = make([]int, len(spec.Groups))
 	}
 	return a
 }
@@ -383,9 +427,13 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 			dec[k] = a.last[k].c
 			continue
 		}
-		copy(a.buf, ck)
-		m := mean(a.buf)
-		quantiles(a.buf, decompProbs, q3)
+		m := mean(ck)
+		if sorted := a.sortedTheta(spec, tr, i, k); sorted != nil {
+			scaledQuantiles(sorted, spec.X[k][i], decompProbs, q3)
+		} else {
+			copy(a.buf, ck)
+			quantiles(a.buf, decompProbs, q3)
+		}
 		dec[k] = Contribution{Mean: m, Q5: q3[0], Q50: q3[1], Q95: q3[2], MultMean: math.NaN()}
 		if spec.LogResponse {
 			var e float64
@@ -428,6 +476,19 @@ func (a *accumulator) row(spec *ingest.Spec, d *Draws, tr *transformed, opts Opt
 		rf.KPI.PredLo, rf.KPI.PredHi = math.Exp(rf.Model.PredLo), math.Exp(rf.Model.PredHi)
 	}
 	res.Rows[i] = rf
+}
+
+// sortedTheta returns term k's sorted coefficient draws for row i when its contribution's
+// quantiles can come from them (scaledQuantiles): a term of the design (not the offset)
+// without estimated transforms, at a finite non-zero x; else nil.
+func (a *accumulator) sortedTheta(spec *ingest.Spec, tr *transformed, i, k int) []float64 {
+	if !sortedContributions || k >= len(spec.Terms) || (tr != nil && tr.byTerm[k] != nil) {
+		return nil
+	}
+	if x := spec.X[k][i]; x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return nil
+	}
+	return a.sortedFor(spec, k, i, a.theta[k])
 }
 
 // band summarises x (left unchanged) as mean and FitProbs quantiles.

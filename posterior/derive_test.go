@@ -283,8 +283,9 @@ func firstDraws(d *Draws, chains, per int) *Draws {
 }
 
 // TestReusedSummariesAreExact: reusing a contribution's summary for rows with the same x
-// and group levels gives every bit of the result that computing each row afresh gives,
-// on data with runs of zero spend (of both signs), an offset, and estimated transforms.
+// and group levels, and taking its quantiles from the sorted coefficient draws, give every
+// bit of the result that computing each row afresh gives, on data with runs of zero spend
+// (of both signs), negative values, an offset, and estimated transforms.
 func TestReusedSummariesAreExact(t *testing.T) {
 	withZeros := func(spec *ingest.Spec) {
 		for i := 0; i < spec.N; i++ {
@@ -293,6 +294,9 @@ func TestReusedSummariesAreExact(t *testing.T) {
 				if i%3 == 0 {
 					spec.X[1][i] = math.Copysign(0, -1)
 				}
+			}
+			if i%7 < 3 {
+				spec.X[2][i] = -spec.X[2][i]
 			}
 		}
 	}
@@ -320,17 +324,24 @@ func TestReusedSummariesAreExact(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			spec, d := c.make()
-			derive := func(reuse bool) string {
-				reuseSummaries = reuse
-				defer func() { reuseSummaries = true }()
+			derive := func(reuse, sorted bool) string {
+				reuseSummaries, sortedContributions = reuse, sorted
+				defer func() { reuseSummaries, sortedContributions = true, true }()
 				res, err := Derive(context.Background(), spec, d, Options{Workers: 2, Seed: 5})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return fmt.Sprintf("%v", *res)
 			}
-			if derive(true) != derive(false) {
+			afresh := derive(false, false)
+			if derive(true, false) != afresh {
 				t.Error("the result with reused summaries differs from the one computed afresh")
+			}
+			if derive(false, true) != afresh {
+				t.Error("the result with quantiles from sorted coefficients differs from the one computed afresh")
+			}
+			if derive(true, true) != afresh {
+				t.Error("the result with both differs from the one computed afresh")
 			}
 		})
 	}

@@ -45,3 +45,28 @@ func mean(x []float64) float64 {
 	}
 	return s / float64(len(x))
 }
+
+// scaledQuantiles writes into out what quantiles(c, probs, out) gives for c = x·sorted
+// (each c_s = x * θ_s, one rounding), from sorted, the θ_s in ascending order, without
+// reordering anything: multiplying by x > 0 keeps the order and x < 0 reverses it, so the
+// order statistics of c are x times those of θ, and the interpolation is quantiles' own
+// arithmetic on them, so every bit agrees. x must be finite and non-zero, and sorted free
+// of zeros (whose products' signs would depend on the order selection leaves them in).
+func scaledQuantiles(sorted []float64, x float64, probs, out []float64) {
+	n := len(sorted)
+	stat := func(j int) float64 { // c's order statistic j
+		if x < 0 {
+			j = n - 1 - j
+		}
+		return x * sorted[j]
+	}
+	for i, p := range probs {
+		h := float64(n-1) * p
+		j := int(math.Floor(h))
+		v := stat(j)
+		if j+1 < n && h > float64(j) {
+			v += (h - float64(j)) * (stat(j+1) - v)
+		}
+		out[i] = v
+	}
+}
