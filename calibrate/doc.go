@@ -1,7 +1,7 @@
 // Package calibrate runs simulation-based calibration (SBC; Talts et al. 2018) of a run
 // config's model: for each simulation it draws every parameter from the prior the fitted
 // program uses, simulates a response on the config's own design (its predictors, groups,
-// offset and fixed media transforms), fits it with the run's sampler settings and records
+// offset and media transforms), fits it with the run's sampler settings and records
 // the rank of each true value among the posterior draws. When the program and the sampler
 // are right, every parameter's ranks are uniform; calibration.csv tests that per
 // parameter and the verdict applies a Bonferroni correction over the parameters.
@@ -16,8 +16,10 @@
 // normal(mean, sd) truncated to their bounds, group scales from normal(mean, sd)
 // truncated at 0, a correlated factor's correlation from LKJ(codegen.LKJEta) and
 // noise_sd from the family the program uses (a normal truncated at 0, or lognormal_ms's
-// lognormal). Estimated media transforms are refused (Check): their truth would change
-// the design.
+// lognormal). An estimated media transform's parameters (adstock_decay, half_saturation,
+// hill_shape) are drawn from their priors (beta, lognormal or gamma, in original units),
+// and the simulated response uses the term's raw column transformed at those values; the
+// program transforms the raw column itself at every draw, so its design is the real one.
 //
 // # Ranks
 //

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/dsamstan/dsamstan/codegen"
 	"github.com/dsamstan/dsamstan/ingest"
@@ -16,26 +17,23 @@ import (
 
 // Check returns nil when every parameter the program of spec reports can be drawn from
 // its prior, else an error naming the config key that makes a truth impossible to draw.
-// Estimated media transforms are refused: the program samples them, and a simulated
-// response would need the transformed columns at each drawn value.
 func Check(spec *ingest.Spec) error {
 	var errs []error
 	if spec.Pooling != nil {
 		errs = append(errs, errors.New("calibrate: `pooling.enabled` is true; calibration cannot draw a pooled model's truth yet (it draws each coefficient from its own prior): switch pooling off to calibrate this design"))
 	}
 	for _, t := range spec.Transforms {
-		var keys []string
-		if t.DecayPrior != nil {
-			keys = append(keys, fmt.Sprintf("transforms.%s.adstock.decay", t.Column))
-		}
-		if t.HalfSaturationPrior != nil {
-			keys = append(keys, fmt.Sprintf("transforms.%s.saturation.half_saturation", t.Column))
-		}
-		if t.ShapePrior != nil {
-			keys = append(keys, fmt.Sprintf("transforms.%s.saturation.shape", t.Column))
-		}
-		for _, k := range keys {
-			errs = append(errs, fmt.Errorf("calibrate: `%s` is estimated; calibration draws the truth of the coefficients, group scales and noise_sd only: fix the value (a number instead of `estimate`) to calibrate this design", k))
+		for _, v := range []struct {
+			key   string
+			prior *ingest.TransformPrior
+		}{{"adstock.decay", t.DecayPrior}, {"saturation.half_saturation", t.HalfSaturationPrior}, {"saturation.shape", t.ShapePrior}} {
+			if v.prior == nil {
+				continue
+			}
+			if _, err := drawTransformPrior(nil, *v.prior); err != nil {
+				errs = append(errs, fmt.Errorf("calibrate: the prior of `transforms.%s.%s` has family %q, which cannot be drawn; use %q, %q or %q",
+					t.Column, v.key, v.prior.Family, ingest.PriorBeta, ingest.PriorLognormal, ingest.PriorGamma))
+			}
 		}
 	}
 	switch spec.NoiseSD.Family {
@@ -67,6 +65,9 @@ type prior struct {
 //     coefficient term[factor=level] as the population coefficient plus its deviation;
 //   - noise_sd from a normal truncated at 0 (half-normal for mean 0) or from the lognormal
 //     whose natural-scale mean and sd the lognormal_ms prior gives;
+//   - each estimated media transform parameter (adstock_decay[m_tv], half_saturation[…],
+//     hill_shape[…]) from its prior (beta, lognormal or gamma, in original units), and
+//     the term's column as the transform at those values makes it from the raw column;
 //   - y = offset + Σ_k x_k·(coefficient of the row's cells) + noise_sd·normal(0, 1).
 func (p *prior) draw(rng *rand.Rand) (y []float64, truth map[string]float64, err error) {
 	s := p.spec
@@ -146,6 +147,10 @@ func (p *prior) draw(rng *rand.Rand) (y []float64, truth map[string]float64, err
 		return nil, nil, Check(s)
 	}
 	truth[ingest.NoiseSDName] = noise
+	x, err := p.transformedColumns(rng, truth)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	y = make([]float64, s.N)
 	coef := make([]float64, k)
@@ -161,11 +166,67 @@ func (p *prior) draw(rng *rand.Rand) (y []float64, truth map[string]float64, err
 			v += s.Offset[i]
 		}
 		for j := range k {
-			v += s.X[j][i] * coef[j]
+			v += x[j][i] * coef[j]
 		}
 		y[i] = v
 	}
 	return y, truth, nil
+}
+
+// transformedColumns draws each estimated media transform's parameters from their priors
+// into truth and returns the design with those terms' columns transformed at the drawn
+// values (the other columns are spec.X's own).
+func (p *prior) transformedColumns(rng *rand.Rand, truth map[string]float64) ([][]float64, error) {
+	s := p.spec
+	x := slices.Clone(s.X)
+	for _, t := range s.Transforms {
+		if !t.Estimated() {
+			continue
+		}
+		k := slices.IndexFunc(s.Terms, func(term ingest.Term) bool { return term.Name == t.Column })
+		if k < 0 {
+			return nil, fmt.Errorf("calibrate: transform of %s, which is not a term", t.Column)
+		}
+		decay, half, shape := t.Decay, t.HalfSaturation, t.Shape
+		for _, v := range []struct {
+			prior *ingest.TransformPrior
+			kind  string
+			value *float64
+		}{{t.DecayPrior, ingest.DecayParam, &decay}, {t.HalfSaturationPrior, ingest.HalfSaturationParam, &half}, {t.ShapePrior, ingest.ShapeParam, &shape}} {
+			if v.prior == nil {
+				continue
+			}
+			d, err := drawTransformPrior(rng, *v.prior)
+			if err != nil {
+				return nil, fmt.Errorf("calibrate: %s: %w", ingest.TransformParamName(v.kind, t.Column), err)
+			}
+			*v.value = d
+			truth[ingest.TransformParamName(v.kind, t.Column)] = d
+		}
+		x[k] = t.With(decay, half, shape).Apply(t.Raw, s.Series)
+	}
+	return x, nil
+}
+
+// drawTransformPrior draws from a transform parameter's prior: beta(A, B), lognormal(A,
+// B) or gamma(shape A, rate B). With a nil rng it only checks the family.
+func drawTransformPrior(rng *rand.Rand, p ingest.TransformPrior) (float64, error) {
+	switch {
+	case rng != nil:
+	case p.Family == ingest.PriorBeta || p.Family == ingest.PriorLognormal || p.Family == ingest.PriorGamma:
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("prior family %q cannot be drawn", p.Family)
+	}
+	switch p.Family {
+	case ingest.PriorBeta:
+		return distuv.Beta{Alpha: p.A, Beta: p.B, Src: rng}.Rand(), nil
+	case ingest.PriorLognormal:
+		return math.Exp(p.A + p.B*rng.NormFloat64()), nil
+	case ingest.PriorGamma:
+		return distuv.Gamma{Alpha: p.A, Beta: p.B, Src: rng}.Rand(), nil
+	}
+	return 0, fmt.Errorf("prior family %q cannot be drawn", p.Family)
 }
 
 // withResponse returns a copy of spec with response y, scaled as ingest scales a

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ type testDesign struct {
 	correlated bool
 	noise      ingest.NoisePrior
 	param      string // Spec.Parameterization
+	transforms bool   // x1 and x2 with estimated transforms (withEstimatedTransforms)
 }
 
 func testSpec(d testDesign) *ingest.Spec {
@@ -61,6 +63,9 @@ func testSpec(d testDesign) *ingest.Spec {
 	if d.groups >= 2 {
 		s.Groups = append(s.Groups, ingest.Grouping{Factor: "region", Index: 2, Levels: levels("r", 2), Of: region,
 			Terms: []int{0}, Independent: true, SDPriors: []ingest.Prior{{Mean: 0, SD: 1}}})
+	}
+	if d.transforms {
+		withEstimatedTransforms(s)
 	}
 	return s
 }
@@ -224,6 +229,8 @@ func TestTruthOfEveryParameter(t *testing.T) {
 		{groups: 1, correlated: true, noise: halfNormal5, param: codegen.Centered},
 		{groups: 1, noise: halfNormal5, param: codegen.Noncentered},
 		{groups: 2, correlated: true, noise: lognormal},
+		{noise: halfNormal5, transforms: true},
+		{groups: 1, noise: lognormal, transforms: true},
 	} {
 		spec := testSpec(d)
 		y, truth, err := (&prior{spec: spec}).draw(rand.New(rand.NewPCG(1, 1)))
@@ -272,19 +279,100 @@ func TestWithResponse(t *testing.T) {
 	}
 }
 
-func TestCheckRefusesEstimatedTransforms(t *testing.T) {
+// withEstimatedTransforms gives x1 an estimated geometric adstock (decay ~ beta(2, 2))
+// and x2 a Hill saturation with half_saturation ~ lognormal(log 5, 0.5) and shape ~
+// gamma(4, 4), both over their raw columns, with the rows in one series per market.
+func withEstimatedTransforms(spec *ingest.Spec) {
+	spec.Series = nil
+	if len(spec.Groups) == 0 {
+		var rows []int
+		for i := range spec.N {
+			rows = append(rows, i)
+		}
+		spec.Series = [][]int{rows}
+	} else {
+		spec.Series = make([][]int, len(spec.Groups[0].Levels))
+		for i, g := range spec.Groups[0].Of {
+			spec.Series[g] = append(spec.Series[g], i)
+		}
+	}
+	spec.Transforms = []ingest.Transform{
+		{Column: "x1", Adstock: true, MaxLag: 4, Decay: 0.5, DecayPrior: &ingest.TransformPrior{Family: ingest.PriorBeta, A: 2, B: 2},
+			Raw: slices.Clone(spec.X[1])},
+		{Column: "x2", Hill: true, HalfSaturation: 5, Shape: 1, Raw: slices.Clone(spec.X[2]),
+			HalfSaturationPrior: &ingest.TransformPrior{Family: ingest.PriorLognormal, A: math.Log(5), B: 0.5},
+			ShapePrior:          &ingest.TransformPrior{Family: ingest.PriorGamma, A: 4, B: 4}},
+	}
+}
+
+// TestCheckTransformPriors: estimated transforms are drawn, a prior family that cannot be
+// is refused with its key.
+func TestCheckTransformPriors(t *testing.T) {
 	spec := testSpec(testDesign{noise: halfNormal5})
+	withEstimatedTransforms(spec)
 	if err := Check(spec); err != nil {
-		t.Fatalf("Check(no transforms) = %v", err)
+		t.Fatalf("Check(estimated transforms) = %v", err)
 	}
-	spec.Transforms = []ingest.Transform{{Column: "x1", Adstock: true, DecayPrior: &ingest.TransformPrior{}},
-		{Column: "x2", Hill: true, HalfSaturation: 3, Shape: 1}}
+	spec.Transforms[1].ShapePrior = &ingest.TransformPrior{Family: "cauchy", A: 0, B: 1}
 	err := Check(spec)
-	if err == nil || !strings.Contains(err.Error(), "`transforms.x1.adstock.decay` is estimated") {
-		t.Errorf("Check(estimated decay) = %v; want it named", err)
+	if err == nil || !strings.Contains(err.Error(), "`transforms.x2.saturation.shape` has family \"cauchy\"") || strings.Contains(err.Error(), "x1") {
+		t.Errorf("Check(cauchy shape) = %v; want that key named, and only it", err)
 	}
-	if err != nil && strings.Contains(err.Error(), "x2") {
-		t.Errorf("Check names the fixed transform of x2: %v", err)
+}
+
+// TestDrawTransforms checks the estimated transforms' draws against their priors' moments
+// (beta(2, 2): mean 0.5, sd 0.2236; lognormal(log 5, 0.5): median 5; gamma(4, 4): mean 1,
+// sd 0.5), and the response against the truth: given the drawn decay, half_saturation,
+// shape and coefficients, the residuals of y have the drawn noise_sd.
+func TestDrawTransforms(t *testing.T) {
+	spec := testSpec(testDesign{groups: 1, noise: lognormal})
+	withEstimatedTransforms(spec)
+	p := prior{spec: spec}
+	rng := rand.New(rand.NewPCG(9, 9))
+	var decay, half, shape []float64
+	for range 4000 {
+		_, truth, err := p.draw(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decay = append(decay, truth["adstock_decay[x1]"])
+		half = append(half, math.Log(truth["half_saturation[x2]"]))
+		shape = append(shape, truth["hill_shape[x2]"])
+	}
+	for _, c := range []struct {
+		name            string
+		x               []float64
+		mean, sd, tolSD float64
+	}{
+		{"adstock_decay[x1]", decay, 0.5, math.Sqrt(0.05), 0.01},
+		{"log half_saturation[x2]", half, math.Log(5), 0.5, 0.02},
+		{"hill_shape[x2]", shape, 1, 0.5, 0.02},
+	} {
+		m, sd := meanSD(c.x)
+		if math.Abs(m-c.mean) > 4*c.sd/math.Sqrt(4000) || math.Abs(sd-c.sd) > c.tolSD {
+			t.Errorf("%s: mean %.4f sd %.4f over 4000 draws; want %.4f and %.4f", c.name, m, sd, c.mean, c.sd)
+		}
+	}
+
+	y, truth, err := p.draw(rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv := spec.Transforms[0].With(truth["adstock_decay[x1]"], 0, 0).Apply(spec.Transforms[0].Raw, spec.Series)
+	hv := spec.Transforms[1].With(0, truth["half_saturation[x2]"], truth["hill_shape[x2]"]).Apply(spec.Transforms[1].Raw, spec.Series)
+	var res []float64
+	for i := range y {
+		m := spec.Groups[0].Levels[spec.Groups[0].Of[i]]
+		mu := truth["(Intercept)[market="+m+"]"] + truth["x1[market="+m+"]"]*tv[i] + truth["x2"]*hv[i]
+		res = append(res, y[i]-mu)
+	}
+	mean, sd := meanSD(res)
+	noise := truth["noise_sd"]
+	if math.Abs(mean) > 4*noise/math.Sqrt(float64(len(y))) || math.Abs(sd/noise-1) > 0.2 {
+		t.Errorf("residuals given the truth: mean %.3g sd %.3g; want 0 and noise_sd %.3g", mean, sd, noise)
+	}
+	if tv[5] == spec.X[1][5] {
+		t.Errorf("the adstocked column equals the raw one at row 6: %v", tv[5])
 	}
 }
 

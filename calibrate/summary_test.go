@@ -50,7 +50,7 @@ func TestSummariseParams(t *testing.T) {
 
 // TestRunRefuses checks the inputs Run refuses before looking for CmdStan.
 func TestRunRefuses(t *testing.T) {
-	ex, err := simulate.BLM(simulate.BLMOptions{Transforms: true})
+	ex, err := simulate.Pooled(simulate.PooledOptions{Weeks: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +59,8 @@ func TestRunRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Run(context.Background(), Options{ConfigPath: dir + "/config.yaml", Sims: 3})
-	if err == nil || !strings.Contains(err.Error(), "config.yaml: calibrate: `transforms.") || !strings.Contains(err.Error(), "is estimated") {
-		t.Errorf("Run(estimated transforms) = %v; want the transform key named", err)
+	if err == nil || !strings.Contains(err.Error(), "config.yaml: calibrate: `pooling.enabled` is true") {
+		t.Errorf("Run(pooled) = %v; want the pooling key named", err)
 	}
 	for _, o := range []Options{{ConfigPath: "x.yaml", Sims: 0}, {ConfigPath: "x.yaml", Sims: 2, Alpha: 2}} {
 		if _, err := Run(context.Background(), o); err == nil {

@@ -53,8 +53,8 @@ func newCalibrateCmd(io streams, runF func(*calibrateOptions) error) *cobra.Comm
 say (simulation-based calibration). Each of --sims simulations draws every parameter from
 the priors the fitted program uses (population coefficients normal(mean, sd) truncated to
 their boundaries, group scales normal truncated at 0, correlations LKJ, noise_sd from its
-family), simulates the response on the config's own data design (predictors, groups,
-offset, fixed media transforms), fits it with the config's fit.mcmc settings (chains,
+family, estimated media transforms from theirs), simulates the response on the config's
+own data design (predictors, groups, offset, media transforms at the drawn values), fits it with the config's fit.mcmc settings (chains,
 warmup, iter, adapt_delta, max_treedepth; --warmup and --samples override them) and
 records the rank of each true value among the posterior draws, thinned by the smallest
 bulk ESS so that they are close to independent. All simulations share one compiled
@@ -91,9 +91,8 @@ saying how many simulations are missing; --resume DIR resubmits the tasks that f
 whose finished simulations are kept. --partition, --time, --mem, --cpus and --jobs (tasks
 at once) go to sbatch.
 
-Refused: a config that estimates media transforms (transforms.<column>.adstock.decay,
-.saturation.half_saturation or .saturation.shape set to estimate), whose true values
-would change the design; and fit.method optimise, which has no posterior draws.`,
+Refused: pooling.enabled, whose pooled coefficients it cannot draw yet; and fit.method
+optimise, which has no posterior draws.`,
 		Example: `  dsamstan example hierarchical --out panel
   dsamstan calibrate panel/config.yaml --sims 100
   dsamstan calibrate panel/config.yaml --sims 30 --warmup 300 --samples 300 --out panel/sbc --seed 7
