@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"text/template"
 
 	"gonum.org/v1/gonum/mat"
@@ -234,7 +233,7 @@ func (jg *jointGauss) set(js *jointStats, lay *hierLayout, r [][]float64, qty []
 		return false
 	}
 	jg.chol.LTo(&jg.l)
-	zte := mat.NewVecDense(d, slices.Clone(js.zty))
+	zte := mat.NewVecDense(d, nil) // Z'y − Z'X b
 	zte.MulVec(js.ztx, mat.NewVecDense(len(b), b))
 	for a := range d {
 		zte.SetVec(a, js.zty[a]-zte.AtVec(a))
