@@ -91,8 +91,8 @@ saying how many simulations are missing; --resume DIR resubmits the tasks that f
 whose finished simulations are kept. --partition, --time, --mem, --cpus and --jobs (tasks
 at once) go to sbatch.
 
-Refused: pooling.enabled, whose pooled coefficients it cannot draw yet; and fit.method
-optimise, which has no posterior draws.`,
+Refused: pooling.enabled, whose pooled coefficients it cannot draw yet; and
+fit.method optimise, which has no posterior draws.`,
 		Example: `  dsamstan example hierarchical --out panel
   dsamstan calibrate panel/config.yaml --sims 100
   dsamstan calibrate panel/config.yaml --sims 30 --warmup 300 --samples 300 --out panel/sbc --seed 7

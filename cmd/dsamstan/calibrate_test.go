@@ -17,7 +17,7 @@ func TestCalibrateHelp(t *testing.T) {
 	for _, want := range []string{"--sims", "--jobs", "--out", "--seed", "--warmup", "--samples", "--alpha",
 		"--executor", "--status", "--resume", "--sims-per-task", "--partition", "--no-wait", "calibrate --sim-task DIR --index i",
 		"calibration.csv", "calibration_ranks.csv", "verdict.txt", "Bonferroni",
-		"Refused", "transforms.<column>.adstock.decay", "fit.method optimise"} {
+		"Refused", "pooling.enabled", "fit.method optimise", "estimated media transforms from theirs"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("calibrate --help does not mention %q", want)
 		}
