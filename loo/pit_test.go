@@ -161,7 +161,7 @@ func TestPITConjugate(t *testing.T) {
 	m := &conjugate{x: x, y: y, sigma: sigma, tau: 10}
 	beta := m.draws(4, 1000, rng)
 	loglik, cdf := m.pointwise(beta)
-	res, pit, err := PSISExpect(n, loglik, cdf, 0)
+	res, pit, err := PSISExpect(n, joint(loglik, cdf), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestPITConjugate(t *testing.T) {
 	// below 0.05 or above 0.95, against 0.10 for a calibrated model.
 	bad := &conjugate{x: x, y: y, sigma: sigma / 3, tau: 10}
 	loglik, cdf = bad.pointwise(bad.draws(4, 1000, rng))
-	_, pitBad, err := PSISExpect(n, loglik, cdf, 0)
+	_, pitBad, err := PSISExpect(n, joint(loglik, cdf), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +248,11 @@ func TestPITConjugate(t *testing.T) {
 	}
 }
 
+// joint makes PSISExpect's one function of the draws from two.
+func joint(loglik, f func(i int) [][]float64) func(i int) (ll, fi [][]float64) {
+	return func(i int) ([][]float64, [][]float64) { return loglik(i), f(i) }
+}
+
 // TestPSISExpectResult: PSISExpect's Result is PSIS's, and the weights are normalised (the
 // expectation of 1 is 1).
 func TestPSISExpectResult(t *testing.T) {
@@ -264,7 +269,7 @@ func TestPSISExpectResult(t *testing.T) {
 		}
 		return out
 	}
-	got, e, err := PSISExpect(want.N, m.loglik, one, 3)
+	got, e, err := PSISExpect(want.N, joint(m.loglik, one), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +282,7 @@ func TestPSISExpectResult(t *testing.T) {
 		}
 	}
 	bad := func(i int) [][]float64 { return [][]float64{{math.NaN()}} }
-	if _, _, err := PSISExpect(want.N, m.loglik, bad, 1); err == nil || !strings.Contains(err.Error(), "chains of") {
+	if _, _, err := PSISExpect(want.N, joint(m.loglik, bad), 1); err == nil || !strings.Contains(err.Error(), "chains of") {
 		t.Errorf("a quantity of the wrong shape: err = %v; want a shape error", err)
 	}
 }

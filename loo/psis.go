@@ -99,31 +99,32 @@ func (p Point) Influential() bool { return p.ParetoK > KBad }
 // modifies nor keeps the slices it returns. Memory is O(workers·S) besides the result,
 // whatever n, so loglik can compute each observation's values on demand.
 func PSIS(n int, loglik func(i int) [][]float64, workers int) (*Result, error) {
-	r, _, err := psis(n, loglik, nil, workers)
+	r, _, err := psis(n, func(i int) ([][]float64, [][]float64) { return loglik(i), nil }, false, workers)
 	return r, err
 }
 
 // PSISExpect computes PSIS-LOO as PSIS does and, in the same pass, the leave-one-out
 // expectation of a per-draw quantity for every observation (loo's E_loo with type "mean"):
 // E_i = Σ_s w_is·f_i,s, with w_is observation i's normalised, Pareto-smoothed importance
-// weights, the weights its elpd_loo uses. f(i) returns observation i's quantity in the
-// shape of loglik(i) (chains × draws), every value finite; f has loglik's concurrency
-// contract. The Result is the one PSIS returns.
+// weights, the weights its elpd_loo uses. pointwise(i) returns observation i's
+// log-likelihood ll and quantity f, both chains × draws, every value finite (one call, as
+// both usually come from the same per-draw predictions); it has PSIS's loglik's
+// concurrency contract. The Result is the one PSIS returns.
 //
 // With f_i,s = F(y_i | θ_s), the predictive CDF of draw s at the observed value, E_i is the
 // LOO probability integral transform (LOO-PIT) of observation i, P(ỹ_i ≤ y_i | y_−i): for a
 // well-calibrated model the values are close to uniform on [0, 1]. Computing the expectation
 // of the CDF, rather than counting predictive draws at or below y_i as loo_pit does for
 // draws of ỹ, leaves no ties and no extra Monte Carlo noise.
-func PSISExpect(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []float64, error) {
-	if f == nil {
+func PSISExpect(n int, pointwise func(i int) (ll, f [][]float64), workers int) (*Result, []float64, error) {
+	if pointwise == nil {
 		return nil, nil, fmt.Errorf("loo: PSISExpect needs a function of the draws")
 	}
-	return psis(n, loglik, f, workers)
+	return psis(n, pointwise, true, workers)
 }
 
-// psis is PSIS, and PSISExpect when f is not nil.
-func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []float64, error) {
+// psis is PSIS, and PSISExpect when expectF (pointwise's f is then used).
+func psis(n int, pointwise func(i int) (ll, f [][]float64), expectF bool, workers int) (*Result, []float64, error) {
 	if n < 1 {
 		return nil, nil, fmt.Errorf("loo: %d observations; need at least 1", n)
 	}
@@ -134,7 +135,7 @@ func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []flo
 	pts := make([]Point, n)
 	errs := make([]error, n)
 	var expect []float64
-	if f != nil {
+	if expectF {
 		expect = make([]float64, n)
 	}
 	var (
@@ -143,7 +144,7 @@ func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []flo
 		shape  [2]int // chains, draws of observation 0
 		wg     sync.WaitGroup
 	)
-	first := loglik(0)
+	first, firstF := pointwise(0)
 	if err := checkShape(0, first, nil); err != nil {
 		return nil, nil, err
 	}
@@ -158,9 +159,9 @@ func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []flo
 				if i >= n {
 					return
 				}
-				ll := first
+				ll, f := first, firstF
 				if i > 0 {
-					ll = loglik(i)
+					ll, f = pointwise(i)
 				}
 				if err := checkShape(i, ll, &shape); err != nil {
 					errs[i] = err
@@ -174,8 +175,8 @@ func psis(n int, loglik, f func(i int) [][]float64, workers int) (*Result, []flo
 					return
 				}
 				pts[i] = p
-				if f != nil {
-					if expect[i], err = w.expect(i, f(i), shape); err != nil {
+				if expectF {
+					if expect[i], err = w.expect(i, f, shape); err != nil {
 						errs[i] = err
 						failed.Store(true)
 						return

@@ -188,24 +188,20 @@ func summaryRows(d *decoded, mapFit bool) []summarise.Row {
 	return summarise.Summarise(d.names, d.perChainView, 0)
 }
 
-// writeDerived computes fitted values, fit metrics and the decomposition and writes them
-// with posterior_draws.csv into 30_post_run/. It returns the draws arranged for the
-// row-wise log-likelihood, for LOO.
-func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
-	pd, err := posteriorDraws(spec, d)
-	if err != nil {
-		return nil, err
-	}
+// writeDerived computes fitted values, fit metrics and the decomposition from the draws pd
+// (d arranged by posteriorDraws) and writes them with posterior_draws.csv into
+// 30_post_run/.
+func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded, pd *posterior.Draws) error {
 	res, err := posterior.Derive(ctx, spec, pd, posterior.Options{
 		Seed: uint64(r.cfg.Fit.MCMC.Seed), LogMedian: r.cfg.Model.LogResponse == "median"})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.cfg.Fit.MAP() {
 		pointEstimate(res)
 	}
 	if err := r.residualChecks(spec, pd, res); err != nil {
-		return nil, err
+		return err
 	}
 	files := []struct {
 		name  string
@@ -230,13 +226,13 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 	for _, f := range files {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {
-			return nil, fmt.Errorf("pipeline: %s: %w", f.name, err)
+			return fmt.Errorf("pipeline: %s: %w", f.name, err)
 		}
 		if err := r.folder.Write(runfolder.StagePostRun, f.name, buf.Bytes()); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return pd, nil
+	return nil
 }
 
 // residualChecks adds the residual checks of the posterior mean fit to the diagnostics
@@ -255,22 +251,19 @@ func (r *runner) residualChecks(spec *ingest.Spec, pd *posterior.Draws, res *pos
 }
 
 // writeLOO computes PSIS-LOO from the pointwise log-likelihood, row by row (nothing holds
-// the whole draws × rows matrix), into 50_model_selection/.
-func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
-	logLik, err := pd.LogLik(spec)
+// the whole draws × rows matrix), into 50_model_selection/, and returns its warnings for
+// the log. It runs beside writeDerived, so it touches nothing else of the runner.
+func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) ([]string, error) {
+	pointwise, err := pd.Pointwise(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cdf, err := predictiveCDF(spec, pd)
+	res, pit, err := loo.PSISExpect(spec.N, func(i int) (ll, cdf [][]float64) {
+		ll, mu := pointwise(i)
+		return ll, predictiveCDF(spec, pd, i, mu)
+	}, 0)
 	if err != nil {
-		return err
-	}
-	res, pit, err := loo.PSISExpect(spec.N, logLik, cdf, 0)
-	if err != nil {
-		return fmt.Errorf("pipeline: PSIS-LOO: %w", err)
-	}
-	for _, w := range res.Warnings {
-		r.logf("loo: %s", w)
+		return nil, fmt.Errorf("pipeline: PSIS-LOO: %w", err)
 	}
 	labels := make([]string, spec.N)
 	for i := range labels {
@@ -285,43 +278,38 @@ func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) error {
 	}
 	var sum, point, pits bytes.Buffer
 	if err := loo.WriteSummaryCSV(&sum, res); err != nil {
-		return err
-	}
-	if err := loo.WritePointwiseCSV(&point, res, labels); err != nil {
-		return err
-	}
-	if err := loo.WritePITCSV(&pits, pitTable(spec, res, pit)); err != nil {
-		return err
-	}
-	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOSummary, sum.Bytes()); err != nil {
-		return err
-	}
-	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPointwise, point.Bytes()); err != nil {
-		return err
-	}
-	return r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPIT, pits.Bytes())
-}
-
-// predictiveCDF returns, for row i, the normal predictive CDF of each draw at the observed
-// value, Φ((y_i − μ_i,s)/σ_s) on the model scale, per chain as LogLik gives the
-// log-likelihood: the per-draw quantity whose PSIS-LOO average is the row's LOO-PIT.
-func predictiveCDF(spec *ingest.Spec, pd *posterior.Draws) (func(i int) [][]float64, error) {
-	mu, err := pd.Mu(spec)
-	if err != nil {
 		return nil, err
 	}
-	return func(i int) [][]float64 {
-		m := mu(i)
-		out := make([][]float64, pd.Chains)
-		for c := range out {
-			out[c] = make([]float64, pd.PerChain)
-			for t := range out[c] {
-				s := c*pd.PerChain + t
-				out[c][t] = 0.5 * math.Erfc(-(spec.Y[i]-m[s])/(pd.NoiseSD[s]*math.Sqrt2))
-			}
+	if err := loo.WritePointwiseCSV(&point, res, labels); err != nil {
+		return nil, err
+	}
+	if err := loo.WritePITCSV(&pits, pitTable(spec, res, pit)); err != nil {
+		return nil, err
+	}
+	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOSummary, sum.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPointwise, point.Bytes()); err != nil {
+		return nil, err
+	}
+	return res.Warnings, r.folder.Write(runfolder.StageModelSelection, runfolder.LOOPIT, pits.Bytes())
+}
+
+// predictiveCDF returns row i's normal predictive CDF of each draw at the observed value,
+// Φ((y_i − μ_i,s)/σ_s) on the model scale, per chain as the log-likelihood is given, from
+// the row's linear predictor mu: the per-draw quantity whose PSIS-LOO average is the row's
+// LOO-PIT.
+func predictiveCDF(spec *ingest.Spec, pd *posterior.Draws, i int, mu []float64) [][]float64 {
+	out := make([][]float64, pd.Chains)
+	back := make([]float64, pd.S())
+	for c := range out {
+		out[c] = back[c*pd.PerChain : (c+1)*pd.PerChain : (c+1)*pd.PerChain]
+		for t := range out[c] {
+			s := c*pd.PerChain + t
+			out[c][t] = 0.5 * math.Erfc(-(spec.Y[i]-mu[s])/(pd.NoiseSD[s]*math.Sqrt2))
 		}
-		return out
-	}, nil
+	}
+	return out
 }
 
 // pitTable arranges the LOO-PIT values for loo_pit.csv, each clamped to [0, 1] against

@@ -83,9 +83,8 @@ func TestEstimatedTransformsDownstream(t *testing.T) {
 		t.Fatalf("transform draws %+v; want m_tv's three parameter columns", pd.Transforms)
 	}
 	r := &runner{cfg: &ingest.Config{}, folder: runfolder.Folder{Dir: t.TempDir()}, opts: Options{Log: io.Discard},
-		report: &diagnostics.Report{}, info: &runfolder.RunInfo{}}
-	pd, err = r.writeDerived(context.Background(), spec, d)
-	if err != nil {
+		report: &diagnostics.Report{}, info: &runfolder.RunInfo{Timings: map[string]float64{}}}
+	if _, err := r.derivedAndLOO(context.Background(), spec, d); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(r.folder.Path(runfolder.StagePostRun, runfolder.PosteriorDraws))
@@ -127,9 +126,6 @@ func TestEstimatedTransformsDownstream(t *testing.T) {
 		if math.Abs(dec.Mean[i]-want) > 1e-9*math.Max(1, math.Abs(want)) {
 			t.Fatalf("row %d: m_tv contribution %v; want the mean of β_s·x_s = %v", row+1, dec.Mean[i], want)
 		}
-	}
-	if err := r.writeLOO(spec, pd); err != nil {
-		t.Fatal(err)
 	}
 	b, err := os.ReadFile(r.folder.Path(runfolder.StageModelSelection, runfolder.LOOSummary))
 	if err != nil {

@@ -554,17 +554,9 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 	}); err != nil {
 		return nil, err
 	}
-	var pd *posterior.Draws
-	if err := r.step("derive", func() (err error) {
-		pd, err = r.writeDerived(ctx, spec, d)
-		return err
-	}); err != nil {
+	pd, err := r.derivedAndLOO(ctx, spec, d)
+	if err != nil {
 		return nil, err
-	}
-	if !r.cfg.Fit.MAP() {
-		if err := r.step("loo", func() error { return r.writeLOO(spec, pd) }); err != nil {
-			return nil, err
-		}
 	}
 	if r.cfg.Allocation != nil {
 		if err := r.step("optimise", func() error { return r.writeOptimisation(ctx, spec, r.table, d) }); err != nil {
@@ -577,6 +569,48 @@ func (r *runner) postRun(ctx context.Context, spec *ingest.Spec, prog *codegen.P
 		}
 	}
 	return rows, nil
+}
+
+// derivedAndLOO writes the derived tables (the derive step) and, for draws, PSIS-LOO (the
+// loo step) beside them: both spread over the cores, and each has serial stretches
+// (writing its CSVs) that the other fills. Each step's timing is its own wall time. It
+// returns the draws arranged for the row-wise derivations.
+func (r *runner) derivedAndLOO(ctx context.Context, spec *ingest.Spec, d *decoded) (*posterior.Draws, error) {
+	pd, err := posteriorDraws(spec, d)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		looErr      error
+		looWarnings []string
+		looSeconds  float64
+		looDone     = make(chan struct{})
+	)
+	go func() {
+		defer close(looDone)
+		if r.cfg.Fit.MAP() {
+			return
+		}
+		t0 := time.Now()
+		looWarnings, looErr = r.writeLOO(spec, pd)
+		looSeconds = time.Since(t0).Seconds()
+	}()
+	err = r.step("derive", func() error { return r.writeDerived(ctx, spec, d, pd) })
+	<-looDone
+	if !r.cfg.Fit.MAP() {
+		r.info.Timings["loo"] = looSeconds
+	}
+	for _, w := range looWarnings {
+		r.logf("loo: %s", w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if looErr != nil {
+		r.stage = "loo"
+		return nil, looErr
+	}
+	return pd, nil
 }
 
 // summarise reads the chain CSVs, maps every Stan column back to the parameters users see

@@ -3,6 +3,7 @@ package posterior
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/dsamstan/dsamstan/ingest"
 )
@@ -131,15 +132,48 @@ func (d *Draws) row(spec *ingest.Spec, tr *transformed, i int, theta, c [][]floa
 // estimated transforms μ_i,s uses draw s's transformed columns, prepared once here. The
 // function is safe for concurrent use.
 func (d *Draws) LogLik(spec *ingest.Spec) (func(i int) [][]float64, error) {
-	if err := d.check(spec); err != nil {
-		return nil, err
-	}
-	tr, err := d.transforms(spec)
+	pointwise, err := d.Pointwise(spec)
 	if err != nil {
 		return nil, err
 	}
-	return func(i int) [][]float64 { return d.logLik(spec, tr, i) }, nil
+	return func(i int) [][]float64 {
+		ll, _ := pointwise(i)
+		return ll
+	}, nil
 }
+
+// Pointwise checks d against spec and returns, from one pass over row i, its
+// log-likelihood per chain (as LogLik gives it) and its linear predictor per draw (as Mu
+// gives it): PSIS-LOO and LOO-PIT need both for every row. The function is safe for
+// concurrent use.
+func (d *Draws) Pointwise(spec *ingest.Spec) (func(i int) (ll [][]float64, mu []float64), error) {
+	mu, err := d.Mu(spec)
+	if err != nil {
+		return nil, err
+	}
+	logSigma := make([]float64, d.S())
+	for s, sigma := range d.NoiseSD {
+		logSigma[s] = math.Log(sigma)
+	}
+	return func(i int) ([][]float64, []float64) {
+		m := mu(i)
+		y := spec.Y[i]
+		out := make([][]float64, d.Chains)
+		back := make([]float64, d.S())
+		for ch := range out {
+			out[ch] = back[ch*d.PerChain : (ch+1)*d.PerChain : (ch+1)*d.PerChain]
+			for t := range out[ch] {
+				s := ch*d.PerChain + t
+				z := (y - m[s]) / d.NoiseSD[s]
+				out[ch][t] = -0.5*z*z - logSigma[s] - halfLog2Pi
+			}
+		}
+		return out, m
+	}, nil
+}
+
+// halfLog2Pi is log(2π)/2, the normal log density's constant.
+var halfLog2Pi = 0.5 * math.Log(2*math.Pi)
 
 // Mu checks d against spec and returns row i's linear predictor per draw (model scale,
 // offset included, draw s's transformed columns when the model estimates transforms), as
@@ -153,11 +187,12 @@ func (d *Draws) Mu(spec *ingest.Spec) (func(i int) []float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	pool := d.scratchPool()
 	return func(i int) []float64 {
-		k := len(d.Beta)
-		theta, c := matrix(k, d.S()), matrix(k, d.S())
-		mu, x := make([]float64, d.S()), make([]float64, d.S())
-		d.row(spec, tr, i, theta, c, mu, x)
+		sc := pool.Get().(*rowScratch)
+		defer pool.Put(sc)
+		mu := make([]float64, d.S())
+		d.row(spec, tr, i, sc.theta, sc.c, mu, sc.x)
 		return mu
 	}, nil
 }
@@ -177,32 +212,29 @@ func (d *Draws) Contributions(spec *ingest.Spec) (func(i int, c [][]float64, mu 
 	if err != nil {
 		return nil, err
 	}
+	pool := d.scratchPool()
 	return func(i int, c [][]float64, mu []float64) {
-		theta, x := matrix(len(d.Beta), d.S()), make([]float64, d.S())
-		d.row(spec, tr, i, theta, c, mu, x)
+		sc := pool.Get().(*rowScratch)
+		defer pool.Put(sc)
+		d.row(spec, tr, i, sc.theta, c, mu, sc.x)
 	}, nil
 }
 
-func (d *Draws) logLik(spec *ingest.Spec, tr *transformed, i int) [][]float64 {
-	k := len(d.Beta)
-	theta, c := matrix(k, d.S()), matrix(k, d.S())
-	mu, x := make([]float64, d.S()), make([]float64, d.S())
-	d.row(spec, tr, i, theta, c, mu, x)
-	y := spec.Y[i]
-	out := make([][]float64, d.Chains)
-	for ch := range out {
-		out[ch] = make([]float64, d.PerChain)
-		for t := range out[ch] {
-			s := ch*d.PerChain + t
-			out[ch][t] = normalLogPDF(y, mu[s], d.NoiseSD[s])
-		}
-	}
-	return out
+// rowScratch is the scratch space of one call of the row pass: theta and c are terms ×
+// draws, x one value per draw. row overwrites all of it.
+type rowScratch struct {
+	theta, c [][]float64
+	x        []float64
 }
 
-func normalLogPDF(y, mu, sigma float64) float64 {
-	z := (y - mu) / sigma
-	return -0.5*z*z - math.Log(sigma) - 0.5*math.Log(2*math.Pi)
+// scratchPool returns a pool of row scratch of d's shape. The row functions are called once
+// per row, from several goroutines at once; fresh scratch per call (terms × draws, twice)
+// was most of their memory traffic and of the garbage collector's work.
+func (d *Draws) scratchPool() *sync.Pool {
+	k, s := len(d.Beta), d.S()
+	return &sync.Pool{New: func() any {
+		return &rowScratch{theta: matrix(k, s), c: matrix(k, s), x: make([]float64, s)}
+	}}
 }
 
 func matrix(rows, cols int) [][]float64 {
