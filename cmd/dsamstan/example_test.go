@@ -93,3 +93,23 @@ func TestExamplePooled(t *testing.T) {
 		t.Errorf("example pooled --transforms: exit %d; want %d", code, exitUsage)
 	}
 }
+
+// TestCPUProfile: the hidden --cpuprofile writes a profile go tool pprof reads (gzipped
+// protocol buffers), and is not listed in --help.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	if code, _, stderr := cli(t, "example", "hierarchical", "--markets", "20", "--out", filepath.Join(dir, "ex"), "--cpuprofile", prof); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s is not a gzipped profile (%d bytes)", prof, len(b))
+	}
+	if _, stdout, _ := cli(t, "--help"); strings.Contains(stdout, "cpuprofile") {
+		t.Error("--help lists the hidden --cpuprofile")
+	}
+}

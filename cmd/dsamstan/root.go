@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -101,6 +102,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err} })
 	root.PersistentFlags().String("cmdstan", "", "CmdStan folder (default $CMDSTAN, else the newest ~/.cmdstan/cmdstan-*)")
+	profileCPU(root)
 	root.AddCommand(
 		newInitCmd(io, nil),
 		newRunCmd(io, nil),
@@ -117,6 +119,32 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 CmdStan failed, 4 diagnostics gate failed,
 		newCalibrateCmd(io, nil),
 	)
 	return root
+}
+
+// profileCPU adds the hidden --cpuprofile FILE: the command's CPU profile, for `go tool
+// pprof`, to see where a whole run's time goes outside the sampler.
+func profileCPU(root *cobra.Command) {
+	var path string
+	var f *os.File
+	root.PersistentFlags().StringVar(&path, "cpuprofile", "", "write a CPU profile of the command to `FILE`")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if path == "" {
+			return nil
+		}
+		var err error
+		if f, err = os.Create(path); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		return pprof.StartCPUProfile(f)
+	}
+	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
+		if f == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		return f.Close()
+	}
 }
 
 // interruption returns err, unless it is a bare context.Canceled, which a command
