@@ -210,6 +210,20 @@ func (fl *factorLayout) readColumns(column func(string) ([]float64, error), samp
 		return out, nil
 	}
 	var err error
+	if fl.unified {
+		// Every term is a row of z; a centred term's row holds its coefficients (the
+		// program samples them in the units of theta_scale, as theta_<f> otherwise).
+		if fc.z, err = block("z", jn); err != nil {
+			return fc, err
+		}
+		fc.theta = make([][][]float64, jn)
+		for j, kind := range fl.kind {
+			if kind == Centered {
+				fc.theta[j] = fc.z[j]
+			}
+		}
+		return fc, nil
+	}
 	if fc.theta, err = block("theta", fl.nc); err != nil {
 		return fc, err
 	}
@@ -385,7 +399,7 @@ func (fl *factorLayout) shearRow(row []float64, b [][]float64, fc factorColumns,
 		}
 	}
 	r := fl.row[j]
-	if fl.kind[j] == Partial {
+	if fl.kind[j] != Centered { // partial, or non-centred as partial with w = 1 (unified)
 		p, sd := fl.partial[j], fc.sd[j][i]
 		v := fl.se2[l][p]
 		w := v / (v + sd*sd)

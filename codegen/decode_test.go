@@ -171,8 +171,11 @@ func invertFactor(t *testing.T, rng *rand.Rand, spec *ingest.Spec, fl *factorLay
 			shift, scale := coefScale(spec, term)
 			want[name] = append(want[name], shift+scale*coef[term])
 		}
-		theta := func(j int, v float64) { set(fmt.Sprintf("theta_%d.%d.%d", f, fl.row[j]+1, g+1), i, v) }
 		z := func(j int, v float64) { set(fmt.Sprintf("z_%d.%d.%d", f, fl.row[j]+1, g+1), i, v) }
+		theta := func(j int, v float64) { set(fmt.Sprintf("theta_%d.%d.%d", f, fl.row[j]+1, g+1), i, v) }
+		if fl.unified { // a centred term's coefficients are its row of z
+			theta = z
+		}
 		// alpha is the intercept at the group's predictor means; mu its prior mean there.
 		alphaMu := func(at []float64) (alpha, mu float64) {
 			t0 := fl.terms[fl.shear]

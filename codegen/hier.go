@@ -77,12 +77,18 @@ type factorLayout struct {
 	partial    []int
 	est, se2   [][]float64
 	correlated bool
-	cellLevel  []int // per cell, this factor's level
+	// unified is true for an independent factor of the sampled program: every term is a
+	// row of z_<f> (row j for terms entry j) and whether it is centred travels as data
+	// (centred_<f>), so the program does not depend on the choice; a non-centred term is
+	// partial with no estimate (w = 1), and a varying intercept is always sheared.
+	unified   bool
+	cellLevel []int // per cell, this factor's level
 	// shear is the terms entry of a centred or partial intercept, which the program samples
 	// at each group's means of the predictors (xMean[g]); -1 when there is none.
 	shear int
 	xMean [][]float64
-	// thetaScale[r][g] is the scale theta_<f>[r, g] is sampled in (its multiplier).
+	// thetaScale[r][g] is the scale theta_<f>[r, g] is sampled in (its multiplier); in a
+	// unified factor, the scale of row r of z_<f> when that term is centred (1 otherwise).
 	thetaScale [][]float64
 }
 
@@ -159,6 +165,11 @@ type factorContext struct {
 	NoncentredRows string
 	// Block lists a correlated factor's partial and non-centred terms in L's order.
 	Block []termContext
+	// Unified is true for an independent factor: each term's form is data (centred_<F>);
+	// Slopes lists its terms but the sheared intercept, whose Row and P are the term's
+	// position.
+	Unified bool
+	Slopes  []termContext
 }
 
 // termContext is one group-varying term in the template; all positions are 1-based.
@@ -247,6 +258,7 @@ func layoutFactor(spec *ingest.Spec, gi int, cells [][]int, x [][]float64, y []f
 	g := &spec.Groups[gi]
 	fl := factorLayout{index: g.Index, factor: g.Factor, levels: g.Levels,
 		terms: g.Terms, correlated: !g.Independent && len(g.Terms) > 1, shear: -1}
+	fl.unified = !integrated && !fl.correlated
 	fl.cellLevel = make([]int, len(cells))
 	for c, key := range cells {
 		fl.cellLevel[c] = key[gi]
@@ -265,9 +277,20 @@ func layoutFactor(spec *ingest.Spec, gi int, cells [][]int, x [][]float64, y []f
 }
 
 // orderTerms puts the centred terms first: row is each term's row in theta (centred) or
-// z (the rest), perm the order of the Cholesky factor of a correlated factor.
+// z (the rest), perm the order of the Cholesky factor of a correlated factor. A unified
+// factor keeps the terms' order: row j of z for terms entry j.
 func (fl *factorLayout) orderTerms() {
 	fl.row = make([]int, len(fl.terms))
+	if fl.unified {
+		for j, kind := range fl.kind {
+			fl.row[j] = j
+			fl.perm = append(fl.perm, j)
+			if kind == Centered {
+				fl.nc++
+			}
+		}
+		return
+	}
 	for _, centred := range []bool{true, false} {
 		n := 0
 		for j, kind := range fl.kind {
@@ -284,7 +307,7 @@ func (fl *factorLayout) orderTerms() {
 }
 
 // shearIntercept samples the group intercept at each group's means of the predictors when
-// it is centred, or partial in an independent factor (its own estimate is then the group's
+// it is centred, or partial or in a unified factor (its own estimate is then the group's
 // mean response, with sampling variance sigma²/n_g given the slopes). Not when partial in
 // a correlated factor: there its prior mean at the means would depend on the deviations
 // after it in L's order. (Putting it last in that order works, but its conditional sd then
@@ -292,7 +315,7 @@ func (fl *factorLayout) orderTerms() {
 // divergences per run.)
 func (fl *factorLayout) shearIntercept(g *ingest.Grouping, x [][]float64, y []float64, intercept int, info []termInfo) {
 	for j, t := range g.Terms {
-		if t != intercept || !(fl.kind[j] == Centered || fl.kind[j] == Partial && !fl.correlated) {
+		if t != intercept || !(fl.unified || fl.kind[j] == Centered || fl.kind[j] == Partial && !fl.correlated) {
 			continue
 		}
 		fl.shear = j
@@ -308,7 +331,8 @@ func (fl *factorLayout) shearIntercept(g *ingest.Grouping, x [][]float64, y []fl
 }
 
 // partialEstimates records, for the partial terms, each group's own estimate and its
-// sampling variance (noEstimate where a group cannot estimate it).
+// sampling variance (noEstimate where a group cannot estimate it); in a unified factor, for
+// every term (noEstimate for a centred or non-centred one).
 func (fl *factorLayout) partialEstimates(g *ingest.Grouping, info []termInfo) {
 	fl.partial = make([]int, len(g.Terms))
 	fl.est = make([][]float64, len(g.Levels))
@@ -316,14 +340,14 @@ func (fl *factorLayout) partialEstimates(g *ingest.Grouping, info []termInfo) {
 	np := 0
 	for j, kind := range fl.kind {
 		fl.partial[j] = -1
-		if kind != Partial {
+		if kind != Partial && !fl.unified {
 			continue
 		}
 		fl.partial[j] = np
 		np++
 		for l := range g.Levels {
 			e, v := info[j].est[l], info[j].se2[l]
-			if math.IsNaN(e) || !(v > 0) {
+			if kind != Partial || math.IsNaN(e) || !(v > 0) {
 				e, v = 0, noEstimate
 			}
 			fl.est[l] = append(fl.est[l], e)
@@ -358,7 +382,7 @@ func hierTemplateContext(spec *ingest.Spec, lay *hierLayout, ncells int) hierCon
 	for _, fl := range lay.factors {
 		fc := factorTemplateContext(fl)
 		fc.K = ctx.K
-		ctx.Partial = ctx.Partial || fc.JP > 0
+		ctx.Partial = ctx.Partial || fc.JP > 0 || fc.Unified
 		ctx.Factors = append(ctx.Factors, fc)
 	}
 	return ctx
@@ -367,6 +391,18 @@ func hierTemplateContext(spec *ingest.Spec, lay *hierLayout, ncells int) hierCon
 // factorTemplateContext is one factor's part of the template context: its terms sorted by
 // treatment, and the Stan array literals of their rows and order.
 func factorTemplateContext(fl factorLayout) factorContext {
+	if fl.unified {
+		fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Unified: true, JN: len(fl.terms), JP: len(fl.terms)}
+		for j, t := range fl.terms {
+			tc := termContext{Beta: t + 1, SD: j + 1, Row: j + 1, P: j + 1}
+			if j == fl.shear {
+				fc.Shear = &tc
+			} else {
+				fc.Slopes = append(fc.Slopes, tc)
+			}
+		}
+		return fc
+	}
 	fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Correlated: fl.correlated, JC: fl.nc}
 	fc.JN = fc.J - fc.JC
 	var perm, betaC []string
@@ -448,6 +484,15 @@ func hierData(spec *ingest.Spec, lay *hierLayout, pop population, ncells int, r 
 		for j, p := range sdPriors[gi] {
 			mean[j], sd[j] = p.Mean, p.SD
 		}
+		if fl.unified {
+			centred := make([]int, len(fl.terms))
+			for j, kind := range fl.kind {
+				if kind == Centered {
+					centred[j] = 1
+				}
+			}
+			vars = append(vars, stanio.Var{Name: fmt.Sprintf("centred_%d", fl.index), Value: centred})
+		}
 		if fl.thetaScale != nil {
 			vars = append(vars, stanio.Var{Name: fmt.Sprintf("theta_scale_%d", fl.index), Value: fl.thetaScale})
 		}
@@ -505,10 +550,14 @@ func (lay *hierLayout) setScales(r [][]float64, qty, priorMean, priorSD []float6
 	la := newLaplace(lay, r, priorSD, sigma2, tau2)
 	for fi := range lay.factors {
 		fl := &lay.factors[fi]
-		if fl.nc == 0 {
+		rows := fl.nc
+		if fl.unified {
+			rows = len(fl.terms) // the data are the same shape whatever the choices
+		}
+		if rows == 0 {
 			continue
 		}
-		fl.thetaScale = make([][]float64, fl.nc)
+		fl.thetaScale = make([][]float64, rows)
 		for row := range fl.thetaScale {
 			fl.thetaScale[row] = make([]float64, len(fl.levels))
 			for g := range fl.levels {

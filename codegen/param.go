@@ -47,7 +47,12 @@ const confidence = 0.999
 //     group scale then reaches both regions, small scales where centring makes a funnel
 //     and large ones where non-centring does, and the partially non-centred form follows
 //     each group's conditional posterior at every scale.
-//   - Noncentered when fewer than two groups estimate the term: nothing to centre on.
+//   - Noncentered when fewer than two groups estimate the term: nothing to centre on (in a
+//     correlated factor Partial with no estimate, which is the same: w = 1).
+//
+// The choice does not change the program's text: in an independent factor it travels as
+// data (factorLayout.unified), and a correlated factor's terms are always partial under
+// the rule; so datasets of one model structure share one compiled program.
 //
 // In a correlated factor a term the rule would centre is partial instead. Measured on the
 // hierarchical example with correlated effects (4 data seeds): centring the intercept
@@ -76,6 +81,12 @@ func chooseParameterization(spec *ingest.Spec, g *ingest.Grouping, x [][]float64
 		case mode == Centered || mode == Noncentered:
 			kinds[j] = mode
 			ch.Reason = fmt.Sprintf("model.random_effects.parameterization is %s", mode)
+		case in.groups < 2 && correlated:
+			// Partial with no group's estimate is non-centred (w = 1), and keeps the
+			// correlated factor's program the same whatever the data.
+			kinds[j] = Partial
+			ch.Reason = fmt.Sprintf("auto: partial, non-centred in effect: only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",
+				in.groups, len(g.Levels), ch.Term, scale)
 		case in.groups < 2:
 			kinds[j] = Noncentered
 			ch.Reason = fmt.Sprintf("auto: non-centred: only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",

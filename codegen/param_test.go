@@ -1,6 +1,8 @@
 package codegen
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -114,6 +116,46 @@ func TestChooseParameterization(t *testing.T) {
 	x, y := standardise(s)
 	if kinds, _, _ := chooseParameterization(s, &s.Groups[0], x, y); kinds[1] != Partial {
 		t.Errorf("correlated weak slope is %s; want %s", kinds[1], Partial)
+	}
+}
+
+// TestProgramIndependentOfData: automatically, datasets of one structure whose groups'
+// own fits choose different forms (the slope centred or partial; u, which no group can
+// estimate, non-centred) render the same program text, so the second compiles nothing;
+// so do correlated effects, and a forced form.
+func TestProgramIndependentOfData(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		correlated bool
+		param      string
+	}{{"independent", false, ""}, {"correlated", true, ""}, {"forced centred", false, Centered}} {
+		var first []byte
+		kinds := map[string]bool{}
+		for _, tau := range []float64{0.01, 0.1, 1, 3} {
+			s := ratioSpec(30, 40, tau)
+			s.Groups[0].Independent = !c.correlated
+			s.Parameterization = c.param
+			p, err := Render(context.Background(), nil, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Template != HierTemplate {
+				t.Fatalf("%s, slope scale %g: template %s; want the sampled program %s", c.name, tau, p.Template, HierTemplate)
+			}
+			var forms []string
+			for _, ch := range p.RandomEffects {
+				forms = append(forms, ch.Parameterization)
+			}
+			kinds[strings.Join(forms, ",")] = true
+			if first == nil {
+				first = p.Code
+			} else if !bytes.Equal(p.Code, first) {
+				t.Errorf("%s: slope scale %g (forms %v) renders another program than slope scale 0.01", c.name, tau, forms)
+			}
+		}
+		if c.name == "independent" && len(kinds) < 2 {
+			t.Errorf("the slope scales chose the same forms %v; the test needs datasets that choose differently", kinds)
+		}
 	}
 }
 

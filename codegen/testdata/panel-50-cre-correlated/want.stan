@@ -16,6 +16,11 @@
 //   where theta_hat is each group's own estimate, theta_var its sampling variance and
 //   w = theta_var / (theta_var + sd_F^2): centred on the coefficient's conditional
 //   posterior given b and sd_F, whatever the value of sd_F;
+// - in a factor whose effects are independent the choice travels as data (centred_F),
+//   so that datasets of one structure share this program: every term samples a row of
+//   z_F, a centred one as its coefficients (in units of theta_scale_F, 1 in the other
+//   rows), the others as partial, a non-centred term being partial with theta_var
+//   infinite (w = 1);
 // - the intercept is sampled where the predictors are at their means (the population's,
 //   x_mean, and, when centred or partial, each group's, x_mean_F), so that it is not
 //   correlated with the slopes; the intercept itself follows by a shear (unit Jacobian).

@@ -16,6 +16,11 @@
 //   where theta_hat is each group's own estimate, theta_var its sampling variance and
 //   w = theta_var / (theta_var + sd_F^2): centred on the coefficient's conditional
 //   posterior given b and sd_F, whatever the value of sd_F;
+// - in a factor whose effects are independent the choice travels as data (centred_F),
+//   so that datasets of one structure share this program: every term samples a row of
+//   z_F, a centred one as its coefficients (in units of theta_scale_F, 1 in the other
+//   rows), the others as partial, a non-centred term being partial with theta_var
+//   infinite (w = 1);
 // - the intercept is sampled where the predictors are at their means (the population's,
 //   x_mean, and, when centred or partial, each group's, x_mean_F), so that it is not
 //   correlated with the slopes; the intercept itself follows by a shear (unit Jacobian).
@@ -121,10 +126,11 @@ data {
   vector[4] beta_centre;                       // approximate posterior mean of beta
   int<lower=0, upper=1> jacobian;              // 1: sample (adds log |d beta / d beta_raw|); 0: MAP in beta's own space
   vector[4] x_mean;                            // predictor means (0 for the intercept)
-  matrix<lower=0>[1, 50] theta_scale_1;          // theta_1 is sampled in these units
+  array[3] int<lower=0, upper=1> centred_1;         // per term: 1 centred, 0 partial or non-centred
+  matrix<lower=0>[3, 50] theta_scale_1;          // z_1 is sampled in these units (1 but for centred terms)
   matrix[50, 4] x_mean_1;                     // predictor means per group (0 for the intercept)
-  matrix[50, 2] theta_hat_1;                  // partial terms: each group's own estimate
-  matrix<lower=0>[50, 2] theta_var_1;         // and its sampling variance
+  matrix[50, 3] theta_hat_1;                  // partial terms: each group's own estimate
+  matrix<lower=0>[50, 3] theta_var_1;         // and its sampling variance
   vector[3] sd_1_prior_mean;                   // sd_1 ~ normal(mean, sd), truncated at 0
   vector<lower=0>[3] sd_1_prior_sd;
   int<lower=0, upper=1> prior_family_noise_sd; // 0 normal (half-normal), 1 lognormal
@@ -147,8 +153,7 @@ transformed data {
 parameters {
   vector[4] beta_raw;                          // beta around beta_centre (see bounded_coefficients)
   vector<lower=0>[3] sd_1;
-  matrix<multiplier=theta_scale_1>[1, 50] theta_1; // centred: coefficients per group (row 1: intercept at x_mean_1)
-  matrix[2, 50] z_1;                         // partial and non-centred: standardised deviations
+  matrix<multiplier=theta_scale_1>[3, 50] z_1; // per term: coefficients if centred_1, else standardised deviations
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 transformed parameters {
@@ -169,17 +174,34 @@ model {
     target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
-  // Grouping factor 1: 50 groups, 3 group-varying terms (1 centred, 2 partial, 0 non-centred).
+  // Grouping factor 1: 50 groups, 3 group-varying terms, independent, each centred or not as centred_1 says.
   target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[50, 4] B_1 = rep_matrix(b', 50);           // coefficients of each group
-  // partial: centred on each group's conditional posterior mean given b and sd
-  B_1[:, 3] = partial_coefficient(rep_vector(b[3], 50), theta_hat_1[:, 1], theta_var_1[:, 1], sd_1[2], z_1[1]');
-  target += partial_lupdf(B_1[:, 3] | b[3], theta_var_1[:, 1], sd_1[2]);
-  // partial: centred on each group's conditional posterior mean given b and sd
-  B_1[:, 4] = partial_coefficient(rep_vector(b[4], 50), theta_hat_1[:, 2], theta_var_1[:, 2], sd_1[3], z_1[2]');
-  target += partial_lupdf(B_1[:, 4] | b[4], theta_var_1[:, 2], sd_1[3]);
-  B_1[:, 1] = theta_1[1]' - rows_dot_product(x_mean_1, B_1);
-  target += normal_lupdf(B_1[:, 1] | b[1], sd_1[1]);
+  if (centred_1[2] == 1) {
+    B_1[:, 3] = z_1[2]';
+    target += normal_lupdf(z_1[2] | b[3], sd_1[2]);
+  } else {
+    B_1[:, 3] = partial_coefficient(rep_vector(b[3], 50), theta_hat_1[:, 2], theta_var_1[:, 2], sd_1[2], z_1[2]');
+    target += partial_lupdf(B_1[:, 3] | b[3], theta_var_1[:, 2], sd_1[2]);
+  }
+  if (centred_1[3] == 1) {
+    B_1[:, 4] = z_1[3]';
+    target += normal_lupdf(z_1[3] | b[4], sd_1[3]);
+  } else {
+    B_1[:, 4] = partial_coefficient(rep_vector(b[4], 50), theta_hat_1[:, 3], theta_var_1[:, 3], sd_1[3], z_1[3]');
+    target += partial_lupdf(B_1[:, 4] | b[4], theta_var_1[:, 3], sd_1[3]);
+  }
+  // the intercept, sampled at each group's predictor means x_mean
+  if (centred_1[1] == 1) {
+    B_1[:, 1] = z_1[1]' - rows_dot_product(x_mean_1, B_1);
+    target += normal_lupdf(B_1[:, 1] | b[1], sd_1[1]);
+  } else {
+    // there its prior mean given the slopes is mu, the group's own estimate its mean response
+    vector[50] mu = b[1] + rows_dot_product(x_mean_1, B_1);
+    B_1[:, 1] = partial_coefficient(mu, theta_hat_1[:, 1], theta_var_1[:, 1], sd_1[1], z_1[1]')
+                 - (mu - b[1]);
+    target += partial_lupdf(B_1[:, 1] | b[1], theta_var_1[:, 1], sd_1[1]);
+  }
 
   // Gaussian log likelihood of all N rows, constants dropped.
   target += -N * log_noise_sd

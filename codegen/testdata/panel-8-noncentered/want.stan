@@ -16,6 +16,11 @@
 //   where theta_hat is each group's own estimate, theta_var its sampling variance and
 //   w = theta_var / (theta_var + sd_F^2): centred on the coefficient's conditional
 //   posterior given b and sd_F, whatever the value of sd_F;
+// - in a factor whose effects are independent the choice travels as data (centred_F),
+//   so that datasets of one structure share this program: every term samples a row of
+//   z_F, a centred one as its coefficients (in units of theta_scale_F, 1 in the other
+//   rows), the others as partial, a non-centred term being partial with theta_var
+//   infinite (w = 1);
 // - the intercept is sampled where the predictors are at their means (the population's,
 //   x_mean, and, when centred or partial, each group's, x_mean_F), so that it is not
 //   correlated with the slopes; the intercept itself follows by a shear (unit Jacobian).
@@ -87,6 +92,26 @@ functions {
     }
     return shift;
   }
+  // A partial term's weight of its prior mean in each group, from the group's own
+  // estimate's sampling variance theta_var and the term's scale sd.
+  vector partial_weight(vector theta_var, real sd) {
+    return theta_var ./ (theta_var + square(sd));
+  }
+
+  // A partial term's coefficients: mu is their prior mean in each group, theta_hat each
+  // group's own estimate, z the standardised deviations; the coefficients are centred on
+  // their conditional posterior mean given mu and sd.
+  vector partial_coefficient(vector mu, vector theta_hat, vector theta_var, real sd, vector z) {
+    vector[rows(z)] w = partial_weight(theta_var, sd);
+    return w .* mu + (1 - w) .* theta_hat + sd * sqrt(w) .* z;
+  }
+
+  // The prior normal(b, sd) of a partial term's coefficients, with the log Jacobian
+  // log(sd * sqrt(w)) per group of z -> coefficient.
+  real partial_lpdf(vector coefficient, real b, vector theta_var, real sd) {
+    return normal_lupdf(coefficient | b, sd)
+           + rows(coefficient) * log(sd) + 0.5 * sum(log(partial_weight(theta_var, sd)));
+  }
 }
 data {
   int<lower=1> N;                              // rows
@@ -101,6 +126,11 @@ data {
   vector[4] beta_centre;                       // approximate posterior mean of beta
   int<lower=0, upper=1> jacobian;              // 1: sample (adds log |d beta / d beta_raw|); 0: MAP in beta's own space
   vector[4] x_mean;                            // predictor means (0 for the intercept)
+  array[3] int<lower=0, upper=1> centred_1;         // per term: 1 centred, 0 partial or non-centred
+  matrix<lower=0>[3, 8] theta_scale_1;          // z_1 is sampled in these units (1 but for centred terms)
+  matrix[8, 4] x_mean_1;                     // predictor means per group (0 for the intercept)
+  matrix[8, 3] theta_hat_1;                  // partial terms: each group's own estimate
+  matrix<lower=0>[8, 3] theta_var_1;         // and its sampling variance
   vector[3] sd_1_prior_mean;                   // sd_1 ~ normal(mean, sd), truncated at 0
   vector<lower=0>[3] sd_1_prior_sd;
   int<lower=0, upper=1> prior_family_noise_sd; // 0 normal (half-normal), 1 lognormal
@@ -123,7 +153,7 @@ transformed data {
 parameters {
   vector[4] beta_raw;                          // beta around beta_centre (see bounded_coefficients)
   vector<lower=0>[3] sd_1;
-  matrix[3, 8] z_1;                         // partial and non-centred: standardised deviations
+  matrix<multiplier=theta_scale_1>[3, 8] z_1; // per term: coefficients if centred_1, else standardised deviations
   real<offset=log_noise_sd_centre, multiplier=log_noise_sd_scale> log_noise_sd;
 }
 transformed parameters {
@@ -144,13 +174,34 @@ model {
     target += lognormal_lupdf(noise_sd | noise_sd_prior_a, noise_sd_prior_b);
   }
 
-  // Grouping factor 1: 8 groups, 3 group-varying terms (0 centred, 0 partial, 3 non-centred).
+  // Grouping factor 1: 8 groups, 3 group-varying terms, independent, each centred or not as centred_1 says.
   target += normal_lupdf(sd_1 | sd_1_prior_mean, sd_1_prior_sd);
   matrix[8, 4] B_1 = rep_matrix(b', 8);           // coefficients of each group
-  B_1[:, 1] += sd_1[1] * z_1[1]';
-  B_1[:, 3] += sd_1[2] * z_1[2]';
-  B_1[:, 4] += sd_1[3] * z_1[3]';
-  target += std_normal_lupdf(to_vector(z_1));
+  if (centred_1[2] == 1) {
+    B_1[:, 3] = z_1[2]';
+    target += normal_lupdf(z_1[2] | b[3], sd_1[2]);
+  } else {
+    B_1[:, 3] = partial_coefficient(rep_vector(b[3], 8), theta_hat_1[:, 2], theta_var_1[:, 2], sd_1[2], z_1[2]');
+    target += partial_lupdf(B_1[:, 3] | b[3], theta_var_1[:, 2], sd_1[2]);
+  }
+  if (centred_1[3] == 1) {
+    B_1[:, 4] = z_1[3]';
+    target += normal_lupdf(z_1[3] | b[4], sd_1[3]);
+  } else {
+    B_1[:, 4] = partial_coefficient(rep_vector(b[4], 8), theta_hat_1[:, 3], theta_var_1[:, 3], sd_1[3], z_1[3]');
+    target += partial_lupdf(B_1[:, 4] | b[4], theta_var_1[:, 3], sd_1[3]);
+  }
+  // the intercept, sampled at each group's predictor means x_mean
+  if (centred_1[1] == 1) {
+    B_1[:, 1] = z_1[1]' - rows_dot_product(x_mean_1, B_1);
+    target += normal_lupdf(B_1[:, 1] | b[1], sd_1[1]);
+  } else {
+    // there its prior mean given the slopes is mu, the group's own estimate its mean response
+    vector[8] mu = b[1] + rows_dot_product(x_mean_1, B_1);
+    B_1[:, 1] = partial_coefficient(mu, theta_hat_1[:, 1], theta_var_1[:, 1], sd_1[1], z_1[1]')
+                 - (mu - b[1]);
+    target += partial_lupdf(B_1[:, 1] | b[1], theta_var_1[:, 1], sd_1[1]);
+  }
 
   // Gaussian log likelihood of all N rows, constants dropped.
   target += -N * log_noise_sd
