@@ -300,16 +300,9 @@ func (r *runner) writeLOO(spec *ingest.Spec, pd *posterior.Draws) ([]string, err
 // the row's linear predictor mu: the per-draw quantity whose PSIS-LOO average is the row's
 // LOO-PIT.
 func predictiveCDF(spec *ingest.Spec, pd *posterior.Draws, i int, mu []float64) [][]float64 {
-	out := make([][]float64, pd.Chains)
-	back := make([]float64, pd.S())
-	for c := range out {
-		out[c] = back[c*pd.PerChain : (c+1)*pd.PerChain : (c+1)*pd.PerChain]
-		for t := range out[c] {
-			s := c*pd.PerChain + t
-			out[c][t] = 0.5 * math.Erfc(-(spec.Y[i]-mu[s])/(pd.NoiseSD[s]*math.Sqrt2))
-		}
-	}
-	return out
+	return pd.ByChain(func(s int) float64 {
+		return 0.5 * math.Erfc(-(spec.Y[i]-mu[s])/(pd.NoiseSD[s]*math.Sqrt2))
+	})
 }
 
 // pitTable arranges the LOO-PIT values for loo_pit.csv, each clamped to [0, 1] against

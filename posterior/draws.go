@@ -158,18 +158,25 @@ func (d *Draws) Pointwise(spec *ingest.Spec) (func(i int) (ll [][]float64, mu []
 	return func(i int) ([][]float64, []float64) {
 		m := mu(i)
 		y := spec.Y[i]
-		out := make([][]float64, d.Chains)
-		back := make([]float64, d.S())
-		for ch := range out {
-			out[ch] = back[ch*d.PerChain : (ch+1)*d.PerChain : (ch+1)*d.PerChain]
-			for t := range out[ch] {
-				s := ch*d.PerChain + t
-				z := (y - m[s]) / d.NoiseSD[s]
-				out[ch][t] = -0.5*z*z - logSigma[s] - halfLog2Pi
-			}
-		}
-		return out, m
+		return d.ByChain(func(s int) float64 {
+			z := (y - m[s]) / d.NoiseSD[s]
+			return -0.5*z*z - logSigma[s] - halfLog2Pi
+		}), m
 	}, nil
+}
+
+// ByChain returns f(s) for every draw s, split by chain (Chains slices of PerChain values
+// over one array): the shape PSIS-LOO takes a row's per-draw values in.
+func (d *Draws) ByChain(f func(s int) float64) [][]float64 {
+	out := make([][]float64, d.Chains)
+	back := make([]float64, d.S())
+	for s := range back {
+		back[s] = f(s)
+	}
+	for c := range out {
+		out[c] = back[c*d.PerChain : (c+1)*d.PerChain : (c+1)*d.PerChain]
+	}
+	return out
 }
 
 // halfLog2Pi is log(2π)/2, the normal log density's constant.
