@@ -148,21 +148,17 @@ type factorContext struct {
 	K          int
 	Correlated bool
 	// JC counts the centred terms (rows of theta_<F>), JN the others (rows of z_<F>), JP
-	// the partial ones among those. Centred, Partial and Noncentred list them.
+	// the partial ones among those; Centred lists the centred terms but the intercept.
 	JC, JN, JP int
 	Centred    []termContext
-	Partial    []termContext
-	Noncentred []termContext
-	// Shear is the centred or partial intercept, sampled at each group's means of the
-	// predictors x_mean_<F>; nil when the factor has none. ShearPartial says it is partial.
-	Shear        *termContext
-	ShearPartial bool
+	// Shear is the centred intercept, sampled at each group's means of the predictors
+	// x_mean_<F> (in a unified factor the intercept, whatever its form); nil when the
+	// factor has none.
+	Shear *termContext
 	// Perm lists the sd_<F> positions in L_<F>'s order (centred first), as a Stan array.
 	Perm string
 	// BetaC lists the beta positions of the centred terms, as a Stan array.
 	BetaC string
-	// NoncentredRows lists the rows of z_<F> of the Noncentered terms, as a Stan array.
-	NoncentredRows string
 	// Block lists a correlated factor's partial and non-centred terms in L's order.
 	Block []termContext
 	// Unified is true for an independent factor: each term's form is data (centred_<F>);
@@ -388,8 +384,9 @@ func hierTemplateContext(spec *ingest.Spec, lay *hierLayout, ncells int) hierCon
 	return ctx
 }
 
-// factorTemplateContext is one factor's part of the template context: its terms sorted by
-// treatment, and the Stan array literals of their rows and order.
+// factorTemplateContext is one factor's part of the template context: a unified factor's
+// terms, or a correlated factor's terms by treatment and the Stan array literals of their
+// order.
 func factorTemplateContext(fl factorLayout) factorContext {
 	if fl.unified {
 		fc := factorContext{F: fl.index, G: len(fl.levels), J: len(fl.terms), Unified: true, JN: len(fl.terms), JP: len(fl.terms)}
@@ -420,26 +417,15 @@ func factorTemplateContext(fl factorLayout) factorContext {
 	for j, t := range fl.terms {
 		tc := termContext{Beta: t + 1, SD: j + 1, Row: fl.row[j] + 1, P: fl.partial[j] + 1}
 		switch {
-		case j == fl.shear:
+		case j == fl.shear: // a correlated factor shears only a centred intercept
 			fc.Shear = &tc
-			fc.ShearPartial = fl.kind[j] == Partial
-			if fc.ShearPartial {
-				fc.JP++
-			}
 		case fl.kind[j] == Centered:
 			fc.Centred = append(fc.Centred, tc)
-		case fl.kind[j] == Partial:
-			fc.Partial = append(fc.Partial, tc)
+		}
+		if fl.kind[j] == Partial {
 			fc.JP++
-		default:
-			fc.Noncentred = append(fc.Noncentred, tc)
 		}
 	}
-	var ncRows []string
-	for _, tc := range fc.Noncentred {
-		ncRows = append(ncRows, strconv.Itoa(tc.Row))
-	}
-	fc.NoncentredRows = "{" + strings.Join(ncRows, ", ") + "}"
 	fc.Perm = "{" + strings.Join(perm, ", ") + "}"
 	fc.BetaC = "{" + strings.Join(betaC, ", ") + "}"
 	return fc
