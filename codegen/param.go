@@ -81,16 +81,15 @@ func chooseParameterization(spec *ingest.Spec, g *ingest.Grouping, x [][]float64
 		case mode == Centered || mode == Noncentered:
 			kinds[j] = mode
 			ch.Reason = fmt.Sprintf("model.random_effects.parameterization is %s", mode)
-		case in.groups < 2 && correlated:
-			// Partial with no group's estimate is non-centred (w = 1), and keeps the
-			// correlated factor's program the same whatever the data.
-			kinds[j] = Partial
-			ch.Reason = fmt.Sprintf("auto: partial, non-centred in effect: only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",
-				in.groups, len(g.Levels), ch.Term, scale)
 		case in.groups < 2:
-			kinds[j] = Noncentered
-			ch.Reason = fmt.Sprintf("auto: non-centred: only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",
+			why := fmt.Sprintf("only %d of %d groups can estimate %s from their own rows (too few rows, or the column is constant or collinear with others within a group), so its group effects rest on the prior of %s",
 				in.groups, len(g.Levels), ch.Term, scale)
+			kinds[j], ch.Reason = Noncentered, "auto: non-centred: "+why
+			if correlated {
+				// Partial with no group's estimate is non-centred (w = 1), and keeps the
+				// correlated factor's program the same whatever the data.
+				kinds[j], ch.Reason = Partial, "auto: partial, non-centred in effect: "+why
+			}
 		case lo >= centredAbove && correlated:
 			kinds[j] = Partial
 			ch.Reason = fmt.Sprintf("auto: partial (it would be centred, but its factor's effects are correlated: partial then acts as centred and leaves the correlation free to move): %s", figures)

@@ -77,10 +77,12 @@ func BenchmarkPostRun(b *testing.B) {
 				folder := runfolder.Folder{Dir: filepath.Join(dir, "run", fmt.Sprint(i))}
 				r := newRunner(cfg, Options{Log: io.Discard, Now: time.Now}, folder)
 				r.report = &diagnostics.Report{Mode: cfg.Diagnostics.PolicyMode}
-				r.step("summarise", func() error {
+				if err := r.step("summarise", func() error {
 					groupAverages(spec, d)
 					return r.folder.Write(runfolder.StagePostRun, runfolder.PosteriorSummary, summaryCSV(summaryRows(d, false)))
-				})
+				}); err != nil {
+					b.Fatal(err)
+				}
 				t0 := time.Now()
 				if _, err := r.derivedAndLOO(context.Background(), spec, d); err != nil {
 					b.Fatal(err)

@@ -583,21 +583,23 @@ func (r *runner) derivedAndLOO(ctx context.Context, spec *ingest.Spec, d *decode
 	var (
 		looErr      error
 		looWarnings []string
-		looSeconds  float64
+		looSeconds  float64 // recorded after the join: the derive step writes Timings meanwhile
 		looDone     = make(chan struct{})
 	)
-	go func() {
-		defer close(looDone)
-		if r.cfg.Fit.MAP() {
-			return
-		}
-		t0 := time.Now()
-		looWarnings, looErr = r.writeLOO(spec, pd)
-		looSeconds = time.Since(t0).Seconds()
-	}()
+	withLOO := !r.cfg.Fit.MAP() // a point estimate has no draws to weigh
+	if withLOO {
+		go func() {
+			defer close(looDone)
+			t0 := time.Now()
+			looWarnings, looErr = r.writeLOO(spec, pd)
+			looSeconds = time.Since(t0).Seconds()
+		}()
+	} else {
+		close(looDone)
+	}
 	err = r.step("derive", func() error { return r.writeDerived(ctx, spec, d, pd) })
 	<-looDone
-	if !r.cfg.Fit.MAP() {
+	if withLOO {
 		r.info.Timings["loo"] = looSeconds
 	}
 	for _, w := range looWarnings {

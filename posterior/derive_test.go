@@ -158,7 +158,7 @@ func TestKnownTruth(t *testing.T) {
 	if math.Abs(ms[0].RMSE-1) > 0.05 || math.Abs(ms[0].ACF1) > 0.05 {
 		t.Errorf("RMSE %.3f, ACF1 %.3f; want about 1 and 0", ms[0].RMSE, ms[0].ACF1)
 	}
-	logLik, err := d.LogLik(spec)
+	logLik, err := logLikOf(d, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,25 +127,11 @@ func (d *Draws) row(spec *ingest.Spec, tr *transformed, i int, theta, c [][]floa
 	}
 }
 
-// LogLik checks d against spec and returns the pointwise log-likelihood as PSIS-LOO
-// needs it: row i's draws per chain, log N(y_i | μ_i,s, σ_s) on the model scale. With
-// estimated transforms μ_i,s uses draw s's transformed columns, prepared once here. The
-// function is safe for concurrent use.
-func (d *Draws) LogLik(spec *ingest.Spec) (func(i int) [][]float64, error) {
-	pointwise, err := d.Pointwise(spec)
-	if err != nil {
-		return nil, err
-	}
-	return func(i int) [][]float64 {
-		ll, _ := pointwise(i)
-		return ll
-	}, nil
-}
-
-// Pointwise checks d against spec and returns, from one pass over row i, its
-// log-likelihood per chain (as LogLik gives it) and its linear predictor per draw (as Mu
-// gives it): PSIS-LOO and LOO-PIT need both for every row. The function is safe for
-// concurrent use.
+// Pointwise checks d against spec and returns, from one pass over row i, the pointwise
+// log-likelihood as PSIS-LOO needs it (row i's draws per chain, log N(y_i | μ_i,s, σ_s) on
+// the model scale) and the linear predictor per draw it comes from (as Mu gives it):
+// PSIS-LOO and LOO-PIT need both for every row. With estimated transforms μ_i,s uses draw
+// s's transformed columns, prepared once here. The function is safe for concurrent use.
 func (d *Draws) Pointwise(spec *ingest.Spec) (func(i int) (ll [][]float64, mu []float64), error) {
 	mu, err := d.Mu(spec)
 	if err != nil {
@@ -184,7 +170,7 @@ var halfLog2Pi = 0.5 * math.Log(2*math.Pi)
 
 // Mu checks d against spec and returns row i's linear predictor per draw (model scale,
 // offset included, draw s's transformed columns when the model estimates transforms), as
-// LogLik uses it: the predictive distribution of row i in draw s is N(μ_i,s, σ_s). spec may
+// Pointwise uses it: the predictive distribution of row i in draw s is N(μ_i,s, σ_s). spec may
 // have other rows than the fit's (its holdout weeks); the function is safe for concurrent use.
 func (d *Draws) Mu(spec *ingest.Spec) (func(i int) []float64, error) {
 	if err := d.check(spec); err != nil {
@@ -194,7 +180,7 @@ func (d *Draws) Mu(spec *ingest.Spec) (func(i int) []float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool := d.scratchPool()
+	pool := d.scratchPool(true)
 	return func(i int) []float64 {
 		sc := pool.Get().(*rowScratch)
 		defer pool.Put(sc)
@@ -219,7 +205,7 @@ func (d *Draws) Contributions(spec *ingest.Spec) (func(i int, c [][]float64, mu 
 	if err != nil {
 		return nil, err
 	}
-	pool := d.scratchPool()
+	pool := d.scratchPool(false)
 	return func(i int, c [][]float64, mu []float64) {
 		sc := pool.Get().(*rowScratch)
 		defer pool.Put(sc)
@@ -228,19 +214,25 @@ func (d *Draws) Contributions(spec *ingest.Spec) (func(i int, c [][]float64, mu 
 }
 
 // rowScratch is the scratch space of one call of the row pass: theta and c are terms ×
-// draws, x one value per draw. row overwrites all of it.
+// draws (c nil when the caller gives its own), x one value per draw. row overwrites all
+// of it.
 type rowScratch struct {
 	theta, c [][]float64
 	x        []float64
 }
 
-// scratchPool returns a pool of row scratch of d's shape. The row functions are called once
-// per row, from several goroutines at once; fresh scratch per call (terms × draws, twice)
-// was most of their memory traffic and of the garbage collector's work.
-func (d *Draws) scratchPool() *sync.Pool {
+// scratchPool returns a pool of row scratch of d's shape, with contributions c when
+// withC. The row functions are called once per row, from several goroutines at once; fresh
+// scratch per call (terms × draws, twice) was most of their memory traffic and of the
+// garbage collector's work.
+func (d *Draws) scratchPool(withC bool) *sync.Pool {
 	k, s := len(d.Beta), d.S()
 	return &sync.Pool{New: func() any {
-		return &rowScratch{theta: matrix(k, s), c: matrix(k, s), x: make([]float64, s)}
+		sc := &rowScratch{theta: matrix(k, s), x: make([]float64, s)}
+		if withC {
+			sc.c = matrix(k, s)
+		}
+		return sc
 	}}
 }
 

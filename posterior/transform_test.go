@@ -103,7 +103,7 @@ func TestEstimatedTransformsPerDraw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logLik, err := d.LogLik(spec)
+	logLik, err := logLikOf(d, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestEstimatedTransformsPerDraw(t *testing.T) {
 	// Fixing the transforms at the prior centres (Spec.X) gives another likelihood.
 	fixed, fixedSpec := *d, *spec
 	fixed.Transforms, fixedSpec.Transforms = nil, nil
-	fixedLL, err := fixed.LogLik(&fixedSpec)
+	fixedLL, err := logLikOf(&fixed, &fixedSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +198,8 @@ func TestTransformDrawsMustFitTheSpec(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Derive: %v; want %q", err, c.want)
 			}
-			if _, err := d.LogLik(spec); err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("LogLik: %v; want %q", err, c.want)
+			if _, err := d.Pointwise(spec); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Pointwise: %v; want %q", err, c.want)
 			}
 		})
 	}

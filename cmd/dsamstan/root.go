@@ -54,6 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := interruption(ctx, root.ExecuteContext(ctx))
+	pprof.StopCPUProfile() // --cpuprofile of a failed command too (PersistentPostRunE runs on success only)
 	if err == nil {
 		return exitOK
 	}
