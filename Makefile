@@ -37,8 +37,9 @@ calibration: ## simulation-based calibration of the panel program, 1000 fits (ne
 calibrate-bench: ## dsamstan calibrate on the 8 x 156 panel example, 100 simulations (needs CmdStan; minutes)
 	$(GO) test -tags calibration -run '^$$' -bench CalibrateExample -benchtime 1x -v -timeout 120m ./calibrate
 
-recovery: ## recovery of the simulated --transforms examples, BLM and 8-market panel (needs CmdStan; ~5 min)
-	$(GO) test -tags recovery -run '^TestRecoveryTransforms$$' -v -timeout 120m ./pipeline
+SEEDS ?= 42
+recovery: ## recovery of the simulated --transforms examples, BLM and 8-market panel, at SEEDS (e.g. SEEDS=42,1,2; needs CmdStan; ~2 min a seed)
+	$(GO) test -tags recovery -run '^TestRecoveryTransforms$$' -v -timeout 300m ./pipeline -recovery.seeds=$(SEEDS)
 
 lint: vet ## gofmt, go vet and staticcheck (staticcheck runs when installed)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -4,11 +4,13 @@ package pipeline
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,40 +40,69 @@ import (
 //
 // It logs the coverage table, the divergences, the max Rhat and the wall time. Run it with
 //
-//	make recovery
+//	make recovery                        # seed 42
+//	make recovery SEEDS=42,1,2,3         # one subtest per example and seed
 func TestRecoveryTransforms(t *testing.T) {
 	needCmdStan(t)
+	seeds, err := parseSeeds(*recoverySeeds)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
-		ex   func() (*simulate.Example, error)
+		ex   func(seed uint64) (*simulate.Example, error)
 	}{
-		{"blm", func() (*simulate.Example, error) { return simulate.BLM(simulate.BLMOptions{Transforms: true}) }},
-		{"panel", func() (*simulate.Example, error) {
-			return simulate.Hierarchical(simulate.PanelOptions{Transforms: true})
+		{"blm", func(seed uint64) (*simulate.Example, error) {
+			return simulate.BLM(simulate.BLMOptions{Transforms: true, Seed: seed})
+		}},
+		{"panel", func(seed uint64) (*simulate.Example, error) {
+			return simulate.Hierarchical(simulate.PanelOptions{Transforms: true, Seed: seed})
 		}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			ex, err := c.ex()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := ex.Write(dir); err != nil {
-				t.Fatal(err)
-			}
-			cfgPath := filepath.Join(dir, "config.yaml")
-			start := time.Now()
-			res, err := Run(context.Background(), Options{ConfigPath: cfgPath, RunDir: filepath.Join(dir, "run"), Cores: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			wall := time.Since(start)
-			logSampler(t, res, wall)
-			checkRecovery(t, res, ex.Truth)
-			checkDecompositionSums(t, res.RunDir)
-			checkAllocationRecovery(t, cfgPath, res.RunDir, ex.Truth)
-		})
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/seed%d", c.name, seed), func(t *testing.T) {
+				recoverExample(t, c.ex, seed)
+			})
+		}
 	}
+}
+
+var recoverySeeds = flag.String("recovery.seeds", "42", "comma-separated seeds of the simulated examples TestRecoveryTransforms fits")
+
+// parseSeeds reads the -recovery.seeds list.
+func parseSeeds(list string) ([]uint64, error) {
+	var seeds []uint64
+	for _, f := range strings.Split(list, ",") {
+		s, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil || s == 0 {
+			return nil, fmt.Errorf("-recovery.seeds %q: want positive integers separated by commas", list)
+		}
+		seeds = append(seeds, s)
+	}
+	return seeds, nil
+}
+
+// recoverExample fits one simulated example and checks its run folder against the truth.
+func recoverExample(t *testing.T, simulateExample func(seed uint64) (*simulate.Example, error), seed uint64) {
+	ex, err := simulateExample(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ex.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	start := time.Now()
+	res, err := Run(context.Background(), Options{ConfigPath: cfgPath, RunDir: filepath.Join(dir, "run"), Cores: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(start)
+	logSampler(t, res, wall)
+	checkRecovery(t, res, ex.Truth)
+	checkDecompositionSums(t, res.RunDir)
+	checkAllocationRecovery(t, cfgPath, res.RunDir, ex.Truth)
 }
 
 // logSampler logs the fit's wall time (pipeline.Run, compile cache included), divergent

@@ -130,7 +130,7 @@ func transformsExample(markets, weeks int, seed uint64) *Example {
 			raw[t] = make([]float64, weeks)
 		}
 		brand := 50.0
-		tvOn, tvLevel := false, 0.0
+		tvOn, tvLevel, socialOn := false, 0.0, false
 		for w := range weeks {
 			season := math.Sin(2 * math.Pi * float64(w) / 52)
 			raw["trend"][w] = float64(w) / 52
@@ -147,10 +147,19 @@ func transformsExample(markets, weeks int, seed uint64) *Example {
 			if tvOn { // off the air between flights: no spend
 				raw["m_tv"][w] = scale * tvLevel * (0.8 + 0.4*rng.Float64())
 			}
-			// Search and social move week to week, independently of the season, over a wide
-			// range (median 30 and 20, 90% of weeks within a factor 3.7 of it).
-			raw["m_search"][w] = scale * 30 * math.Exp(0.8*rng.NormFloat64())
-			raw["m_social"][w] = scale * 20 * math.Exp(0.8*rng.NormFloat64())
+			if w%4 == 0 { // social campaigns run in four-week bursts, dark in between
+				socialOn = rng.Float64() < 0.6
+			}
+			// Search moves week to week, independently of the season, over a wide range
+			// (median 30, 90% of weeks within a factor 6 of it); social likewise while a
+			// burst is on (median 25). The dark weeks, where adstock decays towards 0, and
+			// the weeks near saturation pin the Hill curves' ends, so their shapes are not
+			// traded for the coefficients (a low shape with a high coefficient is nearly
+			// a log response over a narrow range).
+			raw["m_search"][w] = scale * 30 * math.Exp(1.1*rng.NormFloat64())
+			if socialOn {
+				raw["m_social"][w] = scale * 25 * math.Exp(0.9*rng.NormFloat64())
+			}
 		}
 		y := make([]float64, weeks)
 		for w := range y {
