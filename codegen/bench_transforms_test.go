@@ -152,7 +152,7 @@ func fixTransforms(config string, truth map[string]float64) (string, error) {
 		}
 	}
 	out := strings.Join(lines, "\n")
-	if strings.Contains(out, "estimate") {
+	if strings.Contains(out, ": estimate") {
 		return "", fmt.Errorf("an estimate is left in the config:\n%s", out)
 	}
 	return out, nil
