@@ -33,9 +33,10 @@ type mediaTransform struct {
 // adstock and Hill estimated). TV carries over for weeks and saturates in an S shape;
 // search carries over briefly; social a little longer. Each half_saturation lies within a
 // factor e of the column's median positive spend, one sdlog of its default prior's centre,
-// so the defaults do not fight the truth; the TV flights, search's seasonality and social's
-// spread move the adstocked spend across the curved part of each Hill curve, which
-// identifies its parameters.
+// so the defaults do not fight the truth; the TV flights, search's wide range and social's
+// bursts move the adstocked spend across the curved part of each Hill curve, which
+// identifies its parameters (in the 8-market panel; one market's 156 weeks leave search's
+// shape loose).
 var exampleTransforms = []mediaTransform{
 	{column: "m_tv", adstock: true, decay: 0.6, maxLag: 8, hill: true, half: 60, shape: 1.5, estDecay: true, estHalf: true, estShape: true},
 	{column: "m_search", adstock: true, decay: 0.3, maxLag: 4, hill: true, half: 25, shape: 1, estDecay: true, estHalf: true, estShape: true},
