@@ -224,12 +224,8 @@ func (r *runner) writeDerived(ctx context.Context, spec *ingest.Spec, d *decoded
 		{runfolder.DecompositionTotals, func(w io.Writer) error { return posterior.WriteTotals(w, spec, res) }},
 	}
 	for _, f := range files {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
+		if err := r.folder.WriteFunc(runfolder.StagePostRun, f.name, f.write); err != nil {
 			return fmt.Errorf("pipeline: %s: %w", f.name, err)
-		}
-		if err := r.folder.Write(runfolder.StagePostRun, f.name, buf.Bytes()); err != nil {
-			return err
 		}
 	}
 	return nil

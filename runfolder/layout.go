@@ -1,7 +1,9 @@
 package runfolder
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,6 +189,27 @@ func (f Folder) Write(stage, name string, data []byte) error {
 		return fmt.Errorf("runfolder: %w", err)
 	}
 	if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("runfolder: %w", err)
+	}
+	return nil
+}
+
+// WriteFunc streams one file of a stage atomically, creating the stage folder: fill writes
+// the content through a buffer, so a table of hundreds of megabytes (posterior_draws.csv of a
+// 500-market panel) is never held in memory whole. When fill fails the file is not written.
+func (f Folder) WriteFunc(stage, name string, fill func(w io.Writer) error) error {
+	p := f.Path(stage, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("runfolder: %w", err)
+	}
+	err := atomicfile.Write(p, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if err := fill(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("runfolder: %w", err)
 	}
 	return nil

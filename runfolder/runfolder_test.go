@@ -3,6 +3,7 @@ package runfolder
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -181,5 +182,48 @@ func TestMediaSpendRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadMediaSpend(strings.NewReader("row,date,tv\n1,,x\n")); err == nil || !strings.Contains(err.Error(), `"tv"`) {
 		t.Errorf("a bad cell: err = %v; want one naming the column", err)
+	}
+}
+
+// TestWriteFuncStreamsAtomically: WriteFunc writes what fill writes, beyond its buffer's
+// size, creating the stage folder; when fill fails after writing part of a table, the old
+// file stays as it was and no temporary file is left.
+func TestWriteFuncStreamsAtomically(t *testing.T) {
+	f := Folder{Dir: t.TempDir()}
+	line := strings.Repeat("0123456789,", 9) + "\n"
+	fill := func(n int, fail error) func(w io.Writer) error {
+		return func(w io.Writer) error {
+			for range n {
+				if _, err := io.WriteString(w, line); err != nil {
+					return err
+				}
+			}
+			return fail
+		}
+	}
+	if err := f.WriteFunc(StagePostRun, PosteriorDraws, fill(20000, nil)); err != nil {
+		t.Fatal(err)
+	}
+	p := f.Path(StagePostRun, PosteriorDraws)
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Repeat(line, 20000); string(got) != want {
+		t.Fatalf("wrote %d bytes; want %d", len(got), len(want))
+	}
+	broken := errors.New("disk on fire")
+	if err := f.WriteFunc(StagePostRun, PosteriorDraws, fill(5000, broken)); !errors.Is(err, broken) {
+		t.Fatalf("err = %v; want fill's error", err)
+	}
+	if again, _ := os.ReadFile(p); !bytes.Equal(again, got) {
+		t.Error("a failed WriteFunc changed the file")
+	}
+	entries, err := os.ReadDir(filepath.Dir(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("the stage folder holds %d entries after a failed write; want the one file", len(entries))
 	}
 }
