@@ -34,9 +34,13 @@ import (
 //   - decomposition: per row the contributions in decomposition.csv sum to the fitted value
 //     of fitted_values.csv (posterior means, within 1e-8 relative: the contributions sum to
 //     the fit in every draw);
-//   - allocation: the run's optimised allocation (allocation.csv) lies within 5% of the
-//     budget (the sum over channels of |spend − true optimal spend|) of the optimum of the
-//     same scenario on the true curves β·h(s), h the Hill curve at the true parameters.
+//   - allocation: the run's optimised allocation (allocation.csv), judged on the true curves
+//     β·h(s) (h the Hill curve at the true parameters), loses at most 1% of the media
+//     contribution of the true optimum. How far it lies from that optimum, as a share of
+//     the budget, is logged, not checked: near the optimum the objective is so flat that
+//     the distance is mostly posterior noise (docs/architecture.md, "How close the fitted
+//     allocation comes"). TestAllocationOnTheSimulatedTruth checks the optimisation
+//     stage on the true curves to 5% of the budget.
 //
 // It logs the coverage table, the divergences, the max Rhat and the wall time. Run it with
 //
@@ -301,14 +305,14 @@ func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulat
 		table.WriteByte('\n')
 	}
 	budget := cfg.Allocation.BudgetTotal
-	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget); true media contribution %.2f at the fitted allocation, %.2f at the true optimum (%.3f%% less)\n%s",
-		budget, off, 100*off/budget, kpiFitted, kpiBest, 100*(1-kpiFitted/kpiBest), table.String())
+	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget; %.2f%% of it would move to reach the optimum); true media contribution %.2f at the fitted allocation, %.2f at the true optimum (%.3f%% less)\n%s",
+		budget, off, 100*off/budget, 50*off/budget, kpiFitted, kpiBest, 100*(1-kpiFitted/kpiBest), table.String())
 	if markets != nil {
 		t.Logf("the optimum at the simulated markets' mean coefficients is %.2f%% of the budget from the true optimum, and the fitted allocation %.2f%% from it",
 			100*marketsOff/budget, 100*offMarkets/budget)
 	}
-	if off > 0.05*budget {
-		t.Errorf("the fitted allocation is %.3f (%.2f%% of the budget %g) from the true optimum; want at most 5%%", off, 100*off/budget, budget)
+	if lost := 1 - kpiFitted/kpiBest; lost > 0.01 {
+		t.Errorf("the fitted allocation loses %.2f%% of the true optimum's media contribution; want at most 1%%", 100*lost)
 	}
 }
 
