@@ -21,6 +21,15 @@ func Format(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// AppendFormat appends Format(v) to dst, for writers of large tables that format millions
+// of numbers and need no string for each.
+func AppendFormat(dst []byte, v float64) []byte {
+	if s, ok := nonFinite(v); ok {
+		return append(dst, s...)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
 // nonFinite returns how Format, Short and Digits4 write NaN (NA, as R writes it) and the
 // infinities (Inf, -Inf), and false for a finite v.
 func nonFinite(v float64) (string, bool) {
