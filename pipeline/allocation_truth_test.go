@@ -112,19 +112,12 @@ func TestAllocationOnTheSimulatedTruth(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ex, err := c.ex()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := ex.Write(dir); err != nil {
-				t.Fatal(err)
-			}
-			cfgPath := filepath.Join(dir, "config.yaml")
+			cfgPath := writeSim(t, ex, err)
 			cfg, spec, err := ingest.Load(cfgPath)
 			if err != nil {
 				t.Fatal(err)
 			}
-			folder := runfolder.Folder{Dir: filepath.Join(dir, "run")}
+			folder := runfolder.Folder{Dir: filepath.Join(filepath.Dir(cfgPath), "run")}
 			r := newRunner(cfg, Options{Log: io.Discard, Now: time.Now}, folder)
 			r.report = &diagnostics.Report{Mode: cfg.Diagnostics.PolicyMode}
 			if err := r.writeOptimisation(context.Background(), spec, mustTable(t, cfgPath, spec), truthDecoded(spec, ex.Truth)); err != nil {
