@@ -70,6 +70,25 @@ func gridOptimum(curves []hillCurve, lo, hi []float64, budget float64, steps int
 	return bestS, bestV
 }
 
+// allocatedSpend reads allocation.csv at path: each channel's optimised spend.
+func allocatedSpend(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := optimise.ReadAllocation(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spend := map[string]float64{}
+	for _, r := range got.Rows {
+		spend[r.Channel] = r.OptimisedSpend
+	}
+	return spend
+}
+
 // truthDecoded is a posterior whose every draw is the simulation's truth: the population
 // coefficients, the noise and every estimated transform parameter.
 func truthDecoded(spec *ingest.Spec, truth simulate.Truth) *decoded {
@@ -123,15 +142,7 @@ func TestAllocationOnTheSimulatedTruth(t *testing.T) {
 			if err := r.writeOptimisation(context.Background(), spec, mustTable(t, cfgPath, spec), truthDecoded(spec, ex.Truth)); err != nil {
 				t.Fatal(err)
 			}
-			f, err := os.Open(folder.Path(runfolder.StageOptimisation, "allocation.csv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			got, err := optimise.ReadAllocation(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			allocated := allocatedSpend(t, folder.Path(runfolder.StageOptimisation, "allocation.csv"))
 
 			sc := cfg.Allocation
 			n := len(sc.Channels)
@@ -152,14 +163,8 @@ func TestAllocationOnTheSimulatedTruth(t *testing.T) {
 			var moved, value float64
 			var table string
 			for m, ch := range sc.Channels {
-				var s float64
-				found := false
-				for _, row := range got.Rows {
-					if row.Channel == ch.Name {
-						s, found = row.OptimisedSpend, true
-					}
-				}
-				if !found {
+				s, ok := allocated[ch.Name]
+				if !ok {
 					t.Fatalf("allocation.csv has no channel %s", ch.Name)
 				}
 				moved += math.Abs(s - want[m])

@@ -269,19 +269,7 @@ func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulat
 	if len(truth.GroupCoefficients) > 0 {
 		markets = optimum(marketMeans(terms, coef, truth.GroupCoefficients))
 	}
-	f, err := os.Open(filepath.Join(runDir, "60_optimisation/allocation.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := optimise.ReadAllocation(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fitted := map[string]float64{}
-	for _, r := range got.Rows {
-		fitted[r.Channel] = r.OptimisedSpend
-	}
+	fitted := allocatedSpend(t, filepath.Join(runDir, "60_optimisation/allocation.csv"))
 	// off is the distance between the allocations; kpiFitted and kpiBest are the true
 	// contributions of the channels at the fitted allocation and at the true optimum.
 	var off, offMarkets, marketsOff, kpiFitted, kpiBest float64
