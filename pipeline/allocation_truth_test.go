@@ -30,6 +30,25 @@ func (c hillCurve) at(s float64) float64 {
 	return c.beta * p / (p + math.Pow(c.half, c.shape))
 }
 
+// trueCurves returns the true steady-state curve of each channel of the scenario sc, in
+// its order (constant spend s adstocks to s, so channel m responds as β_m·h_m(s) with the
+// true half_saturation and shape; β by term from beta), and the channels' spend bounds.
+func trueCurves(t *testing.T, sc *optimise.Scenario, truth simulate.Truth, beta map[string]float64) (curves []hillCurve, lo, hi []float64) {
+	t.Helper()
+	for _, ch := range sc.Channels {
+		c := hillCurve{
+			beta:  beta[ch.Term],
+			half:  truth.Transforms[ingest.TransformParamName(ingest.HalfSaturationParam, ch.Term)],
+			shape: truth.Transforms[ingest.TransformParamName(ingest.ShapeParam, ch.Term)],
+		}
+		if c.beta == 0 || c.half == 0 || c.shape == 0 {
+			t.Fatalf("truth.json lacks the coefficient or Hill parameters of %s", ch.Term)
+		}
+		curves, lo, hi = append(curves, c), append(lo, ch.Bounds.Min), append(hi, ch.Bounds.Max)
+	}
+	return curves, lo, hi
+}
+
 // gridOptimum maximises Σ curves[m](s_m) subject to Σ s_m = budget and lo ≤ s ≤ hi by
 // exhaustive search: a grid of budget/steps over every channel but the last (which takes
 // what is left), then a grid a hundred times finer around the best point. The curves may be
@@ -145,19 +164,7 @@ func TestAllocationOnTheSimulatedTruth(t *testing.T) {
 			allocated := allocatedSpend(t, folder.Path(runfolder.StageOptimisation, "allocation.csv"))
 
 			sc := cfg.Allocation
-			n := len(sc.Channels)
-			curves, lo, hi := make([]hillCurve, n), make([]float64, n), make([]float64, n)
-			for m, ch := range sc.Channels {
-				curves[m] = hillCurve{
-					beta:  ex.Truth.Coefficients[ch.Term],
-					half:  ex.Truth.Transforms[ingest.TransformParamName(ingest.HalfSaturationParam, ch.Term)],
-					shape: ex.Truth.Transforms[ingest.TransformParamName(ingest.ShapeParam, ch.Term)],
-				}
-				if curves[m].beta == 0 || curves[m].half == 0 || curves[m].shape == 0 {
-					t.Fatalf("truth.json lacks the coefficient or Hill parameters of %s", ch.Term)
-				}
-				lo[m], hi[m] = ch.Bounds.Min, ch.Bounds.Max
-			}
+			curves, lo, hi := trueCurves(t, sc, ex.Truth, ex.Truth.Coefficients)
 			want, best := gridOptimum(curves, lo, hi, sc.BudgetTotal, 400)
 
 			var moved, value float64

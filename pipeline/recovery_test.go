@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/dsamstan/dsamstan/ingest"
-	"github.com/dsamstan/dsamstan/optimise"
 	"github.com/dsamstan/dsamstan/simulate"
 	"github.com/dsamstan/dsamstan/stanio"
 	"github.com/dsamstan/dsamstan/summarise"
@@ -223,76 +223,50 @@ func checkDecompositionSums(t *testing.T, runDir string) {
 	t.Logf("decomposition: %d rows, worst relative difference between the summed contributions and the fit %.3g", len(fit.Keys), worst)
 }
 
-// checkAllocationRecovery solves the run's allocation scenario on the true curves and
-// compares the run's allocation.csv with that optimum.
+// checkAllocationRecovery finds the optimum of the run's allocation scenario on the true
+// curves (trueCurves, gridOptimum) and judges the run's allocation.csv by the true media
+// contribution it gives up.
 func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulate.Truth) {
 	t.Helper()
-	cfg, spec, err := ingest.Load(cfgPath)
+	cfg, err := ingest.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Allocation == nil {
+	sc := cfg.Allocation
+	if sc == nil {
 		t.Fatal("the example's config has no allocation section")
 	}
-	tab := mustTable(t, cfgPath, spec)
-	terms := make([]string, len(spec.Terms))
-	coef := make([]float64, len(spec.Terms))
-	for k, term := range spec.Terms {
-		terms[k], coef[k] = term.Name, truth.Coefficients[term.Name]
-	}
-	// The true steady-state curves: constant spend s adstocks to s, so channel m responds
-	// as β_m·h_m(s) with the true half_saturation and shape.
-	responses := map[string]optimise.Response{}
-	for _, tr := range spec.Transforms {
-		half, ok1 := truth.Transforms[ingest.TransformParamName(ingest.HalfSaturationParam, tr.Column)]
-		shape, ok2 := truth.Transforms[ingest.TransformParamName(ingest.ShapeParam, tr.Column)]
-		if !ok1 || !ok2 {
-			t.Fatalf("truth.json lacks the Hill parameters of %s", tr.Column)
-		}
-		responses[tr.Column] = optimise.Response{Type: optimise.ResponseHill, EC50: half, Slope: shape}
-	}
-	optimum := func(coef []float64) *optimise.Result {
-		res, err := optimise.Optimise(context.Background(), cfg.Allocation, optimise.Inputs{
-			Terms: terms, Draws: [][]float64{coef}, SpendColumns: SpendColumns(tab), KPIType: cfg.Model.KPIType,
-			ModelResponses: responses,
-		}, optimise.Options{Seed: 1, FrontierSteps: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	best := optimum(coef)
+	curves, lo, hi := trueCurves(t, sc, truth, truth.Coefficients)
+	best, kpiBest := gridOptimum(curves, lo, hi, sc.BudgetTotal, 400)
 	// A panel's markets draw their coefficients around the population's, so even a fit
 	// that knew each simulated market's coefficients would estimate the population's from
 	// their mean: the optimum at those means is as close as the data allow.
-	var markets *optimise.Result
+	var markets []float64
 	if len(truth.GroupCoefficients) > 0 {
-		markets = optimum(marketMeans(terms, coef, truth.GroupCoefficients))
+		atMeans, _, _ := trueCurves(t, sc, truth, marketMeans(truth))
+		markets, _ = gridOptimum(atMeans, lo, hi, sc.BudgetTotal, 400)
 	}
 	fitted := allocatedSpend(t, filepath.Join(runDir, "60_optimisation/allocation.csv"))
-	// off is the distance between the allocations; kpiFitted and kpiBest are the true
-	// contributions of the channels at the fitted allocation and at the true optimum.
-	var off, offMarkets, marketsOff, kpiFitted, kpiBest float64
+	// off is the distance between the allocations; kpiFitted is the true contribution of
+	// the channels at the fitted allocation.
+	var off, offMarkets, marketsOff, kpiFitted float64
 	var table strings.Builder
-	for k, c := range best.Channels {
-		s, ok := fitted[c.Channel]
+	for m, ch := range sc.Channels {
+		s, ok := fitted[ch.Name]
 		if !ok {
-			t.Fatalf("allocation.csv has no channel %s", c.Channel)
+			t.Fatalf("allocation.csv has no channel %s", ch.Name)
 		}
-		off += math.Abs(s - c.OptimisedSpend)
-		beta := truth.Coefficients[c.Term]
-		kpiFitted += beta * responses[c.Term].Value(s)
-		kpiBest += beta * responses[c.Term].Value(c.OptimisedSpend)
-		fmt.Fprintf(&table, "  %-8s fitted %8.3f  true optimum %8.3f", c.Channel, s, c.OptimisedSpend)
+		off += math.Abs(s - best[m])
+		kpiFitted += curves[m].at(s)
+		fmt.Fprintf(&table, "  %-8s fitted %8.3f  true optimum %8.3f", ch.Name, s, best[m])
 		if markets != nil {
-			m := markets.Channels[k].OptimisedSpend
-			offMarkets += math.Abs(s - m)
-			marketsOff += math.Abs(m - c.OptimisedSpend)
-			fmt.Fprintf(&table, "  optimum at the markets' mean coefficients %8.3f", m)
+			offMarkets += math.Abs(s - markets[m])
+			marketsOff += math.Abs(markets[m] - best[m])
+			fmt.Fprintf(&table, "  optimum at the markets' mean coefficients %8.3f", markets[m])
 		}
 		table.WriteByte('\n')
 	}
-	budget := cfg.Allocation.BudgetTotal
+	budget := sc.BudgetTotal
 	t.Logf("allocation of %g: sum |fitted − true optimum| = %.3f (%.2f%% of the budget; %.2f%% of it would move to reach the optimum); true media contribution %.2f at the fitted allocation, %.2f at the true optimum (%.3f%% less)\n%s",
 		budget, off, 100*off/budget, 50*off/budget, kpiFitted, kpiBest, 100*(1-kpiFitted/kpiBest), table.String())
 	if markets != nil {
@@ -304,20 +278,21 @@ func checkAllocationRecovery(t *testing.T, cfgPath, runDir string, truth simulat
 	}
 }
 
-// marketMeans returns coef with each group-varying term's value replaced by the mean of
-// its simulated markets' coefficients (truth.json's "term[market=…]" entries).
-func marketMeans(terms []string, coef []float64, group map[string]float64) []float64 {
-	out := slices.Clone(coef)
-	for k, term := range terms {
+// marketMeans returns the true coefficients with each group-varying term's value replaced
+// by the mean of its simulated markets' coefficients (truth.json's "term[market=…]"
+// entries).
+func marketMeans(truth simulate.Truth) map[string]float64 {
+	out := maps.Clone(truth.Coefficients)
+	for term := range out {
 		var sum float64
 		n := 0
-		for name, v := range group {
+		for name, v := range truth.GroupCoefficients {
 			if strings.HasPrefix(name, term+"[") {
 				sum, n = sum+v, n+1
 			}
 		}
 		if n > 0 {
-			out[k] = sum / float64(n)
+			out[term] = sum / float64(n)
 		}
 	}
 	return out
