@@ -184,14 +184,10 @@ func (f Folder) Find(stage, name string) (string, bool) {
 
 // Write writes one file of a stage atomically, creating the stage folder.
 func (f Folder) Write(stage, name string, data []byte) error {
-	p := f.Path(stage, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("runfolder: %w", err)
-	}
-	if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
-		return fmt.Errorf("runfolder: %w", err)
-	}
-	return nil
+	return f.WriteFunc(stage, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // WriteFunc streams one file of a stage atomically, creating the stage folder: fill writes
